@@ -1,0 +1,304 @@
+//! `leadline bench`: what a command costs next to what the disk costs.
+//!
+//! In one run and on one disk: (1) bare sled inserts with a flush after
+//! each, the floor for any durable write; (2) whole journeys, lead to paid
+//! invoice, each command parsed, applied and flushed before its reply, with
+//! p50/p99 latency per command; (3) `show` and `list` on a store seeded with
+//! many leads. Figures are for the closing notes, not for tests.
+
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::command::Context;
+use crate::config::Config;
+use crate::store::{Durability, Store, StoreOptions};
+
+/// Latency figures of one kind of operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub name: String,
+    pub count: usize,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+impl Latency {
+    fn of(name: &str, mut samples: Vec<Duration>) -> Latency {
+        samples.sort();
+        let at = |q: f64| -> u64 {
+            if samples.is_empty() {
+                return 0;
+            }
+            let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+            samples[i.min(samples.len() - 1)].as_micros() as u64
+        };
+        Latency {
+            name: name.to_string(),
+            count: samples.len(),
+            p50_us: at(0.50),
+            p99_us: at(0.99),
+            max_us: samples.last().map_or(0, |d| d.as_micros() as u64),
+        }
+    }
+}
+
+/// The whole benchmark's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub bare_inserts: usize,
+    pub bare_inserts_per_sec: f64,
+    pub journeys: usize,
+    pub commands: usize,
+    pub commands_per_sec: f64,
+    /// commands/s divided by bare flushed inserts/s (target: at least 0.5).
+    pub ratio_to_bare: f64,
+    pub all_commands: Latency,
+    pub per_command: Vec<Latency>,
+    pub seeded_leads: usize,
+    pub seed_seconds: f64,
+    pub reads: Vec<Latency>,
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "bare sled insert + flush: {} inserts, {:.0}/s",
+            self.bare_inserts, self.bare_inserts_per_sec
+        )?;
+        writeln!(
+            f,
+            "journeys: {} ({} commands), {:.0} commands/s, ratio to bare inserts {:.2} (target >= 0.50)",
+            self.journeys, self.commands, self.commands_per_sec, self.ratio_to_bare
+        )?;
+        writeln!(
+            f,
+            "{:<28} {:>7} {:>9} {:>9} {:>9}",
+            "latency (us)", "count", "p50", "p99", "max"
+        )?;
+        for l in std::iter::once(&self.all_commands).chain(&self.per_command) {
+            writeln!(
+                f,
+                "{:<28} {:>7} {:>9} {:>9} {:>9}",
+                l.name, l.count, l.p50_us, l.p99_us, l.max_us
+            )?;
+        }
+        writeln!(
+            f,
+            "reads on a store of {} leads (seeded in {:.1} s; target p99 < 5000 us):",
+            self.seeded_leads, self.seed_seconds
+        )?;
+        for l in &self.reads {
+            writeln!(
+                f,
+                "{:<28} {:>7} {:>9} {:>9} {:>9}",
+                l.name, l.count, l.p50_us, l.p99_us, l.max_us
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the benchmark in `dir` (a temporary folder when `None`).
+///
+/// Fails when a store cannot be created or a journey command is refused
+/// (which would be a bug).
+pub fn run(
+    config: &Config,
+    dir: Option<&Path>,
+    journeys: usize,
+    leads: usize,
+) -> anyhow::Result<BenchReport> {
+    let tmp;
+    let dir = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.to_path_buf()
+        }
+        None => {
+            tmp = TempDir::new()?;
+            tmp.0.clone()
+        }
+    };
+    let fsync = Some(config.store.fsync_every_ms);
+
+    // 1. Bare sled: insert a record-sized value and flush, each time.
+    let bare_n = (journeys * 11).clamp(500, 5000);
+    let db = sled::Config::new()
+        .path(dir.join("bare"))
+        .flush_every_ms(fsync.filter(|m| *m > 0))
+        .open()?;
+    let value = vec![b'x'; 700];
+    let start = Instant::now();
+    for i in 0..bare_n {
+        db.insert(format!("k/{i:020}"), value.as_slice())?;
+        db.flush()?;
+    }
+    let bare_rate = bare_n as f64 / start.elapsed().as_secs_f64();
+    drop(db);
+
+    // 2. Journeys through the real parse/apply/commit path.
+    let mut options = StoreOptions::new(dir.join("journeys"));
+    options.fsync_every_ms = fsync;
+    let store = Store::open(&options)?;
+    let now = chrono::Utc::now();
+    let ctx = Context {
+        rules: &config.process,
+        team: &config.team,
+        actor: config.team.default_user.clone(),
+        now,
+        via: "bench",
+    };
+    store.execute(
+        "/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%",
+        &ctx,
+    )?;
+    let r = &config.process;
+    let mut per: Vec<(&str, Vec<Duration>)> = Vec::new();
+    let mut all = Vec::new();
+    let start = Instant::now();
+    for j in 0..journeys {
+        let lead = r.numbering.format(crate::domain::Kind::Lead).first + j as u64;
+        let n = |k| r.numbering.format(k).first + j as u64;
+        use crate::domain::Kind::*;
+        let (l, o, q, so, inv) = (
+            r.show(Lead, lead),
+            r.show(Opportunity, n(Opportunity)),
+            r.show(Quote, n(Quote)),
+            r.show(Order, n(Order)),
+            r.show(Invoice, n(Invoice)),
+        );
+        let steps: [(&str, String); 11] = [
+            ("lead new", format!("/lead new topic:\"Chairs {j}\" first:Anna last:Schmidt email:anna{j}@contoso{j}.example company:\"Contoso {j}\" city:Berlin")),
+            ("qualify", format!("/qualify {l}")),
+            ("opp line add", format!("/opp line add {o} sku:CHAIR-01 qty:10 discount:5%")),
+            ("quote new", format!("/quote new {o}")),
+            ("quote activate", format!("/quote activate {q}")),
+            ("quote revise", format!("/quote revise {q}")),
+            ("quote activate (rev 2)", format!("/quote activate {q}")),
+            ("quote win", format!("/quote win {q}")),
+            ("order fulfil", format!("/order fulfil {so} reason:complete")),
+            ("order invoice", format!("/order invoice {so}")),
+            ("invoice paid", format!("/invoice paid {inv} reason:complete")),
+        ];
+        for (name, text) in steps {
+            let t = Instant::now();
+            store
+                .execute(&text, &ctx)
+                .map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
+            let d = t.elapsed();
+            all.push(d);
+            match per.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => v.push(d),
+                None => per.push((name, vec![d])),
+            }
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let commands = all.len();
+    let rate = commands as f64 / elapsed;
+    drop(store);
+
+    // 3. show and list on a store with many leads.
+    let mut options = StoreOptions::new(dir.join("reads"));
+    options.fsync_every_ms = fsync;
+    let store = Store::open(&options)?;
+    let owners = ["anna", "ben", "chris", "dana"];
+    let start = Instant::now();
+    for i in 0..leads {
+        let owner = owners[i % owners.len()];
+        let text = format!("/lead new topic:\"Lead {i}\" last:Person{i} email:p{i}@x{i}.example company:\"Company {i}\" owner:{owner}");
+        let cmd = crate::command::parse(&text, &ctx)?;
+        store.run(&cmd, &text, &ctx, Durability::Deferred)?;
+    }
+    store.flush()?;
+    let seed_seconds = start.elapsed().as_secs_f64();
+    let first = r.numbering.format(crate::domain::Kind::Lead).first;
+    let mut reads = Vec::new();
+    let probes = 2000usize;
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for (name, make) in [
+        (
+            "show L-random",
+            Box::new(|x: u64| {
+                format!(
+                    "/lead show {}",
+                    r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64)
+                )
+            }) as Box<dyn Fn(u64) -> String>,
+        ),
+        ("list leads (20)", Box::new(|_| "/list leads".to_string())),
+        (
+            "list leads state:open",
+            Box::new(|_| "/list leads state:open".to_string()),
+        ),
+        (
+            "list leads owner:x state:open",
+            Box::new(|x: u64| format!("/list leads owner:{} state:open", owners[(x % 4) as usize])),
+        ),
+        (
+            "list leads after:random",
+            Box::new(|x: u64| {
+                format!(
+                    "/list leads after:{}",
+                    r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64)
+                )
+            }),
+        ),
+    ] {
+        let mut samples = Vec::with_capacity(probes);
+        for _ in 0..probes {
+            let text = make(next());
+            let t = Instant::now();
+            store
+                .execute(&text, &ctx)
+                .map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+            samples.push(t.elapsed());
+        }
+        reads.push(Latency::of(name, samples));
+    }
+
+    Ok(BenchReport {
+        bare_inserts: bare_n,
+        bare_inserts_per_sec: bare_rate,
+        journeys,
+        commands,
+        commands_per_sec: rate,
+        ratio_to_bare: rate / bare_rate,
+        all_commands: Latency::of("all commands", all),
+        per_command: per.into_iter().map(|(n, v)| Latency::of(n, v)).collect(),
+        seeded_leads: leads,
+        seed_seconds,
+        reads,
+    })
+}
+
+/// A folder removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<TempDir> {
+        let p = std::env::temp_dir().join(format!(
+            "leadline-bench-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,101 @@
+//! The command language every front end speaks (shell, chat, mail, scheduler).
+//!
+//! `text -> parse -> Command -> apply -> Reply`. [`parse`] turns one line
+//! such as `/quote win Q-1001 close_opportunity:yes` into a typed
+//! [`Command`] (outside input becomes domain values here, once); [`apply`]
+//! runs it against the records through a [`Tx`], calling the workflow core
+//! for every rule; [`Reply`] is short human text plus JSON data.
+//!
+//! This module does no I/O of its own: the store hands it a [`Tx`] and
+//! commits what it wrote as one atomic batch.
+
+mod apply;
+mod help;
+mod lex;
+pub mod parse;
+mod records;
+mod render;
+mod values;
+
+pub use crate::config::Team;
+pub use apply::{apply, leads_with_email};
+pub use parse::{parse, Command, FieldKey, ListQuery, Target};
+pub use records::{keys, Rows, Tx, TxError};
+pub use values::parse_date;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::domain::{Refusal, Rules};
+
+/// Who runs a command, when, and under which rules.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    pub rules: &'a Rules,
+    pub team: &'a Team,
+    /// The acting team member, recorded in the history of every change.
+    pub actor: String,
+    /// The moment the command runs; the core never reads a clock.
+    pub now: DateTime<Utc>,
+    /// The front end it came from (`shell`, `chat`, `import`...), for history.
+    pub via: &'a str,
+}
+
+impl Context<'_> {
+    /// Today in the team's time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.now.with_timezone(&self.team.timezone).date_naive()
+    }
+}
+
+/// Why a command did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The text is not a valid command: unknown name or option, bad value.
+    #[error("{0}")]
+    Invalid(String),
+    /// No record with that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// The workflow rules refused it.
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    /// The store failed; nothing was written.
+    #[error("store error: {0}")]
+    Store(#[from] TxError),
+}
+
+impl CommandError {
+    /// A short machine-readable name for JSON replies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::Invalid(_) => "invalid",
+            CommandError::NotFound(_) => "not_found",
+            CommandError::Refused(_) => "refused",
+            CommandError::Store(_) => "store",
+        }
+    }
+}
+
+/// What a command answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reply {
+    /// Short human text; may span a few lines for `show` and `list`.
+    pub text: String,
+    /// The records concerned, as JSON.
+    pub data: serde_json::Value,
+    /// Commands that make sense next (chat shows them as buttons).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next: Vec<String>,
+}
+
+impl Reply {
+    /// A reply with text only.
+    pub fn text(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            data: serde_json::Value::Null,
+            next: Vec::new(),
+        }
+    }
+}

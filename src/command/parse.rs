@@ -1,0 +1,870 @@
+//! Text -> [`Command`]: the grammar shared by the shell and chat.
+//!
+//! `/<kind> <action> <id> name:value ...`, plus short forms for the common
+//! steps (`/qualify L-1001`, `/show Q-1001`). Names are case-insensitive;
+//! `-` and `_` are the same; `fulfil` and `fulfill` both work. Every value is
+//! read into its type here, so `apply` only sees valid input.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::VecDeque;
+
+use super::lex::{tokenize, Token};
+use super::values::{
+    parse_amount, parse_date, parse_decimal, parse_discount, parse_field, parse_percent,
+    parse_yes_no, resolve_owner,
+};
+use super::{help, CommandError, Context};
+use crate::domain::fields::{normalize_name, FieldValue};
+use crate::domain::lines::LineInput;
+use crate::domain::product::Product;
+use crate::domain::{builtin_field, state_names, Kind, RecordId};
+
+/// Which field an edit sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKey {
+    /// A built-in field, by canonical name.
+    Builtin(&'static str),
+    /// A configured custom field.
+    Custom(String),
+}
+
+/// Typed field values of a `new` or `edit`.
+pub type Fields = Vec<(FieldKey, FieldValue)>;
+
+/// What `show` and `history` point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Record(RecordId),
+    Product(String),
+}
+
+/// A `list` query; `kind: None` lists products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub kind: Option<Kind>,
+    pub state: Option<&'static str>,
+    pub owner: Option<String>,
+    pub limit: usize,
+    /// Continue after this number (newest first, so: older than it).
+    pub after: Option<u64>,
+}
+
+/// The closing details of a step that takes a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInput {
+    pub reason: Option<String>,
+    pub date: NaiveDate,
+    pub description: Option<String>,
+}
+
+/// One command of the language, with every value typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help(Option<String>),
+    New {
+        kind: Kind,
+        fields: Fields,
+    },
+    ProductNew {
+        sku: String,
+        fields: Fields,
+    },
+    Edit {
+        target: RecordId,
+        fields: Fields,
+    },
+    ProductEdit {
+        sku: String,
+        fields: Fields,
+    },
+    Show(Target),
+    List(ListQuery),
+    History(Target),
+    Qualify(u64),
+    Disqualify {
+        lead: u64,
+        close: CloseInput,
+    },
+    Reactivate(u64),
+    OppWin {
+        opp: u64,
+        revenue: Option<Decimal>,
+        date: NaiveDate,
+        description: Option<String>,
+    },
+    OppLose {
+        opp: u64,
+        close: CloseInput,
+        competitor: Option<String>,
+    },
+    OppReopen(u64),
+    LineAdd {
+        target: RecordId,
+        line: LineInput,
+    },
+    LineEdit {
+        target: RecordId,
+        no: u32,
+        line: LineInput,
+    },
+    LineRemove {
+        target: RecordId,
+        no: u32,
+    },
+    QuoteNew(u64),
+    QuoteActivate(RecordId),
+    QuoteRevise(RecordId),
+    QuoteClose {
+        quote: RecordId,
+        close: CloseInput,
+        revise: bool,
+        close_opportunity: bool,
+        opp_reason: Option<String>,
+    },
+    QuoteWin {
+        quote: RecordId,
+        date: NaiveDate,
+        description: Option<String>,
+        close_opportunity: Option<bool>,
+        revenue: Option<Decimal>,
+    },
+    OrderFulfil {
+        order: u64,
+        close: CloseInput,
+    },
+    OrderCancel {
+        order: u64,
+        close: CloseInput,
+    },
+    OrderInvoice(u64),
+    InvoicePaid {
+        invoice: u64,
+        close: CloseInput,
+    },
+    InvoiceCancel {
+        invoice: u64,
+        close: CloseInput,
+    },
+}
+
+impl Command {
+    /// Whether the command only reads (it then needs no write lock or flush).
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Command::Help(_) | Command::Show(_) | Command::List(_) | Command::History(_)
+        )
+    }
+}
+
+fn invalid(msg: impl Into<String>) -> CommandError {
+    CommandError::Invalid(msg.into())
+}
+
+/// The words and options of one command, consumed as it is parsed.
+struct Args<'a, 'c> {
+    /// The command as typed so far, for messages (`/quote close`).
+    name: String,
+    words: VecDeque<(String, bool)>,
+    /// (normalised name, name as typed, value)
+    opts: Vec<(String, String, String)>,
+    ctx: &'a Context<'c>,
+}
+
+impl<'a, 'c> Args<'a, 'c> {
+    fn word(&mut self) -> Option<String> {
+        self.words.pop_front().map(|(w, _)| w)
+    }
+
+    fn id(&mut self, kind: Kind) -> Result<RecordId, CommandError> {
+        let Some(w) = self.word() else {
+            let f = self.ctx.rules.numbering.format(kind);
+            return Err(invalid(format!(
+                "{} needs {} id, e.g. {} {}{}",
+                self.name,
+                kind.with_article(),
+                self.name,
+                f.prefix,
+                f.first
+            )));
+        };
+        // `Q-1001 rev 2` arrives as three words.
+        let mut text = w;
+        if kind == Kind::Quote
+            && self
+                .words
+                .front()
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case("rev"))
+        {
+            self.words.pop_front();
+            text = format!("{text} rev {}", self.word().unwrap_or_default());
+        }
+        let id = self
+            .ctx
+            .rules
+            .numbering
+            .parse(&text)
+            .map_err(|e| invalid(e.to_string()))?;
+        if id.kind != kind {
+            return Err(invalid(format!(
+                "{} takes {} id; {text} is {}",
+                self.name,
+                kind.with_article(),
+                id.kind.with_article()
+            )));
+        }
+        Ok(id)
+    }
+
+    fn number(&mut self, kind: Kind) -> Result<u64, CommandError> {
+        Ok(self.id(kind)?.number)
+    }
+
+    fn opt(&mut self, names: &[&str]) -> Result<Option<String>, CommandError> {
+        let mut found: Option<String> = None;
+        let mut i = 0;
+        while i < self.opts.len() {
+            if names.contains(&self.opts[i].0.as_str()) {
+                let (_, typed, value) = self.opts.remove(i);
+                if found.is_some() {
+                    return Err(invalid(format!("{typed} is given twice")));
+                }
+                found = Some(value);
+            } else {
+                i += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    fn text(&mut self, names: &[&str]) -> Result<Option<String>, CommandError> {
+        Ok(self
+            .opt(names)?
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty()))
+    }
+
+    fn date(&mut self, names: &[&str]) -> Result<NaiveDate, CommandError> {
+        match self.opt(names)? {
+            None => Ok(self.ctx.today()),
+            Some(v) => {
+                parse_date(&v, self.ctx.today()).map_err(|e| invalid(format!("{}: {e}", names[0])))
+            }
+        }
+    }
+
+    fn yes_no(&mut self, names: &[&str], default: bool) -> Result<bool, CommandError> {
+        match self.opt(names)? {
+            None => Ok(default),
+            Some(v) => parse_yes_no(&v, names[0]).map_err(invalid),
+        }
+    }
+
+    fn close_input(&mut self) -> Result<CloseInput, CommandError> {
+        let mut reason = self.text(&["reason", "status", "status_reason"])?;
+        // `/disqualify L-1002 "cannot contact"`: a quoted word is the reason.
+        if reason.is_none() && self.words.front().is_some_and(|(_, quoted)| *quoted) {
+            reason = self.word();
+        }
+        Ok(CloseInput {
+            reason,
+            date: self.date(&["date", "close_date", "on"])?,
+            description: self.text(&["description", "desc", "note", "comment"])?,
+        })
+    }
+
+    fn fields(&mut self, kind: Kind) -> Result<Fields, CommandError> {
+        let mut out: Fields = Vec::new();
+        for (norm, typed, value) in std::mem::take(&mut self.opts) {
+            let (key, ty, custom) = if let Some(spec) = builtin_field(kind, &norm) {
+                (FieldKey::Builtin(spec.name), spec.ty, None)
+            } else if let Some(def) = self.ctx.rules.custom(kind).iter().find(|d| d.name == norm) {
+                (
+                    FieldKey::Custom(def.name.clone()),
+                    def.field_type(),
+                    Some(def),
+                )
+            } else {
+                return Err(invalid(unknown_field(kind, &typed, self.ctx)));
+            };
+            if out.iter().any(|(k, _)| *k == key) {
+                return Err(invalid(format!("{typed} is given twice")));
+            }
+            let v = parse_field(&typed, ty, &value, self.ctx, custom).map_err(invalid)?;
+            out.push((key, v));
+        }
+        Ok(out)
+    }
+
+    fn product_fields(&mut self) -> Result<Fields, CommandError> {
+        use crate::domain::fields::{find, Editable};
+        let mut out: Fields = Vec::new();
+        for (norm, typed, value) in std::mem::take(&mut self.opts) {
+            let Some(spec) = find(Product::FIELDS, &norm) else {
+                return Err(invalid(format!(
+                    "products have no field '{typed}'; fields: {}",
+                    Product::field_names().join(", ")
+                )));
+            };
+            let v = parse_field(&typed, spec.ty, &value, self.ctx, None).map_err(invalid)?;
+            out.push((FieldKey::Builtin(spec.name), v));
+        }
+        Ok(out)
+    }
+
+    fn line_input(&mut self) -> Result<LineInput, CommandError> {
+        let sku = match self.opt(&["sku", "product"])? {
+            Some(s) => Some(Product::parse_sku(&s).map_err(|e| invalid(e.to_string()))?),
+            None => None,
+        };
+        let description = self.text(&["name", "description", "desc"])?;
+        let quantity = match self.opt(&["qty", "quantity", "menge"])? {
+            Some(q) => {
+                Some(parse_decimal(&q, "a quantity").map_err(|e| invalid(format!("qty: {e}")))?)
+            }
+            None => None,
+        };
+        let unit_price = match self.opt(&["price", "unit_price"])? {
+            Some(p) => Some(parse_amount(&p).map_err(|e| invalid(format!("price: {e}")))?),
+            None => None,
+        };
+        let discount = match self.opt(&["discount", "rabatt"])? {
+            Some(d) => Some(parse_discount(&d).map_err(|e| invalid(format!("discount: {e}")))?),
+            None => None,
+        };
+        let tax_rate = match self.opt(&["tax", "tax_rate", "vat"])? {
+            Some(t) => Some(parse_percent(&t).map_err(|e| invalid(format!("tax: {e}")))?),
+            None => None,
+        };
+        Ok(LineInput {
+            sku,
+            description,
+            quantity,
+            unit_price,
+            discount,
+            tax_rate,
+        })
+    }
+
+    fn line_no(&mut self) -> Result<u32, CommandError> {
+        let raw = match self.opt(&["line", "no"])? {
+            Some(v) => v,
+            None => self.word().ok_or_else(|| {
+                invalid(format!("{} needs a line number, e.g. line:1", self.name))
+            })?,
+        };
+        raw.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "'{raw}' is not a line number; lines are numbered 1, 2, 3..."
+                ))
+            })
+    }
+
+    /// Refuses whatever was not used.
+    fn done(self) -> Result<(), CommandError> {
+        if let Some((_, typed, _)) = self.opts.first() {
+            return Err(invalid(format!(
+                "{} has no option '{typed}'; see /help {}",
+                self.name,
+                self.name.trim_start_matches('/')
+            )));
+        }
+        if let Some((w, _)) = self.words.front() {
+            return Err(invalid(format!(
+                "{} does not take '{w}'; put values with spaces in quotes, or see /help {}",
+                self.name,
+                self.name.trim_start_matches('/')
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn unknown_field(kind: Kind, typed: &str, ctx: &Context) -> String {
+    use crate::domain::fields::Editable;
+    use crate::domain::{invoice, lead, opportunity, order, party, quote};
+    let names = match kind {
+        Kind::Lead => lead::Lead::field_names(),
+        Kind::Contact => party::Contact::field_names(),
+        Kind::Account => party::Account::field_names(),
+        Kind::Opportunity => opportunity::Opportunity::field_names(),
+        Kind::Quote => quote::Quote::field_names(),
+        Kind::Order => order::Order::field_names(),
+        Kind::Invoice => invoice::Invoice::field_names(),
+    };
+    let custom: Vec<&str> = ctx
+        .rules
+        .custom(kind)
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    let custom = if custom.is_empty() {
+        String::new()
+    } else {
+        format!("; custom: {}", custom.join(", "))
+    };
+    format!(
+        "{}s have no field '{typed}'; fields: {}{custom}",
+        kind.name(),
+        names.join(", ")
+    )
+}
+
+/// Parses one command line.
+///
+/// Fails with a one-line message for unknown commands, options or fields,
+/// missing or malformed ids, and values that do not read as their type.
+pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
+    let tokens = tokenize(line).map_err(invalid)?;
+    let mut words = VecDeque::new();
+    let mut opts = Vec::new();
+    for t in tokens {
+        match t {
+            Token::Word { text, quoted } => words.push_back((text, quoted)),
+            Token::Opt { name, value } => opts.push((normalize_name(&name), name, value)),
+        }
+    }
+    let Some((first, _)) = words.pop_front() else {
+        return Err(invalid("no command given; try /help"));
+    };
+    let head = normalize_name(first.trim_start_matches('/'));
+    let mut args = Args {
+        name: format!("/{head}"),
+        words,
+        opts,
+        ctx,
+    };
+    let cmd = match head.as_str() {
+        "help" | "?" | "h" => {
+            let topic: Vec<String> = std::iter::from_fn(|| args.word()).collect();
+            Command::Help((!topic.is_empty()).then(|| topic.join(" ")))
+        }
+        "qualify" => Command::Qualify(args.number(Kind::Lead)?),
+        "disqualify" => {
+            let lead = args.number(Kind::Lead)?;
+            Command::Disqualify {
+                lead,
+                close: args.close_input()?,
+            }
+        }
+        "reactivate" => Command::Reactivate(args.number(Kind::Lead)?),
+        "show" | "open" => Command::Show(target(&mut args)?),
+        "history" | "log" => Command::History(target(&mut args)?),
+        "list" | "ls" => {
+            let word = args
+                .word()
+                .ok_or_else(|| invalid("/list needs a kind: /list leads, /list quotes ..."))?;
+            let kind = if normalize_name(&word).trim_end_matches('s') == "product" {
+                None
+            } else {
+                Some(Kind::from_word(&word).ok_or_else(|| invalid(format!("cannot list '{word}'; lists: leads, contacts, accounts, opps, quotes, orders, invoices, products")))?)
+            };
+            list(&mut args, kind)?
+        }
+        "product" | "products" => {
+            args.name = "/product".to_string();
+            product(&mut args)?
+        }
+        other => match Kind::from_word(other) {
+            Some(kind) => {
+                args.name = format!(
+                    "/{}",
+                    if kind == Kind::Opportunity {
+                        "opp"
+                    } else {
+                        kind.name()
+                    }
+                );
+                record_command(&mut args, kind)?
+            }
+            None => {
+                return Err(invalid(format!(
+                    "unknown command '{first}'; try /help{}",
+                    help::suggest(other)
+                        .map(|s| format!(" (did you mean /{s}?)"))
+                        .unwrap_or_default()
+                )))
+            }
+        },
+    };
+    args.done()?;
+    Ok(cmd)
+}
+
+fn target(args: &mut Args) -> Result<Target, CommandError> {
+    let Some(w) = args.words.front().map(|(w, _)| w.clone()) else {
+        return Err(invalid(format!(
+            "{} needs an id, e.g. {} L-1001",
+            args.name, args.name
+        )));
+    };
+    match args.ctx.rules.numbering.parse(&w) {
+        Ok(id) => Ok(Target::Record(args.id(id.kind)?)),
+        Err(_) => {
+            args.word();
+            // Not a record id: a product SKU.
+            Ok(Target::Product(Product::parse_sku(&w).map_err(|_| {
+                invalid(format!(
+                    "'{w}' is neither a record id (L-1001, Q-1001 ...) nor a product SKU"
+                ))
+            })?))
+        }
+    }
+}
+
+fn list(args: &mut Args, kind: Option<Kind>) -> Result<Command, CommandError> {
+    let state = match args.opt(&["state", "status"])? {
+        None => None,
+        Some(s) => {
+            let allowed: &[&str] = match kind {
+                Some(k) => state_names(k),
+                None => &["active", "retired"],
+            };
+            let want = normalize_name(&s);
+            Some(*allowed.iter().find(|a| **a == want).ok_or_else(|| {
+                invalid(format!(
+                    "state:{s} is not a state here; states: {}",
+                    allowed.join(", ")
+                ))
+            })?)
+        }
+    };
+    let owner = match args.opt(&["owner"])? {
+        None => None,
+        Some(o) => Some(resolve_owner(&o, args.ctx).map_err(invalid)?),
+    };
+    let limit = match args.opt(&["limit"])? {
+        None => 20,
+        Some(l) => l
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| invalid(format!("limit:{l} must be a number from 1 to 500")))?,
+    };
+    let after = match (args.opt(&["after"])?, kind) {
+        (None, _) => None,
+        (Some(a), Some(k)) => Some(
+            args.ctx
+                .rules
+                .numbering
+                .parse(&a)
+                .ok()
+                .filter(|id| id.kind == k)
+                .map(|id| id.number)
+                .ok_or_else(|| invalid(format!("after:{a} must be {} id", k.with_article())))?,
+        ),
+        (Some(_), None) => {
+            return Err(invalid("products are listed by SKU; after: does not apply"))
+        }
+    };
+    Ok(Command::List(ListQuery {
+        kind,
+        state,
+        owner,
+        limit,
+        after,
+    }))
+}
+
+fn product(args: &mut Args) -> Result<Command, CommandError> {
+    let action = args
+        .word()
+        .map(|a| normalize_name(&a))
+        .unwrap_or_else(|| "list".into());
+    let sku = |args: &mut Args| -> Result<String, CommandError> {
+        let w = args
+            .word()
+            .ok_or_else(|| invalid(format!("{} needs a SKU, e.g. CHAIR-01", args.name)))?;
+        Product::parse_sku(&w).map_err(|e| invalid(e.to_string()))
+    };
+    args.name = format!("/product {action}");
+    Ok(match action.as_str() {
+        "new" | "add" | "create" => {
+            let sku = match args.opt(&["sku"])? {
+                Some(s) => Product::parse_sku(&s).map_err(|e| invalid(e.to_string()))?,
+                None => sku(args)?,
+            };
+            Command::ProductNew {
+                sku,
+                fields: args.product_fields()?,
+            }
+        }
+        "edit" | "set" | "update" => {
+            let sku = sku(args)?;
+            Command::ProductEdit {
+                sku,
+                fields: args.product_fields()?,
+            }
+        }
+        "show" => Command::Show(Target::Product(sku(args)?)),
+        "history" => Command::History(Target::Product(sku(args)?)),
+        "list" => list(args, None)?,
+        other => {
+            return Err(invalid(format!(
+                "/product has no action '{other}'; actions: new, edit, show, list, history"
+            )))
+        }
+    })
+}
+
+fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> {
+    let base = args.name.clone();
+    let Some(action_word) = args.words.front().map(|(w, _)| w.clone()) else {
+        return list(args, Some(kind));
+    };
+    // `/lead L-1001` shows it.
+    if args
+        .ctx
+        .rules
+        .numbering
+        .parse(&action_word)
+        .is_ok_and(|id| id.kind == kind)
+    {
+        return Ok(Command::Show(Target::Record(args.id(kind)?)));
+    }
+    args.word();
+    let action = normalize_name(&action_word);
+    args.name = format!("{base} {action}");
+    let actions = help::actions(kind);
+    if !actions.contains(&action.as_str()) && !ALIASES.iter().any(|(a, _)| *a == action) {
+        return Err(invalid(format!(
+            "{base} has no action '{action_word}'; actions: {}",
+            actions.join(", ")
+        )));
+    }
+    let action = ALIASES
+        .iter()
+        .find(|(a, _)| *a == action)
+        .map(|(_, to)| to.to_string())
+        .unwrap_or(action);
+    Ok(match (kind, action.as_str()) {
+        (_, "list") => list(args, Some(kind))?,
+        (_, "show") => Command::Show(Target::Record(args.id(kind)?)),
+        (_, "history") => Command::History(Target::Record(args.id(kind)?)),
+        (Kind::Quote, "new") => Command::QuoteNew(args.number(Kind::Opportunity)?),
+        (_, "new") => {
+            // A quoted word is the topic or name: `/lead new "Office chairs" ...`
+            if let Some((w, true)) = args.words.front().cloned() {
+                args.words.pop_front();
+                let key = match kind {
+                    Kind::Lead => "topic",
+                    Kind::Contact => "last_name",
+                    _ => "name",
+                };
+                args.opts.push((key.to_string(), key.to_string(), w));
+            }
+            Command::New {
+                kind,
+                fields: args.fields(kind)?,
+            }
+        }
+        (_, "edit") => {
+            let target = args.id(kind)?;
+            let fields = args.fields(kind)?;
+            if fields.is_empty() {
+                return Err(invalid(format!(
+                    "{} needs at least one field:value to change",
+                    args.name
+                )));
+            }
+            Command::Edit { target, fields }
+        }
+        (Kind::Lead, "qualify") => Command::Qualify(args.number(kind)?),
+        (Kind::Lead, "disqualify") => {
+            let lead = args.number(kind)?;
+            Command::Disqualify {
+                lead,
+                close: args.close_input()?,
+            }
+        }
+        (Kind::Lead, "reactivate") => Command::Reactivate(args.number(kind)?),
+        (Kind::Opportunity, "win") => {
+            let opp = args.number(kind)?;
+            let revenue = match args.opt(&["revenue", "actual_revenue"])? {
+                None => None,
+                Some(r) if normalize_name(&r) == "compute" => None,
+                Some(r) => Some(parse_amount(&r).map_err(|e| invalid(format!("revenue: {e}")))?),
+            };
+            Command::OppWin {
+                opp,
+                revenue,
+                date: args.date(&["date", "close_date", "on"])?,
+                description: args.text(&["description", "desc", "note"])?,
+            }
+        }
+        (Kind::Opportunity, "lose") => {
+            let opp = args.number(kind)?;
+            let competitor = args.text(&["competitor"])?;
+            Command::OppLose {
+                opp,
+                close: args.close_input()?,
+                competitor,
+            }
+        }
+        (Kind::Opportunity, "reopen") => Command::OppReopen(args.number(kind)?),
+        (_, "line") => {
+            let op = args.word().map(|w| normalize_name(&w)).unwrap_or_default();
+            args.name = format!("{base} line {op}");
+            let target = args.id(kind)?;
+            match op.as_str() {
+                "add" | "new" => Command::LineAdd {
+                    target,
+                    line: args.line_input()?,
+                },
+                "edit" | "set" | "change" => {
+                    let no = args.line_no()?;
+                    Command::LineEdit {
+                        target,
+                        no,
+                        line: args.line_input()?,
+                    }
+                }
+                "remove" | "rm" | "delete" | "del" => Command::LineRemove {
+                    target,
+                    no: args.line_no()?,
+                },
+                _ => return Err(invalid(format!("{base} line takes add, edit or remove, e.g. {base} line add ... sku:CHAIR-01 qty:2"))),
+            }
+        }
+        (Kind::Quote, "activate") => Command::QuoteActivate(args.id(kind)?),
+        (Kind::Quote, "revise") => Command::QuoteRevise(args.id(kind)?),
+        (Kind::Quote, "close") => {
+            let quote = args.id(kind)?;
+            Command::QuoteClose {
+                quote,
+                revise: args.yes_no(&["revise", "create_revision", "revised_copy"], false)?,
+                close_opportunity: args.yes_no(&["close_opportunity", "close_opp"], false)?,
+                opp_reason: args.text(&["opp_reason", "opportunity_reason"])?,
+                close: args.close_input()?,
+            }
+        }
+        (Kind::Quote, "win") => {
+            let quote = args.id(kind)?;
+            let revenue = match args.opt(&["revenue", "actual_revenue"])? {
+                None => None,
+                Some(r) if normalize_name(&r) == "compute" => None,
+                Some(r) => Some(parse_amount(&r).map_err(|e| invalid(format!("revenue: {e}")))?),
+            };
+            Command::QuoteWin {
+                quote,
+                close_opportunity: match args.opt(&["close_opportunity", "close_opp"])? {
+                    None => None,
+                    Some(v) => Some(parse_yes_no(&v, "close_opportunity").map_err(invalid)?),
+                },
+                revenue,
+                date: args.date(&["date", "close_date", "on"])?,
+                description: args.text(&["description", "desc", "note"])?,
+            }
+        }
+        (Kind::Order, "fulfil") => {
+            let order = args.number(kind)?;
+            Command::OrderFulfil {
+                order,
+                close: args.close_input()?,
+            }
+        }
+        (Kind::Order, "cancel") => {
+            let order = args.number(kind)?;
+            Command::OrderCancel {
+                order,
+                close: args.close_input()?,
+            }
+        }
+        (Kind::Order, "invoice") => Command::OrderInvoice(args.number(kind)?),
+        (Kind::Invoice, "paid") => {
+            let invoice = args.number(kind)?;
+            Command::InvoicePaid {
+                invoice,
+                close: args.close_input()?,
+            }
+        }
+        (Kind::Invoice, "cancel") => {
+            let invoice = args.number(kind)?;
+            Command::InvoiceCancel {
+                invoice,
+                close: args.close_input()?,
+            }
+        }
+        (_, other) => {
+            return Err(invalid(format!(
+                "{base} has no action '{other}'; actions: {}",
+                actions.join(", ")
+            )))
+        }
+    })
+}
+
+/// Other spellings of actions.
+const ALIASES: &[(&str, &str)] = &[
+    ("fulfill", "fulfil"),
+    ("create", "new"),
+    ("add", "new"),
+    ("set", "edit"),
+    ("update", "edit"),
+    ("pay", "paid"),
+    ("lost", "lose"),
+    ("won", "win"),
+    ("ls", "list"),
+    ("view", "show"),
+];
+
+/// A `lead new` built from `(field, column, text)` values, as the CSV
+/// import makes them: the same typed fields the shell's `/lead new` gets.
+#[derive(Debug, Clone)]
+pub struct CommandNew {
+    fields: Fields,
+}
+
+impl CommandNew {
+    /// Reads each value as its field's type.
+    ///
+    /// Fails on the first value that does not read, naming its column.
+    pub fn lead(
+        values: Vec<(FieldKey, String, String)>,
+        ctx: &Context,
+    ) -> Result<CommandNew, CommandError> {
+        let mut fields = Vec::with_capacity(values.len());
+        for (key, column, raw) in values {
+            let (ty, custom) = match &key {
+                FieldKey::Builtin(name) => match builtin_field(Kind::Lead, name) {
+                    Some(spec) => (spec.ty, None),
+                    None => return Err(invalid(format!("{column}: leads have no field {name}"))),
+                },
+                FieldKey::Custom(name) => match ctx
+                    .rules
+                    .custom(Kind::Lead)
+                    .iter()
+                    .find(|d| d.name == *name)
+                {
+                    Some(def) => (def.field_type(), Some(def)),
+                    None => return Err(invalid(format!("{column}: no custom field {name}"))),
+                },
+            };
+            let v = parse_field(&column, ty, &raw, ctx, custom).map_err(invalid)?;
+            fields.push((key, v));
+        }
+        Ok(CommandNew { fields })
+    }
+
+    /// The lead's e-mail, lower-cased, if given.
+    pub fn email(&self) -> Option<String> {
+        self.fields.iter().find_map(|(k, v)| match (k, v) {
+            (FieldKey::Builtin("email"), FieldValue::Text(t)) => Some(t.to_lowercase()),
+            _ => None,
+        })
+    }
+
+    /// The command to run.
+    pub fn into_command(self) -> Command {
+        Command::New {
+            kind: Kind::Lead,
+            fields: self.fields,
+        }
+    }
+}

@@ -1,0 +1,468 @@
+//! Typed access to records through a [`Tx`]: storage keys, secondary
+//! indexes, gap-free numbers and the history written with every change.
+//!
+//! Every write of a command goes through [`save`], so indexes and history
+//! can never drift from the records.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{CommandError, Context};
+use crate::domain::product::Product;
+use crate::domain::{Kind, Record, RecordId};
+
+/// A failure of the underlying store.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct TxError(pub String);
+
+/// Key-value pairs a scan returns.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The view of the store one command works in: reads see the command's own
+/// writes; writes become visible to others only when the store commits them
+/// all at once.
+pub trait Tx {
+    /// The value under `key`.
+    ///
+    /// Fails when the store cannot be read.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+    /// Writes `value` under `key`.
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>);
+    /// Removes `key`.
+    fn remove(&mut self, key: Vec<u8>);
+    /// Up to `limit` entries whose keys start with `prefix`, in key order
+    /// (or reverse), strictly after (before, in reverse) `from` when given.
+    ///
+    /// Fails when the store cannot be read.
+    fn scan(
+        &self,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Rows, TxError>;
+}
+
+/// The key layout. Numbers are zero-padded so key order is number order.
+pub mod keys {
+    use crate::domain::Kind;
+
+    /// The schema version key.
+    pub const SCHEMA: &[u8] = b"meta/schema";
+
+    /// A record: `r/lead/00000000000000001001`; quotes add `/000002`.
+    pub fn record(kind: Kind, number: u64, revision: Option<u32>) -> Vec<u8> {
+        match revision {
+            Some(r) => format!("r/{}/{number:020}/{r:06}", kind.name()).into_bytes(),
+            None => format!("r/{}/{number:020}", kind.name()).into_bytes(),
+        }
+    }
+
+    /// The prefix of all records of a kind.
+    pub fn records(kind: Kind) -> Vec<u8> {
+        format!("r/{}/", kind.name()).into_bytes()
+    }
+
+    /// The latest revision of a quote.
+    pub fn latest_revision(number: u64) -> Vec<u8> {
+        format!("qrev/{number:020}").into_bytes()
+    }
+
+    /// The last number handed out for a kind.
+    pub fn sequence(kind: &str) -> Vec<u8> {
+        format!("seq/{kind}").into_bytes()
+    }
+
+    /// A product by SKU.
+    pub fn product(sku: &str) -> Vec<u8> {
+        format!("p/{sku}").into_bytes()
+    }
+
+    /// The history of one record (all revisions of a quote share one).
+    pub fn history(subject: &str) -> Vec<u8> {
+        format!("h/{subject}/").into_bytes()
+    }
+
+    /// A unique lookup, e.g. `u/contact_email/anna@contoso.example`.
+    pub fn unique(what: &str, value: &str) -> Vec<u8> {
+        format!("u/{what}/{value}").into_bytes()
+    }
+
+    /// The prefix of all leads with this e-mail.
+    pub fn lead_email(email: &str) -> Vec<u8> {
+        format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
+    }
+
+    /// An index prefix: `i/lead/s/open/`, `i/lead/o/maria/`, `i/lead/so/open/maria/`.
+    pub fn index(kind: Kind, state: Option<&str>, owner: Option<&str>) -> Vec<u8> {
+        let k = kind.name();
+        match (state, owner) {
+            (Some(s), Some(o)) => format!("i/{k}/so/{s}/{}/", owner_key(o)),
+            (Some(s), None) => format!("i/{k}/s/{s}/"),
+            (None, Some(o)) => format!("i/{k}/o/{}/", owner_key(o)),
+            (None, None) => format!("i/{k}/all/"),
+        }
+        .into_bytes()
+    }
+
+    /// An owner name as it appears in keys.
+    pub fn owner_key(owner: &str) -> String {
+        owner.to_lowercase().replace('/', "_")
+    }
+
+    /// The suffix identifying one record inside an index.
+    pub fn entry(number: u64, revision: Option<u32>) -> String {
+        match revision {
+            Some(r) => format!("{number:020}/{r:06}"),
+            None => format!("{number:020}"),
+        }
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> CommandError {
+    CommandError::Store(TxError(e.to_string()))
+}
+
+/// Reads and decodes a JSON value.
+///
+/// Fails when the store cannot be read or the value does not decode.
+pub fn read<T: for<'de> Deserialize<'de>>(
+    tx: &dyn Tx,
+    key: &[u8],
+) -> Result<Option<T>, CommandError> {
+    match tx.get(key)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            store_err(format!(
+                "{} does not decode: {e}",
+                String::from_utf8_lossy(key)
+            ))
+        }),
+    }
+}
+
+/// Encodes and writes a JSON value.
+pub fn write<T: Serialize>(tx: &mut dyn Tx, key: Vec<u8>, value: &T) -> Result<(), CommandError> {
+    let bytes = serde_json::to_vec(value).map_err(store_err)?;
+    tx.put(key, bytes);
+    Ok(())
+}
+
+/// The latest revision of quote `number`, if it exists.
+///
+/// Fails when the store cannot be read.
+pub fn latest_revision(tx: &dyn Tx, number: u64) -> Result<Option<u32>, CommandError> {
+    read(tx, &keys::latest_revision(number))
+}
+
+/// Loads a record; for quotes, `revision: None` means the latest.
+///
+/// Fails when the store cannot be read.
+pub fn load<R: Record>(
+    tx: &dyn Tx,
+    number: u64,
+    revision: Option<u32>,
+) -> Result<Option<R>, CommandError> {
+    let revision = if R::KIND == Kind::Quote {
+        match revision {
+            Some(r) => Some(r),
+            None => match latest_revision(tx, number)? {
+                Some(r) => Some(r),
+                None => return Ok(None),
+            },
+        }
+    } else {
+        None
+    };
+    read(tx, &keys::record(R::KIND, number, revision))
+}
+
+/// Loads a record that must exist.
+///
+/// Fails with a not-found error naming the id.
+pub fn require<R: Record>(
+    tx: &dyn Tx,
+    ctx: &Context,
+    number: u64,
+    revision: Option<u32>,
+) -> Result<R, CommandError> {
+    load(tx, number, revision)?.ok_or_else(|| {
+        let id = ctx.rules.numbering.display(RecordId {
+            kind: R::KIND,
+            number,
+            revision,
+        });
+        CommandError::NotFound(format!("there is no {} {id}", R::KIND.name()))
+    })
+}
+
+/// The next free number of `kind` (not yet taken: [`save`] takes it).
+///
+/// Fails when the store cannot be read.
+pub fn next_number(tx: &dyn Tx, ctx: &Context, kind: Kind) -> Result<u64, CommandError> {
+    let last: Option<u64> = read(tx, &keys::sequence(kind.name()))?;
+    Ok(match last {
+        Some(n) => n + 1,
+        None => ctx.rules.numbering.format(kind).first,
+    })
+}
+
+fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
+    let entry = keys::entry(r.number(), r.revision());
+    let state = r.state_name();
+    let owner = r.owner();
+    [
+        keys::index(R::KIND, None, None),
+        keys::index(R::KIND, Some(state), None),
+        keys::index(R::KIND, None, Some(owner)),
+        keys::index(R::KIND, Some(state), Some(owner)),
+    ]
+    .into_iter()
+    .map(|mut k| {
+        k.extend_from_slice(entry.as_bytes());
+        k
+    })
+    .collect()
+}
+
+/// One entry of a record's history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub via: String,
+    pub command: String,
+    pub changes: Vec<String>,
+}
+
+/// The history subject of a record: all revisions of a quote share one.
+pub fn history_subject(kind: Kind, number: u64) -> String {
+    format!("{}/{number:020}", kind.name())
+}
+
+/// Appends a history entry for `subject`.
+///
+/// Fails when the store cannot be read.
+pub fn write_history(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    subject: &str,
+    command: &str,
+    changes: Vec<String>,
+) -> Result<(), CommandError> {
+    let seq: u64 = read(tx, &keys::sequence("history"))?.unwrap_or(0) + 1;
+    write(tx, keys::sequence("history"), &seq)?;
+    let mut key = keys::history(subject);
+    key.extend_from_slice(format!("{seq:020}").as_bytes());
+    let entry = HistoryEntry {
+        at: ctx.now,
+        by: ctx.actor.clone(),
+        via: ctx.via.to_string(),
+        command: command.to_string(),
+        changes,
+    };
+    write(tx, key, &entry)
+}
+
+/// The number of the record found by a unique lookup.
+///
+/// Fails when the store cannot be read.
+pub fn lookup(tx: &dyn Tx, what: &str, value: &str) -> Result<Option<u64>, CommandError> {
+    read(tx, &keys::unique(what, value))
+}
+
+/// Writes a new or changed record with its indexes, lookups, its number
+/// taken and its history entry (what changed, field by field).
+///
+/// Fails when the store cannot be read or the record does not encode.
+pub fn save<R: Record>(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    command: &str,
+    old: Option<&R>,
+    new: &R,
+) -> Result<(), CommandError> {
+    let new_keys = index_keys(new);
+    if let Some(old) = old {
+        for k in index_keys(old) {
+            if !new_keys.contains(&k) {
+                tx.remove(k);
+            }
+        }
+    } else {
+        let seq = keys::sequence(R::KIND.name());
+        let last: Option<u64> = read(tx, &seq)?;
+        if last.is_none_or(|l| new.number() > l) {
+            write(tx, seq, &new.number())?;
+        }
+    }
+    for k in new_keys {
+        tx.put(k, Vec::new());
+    }
+    let new_lookups = new.lookups();
+    if let Some(old) = old {
+        for (what, value) in old.lookups() {
+            if !new_lookups.iter().any(|(w, v)| *w == what && *v == value) {
+                tx.remove(keys::unique(what, &value));
+            }
+        }
+    }
+    for (what, value) in &new_lookups {
+        write(tx, keys::unique(what, value), &new.number())?;
+    }
+    if R::KIND == Kind::Quote {
+        let rev = new.revision().unwrap_or(1);
+        let latest = latest_revision(tx, new.number())?;
+        if latest.is_none_or(|l| rev > l) {
+            write(tx, keys::latest_revision(new.number()), &rev)?;
+        }
+    }
+    let new_json = serde_json::to_value(new).map_err(store_err)?;
+    let changes = match old {
+        None => vec![match new.revision() {
+            Some(r) if r > 1 => format!("created revision {r}"),
+            _ => "created".to_string(),
+        }],
+        Some(old) => {
+            let old_json = serde_json::to_value(old).map_err(store_err)?;
+            let mut changes = Vec::new();
+            diff("", &old_json, &new_json, &mut changes);
+            if let Some(r) = new.revision().filter(|r| *r > 1) {
+                for c in &mut changes {
+                    *c = format!("rev {r}: {c}");
+                }
+            }
+            changes
+        }
+    };
+    write_history(
+        tx,
+        ctx,
+        &history_subject(R::KIND, new.number()),
+        command,
+        changes,
+    )?;
+    tx.put(
+        keys::record(R::KIND, new.number(), new.revision()),
+        serde_json::to_vec(&new_json).map_err(store_err)?,
+    );
+    Ok(())
+}
+
+/// Writes a new or changed product with its history.
+///
+/// Fails when the store cannot be read or the product does not encode.
+pub fn save_product(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    command: &str,
+    old: Option<&Product>,
+    new: &Product,
+) -> Result<(), CommandError> {
+    let new_json = serde_json::to_value(new).map_err(store_err)?;
+    let mut changes = Vec::new();
+    match old {
+        None => changes.push("created".to_string()),
+        Some(old) => diff(
+            "",
+            &serde_json::to_value(old).map_err(store_err)?,
+            &new_json,
+            &mut changes,
+        ),
+    }
+    write_history(tx, ctx, &format!("product/{}", new.sku), command, changes)?;
+    write(tx, keys::product(&new.sku), &new_json)
+}
+
+/// Field-by-field differences between two JSON values: `path: old -> new`.
+fn diff(path: &str, old: &serde_json::Value, new: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    let empty = serde_json::Map::new();
+    match (old, new) {
+        (Value::Null, Value::Object(b)) => {
+            diff(path, &Value::Object(empty), &Value::Object(b.clone()), out)
+        }
+        (Value::Object(a), Value::Null) => {
+            diff(path, &Value::Object(a.clone()), &Value::Object(empty), out)
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                diff(&join(k), va, b.get(k).unwrap_or(&Value::Null), out);
+            }
+            for (k, vb) in b {
+                if !a.contains_key(k) {
+                    diff(&join(k), &Value::Null, vb, out);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (va, vb)) in a.iter().zip(b).enumerate() {
+                diff(&join(&(i + 1).to_string()), va, vb, out);
+            }
+        }
+        _ if old != new => {
+            let show = |v: &Value| match v {
+                Value::Null => "(empty)".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push(format!("{path}: {} -> {}", show(old), show(new)));
+        }
+        _ => {}
+    }
+}
+
+/// The history of a subject, oldest first.
+///
+/// Fails when the store cannot be read.
+pub fn history(
+    tx: &dyn Tx,
+    subject: &str,
+    limit: usize,
+) -> Result<Vec<HistoryEntry>, CommandError> {
+    let rows = tx.scan(&keys::history(subject), None, true, limit)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (_, v) in rows.into_iter().rev() {
+        out.push(serde_json::from_slice(&v).map_err(store_err)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_descends_into_objects_that_appear_or_disappear() {
+        let a = serde_json::json!({"state": "active"});
+        let b = serde_json::json!({"state": "closed", "closing": {"reason": "Lost"}});
+        let mut out = Vec::new();
+        diff("", &a, &b, &mut out);
+        assert_eq!(
+            out,
+            vec!["state: active -> closed", "closing.reason: (empty) -> Lost"]
+        );
+    }
+
+    #[test]
+    fn diff_names_each_changed_field_with_old_and_new_values() {
+        let a =
+            serde_json::json!({"topic": "Chairs", "address": {"city": "Berlin"}, "budget": null});
+        let b =
+            serde_json::json!({"topic": "Desks", "address": {"city": "Berlin"}, "budget": "100"});
+        let mut out = Vec::new();
+        diff("", &a, &b, &mut out);
+        assert_eq!(
+            out,
+            vec!["budget: (empty) -> 100", "topic: Chairs -> Desks"]
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The workflow core: records, their states, the transitions between them,
+//! money and ids.
+//!
+//! Everything here is pure: no clock (callers pass `now`), no storage, no
+//! network. A transition takes the records it needs and its input, and
+//! returns the changed records or a [`Refusal`] a person can read. Adapters
+//! (store, command language, chat, mail) are built around this module and
+//! never re-implement a rule.
+
+pub mod fields;
+pub mod ids;
+pub mod invoice;
+pub mod lead;
+pub mod lines;
+pub mod money;
+pub mod opportunity;
+pub mod order;
+pub mod party;
+pub mod product;
+pub mod quote;
+pub mod refusal;
+pub mod rules;
+
+pub use ids::{Kind, RecordId};
+pub use money::Currency;
+pub use refusal::Refusal;
+pub use rules::Rules;
+
+/// The closing details every closing step shares: a status reason checked
+/// against the configured list, the date it happened and an optional note.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Closing {
+    /// The status reason, spelled as in the configuration.
+    pub reason: String,
+    /// The date the step happened (the team's local date).
+    pub date: chrono::NaiveDate,
+    /// Free text the user gave, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What every stored record can say about itself, for storage keys, indexes
+/// and list lines.
+pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
+    /// The record's kind.
+    const KIND: Kind;
+    /// Its number (for quotes, the quote number shared by all revisions).
+    fn number(&self) -> u64;
+    /// Its revision: quotes only.
+    fn revision(&self) -> Option<u32> {
+        None
+    }
+    /// Its state in one word (`open`, `qualified`, `active`...), the key of
+    /// the state index.
+    fn state_name(&self) -> &'static str;
+    /// The team member who owns it.
+    fn owner(&self) -> &str;
+    /// A short title for list lines.
+    fn title(&self) -> String;
+    /// Lookup keys `(what, value)` that find this record: a contact by
+    /// e-mail, an account by name or website domain, leads by e-mail.
+    fn lookups(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// The record's id.
+    fn id(&self) -> RecordId {
+        RecordId {
+            kind: Self::KIND,
+            number: self.number(),
+            revision: self.revision(),
+        }
+    }
+}
+
+/// The states `list state:...` accepts for `kind`.
+pub fn state_names(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Lead => &["open", "qualified", "disqualified"],
+        Kind::Contact | Kind::Account => &["active"],
+        Kind::Opportunity => &["open", "won", "lost"],
+        Kind::Quote => &["draft", "active", "won", "closed"],
+        Kind::Order => &["active", "fulfilled", "invoiced", "canceled"],
+        Kind::Invoice => &["open", "paid", "canceled"],
+    }
+}
+
+/// Copies custom values whose field is configured on both kinds (P-32).
+pub fn carry_custom(
+    rules: &Rules,
+    to: Kind,
+    values: &fields::CustomValues,
+) -> fields::CustomValues {
+    rules
+        .custom(to)
+        .iter()
+        .filter_map(|def| values.get(&def.name).map(|v| (def.name.clone(), v.clone())))
+        .collect()
+}
+
+/// The built-in field of `kind` called `name` (or one of its aliases).
+pub fn builtin_field(kind: Kind, name: &str) -> Option<&'static fields::FieldSpec> {
+    use fields::Editable;
+    match kind {
+        Kind::Lead => lead::Lead::field(name),
+        Kind::Contact => party::Contact::field(name),
+        Kind::Account => party::Account::field(name),
+        Kind::Opportunity => opportunity::Opportunity::field(name),
+        Kind::Quote => quote::Quote::field(name),
+        Kind::Order => order::Order::field(name),
+        Kind::Invoice => invoice::Invoice::field(name),
+    }
+}

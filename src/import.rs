@@ -1,0 +1,272 @@
+//! Lead import from a CSV table (P-2).
+//!
+//! The header row names the columns; common English and German names map
+//! to lead fields (`Vorname`, `E-Mail`, `PLZ`...), others through
+//! `--map "Column=field"`. `;` or `,` separated, with or without a UTF-8
+//! byte-order mark. Each row becomes one `lead new` command through the
+//! same workflow core as the shell: a row that fails is reported with its
+//! line number and reason and writes nothing; a row whose e-mail a lead
+//! already has is reported as a duplicate and skipped.
+
+use serde::Serialize;
+use std::io::Read;
+
+use crate::command::{parse::CommandNew, CommandError, Context, FieldKey};
+use crate::domain::fields::normalize_name;
+use crate::domain::{builtin_field, Kind, Rules};
+use crate::store::{Durability, Store};
+
+/// Why the import could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read the table: {0}")]
+    Read(String),
+    #[error("the table has no header row")]
+    NoHeader,
+    #[error("column '{column}': {message}")]
+    Mapping { column: String, message: String },
+    #[error("no column maps to a lead field; name them like topic, first name, last name, e-mail, company, or use --map")]
+    NothingMapped,
+    #[error("store: {0}")]
+    Store(String),
+}
+
+/// What an import did, row by row.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// (line, lead number)
+    pub imported: Vec<(usize, u64)>,
+    /// (line, e-mail, lead numbers that already have it)
+    pub duplicates: Vec<(usize, String, Vec<u64>)>,
+    /// (line, reason)
+    pub failed: Vec<(usize, String)>,
+    /// Columns that map to no field and were left out.
+    pub ignored_columns: Vec<String>,
+}
+
+impl ImportReport {
+    /// The report for people.
+    pub fn render(&self, rules: &Rules) -> String {
+        let mut out = format!(
+            "imported {}, duplicates {}, failed {}\n",
+            self.imported.len(),
+            self.duplicates.len(),
+            self.failed.len()
+        );
+        if !self.ignored_columns.is_empty() {
+            out.push_str(&format!(
+                "ignored columns: {}\n",
+                self.ignored_columns.join(", ")
+            ));
+        }
+        let mut rows: Vec<(usize, String)> = self
+            .duplicates
+            .iter()
+            .map(|(line, email, leads)| {
+                let ids: Vec<String> = leads.iter().map(|n| rules.show(Kind::Lead, *n)).collect();
+                (
+                    *line,
+                    format!("duplicate: {email} is already on {}", ids.join(", ")),
+                )
+            })
+            .chain(self.failed.iter().cloned())
+            .collect();
+        rows.sort();
+        for (line, text) in rows {
+            out.push_str(&format!("line {line}: {text}\n"));
+        }
+        out
+    }
+}
+
+/// Column names people use that are not field aliases already.
+const HEADER_ALIASES: &[(&str, &str)] = &[
+    ("betreff", "topic"),
+    ("state", "region"),
+    ("state_province", "region"),
+    ("state/province", "region"),
+    ("street_1", "street"),
+    ("adresse", "street"),
+    ("e_mail_adresse", "email"),
+    ("email_address", "email"),
+    ("telefonnummer", "business_phone"),
+    ("telefon_geschäftlich", "business_phone"),
+    ("telefon_(geschäftlich)", "business_phone"),
+    ("mobilnummer", "mobile_phone"),
+    ("homepage", "website"),
+    ("organisation", "company"),
+    ("organization", "company"),
+    ("zip_code", "postal_code"),
+    ("country/region", "country"),
+    ("country_region", "country"),
+    ("funktion", "job_title"),
+];
+
+/// Which field each column fills; `None` for ignored columns.
+fn map_columns(
+    headers: &[String],
+    mapping: &[(String, String)],
+    ctx: &Context,
+) -> Result<Vec<Option<FieldKey>>, ImportError> {
+    let mut out = Vec::with_capacity(headers.len());
+    for h in headers {
+        let chosen = mapping
+            .iter()
+            .find(|(c, _)| c.trim().eq_ignore_ascii_case(h.trim()))
+            .map(|(_, f)| f.clone());
+        let explicit = chosen.is_some();
+        let name = chosen.unwrap_or_else(|| {
+            let n = normalize_name(h);
+            HEADER_ALIASES
+                .iter()
+                .find(|(a, _)| *a == n)
+                .map(|(_, f)| f.to_string())
+                .unwrap_or(n)
+        });
+        let key = if let Some(spec) = builtin_field(Kind::Lead, &name) {
+            Some(FieldKey::Builtin(spec.name))
+        } else if let Some(def) = ctx
+            .rules
+            .custom(Kind::Lead)
+            .iter()
+            .find(|d| d.name == normalize_name(&name))
+        {
+            Some(FieldKey::Custom(def.name.clone()))
+        } else if explicit {
+            return Err(ImportError::Mapping {
+                column: h.clone(),
+                message: format!("'{name}' is not a lead field"),
+            });
+        } else {
+            None
+        };
+        if let Some(k) = &key {
+            if out.iter().flatten().any(|o| o == k) {
+                return Err(ImportError::Mapping {
+                    column: h.clone(),
+                    message: "another column already fills this field".to_string(),
+                });
+            }
+        }
+        out.push(key);
+    }
+    Ok(out)
+}
+
+/// Imports leads from `reader` into `store`.
+///
+/// Fails before importing anything when the table cannot be read, has no
+/// header, or a mapping is wrong; row errors are reported, not fatal.
+pub fn import_leads(
+    store: &Store,
+    mut reader: impl Read,
+    mapping: &[(String, String)],
+    ctx: &Context,
+) -> Result<ImportReport, ImportError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| ImportError::Read(e.to_string()))?;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let first_line = body.split(|b| *b == b'\n').next().unwrap_or(b"");
+    let semicolons = first_line.iter().filter(|b| **b == b';').count();
+    let commas = first_line.iter().filter(|b| **b == b',').count();
+    let mut csv = csv::ReaderBuilder::new()
+        .delimiter(if semicolons > commas { b';' } else { b',' })
+        .flexible(true)
+        .from_reader(body);
+    let headers: Vec<String> = csv
+        .byte_headers()
+        .map_err(|e| ImportError::Read(e.to_string()))?
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(ImportError::NoHeader);
+    }
+    let columns = map_columns(&headers, mapping, ctx)?;
+    if columns.iter().all(Option::is_none) {
+        return Err(ImportError::NothingMapped);
+    }
+    let mut report = ImportReport {
+        ignored_columns: headers
+            .iter()
+            .zip(&columns)
+            .filter(|(_, c)| c.is_none())
+            .map(|(h, _)| h.clone())
+            .collect(),
+        ..ImportReport::default()
+    };
+    for (i, row) in csv.byte_records().enumerate() {
+        let line = i + 2;
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                report.failed.push((line, format!("unreadable row: {e}")));
+                continue;
+            }
+        };
+        if row.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        if row.len() != headers.len() {
+            report.failed.push((
+                line,
+                format!("{} values for {} columns", row.len(), headers.len()),
+            ));
+            continue;
+        }
+        let mut values = Vec::new();
+        let mut bad = None;
+        for ((raw, key), header) in row.iter().zip(&columns).zip(&headers) {
+            let Some(key) = key else { continue };
+            match std::str::from_utf8(raw) {
+                Ok(v) if !v.trim().is_empty() => {
+                    values.push((key.clone(), header.clone(), v.to_string()))
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    bad = Some(format!(
+                        "column '{header}' is not UTF-8 text; save the table as UTF-8"
+                    ))
+                }
+            }
+        }
+        if let Some(reason) = bad {
+            report.failed.push((line, reason));
+            continue;
+        }
+        let cmd = match CommandNew::lead(values, ctx) {
+            Ok(c) => c,
+            Err(e) => {
+                report.failed.push((line, e.to_string()));
+                continue;
+            }
+        };
+        if let Some(email) = cmd.email() {
+            let existing = crate::command::leads_with_email(&store.reader(), &email)
+                .map_err(|e| ImportError::Store(e.to_string()))?;
+            if !existing.is_empty() {
+                report.duplicates.push((line, email, existing));
+                continue;
+            }
+        }
+        let text = format!("import row {line}");
+        match store.run(&cmd.into_command(), &text, ctx, Durability::Deferred) {
+            Ok(reply) => {
+                let n = reply
+                    .data
+                    .get("number")
+                    .and_then(|n| n.as_u64())
+                    .unwrap_or(0);
+                report.imported.push((line, n));
+            }
+            Err(CommandError::Store(e)) => return Err(ImportError::Store(e.to_string())),
+            Err(e) => report.failed.push((line, e.to_string())),
+        }
+    }
+    store
+        .flush()
+        .map_err(|e| ImportError::Store(e.to_string()))?;
+    Ok(report)
+}

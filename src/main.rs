@@ -1,0 +1,244 @@
+//! The `leadline` binary: parses arguments, loads the configuration, opens
+//! the store and hands over to the library. No rules live here.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+
+use leadline::command::{CommandError, Context, Reply};
+use leadline::config::Config;
+use leadline::store::{Store, StoreOptions};
+
+/// leadline: the sales process from lead to paid invoice, from your shell,
+/// chat and mailbox.
+#[derive(Debug, Parser)]
+#[command(name = "leadline", version, about)]
+struct Cli {
+    /// The data folder (sled store); default: store.path from the config.
+    #[arg(long, global = true, env = "LEADLINE_DATA")]
+    data: Option<PathBuf>,
+    /// The configuration file; default: the embedded one.
+    #[arg(long, global = true, env = "LEADLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Act as this team member; default: team.default_user.
+    #[arg(long = "as", global = true, env = "LEADLINE_USER")]
+    actor: Option<String>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Run as if it were this moment (RFC 3339), for tests and checks.
+    #[arg(long, global = true, hide = true)]
+    now: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    command: Action,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Run one command, e.g. leadline cmd '/qualify L-1001'.
+    Cmd {
+        /// The command; several words are joined with spaces.
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Run leadline in this terminal: type commands, read replies.
+    Run,
+    /// Import records from a table.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// Measure command throughput and latency against bare sled.
+    Bench {
+        /// Whole journeys (lead to paid invoice) to run.
+        #[arg(long, default_value_t = 300)]
+        journeys: usize,
+        /// Leads in the store for the show/list measurement.
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        /// Where to put the benchmark stores (a fresh temporary folder if absent).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportWhat {
+    /// Leads from a CSV file with a header row (P-2).
+    Leads {
+        file: PathBuf,
+        /// Map a column to a lead field: --map "Firma=company". Repeatable.
+        #[arg(long = "map", value_name = "COLUMN=FIELD")]
+        map: Vec<String>,
+    },
+}
+
+/// Exit codes: 0 done, 1 refused or not found, 2 invalid input, 3 setup or store failure.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("leadline: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let actor = resolve_actor(&config, cli.actor.as_deref())?;
+    let now = || cli.now.unwrap_or_else(Utc::now);
+    if let Action::Bench {
+        journeys,
+        leads,
+        dir,
+    } = &cli.command
+    {
+        let report = leadline::bench::run(&config, dir.as_deref(), *journeys, *leads)?;
+        if cli.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            println!("{report}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let path = cli
+        .data
+        .clone()
+        .unwrap_or_else(|| config.store.path.clone());
+    let mut options = StoreOptions::new(path);
+    options.fsync_every_ms = Some(config.store.fsync_every_ms);
+    let store = Store::open(&options)?;
+    let ctx = |via| Context {
+        rules: &config.process,
+        team: &config.team,
+        actor: actor.clone(),
+        now: now(),
+        via,
+    };
+    match &cli.command {
+        Action::Cmd { text } => {
+            let line = text.join(" ");
+            Ok(print_result(store.execute(&line, &ctx("shell")), cli.json))
+        }
+        Action::Run => {
+            interactive(&store, &ctx, cli.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Import {
+            what: ImportWhat::Leads { file, map },
+        } => {
+            let mapping = map
+                .iter()
+                .map(|m| {
+                    m.split_once('=')
+                        .map(|(c, f)| (c.trim().to_string(), f.trim().to_string()))
+                        .with_context(|| format!("--map {m}: write COLUMN=FIELD"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let reader = std::fs::File::open(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let report = leadline::import::import_leads(&store, reader, &mapping, &ctx("import"))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render(&config.process));
+            }
+            Ok(if report.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Action::Bench { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn resolve_actor(config: &Config, given: Option<&str>) -> anyhow::Result<String> {
+    let name = given.unwrap_or(&config.team.default_user).trim();
+    if name.is_empty() {
+        anyhow::bail!("--as needs a name");
+    }
+    if config.team.members.is_empty() {
+        return Ok(name.to_string());
+    }
+    match config.team.member(name) {
+        Some(m) => Ok(m.name.clone()),
+        None => anyhow::bail!(
+            "'{name}' is not on the team; members: {}",
+            config
+                .team
+                .members
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn print_result(result: Result<Reply, CommandError>, json: bool) -> ExitCode {
+    match result {
+        Ok(reply) => {
+            if json {
+                let out = serde_json::json!({"ok": true, "reply": reply.text, "data": reply.data, "next": reply.next});
+                println!("{out}");
+            } else {
+                println!("{}", reply.text);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if json {
+                let out =
+                    serde_json::json!({"ok": false, "error": e.code(), "message": e.to_string()});
+                println!("{out}");
+            }
+            eprintln!("{e}");
+            match e {
+                CommandError::Invalid(_) => ExitCode::from(2),
+                CommandError::Refused(_) | CommandError::NotFound(_) => ExitCode::from(1),
+                CommandError::Store(_) => ExitCode::from(3),
+            }
+        }
+    }
+}
+
+fn interactive<'a>(
+    store: &Store,
+    ctx: &dyn Fn(&'a str) -> Context<'a>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    if tty {
+        println!(
+            "leadline on {} - type /help, or /quit to leave",
+            store.path().display()
+        );
+    }
+    let mut out = std::io::stdout();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if tty {
+            print!("leadline> ");
+            out.flush()?;
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line?;
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if matches!(t, "/quit" | "/exit" | "quit" | "exit") {
+            break;
+        }
+        print_result(store.execute(t, &ctx("shell")), json);
+    }
+    Ok(())
+}

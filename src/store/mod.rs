@@ -1,0 +1,378 @@
+//! The sled store: one tree of JSON records, indexes and history (key
+//! layout in [`crate::command::keys`]).
+//!
+//! Each command runs in a [`SledTx`] overlay: reads see the command's own
+//! writes, and on success all its writes are applied as one atomic sled
+//! batch and flushed before the reply. A refused command's overlay is
+//! dropped, so it changes nothing; a process killed mid-command leaves the
+//! batch either wholly applied or not at all.
+//!
+//! One writer at a time (a mutex), so commands never interleave; reads run
+//! alongside and see committed state.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx, TxError};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA: u64 = 1;
+
+/// Why the store could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("the store at {path} is in use by another leadline process (is the daemon running?)")]
+    Locked { path: PathBuf },
+    #[error("the store at {path} was written by a newer leadline (schema {found}; this one reads up to {SCHEMA}); upgrade leadline")]
+    TooNew { path: PathBuf, found: u64 },
+    #[error("the store at {path} holds data that is not leadline's (no schema version)")]
+    Foreign { path: PathBuf },
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub path: PathBuf,
+    /// Background fsync interval; `None` turns it off.
+    pub fsync_every_ms: Option<u64>,
+    /// sled's page cache in bytes.
+    pub cache_bytes: u64,
+}
+
+impl StoreOptions {
+    /// Defaults for `path`: fsync every 500 ms, a 64 MiB cache.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StoreOptions {
+            path: path.into(),
+            fsync_every_ms: Some(500),
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// The open store.
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    /// Serialises writing commands: each sees the one before it complete.
+    writer: Mutex<()>,
+}
+
+/// Whether a command's changes are flushed before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Flushed before the reply: the normal case.
+    Flush,
+    /// Applied but not yet flushed: bulk loads that call [`Store::flush`] at the end.
+    Deferred,
+}
+
+impl Store {
+    /// Opens (or creates) the store.
+    ///
+    /// Fails when the folder cannot be used, another process has it open,
+    /// or it was written by a newer leadline.
+    pub fn open(options: &StoreOptions) -> Result<Store, StoreError> {
+        let path = options.path.clone();
+        let db = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.cache_bytes)
+            .flush_every_ms(options.fsync_every_ms.filter(|ms| *ms > 0))
+            .open()
+            .map_err(|e| open_error(&path, e))?;
+        match db.get(keys::SCHEMA)? {
+            Some(v) => {
+                let found = std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
+                if found > SCHEMA {
+                    return Err(StoreError::TooNew { path, found });
+                }
+            }
+            None if db.is_empty() => {
+                db.insert(keys::SCHEMA, SCHEMA.to_string().as_bytes())?;
+                db.flush()?;
+            }
+            None => return Err(StoreError::Foreign { path }),
+        }
+        Ok(Store {
+            db,
+            path,
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// A throwaway store for tests, removed when dropped.
+    ///
+    /// Fails when sled cannot create it.
+    pub fn temporary() -> Result<Store, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        db.insert(keys::SCHEMA, SCHEMA.to_string().as_bytes())?;
+        Ok(Store {
+            db,
+            path: PathBuf::from("(temporary)"),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// Where the store lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Parses and runs one command line, flushed before it returns.
+    ///
+    /// Fails as [`command::parse`] and [`command::apply`] do; nothing is then written.
+    pub fn execute(&self, line: &str, ctx: &Context) -> Result<Reply, CommandError> {
+        let cmd = command::parse(line, ctx)?;
+        self.run(&cmd, line, ctx, Durability::Flush)
+    }
+
+    /// Runs a parsed command. Writing commands take the writer lock, apply
+    /// their batch atomically and (with [`Durability::Flush`]) flush it.
+    ///
+    /// Fails as [`command::apply`] does, or when the batch cannot be
+    /// written; nothing is then changed.
+    pub fn run(
+        &self,
+        cmd: &Command,
+        text: &str,
+        ctx: &Context,
+        durability: Durability,
+    ) -> Result<Reply, CommandError> {
+        if cmd.is_read_only() {
+            let mut tx = SledTx::new(&self.db);
+            return command::apply(cmd, text, &mut tx, ctx);
+        }
+        // A poisoned lock only means another command panicked; its overlay
+        // was never applied, so the store is consistent.
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tx = SledTx::new(&self.db);
+        let reply = command::apply(cmd, text, &mut tx, ctx)?;
+        self.commit(tx.writes)?;
+        if durability == Durability::Flush {
+            self.flush()?;
+        }
+        Ok(reply)
+    }
+
+    fn commit(&self, writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<(), TxError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (k, v) in writes {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| TxError(e.to_string()))
+    }
+
+    /// Writes everything applied so far to the operating system (sled's
+    /// flush), so a killed process loses none of it.
+    ///
+    /// Fails when the disk write fails.
+    pub fn flush(&self) -> Result<(), TxError> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| TxError(e.to_string()))
+    }
+
+    /// A read-only view of the committed state.
+    pub fn reader(&self) -> impl Tx + '_ {
+        SledTx::new(&self.db)
+    }
+}
+
+fn open_error(path: &Path, e: sled::Error) -> StoreError {
+    let reason = e.to_string();
+    if reason.contains("lock")
+        || reason.contains("WouldBlock")
+        || reason.contains("temporarily unavailable")
+    {
+        StoreError::Locked {
+            path: path.to_path_buf(),
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_path_buf(),
+            reason,
+        }
+    }
+}
+
+/// A command's view: committed data plus its own uncommitted writes.
+struct SledTx<'a> {
+    tree: &'a sled::Tree,
+    /// Pending writes; `None` is a removal.
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> SledTx<'a> {
+    fn new(tree: &'a sled::Tree) -> Self {
+        SledTx {
+            tree,
+            writes: BTreeMap::new(),
+        }
+    }
+}
+
+/// The first key after every key starting with `prefix`, if any.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl Tx for SledTx<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        self.tree
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| TxError(e.to_string()))
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    fn remove(&mut self, key: Vec<u8>) {
+        self.writes.insert(key, None);
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Rows, TxError> {
+        let end = prefix_end(prefix);
+        let (lo, hi): (Bound<Vec<u8>>, Bound<Vec<u8>>) = match (from, reverse) {
+            (Some(f), false) => (
+                Bound::Excluded(f.to_vec()),
+                end.map_or(Bound::Unbounded, Bound::Excluded),
+            ),
+            (Some(f), true) => (
+                Bound::Included(prefix.to_vec()),
+                Bound::Excluded(f.to_vec()),
+            ),
+            (None, _) => (
+                Bound::Included(prefix.to_vec()),
+                end.map_or(Bound::Unbounded, Bound::Excluded),
+            ),
+        };
+        let mut pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
+            self.writes.range((lo.clone(), hi.clone())).collect();
+        if reverse {
+            pending.reverse();
+        }
+        let mut pending = pending.into_iter().peekable();
+        let base = self.tree.range((lo, hi));
+        let mut base: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if reverse
+        {
+            Box::new(base.rev())
+        } else {
+            Box::new(base)
+        };
+        let mut next_base = base
+            .next()
+            .transpose()
+            .map_err(|e| TxError(e.to_string()))?;
+        let mut out = Vec::new();
+        let before = |a: &[u8], b: &[u8]| if reverse { a > b } else { a < b };
+        while out.len() < limit {
+            let take_pending = match (pending.peek(), &next_base) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((pk, _)), Some((bk, _))) => before(pk, bk) || pk.as_slice() == bk.as_ref(),
+            };
+            if take_pending {
+                let Some((k, v)) = pending.next() else { break };
+                if next_base
+                    .as_ref()
+                    .is_some_and(|(bk, _)| bk.as_ref() == k.as_slice())
+                {
+                    next_base = base
+                        .next()
+                        .transpose()
+                        .map_err(|e| TxError(e.to_string()))?;
+                }
+                if let Some(v) = v {
+                    out.push((k.clone(), v.clone()));
+                }
+            } else if let Some((k, v)) = next_base.take() {
+                out.push((k.to_vec(), v.to_vec()));
+                next_base = base
+                    .next()
+                    .transpose()
+                    .map_err(|e| TxError(e.to_string()))?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_merge_pending_writes_and_removals_in_both_directions(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let db = sled::Config::new().temporary(true).open()?;
+        for k in ["p/a", "p/c", "p/e", "q/x"] {
+            db.insert(k, k.as_bytes())?;
+        }
+        let mut tx = SledTx::new(&db);
+        tx.put(b"p/b".to_vec(), b"new".to_vec());
+        tx.put(b"p/c".to_vec(), b"changed".to_vec());
+        tx.remove(b"p/e".to_vec());
+        let keys = |rows: Vec<(Vec<u8>, Vec<u8>)>| {
+            rows.into_iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        String::from_utf8_lossy(&k),
+                        String::from_utf8_lossy(&v)
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(tx.scan(b"p/", None, false, 10)?),
+            ["p/a=p/a", "p/b=new", "p/c=changed"]
+        );
+        assert_eq!(
+            keys(tx.scan(b"p/", None, true, 10)?),
+            ["p/c=changed", "p/b=new", "p/a=p/a"]
+        );
+        assert_eq!(keys(tx.scan(b"p/", Some(b"p/c"), true, 1)?), ["p/b=new"]);
+        assert_eq!(
+            keys(tx.scan(b"p/", Some(b"p/a"), false, 10)?),
+            ["p/b=new", "p/c=changed"]
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! The `leadline` binary, black-box: the whole journey, exit codes, JSON,
+//! restart, configuration errors and schema versions.
+
+use crate::helpers::Bin;
+
+#[test]
+fn the_whole_journey_runs_through_the_binary_and_survives_restarts() {
+    let b = Bin::new();
+    b.ok("/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%");
+    let out = b.ok("/lead new topic:\"Office chairs\" first:Anna last:Schmidt email:anna@contoso.example company:\"Contoso GmbH\" city:Berlin");
+    assert!(out.contains("Created L-1001"), "{out}");
+    assert!(b.ok("/qualify L-1001").contains("opportunity O-1001"));
+    b.ok("/opp line add O-1001 sku:CHAIR-01 qty:10 discount:5%");
+    assert!(b.ok("/quote new O-1001").contains("draft Q-1001"));
+    b.ok("/quote activate Q-1001");
+    assert!(b
+        .ok("/quote revise Q-1001")
+        .contains("Q-1001 rev 2 is a draft"));
+    b.ok("/quote edit Q-1001 freight:20");
+    b.ok("/quote activate Q-1001");
+    assert!(b
+        .ok("/quote win Q-1001")
+        .contains("created order SO-1001, total 2,280.88 EUR"));
+    b.ok("/order fulfil SO-1001 reason:complete");
+    assert!(b.ok("/order invoice SO-1001").contains("INV-1001"));
+    b.ok("/invoice paid INV-1001 reason:complete");
+
+    // Each `leadline cmd` opened the store anew: everything is there.
+    let shown = b.ok("/show INV-1001");
+    assert!(
+        shown.contains("paid (Complete)") && shown.contains("total 2,280.88 EUR"),
+        "{shown}"
+    );
+    assert!(b.ok("/show Q-1001 rev 1").contains("closed (Revised)"));
+    assert!(b.ok("/show O-1001").contains("won on"));
+    assert!(b.ok("/show SO-1001").contains("invoiced"));
+    assert!(b.ok("/show L-1001").contains("qualified"));
+    let hist = b.ok("/history INV-1001");
+    assert!(
+        hist.contains("/invoice paid INV-1001 reason:complete"),
+        "{hist}"
+    );
+}
+
+#[test]
+fn a_refused_command_exits_non_zero_with_one_line_on_stderr() {
+    let b = Bin::new();
+    b.ok("/lead new topic:X last:Y");
+    let err = b.fails("/lead reactivate L-1001", 1);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("already open"), "{err}");
+    let err = b.fails("/quote frobnicate Q-1001", 2);
+    assert!(err.contains("no action 'frobnicate'"), "{err}");
+    let err = b.fails("/show L-4242", 1);
+    assert!(err.contains("there is no lead L-4242"), "{err}");
+}
+
+#[test]
+fn json_output_carries_the_reply_the_record_and_errors() {
+    let b = Bin::new();
+    let out = b.run(&[
+        "--json",
+        "cmd",
+        "/lead new topic:X last:Y email:y@x.example",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["data"]["number"], 1001);
+    assert_eq!(v["data"]["email"], "y@x.example");
+    assert!(v["next"][0]
+        .as_str()
+        .is_some_and(|n| n.starts_with("/qualify")));
+    let out = b.run(&["--json", "cmd", "/qualify L-2000"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (v["ok"].as_bool(), v["error"].as_str()),
+        (Some(false), Some("not_found"))
+    );
+}
+
+#[test]
+fn the_acting_user_is_recorded_and_must_be_on_a_configured_team() {
+    let b = Bin::new();
+    let cfg = b.file("team.toml", "[team]\ndefault_user = \"maria\"\n[[team.members]]\nname = \"maria\"\n[[team.members]]\nname = \"jonas\"\nrole = \"manager\"\n");
+    let run = |args: &[&str]| {
+        b.command()
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let out = run(&["--as", "Jonas", "cmd", "/lead new topic:X last:Y"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["cmd", "/lead edit L-1001 owner:maria"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["cmd", "/lead edit L-1001 owner:stranger"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("owners: maria, jonas"));
+    let out = run(&["--as", "stranger", "cmd", "/list leads"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'stranger' is not on the team"));
+    let out = run(&["cmd", "/history L-1001"]);
+    let h = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        h.contains("jonas via shell: /lead new") && h.contains("maria via shell: /lead edit"),
+        "{h}"
+    );
+}
+
+#[test]
+fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
+    let b = Bin::new();
+    let cfg = b.file("bad.toml", "[process.reasons]\nlead_disqualify = []\n");
+    let out = b
+        .command()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["cmd", "/help"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reasons.lead_disqualify must list at least one reason"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1);
+    let cfg = b.file("typo.toml", "[team]\ntimezon = \"Europe/Berlin\"\n");
+    let out = b
+        .command()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["cmd", "/help"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("timezon"), "{err}");
+    let out = b
+        .command()
+        .args(["--config", "/nonexistent/x.toml", "cmd", "/help"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config /nonexistent/x.toml"));
+}
+
+#[test]
+fn a_store_written_by_a_newer_leadline_is_refused() {
+    let b = Bin::new();
+    b.ok("/lead new topic:X last:Y");
+    {
+        let db = sled::open(b.data()).expect("open store");
+        db.insert("meta/schema", "99").expect("write");
+        db.flush().expect("flush");
+    }
+    let out = b.run(&["cmd", "/show L-1001"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("written by a newer leadline (schema 99"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_folder_of_other_sled_data_is_not_taken_for_a_store() {
+    let b = Bin::new();
+    {
+        let db = sled::open(b.data()).expect("open");
+        db.insert("something", "else").expect("write");
+        db.flush().expect("flush");
+    }
+    let out = b.run(&["cmd", "/list leads"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not leadline's"));
+}
+
+#[test]
+fn run_reads_commands_from_standard_input() {
+    use std::io::Write;
+    let b = Bin::new();
+    let mut child = b
+        .command()
+        .arg("run")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(
+        stdin,
+        "/lead new topic:X last:Y\n# a comment\n/qualify L-1001\n/qualify L-1001\n/quit"
+    )
+    .expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Created L-1001") && stdout.contains("Qualified L-1001"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot qualify L-1001"));
+    assert!(out.status.success());
+}

@@ -1,0 +1,396 @@
+//! Test helpers: an in-process store ([`Lib`]) and the real binary ([`Bin`]).
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, TimeZone, Utc};
+use leadline::command::{CommandError, Context, Reply, Tx};
+use leadline::config::Config;
+use leadline::domain::invoice::Invoice;
+use leadline::domain::party::{Account, Contact};
+use leadline::domain::Kind;
+use leadline::store::Store;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A fresh temporary store with a configuration, driven in process.
+pub struct Lib {
+    pub store: Store,
+    pub config: Config,
+    pub actor: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Lib {
+    /// The embedded default configuration.
+    pub fn new() -> Lib {
+        Lib::with_config(leadline::config::DEFAULT)
+    }
+
+    /// A configuration given as TOML text.
+    pub fn with_config(toml: &str) -> Lib {
+        Lib {
+            store: Store::temporary().expect("temporary store"),
+            config: Config::parse(toml, "test").expect("valid test config"),
+            actor: "me".to_string(),
+            now: Utc
+                .with_ymd_and_hms(2026, 11, 30, 9, 0, 0)
+                .single()
+                .expect("valid time"),
+        }
+    }
+
+    pub fn ctx(&self) -> Context<'_> {
+        Context {
+            rules: &self.config.process,
+            team: &self.config.team,
+            actor: self.actor.clone(),
+            now: self.now,
+            via: "test",
+        }
+    }
+
+    /// Runs a command that must succeed.
+    pub fn ok(&self, line: &str) -> Reply {
+        match self.store.execute(line, &self.ctx()) {
+            Ok(r) => r,
+            Err(e) => panic!("{line}\n  was refused: {e}"),
+        }
+    }
+
+    /// Runs a command that must fail, checks that it changed nothing, and
+    /// returns the error.
+    pub fn err(&self, line: &str) -> CommandError {
+        let before = self.dump();
+        let e = match self.store.execute(line, &self.ctx()) {
+            Ok(r) => panic!("{line}\n  was accepted: {}", r.text),
+            Err(e) => e,
+        };
+        assert_eq!(
+            before,
+            self.dump(),
+            "{line} was refused ({e}) but changed the store"
+        );
+        let msg = e.to_string();
+        assert!(!msg.contains('\n'), "refusals are one line: {msg}");
+        e
+    }
+
+    /// Runs a command that must be refused (not invalid input) and returns the message.
+    pub fn refused(&self, line: &str) -> String {
+        match self.err(line) {
+            CommandError::Refused(r) => r.to_string(),
+            other => panic!("{line}: expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Runs a command that must be rejected as invalid input.
+    pub fn invalid(&self, line: &str) -> String {
+        match self.err(line) {
+            CommandError::Invalid(m) => m,
+            other => panic!("{line}: expected invalid input, got {other:?}"),
+        }
+    }
+
+    /// The JSON of a record, from `show`.
+    pub fn json(&self, id: &str) -> serde_json::Value {
+        self.ok(&format!("/show {id}")).data
+    }
+
+    /// A record's state field.
+    pub fn state(&self, id: &str) -> String {
+        self.json(id)["state"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Every key and value in the store.
+    pub fn dump(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.store
+            .reader()
+            .scan(b"", None, false, usize::MAX)
+            .expect("scan")
+    }
+
+    /// A catalogue with one product and a qualified lead: L-1001 -> O-1001.
+    pub fn qualified(&self) -> &Self {
+        self.ok("/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%");
+        self.ok("/lead new topic:\"Office chairs\" first:Anna last:Schmidt email:anna@contoso.example company:\"Contoso GmbH\" website:contoso.example");
+        self.ok("/qualify L-1001");
+        self.ok("/opp line add O-1001 sku:CHAIR-01 qty:10 discount:5%");
+        self
+    }
+
+    /// `qualified`, plus an active quote Q-1001.
+    pub fn active_quote(&self) -> &Self {
+        self.qualified();
+        self.ok("/quote new O-1001");
+        self.ok("/quote activate Q-1001");
+        self
+    }
+
+    /// `active_quote`, won: order SO-1001.
+    pub fn order(&self) -> &Self {
+        self.active_quote();
+        self.ok("/quote win Q-1001");
+        self
+    }
+
+    /// `order`, fulfilled and invoiced: INV-1001.
+    pub fn invoice(&self) -> &Self {
+        self.order();
+        self.ok("/order fulfil SO-1001 reason:complete");
+        self.ok("/order invoice SO-1001");
+        self
+    }
+}
+
+/// The real `leadline` binary on a data folder of its own.
+pub struct Bin {
+    pub dir: tempfile::TempDir,
+}
+
+impl Bin {
+    pub fn new() -> Bin {
+        Bin {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_leadline"));
+        c.arg("--data").arg(self.data());
+        c.env_remove("LEADLINE_CONFIG")
+            .env_remove("LEADLINE_USER")
+            .env_remove("LEADLINE_DATA");
+        c
+    }
+
+    /// Runs `leadline <args>`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run leadline")
+    }
+
+    /// `leadline cmd <line>` that must succeed; returns stdout.
+    pub fn ok(&self, line: &str) -> String {
+        let out = self.run(&["cmd", line]);
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// `leadline cmd <line>` that must fail with `code`; returns stderr.
+    pub fn fails(&self, line: &str, code: i32) -> String {
+        let out = self.run(&["cmd", line]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).to_string()
+    }
+
+    /// Writes a file in the test folder.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write test file");
+        p
+    }
+}
+
+/// Every record of `kind` in the store, decoded, in key order.
+pub fn all<R: serde::de::DeserializeOwned>(store: &Store, kind: Kind) -> Vec<R> {
+    store
+        .reader()
+        .scan(
+            &leadline::command::keys::records(kind),
+            None,
+            false,
+            usize::MAX,
+        )
+        .expect("scan")
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_slice(&v)
+                .unwrap_or_else(|e| panic!("{}: {e}", String::from_utf8_lossy(&k)))
+        })
+        .collect()
+}
+
+/// Checks the invariants every store must keep, whatever happened to it:
+/// every qualified lead has its contact, account and exactly one
+/// opportunity; links point both ways; numbers are gap-free from the
+/// configured first; every revision of a quote exists; totals are the sum
+/// of the lines; won quotes have their order, invoiced orders their invoice.
+pub fn check_invariants(store: &Store, rules: &leadline::domain::Rules) {
+    use leadline::domain::lead::{Lead, LeadState};
+    use leadline::domain::opportunity::Opportunity;
+    use leadline::domain::order::{Order, OrderState};
+    use leadline::domain::quote::{Quote, QuoteState};
+    use rust_decimal::Decimal;
+
+    let leads: Vec<Lead> = all(store, Kind::Lead);
+    let opps: Vec<Opportunity> = all(store, Kind::Opportunity);
+    let contacts: Vec<Contact> = all(store, Kind::Contact);
+    let accounts: Vec<Account> = all(store, Kind::Account);
+    let quotes: Vec<Quote> = all(store, Kind::Quote);
+    let orders: Vec<Order> = all(store, Kind::Order);
+    let invoices: Vec<Invoice> = all(store, Kind::Invoice);
+
+    let gap_free = |kind: Kind, mut numbers: Vec<u64>| {
+        numbers.sort();
+        numbers.dedup();
+        let first = rules.numbering.format(kind).first;
+        let expected: Vec<u64> = (first..first + numbers.len() as u64).collect();
+        assert_eq!(numbers, expected, "{kind} numbers are not gap-free");
+    };
+    gap_free(Kind::Lead, leads.iter().map(|l| l.number).collect());
+    gap_free(Kind::Opportunity, opps.iter().map(|o| o.number).collect());
+    gap_free(Kind::Contact, contacts.iter().map(|c| c.number).collect());
+    gap_free(Kind::Account, accounts.iter().map(|a| a.number).collect());
+    gap_free(Kind::Quote, quotes.iter().map(|q| q.number).collect());
+    gap_free(Kind::Order, orders.iter().map(|o| o.number).collect());
+    gap_free(Kind::Invoice, invoices.iter().map(|i| i.number).collect());
+
+    for l in &leads {
+        let from_lead = opps.iter().filter(|o| o.lead == Some(l.number)).count();
+        assert!(
+            from_lead <= 1,
+            "L{} has {from_lead} opportunities",
+            l.number
+        );
+        if let LeadState::Qualified { .. } = l.state {
+            assert_eq!(
+                from_lead, 1,
+                "qualified L{} must have exactly one opportunity",
+                l.number
+            );
+            let c = l.contact.expect("a qualified lead has a contact");
+            assert!(
+                contacts.iter().any(|x| x.number == c),
+                "L{}: contact {c} missing",
+                l.number
+            );
+            if let Some(a) = l.account {
+                assert!(
+                    accounts.iter().any(|x| x.number == a),
+                    "L{}: account {a} missing",
+                    l.number
+                );
+            }
+        }
+        if let Some(o) = l.opportunity {
+            assert!(
+                opps.iter()
+                    .any(|x| x.number == o && x.lead == Some(l.number)),
+                "L{} -> O{o} not linked back",
+                l.number
+            );
+        }
+    }
+    for o in &opps {
+        if let Some(l) = o.lead {
+            assert!(
+                leads
+                    .iter()
+                    .any(|x| x.number == l && x.opportunity == Some(o.number)),
+                "O{} <- L{l} not linked",
+                o.number
+            );
+        }
+        for q in &o.quotes {
+            assert!(
+                quotes
+                    .iter()
+                    .any(|x| x.number == *q && x.opportunity == o.number),
+                "O{} lists missing Q{q}",
+                o.number
+            );
+        }
+    }
+    let mut latest: std::collections::BTreeMap<u64, u32> = Default::default();
+    for q in &quotes {
+        let e = latest.entry(q.number).or_default();
+        *e = (*e).max(q.revision);
+        let opp = opps
+            .iter()
+            .find(|o| o.number == q.opportunity)
+            .expect("a quote's opportunity exists");
+        assert!(
+            opp.quotes.contains(&q.number),
+            "O{} does not list Q{}",
+            opp.number,
+            q.number
+        );
+        if let QuoteState::Won { order, .. } = q.state {
+            assert!(
+                orders.iter().any(|o| o.number == order
+                    && o.quote == q.number
+                    && o.quote_revision == q.revision),
+                "won Q{} has no order {order}",
+                q.number
+            );
+        }
+    }
+    for (n, rev) in latest {
+        let revs = quotes.iter().filter(|q| q.number == n).count();
+        assert_eq!(revs as u32, rev, "Q{n} is missing revisions");
+        let open = quotes
+            .iter()
+            .filter(|q| {
+                q.number == n && matches!(q.state, QuoteState::Draft | QuoteState::Active { .. })
+            })
+            .count();
+        assert!(open <= 1, "Q{n} has {open} open revisions");
+    }
+    for o in &orders {
+        let q = quotes
+            .iter()
+            .find(|q| q.number == o.quote && q.revision == o.quote_revision)
+            .expect("an order's quote exists");
+        assert!(
+            matches!(q.state, QuoteState::Won { order, .. } if order == o.number),
+            "SO{}'s quote is not won into it",
+            o.number
+        );
+        if let OrderState::Invoiced { invoice, .. } = o.state {
+            assert!(
+                invoices
+                    .iter()
+                    .any(|i| i.number == invoice && i.order == o.number),
+                "SO{} invoice {invoice} missing",
+                o.number
+            );
+        }
+    }
+    for i in &invoices {
+        assert!(
+            orders.iter().any(|o| o.number == i.order
+                && matches!(o.state, OrderState::Invoiced { invoice, .. } if invoice == i.number)),
+            "INV{} order not invoiced",
+            i.number
+        );
+    }
+    let pricings = opps
+        .iter()
+        .map(|o| &o.pricing)
+        .chain(quotes.iter().map(|q| &q.pricing))
+        .chain(orders.iter().map(|o| &o.pricing))
+        .chain(invoices.iter().map(|i| &i.pricing));
+    for p in pricings {
+        let t = p.totals();
+        let net: Decimal = p.lines.iter().map(|l| l.amounts(&p.currency).net).sum();
+        let tax: Decimal = p.lines.iter().map(|l| l.amounts(&p.currency).tax).sum();
+        assert_eq!(t.detail_amount, net);
+        assert_eq!(t.total_tax, tax);
+        assert_eq!(
+            t.total_amount,
+            t.detail_amount - t.discount + t.freight + t.total_tax
+        );
+    }
+}

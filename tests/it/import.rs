@@ -1,0 +1,139 @@
+//! CSV import of leads (P-2) through the binary.
+
+use crate::helpers::Bin;
+
+#[test]
+fn german_and_english_headers_map_to_lead_fields() {
+    let b = Bin::new();
+    let csv = b.file(
+        "leads.csv",
+        "\u{feff}Thema;Vorname;Nachname;E-Mail;Firma;PLZ;Ort;Land;Telefon\n\
+         Bürostühle;Anna;Schmidt;anna@contoso.example;Contoso GmbH;10115;Berlin;Deutschland;+49 30 123\n\
+         Schreibtische;Jonas;Meier;jonas@fabrikam.example;Fabrikam AG;80331;München;Deutschland;\n",
+    );
+    let out = b.run(&["import", "leads", csv.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("imported 2, duplicates 0, failed 0"),
+        "{stdout}"
+    );
+    let shown = b.ok("/show L-1001");
+    assert!(
+        shown.contains("Bürostühle")
+            && shown.contains("Anna Schmidt")
+            && shown.contains("10115 Berlin"),
+        "{shown}"
+    );
+    assert!(b.ok("/show L-1002").contains("München"));
+    assert!(b
+        .ok("/history L-1001")
+        .contains("me via import: import row 2"));
+}
+
+#[test]
+fn failing_rows_are_reported_by_line_and_write_nothing_and_duplicates_are_skipped() {
+    let b = Bin::new();
+    b.ok("/lead new topic:Existing last:X email:taken@x.example");
+    let csv = b.file(
+        "leads.csv",
+        "Topic,First Name,Last Name,Email,Company,Budget,Est Close,Comment\n\
+         Chairs,Anna,Schmidt,anna@contoso.example,Contoso,5000,2027-01-31,hello\n\
+         Desks,Bad,Mail,not-an-email,Fabrikam,,,\n\
+         Lamps,Dup,Licate,TAKEN@x.example,Litware,,,\n\
+         Tables,Neg,Budget,neg@x.example,Litware,-5,,\n\
+         ,,NoTopic,no@x.example,,,,\n\
+         Sofas,Late,Date,late@x.example,Litware,,31.02.2027,\n\
+         Short,row\n\
+         Again,Anna,Twice,anna@contoso.example,Contoso,,,\n",
+    );
+    let out = b.run(&["import", "leads", csv.to_str().expect("utf-8 path")]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "failed rows make the exit code 1"
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("imported 1, duplicates 2, failed 5"),
+        "{report}"
+    );
+    assert!(report.contains("ignored columns: Comment"), "{report}");
+    assert!(
+        report.contains("line 3: Email: 'not-an-email' is not an e-mail address"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 4: duplicate: taken@x.example is already on L-1001"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 5: Budget: '-5' is negative"),
+        "{report}"
+    );
+    assert!(report.contains("line 6: a lead needs a topic"), "{report}");
+    assert!(
+        report.contains("line 7: Est Close: '31.02.2027' is not a date"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 8: 2 values for 8 columns"),
+        "{report}"
+    );
+    assert!(
+        report.contains("line 9: duplicate: anna@contoso.example is already on L-1002"),
+        "{report}"
+    );
+    // Exactly one new lead, numbered without gaps.
+    assert!(b.ok("/show L-1002").contains("Chairs"));
+    let out = b.run(&["cmd", "/show L-1003"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(b.ok("/show L-1002").contains("estimated close: 2027-01-31"));
+}
+
+#[test]
+fn columns_can_be_mapped_by_hand_and_a_wrong_mapping_stops_before_importing() {
+    let b = Bin::new();
+    let csv = b.file("leads.csv", "Betreff,Kontakt,Kanal\nChairs,Schmidt,Messe\n");
+    let file = csv.to_str().expect("utf-8 path");
+    let out = b.run(&[
+        "import",
+        "leads",
+        file,
+        "--map",
+        "Kontakt=last",
+        "--map",
+        "Kanal=wrongfield",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("column 'Kanal': 'wrongfield' is not a lead field"));
+    assert_eq!(
+        b.run(&["cmd", "/show L-1001"]).status.code(),
+        Some(1),
+        "nothing was imported"
+    );
+    let out = b.run(&[
+        "import",
+        "leads",
+        file,
+        "--map",
+        "Kontakt=last",
+        "--map",
+        "Kanal=source",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = b.ok("/show L-1001");
+    assert!(
+        shown.contains("Chairs") && shown.contains("Schmidt") && shown.contains("source: Messe"),
+        "{shown}"
+    );
+}

@@ -1,0 +1,17 @@
+//! leadline's black-box tests, in one binary (one link, one run).
+//!
+//! - `process`: every transition and refusal of P-4..P-29, through
+//!   `Store::execute`, the path every front end uses.
+//! - `cli`: the `leadline` binary: the whole journey, exit codes, JSON,
+//!   restart, config errors, schema versions.
+//! - `durability`: SIGKILL during a stream of commands loses no
+//!   acknowledged change and leaves no half-made record.
+//! - `import`: CSV import of leads.
+//! - `properties`: random command sequences keep the invariants.
+
+mod cli;
+mod durability;
+mod helpers;
+mod import;
+mod process;
+mod properties;

@@ -1,0 +1,127 @@
+//! Property test: random command sequences never break the invariants.
+//!
+//! After every command: a refused command changed nothing; the store
+//! invariants hold (`check_invariants`: gap-free numbers, exactly one
+//! opportunity per qualified lead, totals = sum of lines, links both ways);
+//! closed records (closed or won quote revisions, paid or canceled
+//! invoices, canceled orders) never change again; quote revisions only grow.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use crate::helpers::{all, check_invariants, Lib};
+use leadline::domain::invoice::{Invoice, InvoiceState};
+use leadline::domain::order::{Order, OrderState};
+use leadline::domain::quote::{Quote, QuoteState};
+use leadline::domain::Kind;
+
+fn command() -> impl Strategy<Value = String> {
+    // Three ids per kind, so that commands meet the records earlier ones
+    // made; weights favour the path through the process.
+    let n = || 1001u64..1004;
+    let m = || 1001u64..1003;
+    prop_oneof![
+        2 => (n(), any::<bool>()).prop_map(|(i, company)| if company {
+            format!("/lead new topic:T{i} last:L{i} email:p{}@x.example company:\"Co {}\"", i % 3, i % 2)
+        } else {
+            format!("/lead new topic:T{i} last:L{i}")
+        }),
+        8 => n().prop_map(|i| format!("/qualify L-{i}")),
+        1 => (n(), 0usize..3).prop_map(|(i, r)| format!("/disqualify L-{i} reason:{}", ["lost", "canceled", "bogus"][r])),
+        1 => n().prop_map(|i| format!("/lead reactivate L-{i}")),
+        1 => n().prop_map(|i| format!("/lead edit L-{i} city:Bonn")),
+        6 => (n(), 1u32..4, 0u32..30).prop_map(|(i, q, d)| format!("/opp line add O-{i} sku:CHAIR-01 qty:{q} discount:{d}%")),
+        1 => (n(), 1u32..3).prop_map(|(i, l)| format!("/opp line remove O-{i} {l}")),
+        1 => n().prop_map(|i| format!("/opp win O-{i}")),
+        1 => n().prop_map(|i| format!("/opp lose O-{i} reason:out-sold")),
+        2 => n().prop_map(|i| format!("/opp reopen O-{i}")),
+        8 => m().prop_map(|i| format!("/quote new O-{i}")),
+        12 => m().prop_map(|i| format!("/quote activate Q-{i}")),
+        3 => m().prop_map(|i| format!("/quote revise Q-{i}")),
+        2 => (n(), 0u32..50).prop_map(|(i, f)| format!("/quote edit Q-{i} freight:{f} discount:{}", f / 10)),
+        2 => (n(), 1u32..3).prop_map(|(i, q)| format!("/quote line add Q-{i} name:Setup price:{q}0 tax:7%")),
+        1 => (n(), any::<bool>(), any::<bool>()).prop_map(|(i, rev, opp)| format!("/quote close Q-{i} reason:lost revise:{} close_opportunity:{}", if rev { "yes" } else { "no" }, if opp { "yes" } else { "no" })),
+        12 => (m(), 0u8..3).prop_map(|(i, close)| match close {
+            0 => format!("/quote win Q-{i}"),
+            1 => format!("/quote win Q-{i} close_opportunity:no"),
+            _ => format!("/quote win Q-{i} close_opportunity:yes revenue:1000"),
+        }),
+        12 => (m(), any::<bool>()).prop_map(|(i, p)| format!("/order fulfil SO-{i} reason:{}", if p { "partial" } else { "complete" })),
+        2 => m().prop_map(|i| format!("/order cancel SO-{i} reason:\"changed mind\"")),
+        1 => n().prop_map(|i| format!("/order edit SO-{i} freight:5")),
+        12 => m().prop_map(|i| format!("/order invoice SO-{i}")),
+        8 => m().prop_map(|i| format!("/invoice paid INV-{i} reason:complete")),
+        2 => m().prop_map(|i| format!("/invoice cancel INV-{i} reason:canceled")),
+    ]
+}
+
+/// The JSON of every record in a closed state, by storage identity.
+fn closed_records(t: &Lib) -> BTreeMap<String, serde_json::Value> {
+    let mut out = BTreeMap::new();
+    for q in all::<Quote>(&t.store, Kind::Quote) {
+        if matches!(q.state, QuoteState::Closed { .. } | QuoteState::Won { .. }) {
+            out.insert(
+                format!("Q{}r{}", q.number, q.revision),
+                serde_json::to_value(&q).expect("json"),
+            );
+        }
+    }
+    for o in all::<Order>(&t.store, Kind::Order) {
+        if matches!(
+            o.state,
+            OrderState::Canceled { .. } | OrderState::Invoiced { .. }
+        ) {
+            out.insert(
+                format!("SO{}", o.number),
+                serde_json::to_value(&o).expect("json"),
+            );
+        }
+    }
+    for i in all::<Invoice>(&t.store, Kind::Invoice) {
+        if !matches!(i.state, InvoiceState::Open) {
+            out.insert(
+                format!("INV{}", i.number),
+                serde_json::to_value(&i).expect("json"),
+            );
+        }
+    }
+    out
+}
+
+fn latest_revisions(t: &Lib) -> BTreeMap<u64, u32> {
+    let mut out = BTreeMap::new();
+    for q in all::<Quote>(&t.store, Kind::Quote) {
+        let e = out.entry(q.number).or_insert(0);
+        *e = (*e).max(q.revision);
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_command_sequences_keep_every_invariant(commands in proptest::collection::vec(command(), 20..90)) {
+        let t = Lib::new();
+        t.ok("/product new CHAIR-01 name:Chair price:199.99 tax:19%");
+        t.ok("/lead new topic:Seed last:Seed company:Seed");
+        for cmd in &commands {
+            let before = t.dump();
+            let closed_before = closed_records(&t);
+            let revisions_before = latest_revisions(&t);
+            if t.store.execute(cmd, &t.ctx()).is_err() {
+                prop_assert!(before == t.dump(), "refused {} changed the store", cmd);
+            }
+            check_invariants(&t.store, &t.config.process);
+            let closed_after = closed_records(&t);
+            for (id, json) in &closed_before {
+                prop_assert_eq!(Some(json), closed_after.get(id), "closed record {} changed by {}", id, cmd);
+            }
+            let revisions_after = latest_revisions(&t);
+            for (q, rev) in &revisions_before {
+                prop_assert!(revisions_after.get(q).is_some_and(|r| r >= rev), "Q{} revision went down after {}", q, cmd);
+            }
+        }
+    }
+}
