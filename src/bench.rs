@@ -55,6 +55,9 @@ pub struct BenchReport {
     pub commands_per_sec: f64,
     /// commands/s divided by bare flushed inserts/s (target: at least 0.5).
     pub ratio_to_bare: f64,
+    /// The same journeys applied without a flush per command: the cost of
+    /// parsing, rules and encoding alone.
+    pub commands_per_sec_without_flush: f64,
     pub all_commands: Latency,
     pub per_command: Vec<Latency>,
     pub seeded_leads: usize,
@@ -73,6 +76,11 @@ impl fmt::Display for BenchReport {
             f,
             "journeys: {} ({} commands), {:.0} commands/s, ratio to bare inserts {:.2} (target >= 0.50)",
             self.journeys, self.commands, self.commands_per_sec, self.ratio_to_bare
+        )?;
+        writeln!(
+            f,
+            "the same journeys without a flush per command: {:.0} commands/s",
+            self.commands_per_sec_without_flush
         )?;
         writeln!(
             f,
@@ -156,50 +164,13 @@ pub fn run(
         "/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%",
         &ctx,
     )?;
-    let r = &config.process;
-    let mut per: Vec<(&str, Vec<Duration>)> = Vec::new();
-    let mut all = Vec::new();
-    let start = Instant::now();
-    for j in 0..journeys {
-        let lead = r.numbering.format(crate::domain::Kind::Lead).first + j as u64;
-        let n = |k| r.numbering.format(k).first + j as u64;
-        use crate::domain::Kind::*;
-        let (l, o, q, so, inv) = (
-            r.show(Lead, lead),
-            r.show(Opportunity, n(Opportunity)),
-            r.show(Quote, n(Quote)),
-            r.show(Order, n(Order)),
-            r.show(Invoice, n(Invoice)),
-        );
-        let steps: [(&str, String); 11] = [
-            ("lead new", format!("/lead new topic:\"Chairs {j}\" first:Anna last:Schmidt email:anna{j}@contoso{j}.example company:\"Contoso {j}\" city:Berlin")),
-            ("qualify", format!("/qualify {l}")),
-            ("opp line add", format!("/opp line add {o} sku:CHAIR-01 qty:10 discount:5%")),
-            ("quote new", format!("/quote new {o}")),
-            ("quote activate", format!("/quote activate {q}")),
-            ("quote revise", format!("/quote revise {q}")),
-            ("quote activate (rev 2)", format!("/quote activate {q}")),
-            ("quote win", format!("/quote win {q}")),
-            ("order fulfil", format!("/order fulfil {so} reason:complete")),
-            ("order invoice", format!("/order invoice {so}")),
-            ("invoice paid", format!("/invoice paid {inv} reason:complete")),
-        ];
-        for (name, text) in steps {
-            let t = Instant::now();
-            store
-                .execute(&text, &ctx)
-                .map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
-            let d = t.elapsed();
-            all.push(d);
-            match per.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, v)) => v.push(d),
-                None => per.push((name, vec![d])),
-            }
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
+    let (all, per, elapsed) = run_journeys(&store, &ctx, journeys, 0, Durability::Flush)?;
     let commands = all.len();
     let rate = commands as f64 / elapsed;
+    // The same journeys without the flush: what the command path itself costs.
+    let (unflushed, _, unflushed_elapsed) = run_journeys(&store, &ctx, journeys, journeys, Durability::Deferred)?;
+    store.flush()?;
+    let unflushed_rate = unflushed.len() as f64 / unflushed_elapsed;
     drop(store);
 
     // 3. show and list on a store with many leads.
@@ -216,6 +187,7 @@ pub fn run(
     }
     store.flush()?;
     let seed_seconds = start.elapsed().as_secs_f64();
+    let r = &config.process;
     let first = r.numbering.format(crate::domain::Kind::Lead).first;
     let mut reads = Vec::new();
     let probes = 2000usize;
@@ -226,42 +198,20 @@ pub fn run(
         rng ^= rng << 17;
         rng
     };
-    for (name, make) in [
-        (
-            "show L-random",
-            Box::new(|x: u64| {
-                format!(
-                    "/lead show {}",
-                    r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64)
-                )
-            }) as Box<dyn Fn(u64) -> String>,
-        ),
-        ("list leads (20)", Box::new(|_| "/list leads".to_string())),
-        (
-            "list leads state:open",
-            Box::new(|_| "/list leads state:open".to_string()),
-        ),
-        (
-            "list leads owner:x state:open",
-            Box::new(|x: u64| format!("/list leads owner:{} state:open", owners[(x % 4) as usize])),
-        ),
-        (
-            "list leads after:random",
-            Box::new(|x: u64| {
-                format!(
-                    "/list leads after:{}",
-                    r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64)
-                )
-            }),
-        ),
-    ] {
+    let lead_id = |x: u64| r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64);
+    let queries: [(&str, &dyn Fn(u64) -> String); 5] = [
+        ("show L-random", &|x| format!("/lead show {}", lead_id(x))),
+        ("list leads (20)", &|_| "/list leads".to_string()),
+        ("list leads state:open", &|_| "/list leads state:open".to_string()),
+        ("list leads owner:x state:open", &|x| format!("/list leads owner:{} state:open", owners[(x % 4) as usize])),
+        ("list leads after:random", &|x| format!("/list leads after:{}", lead_id(x))),
+    ];
+    for (name, make) in queries.iter().filter(|_| leads > 0) {
         let mut samples = Vec::with_capacity(probes);
         for _ in 0..probes {
             let text = make(next());
             let t = Instant::now();
-            store
-                .execute(&text, &ctx)
-                .map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+            store.execute(&text, &ctx).map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
             samples.push(t.elapsed());
         }
         reads.push(Latency::of(name, samples));
@@ -274,12 +224,54 @@ pub fn run(
         commands,
         commands_per_sec: rate,
         ratio_to_bare: rate / bare_rate,
+        commands_per_sec_without_flush: unflushed_rate,
         all_commands: Latency::of("all commands", all),
         per_command: per.into_iter().map(|(n, v)| Latency::of(n, v)).collect(),
         seeded_leads: leads,
         seed_seconds,
         reads,
     })
+}
+
+/// Latencies of every command, per step, and the elapsed seconds.
+type JourneyTimes = (Vec<Duration>, Vec<(&'static str, Vec<Duration>)>, f64);
+
+/// Runs `count` journeys numbered from `offset`, timing each command.
+fn run_journeys(store: &Store, ctx: &Context, count: usize, offset: usize, durability: Durability) -> anyhow::Result<JourneyTimes> {
+    use crate::domain::Kind::*;
+    let r = ctx.rules;
+    let mut per: Vec<(&'static str, Vec<Duration>)> = Vec::new();
+    let mut all = Vec::new();
+    let start = Instant::now();
+    for j in offset..offset + count {
+        let n = |k| r.numbering.format(k).first + j as u64;
+        let (l, o, q, so, inv) = (r.show(Lead, n(Lead)), r.show(Opportunity, n(Opportunity)), r.show(Quote, n(Quote)), r.show(Order, n(Order)), r.show(Invoice, n(Invoice)));
+        let steps: [(&'static str, String); 11] = [
+            ("lead new", format!("/lead new topic:\"Chairs {j}\" first:Anna last:Schmidt email:anna{j}@contoso{j}.example company:\"Contoso {j}\" city:Berlin")),
+            ("qualify", format!("/qualify {l}")),
+            ("opp line add", format!("/opp line add {o} sku:CHAIR-01 qty:10 discount:5%")),
+            ("quote new", format!("/quote new {o}")),
+            ("quote activate", format!("/quote activate {q}")),
+            ("quote revise", format!("/quote revise {q}")),
+            ("quote activate (rev 2)", format!("/quote activate {q}")),
+            ("quote win", format!("/quote win {q}")),
+            ("order fulfil", format!("/order fulfil {so} reason:complete")),
+            ("order invoice", format!("/order invoice {so}")),
+            ("invoice paid", format!("/invoice paid {inv} reason:complete")),
+        ];
+        for (name, text) in steps {
+            let t = Instant::now();
+            let cmd = crate::command::parse(&text, ctx).map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
+            store.run(&cmd, &text, ctx, durability).map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
+            let d = t.elapsed();
+            all.push(d);
+            match per.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => v.push(d),
+                None => per.push((name, vec![d])),
+            }
+        }
+    }
+    Ok((all, per, start.elapsed().as_secs_f64()))
 }
 
 /// A folder removed when dropped.

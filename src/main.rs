@@ -13,6 +13,10 @@ use leadline::command::{CommandError, Context, Reply};
 use leadline::config::Config;
 use leadline::store::{Store, StoreOptions};
 
+/// sled copies tree nodes on write; mimalloc makes those allocations cheap.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// leadline: the sales process from lead to paid invoice, from your shell,
 /// chat and mailbox.
 #[derive(Debug, Parser)]

@@ -51,6 +51,9 @@ pub mod keys {
     /// The schema version key.
     pub const SCHEMA: &[u8] = b"meta/schema";
 
+    /// The store's redo journal: the writes of the command being committed.
+    pub const JOURNAL: &[u8] = b"meta/journal";
+
     /// A record: `r/lead/00000000000000001001`; quotes add `/000002`.
     pub fn record(kind: Kind, number: u64, revision: Option<u32>) -> Vec<u8> {
         match revision {
@@ -94,14 +97,15 @@ pub mod keys {
         format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
     }
 
-    /// An index prefix: `i/lead/s/open/`, `i/lead/o/maria/`, `i/lead/so/open/maria/`.
+    /// An index prefix: `i/lead/s/open/`, `i/lead/o/maria/`,
+    /// `i/lead/so/open/maria/`; with neither, the records themselves.
     pub fn index(kind: Kind, state: Option<&str>, owner: Option<&str>) -> Vec<u8> {
         let k = kind.name();
         match (state, owner) {
             (Some(s), Some(o)) => format!("i/{k}/so/{s}/{}/", owner_key(o)),
             (Some(s), None) => format!("i/{k}/s/{s}/"),
             (None, Some(o)) => format!("i/{k}/o/{}/", owner_key(o)),
-            (None, None) => format!("i/{k}/all/"),
+            (None, None) => format!("r/{k}/"),
         }
         .into_bytes()
     }
@@ -212,8 +216,8 @@ fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
     let entry = keys::entry(r.number(), r.revision());
     let state = r.state_name();
     let owner = r.owner();
+    // No index for "all records of a kind": their record keys sort the same way.
     [
-        keys::index(R::KIND, None, None),
         keys::index(R::KIND, Some(state), None),
         keys::index(R::KIND, None, Some(owner)),
         keys::index(R::KIND, Some(state), Some(owner)),
@@ -283,33 +287,37 @@ pub fn save<R: Record>(
     old: Option<&R>,
     new: &R,
 ) -> Result<(), CommandError> {
+    // Only what changed is written: fewer keys, fewer pages to flush.
     let new_keys = index_keys(new);
-    if let Some(old) = old {
-        for k in index_keys(old) {
-            if !new_keys.contains(&k) {
-                tx.remove(k);
-            }
+    let old_keys = old.map(index_keys).unwrap_or_default();
+    for k in &old_keys {
+        if !new_keys.contains(k) {
+            tx.remove(k.clone());
         }
-    } else {
+    }
+    for k in new_keys {
+        if !old_keys.contains(&k) {
+            tx.put(k, Vec::new());
+        }
+    }
+    if old.is_none() {
         let seq = keys::sequence(R::KIND.name());
         let last: Option<u64> = read(tx, &seq)?;
         if last.is_none_or(|l| new.number() > l) {
             write(tx, seq, &new.number())?;
         }
     }
-    for k in new_keys {
-        tx.put(k, Vec::new());
-    }
     let new_lookups = new.lookups();
-    if let Some(old) = old {
-        for (what, value) in old.lookups() {
-            if !new_lookups.iter().any(|(w, v)| *w == what && *v == value) {
-                tx.remove(keys::unique(what, &value));
-            }
+    let old_lookups = old.map(Record::lookups).unwrap_or_default();
+    for (what, value) in &old_lookups {
+        if !new_lookups.contains(&(what, value.clone())) {
+            tx.remove(keys::unique(what, value));
         }
     }
     for (what, value) in &new_lookups {
-        write(tx, keys::unique(what, value), &new.number())?;
+        if !old_lookups.contains(&(what, value.clone())) {
+            write(tx, keys::unique(what, value), &new.number())?;
+        }
     }
     if R::KIND == Kind::Quote {
         let rev = new.revision().unwrap_or(1);
