@@ -168,7 +168,8 @@ pub fn run(
     let commands = all.len();
     let rate = commands as f64 / elapsed;
     // The same journeys without the flush: what the command path itself costs.
-    let (unflushed, _, unflushed_elapsed) = run_journeys(&store, &ctx, journeys, journeys, Durability::Deferred)?;
+    let (unflushed, _, unflushed_elapsed) =
+        run_journeys(&store, &ctx, journeys, journeys, Durability::Deferred)?;
     store.flush()?;
     let unflushed_rate = unflushed.len() as f64 / unflushed_elapsed;
     drop(store);
@@ -202,16 +203,24 @@ pub fn run(
     let queries: [(&str, &dyn Fn(u64) -> String); 5] = [
         ("show L-random", &|x| format!("/lead show {}", lead_id(x))),
         ("list leads (20)", &|_| "/list leads".to_string()),
-        ("list leads state:open", &|_| "/list leads state:open".to_string()),
-        ("list leads owner:x state:open", &|x| format!("/list leads owner:{} state:open", owners[(x % 4) as usize])),
-        ("list leads after:random", &|x| format!("/list leads after:{}", lead_id(x))),
+        ("list leads state:open", &|_| {
+            "/list leads state:open".to_string()
+        }),
+        ("list leads owner:x state:open", &|x| {
+            format!("/list leads owner:{} state:open", owners[(x % 4) as usize])
+        }),
+        ("list leads after:random", &|x| {
+            format!("/list leads after:{}", lead_id(x))
+        }),
     ];
     for (name, make) in queries.iter().filter(|_| leads > 0) {
         let mut samples = Vec::with_capacity(probes);
         for _ in 0..probes {
             let text = make(next());
             let t = Instant::now();
-            store.execute(&text, &ctx).map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+            store
+                .execute(&text, &ctx)
+                .map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
             samples.push(t.elapsed());
         }
         reads.push(Latency::of(name, samples));
@@ -237,7 +246,13 @@ pub fn run(
 type JourneyTimes = (Vec<Duration>, Vec<(&'static str, Vec<Duration>)>, f64);
 
 /// Runs `count` journeys numbered from `offset`, timing each command.
-fn run_journeys(store: &Store, ctx: &Context, count: usize, offset: usize, durability: Durability) -> anyhow::Result<JourneyTimes> {
+fn run_journeys(
+    store: &Store,
+    ctx: &Context,
+    count: usize,
+    offset: usize,
+    durability: Durability,
+) -> anyhow::Result<JourneyTimes> {
     use crate::domain::Kind::*;
     let r = ctx.rules;
     let mut per: Vec<(&'static str, Vec<Duration>)> = Vec::new();
@@ -245,7 +260,13 @@ fn run_journeys(store: &Store, ctx: &Context, count: usize, offset: usize, durab
     let start = Instant::now();
     for j in offset..offset + count {
         let n = |k| r.numbering.format(k).first + j as u64;
-        let (l, o, q, so, inv) = (r.show(Lead, n(Lead)), r.show(Opportunity, n(Opportunity)), r.show(Quote, n(Quote)), r.show(Order, n(Order)), r.show(Invoice, n(Invoice)));
+        let (l, o, q, so, inv) = (
+            r.show(Lead, n(Lead)),
+            r.show(Opportunity, n(Opportunity)),
+            r.show(Quote, n(Quote)),
+            r.show(Order, n(Order)),
+            r.show(Invoice, n(Invoice)),
+        );
         let steps: [(&'static str, String); 11] = [
             ("lead new", format!("/lead new topic:\"Chairs {j}\" first:Anna last:Schmidt email:anna{j}@contoso{j}.example company:\"Contoso {j}\" city:Berlin")),
             ("qualify", format!("/qualify {l}")),
@@ -261,8 +282,11 @@ fn run_journeys(store: &Store, ctx: &Context, count: usize, offset: usize, durab
         ];
         for (name, text) in steps {
             let t = Instant::now();
-            let cmd = crate::command::parse(&text, ctx).map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
-            store.run(&cmd, &text, ctx, durability).map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
+            let cmd = crate::command::parse(&text, ctx)
+                .map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
+            store
+                .run(&cmd, &text, ctx, durability)
+                .map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
             let d = t.elapsed();
             all.push(d);
             match per.iter_mut().find(|(n, _)| *n == name) {

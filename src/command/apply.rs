@@ -20,8 +20,7 @@ use crate::domain::order::Order;
 use crate::domain::party::{account_name_key, website_domain, Account, Address, Contact};
 use crate::domain::product::Product;
 use crate::domain::quote::{Quote, QuoteState};
-use crate::domain::rules::Step;
-use crate::domain::{builtin_field, Closing, Kind, Record, RecordId, Refusal};
+use crate::domain::{builtin_field, Kind, Record, RecordId, Refusal};
 
 /// Runs `cmd` (typed from `text`) in `tx`.
 ///
@@ -89,9 +88,9 @@ pub fn apply(
         }
         Command::Qualify(n) => qualify(tx, ctx, text, *n),
         Command::Disqualify { lead, close } => {
-            let old: Lead = require(tx, ctx, *lead, None)?;
-            let new = old.disqualify(closing(ctx, Step::LeadDisqualify, close)?, ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Lead = step(tx, ctx, text, *lead, None, |l: &Lead| {
+                l.disqualify(close, ctx.rules)
+            })?;
             let id = ctx.rules.show(Kind::Lead, *lead);
             Ok(reply(
                 format!(
@@ -104,9 +103,7 @@ pub fn apply(
             ))
         }
         Command::Reactivate(n) => {
-            let old: Lead = require(tx, ctx, *n, None)?;
-            let new = old.reactivate(ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Lead = step(tx, ctx, text, *n, None, |l: &Lead| l.reactivate(ctx.rules))?;
             let id = ctx.rules.show(Kind::Lead, *n);
             Ok(reply(
                 format!("Reactivated {id} {}: it is open again.", new.topic),
@@ -143,13 +140,9 @@ pub fn apply(
             close,
             competitor,
         } => {
-            let old: Opportunity = require(tx, ctx, *opp, None)?;
-            let new = old.lose(
-                closing(ctx, Step::OpportunityLost, close)?,
-                competitor.clone(),
-                ctx.rules,
-            )?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Opportunity = step(tx, ctx, text, *opp, None, |o: &Opportunity| {
+                o.lose(close, competitor.clone(), ctx.rules)
+            })?;
             let id = ctx.rules.show(Kind::Opportunity, *opp);
             Ok(reply(
                 format!("Lost {id} {}: {}.", new.name, opp_state(&new.state)),
@@ -158,9 +151,9 @@ pub fn apply(
             ))
         }
         Command::OppReopen(n) => {
-            let old: Opportunity = require(tx, ctx, *n, None)?;
-            let new = old.reopen(ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Opportunity = step(tx, ctx, text, *n, None, |o: &Opportunity| {
+                o.reopen(ctx.rules)
+            })?;
             let id = ctx.rules.show(Kind::Opportunity, *n);
             Ok(reply(
                 format!("Reopened {id} {}.", new.name),
@@ -200,9 +193,9 @@ pub fn apply(
             ))
         }
         Command::QuoteActivate(id) => {
-            let old: Quote = require(tx, ctx, id.number, id.revision)?;
-            let new = old.activate(ctx.rules, ctx.now)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Quote = step(tx, ctx, text, id.number, id.revision, |q: &Quote| {
+                q.activate(ctx.rules, ctx.now)
+            })?;
             let shown = quote_id(ctx, &new);
             let base = ctx.rules.show(Kind::Quote, new.number);
             Ok(reply(
@@ -246,8 +239,7 @@ pub fn apply(
             opp_reason,
         } => {
             let old: Quote = require(tx, ctx, quote.number, quote.revision)?;
-            let c = closing(ctx, Step::QuoteClose, close)?;
-            let (closed, copy) = old.close(c, *revise, ctx.rules, ctx.now)?;
+            let (closed, copy) = old.close(close, *revise, ctx.rules, ctx.now)?;
             save(tx, ctx, text, Some(&old), &closed)?;
             let mut msg = format!(
                 "Closed {}: {}.",
@@ -268,16 +260,12 @@ pub fn apply(
                 let reason = opp_reason
                     .clone()
                     .or_else(|| ctx.rules.reasons.opportunity_lost.first().cloned());
-                let c = closing(
-                    ctx,
-                    Step::OpportunityLost,
-                    &CloseInput {
-                        reason,
-                        date: close.date,
-                        description: close.description.clone(),
-                    },
-                )?;
-                let opp_new = opp_old.lose(c, None, ctx.rules)?;
+                let input = CloseInput {
+                    reason,
+                    date: close.date,
+                    description: close.description.clone(),
+                };
+                let opp_new = opp_old.lose(&input, None, ctx.rules)?;
                 save(tx, ctx, text, Some(&opp_old), &opp_new)?;
                 msg.push_str(&format!(
                     " {} is lost: {}.",
@@ -304,9 +292,9 @@ pub fn apply(
             *revenue,
         ),
         Command::OrderFulfil { order, close } => {
-            let old: Order = require(tx, ctx, *order, None)?;
-            let new = old.fulfil(closing(ctx, Step::OrderFulfil, close)?, ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Order = step(tx, ctx, text, *order, None, |o: &Order| {
+                o.fulfil(close, ctx.rules)
+            })?;
             let id = ctx.rules.show(Kind::Order, *order);
             Ok(reply(
                 format!(
@@ -319,9 +307,9 @@ pub fn apply(
             ))
         }
         Command::OrderCancel { order, close } => {
-            let old: Order = require(tx, ctx, *order, None)?;
-            let new = old.cancel(closing(ctx, Step::OrderCancel, close)?, ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Order = step(tx, ctx, text, *order, None, |o: &Order| {
+                o.cancel(close, ctx.rules)
+            })?;
             Ok(reply(
                 format!(
                     "Canceled {} {} ({}).",
@@ -356,9 +344,9 @@ pub fn apply(
             ))
         }
         Command::InvoicePaid { invoice, close } => {
-            let old: Invoice = require(tx, ctx, *invoice, None)?;
-            let new = old.pay(closing(ctx, Step::InvoicePaid, close)?, ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Invoice = step(tx, ctx, text, *invoice, None, |i: &Invoice| {
+                i.pay(close, ctx.rules)
+            })?;
             Ok(reply(
                 format!(
                     "Paid {} {}: {}.",
@@ -371,9 +359,9 @@ pub fn apply(
             ))
         }
         Command::InvoiceCancel { invoice, close } => {
-            let old: Invoice = require(tx, ctx, *invoice, None)?;
-            let new = old.cancel(closing(ctx, Step::InvoiceCancel, close)?, ctx.rules)?;
-            save(tx, ctx, text, Some(&old), &new)?;
+            let new: Invoice = step(tx, ctx, text, *invoice, None, |i: &Invoice| {
+                i.cancel(close, ctx.rules)
+            })?;
             Ok(reply(
                 format!(
                     "Canceled {} {}: {}.",
@@ -388,6 +376,24 @@ pub fn apply(
     }
 }
 
+/// Loads record `number` (for quotes, `revision`), applies a transition of
+/// the workflow core to it, and saves the result.
+///
+/// Fails when the record does not exist or the transition is refused.
+fn step<R: Record>(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    number: u64,
+    revision: Option<u32>,
+    transition: impl FnOnce(&R) -> Result<R, Refusal>,
+) -> Result<R, CommandError> {
+    let old: R = require(tx, ctx, number, revision)?;
+    let new = transition(&old)?;
+    save(tx, ctx, text, Some(&old), &new)?;
+    Ok(new)
+}
+
 fn reply<T: serde::Serialize>(text: String, data: &T, next: Vec<String>) -> Reply {
     Reply {
         text,
@@ -398,14 +404,6 @@ fn reply<T: serde::Serialize>(text: String, data: &T, next: Vec<String>) -> Repl
 
 fn read_product(tx: &dyn Tx, sku: &str) -> Result<Option<Product>, CommandError> {
     records::read(tx, &keys::product(sku))
-}
-
-fn closing(ctx: &Context, step: Step, input: &CloseInput) -> Result<Closing, CommandError> {
-    Ok(Closing {
-        reason: ctx.rules.reason(step, input.reason.as_deref())?,
-        date: input.date,
-        description: input.description.clone(),
-    })
 }
 
 fn close_reason(state: &crate::domain::lead::LeadState) -> String {

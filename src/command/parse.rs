@@ -18,7 +18,7 @@ use super::{help, CommandError, Context};
 use crate::domain::fields::{normalize_name, FieldValue};
 use crate::domain::lines::LineInput;
 use crate::domain::product::Product;
-use crate::domain::{builtin_field, state_names, Kind, RecordId};
+use crate::domain::{builtin_field, state_names, ClosingInput, Kind, RecordId};
 
 /// Which field an edit sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,12 +51,7 @@ pub struct ListQuery {
 }
 
 /// The closing details of a step that takes a reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseInput {
-    pub reason: Option<String>,
-    pub date: NaiveDate,
-    pub description: Option<String>,
-}
+pub type CloseInput = ClosingInput;
 
 /// One command of the language, with every value typed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use super::fields::{CustomValues, Editable, FieldSpec, FieldType, FieldValue};
 use super::ids::Kind;
 use super::lines::Pricing;
 use super::order::Order;
-use super::{carry_custom, Closing, Record, Refusal, Rules};
+use super::rules::Step;
+use super::{carry_custom, Closing, ClosingInput, Record, Refusal, Rules};
 
 /// An invoice's state; each variant carries only what is true in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +146,9 @@ impl Invoice {
     /// Marks an open invoice paid (P-28).
     ///
     /// Fails unless open.
-    pub fn pay(&self, closing: Closing, rules: &Rules) -> Result<Invoice, Refusal> {
+    pub fn pay(&self, input: &ClosingInput, rules: &Rules) -> Result<Invoice, Refusal> {
         self.ensure_open(rules, "mark paid")?;
+        let closing = input.check(rules, Step::InvoicePaid)?;
         let mut i = self.clone();
         i.state = InvoiceState::Paid { closing };
         Ok(i)
@@ -155,8 +157,9 @@ impl Invoice {
     /// Cancels an open invoice (P-29).
     ///
     /// Fails unless open.
-    pub fn cancel(&self, closing: Closing, rules: &Rules) -> Result<Invoice, Refusal> {
+    pub fn cancel(&self, input: &ClosingInput, rules: &Rules) -> Result<Invoice, Refusal> {
         self.ensure_open(rules, "cancel")?;
+        let closing = input.check(rules, Step::InvoiceCancel)?;
         let mut i = self.clone();
         i.state = InvoiceState::Canceled { closing };
         Ok(i)

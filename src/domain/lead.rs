@@ -11,7 +11,8 @@ use super::lines::Pricing;
 use super::money::Currency;
 use super::opportunity::{OppState, OppStatus, Opportunity};
 use super::party::{Account, Address, Contact};
-use super::{carry_custom, Closing, Record, Refusal, Rules};
+use super::rules::Step;
+use super::{carry_custom, Closing, ClosingInput, Record, Refusal, Rules};
 
 /// Where an open lead stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,8 +432,9 @@ impl Lead {
 
     /// Disqualifies the lead with a configured reason (P-5).
     ///
-    /// Fails unless the lead is open, or while it has an opportunity.
-    pub fn disqualify(&self, closing: Closing, rules: &Rules) -> Result<Lead, Refusal> {
+    /// Fails unless the lead is open, while it has an opportunity, or for a
+    /// reason that is not configured.
+    pub fn disqualify(&self, input: &ClosingInput, rules: &Rules) -> Result<Lead, Refusal> {
         self.ensure_open(rules, "disqualify")?;
         if let Some(o) = self.opportunity {
             let opp = rules.show(Kind::Opportunity, o);
@@ -441,6 +443,7 @@ impl Lead {
                 rules.show(Kind::Lead, self.number)
             )));
         }
+        let closing = input.check(rules, Step::LeadDisqualify)?;
         let mut lead = self.clone();
         lead.state = LeadState::Disqualified { closing };
         Ok(lead)

@@ -39,6 +39,27 @@ pub struct Closing {
     pub description: Option<String>,
 }
 
+/// What a user gave for a closing step, before the reason is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosingInput {
+    pub reason: Option<String>,
+    pub date: chrono::NaiveDate,
+    pub description: Option<String>,
+}
+
+impl ClosingInput {
+    /// The closing, with the reason checked against the configured list of `step`.
+    ///
+    /// Fails when the reason is missing or not allowed.
+    pub fn check(&self, rules: &Rules, step: rules::Step) -> Result<Closing, Refusal> {
+        Ok(Closing {
+            reason: rules.reason(step, self.reason.as_deref())?,
+            date: self.date,
+            description: self.description.clone(),
+        })
+    }
+}
+
 /// What every stored record can say about itself, for storage keys, indexes
 /// and list lines.
 pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {

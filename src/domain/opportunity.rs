@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::fields::{CustomValues, Editable, FieldSpec, FieldType, FieldValue};
 use super::ids::Kind;
 use super::lines::Pricing;
-use super::{Closing, Record, Refusal, Rules};
+use super::rules::Step;
+use super::{Closing, ClosingInput, Record, Refusal, Rules};
 
 /// Where an open opportunity stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,14 +207,15 @@ impl Opportunity {
 
     /// Closes the opportunity as lost with a configured reason.
     ///
-    /// Fails unless open.
+    /// Fails unless open, or for a reason that is not configured.
     pub fn lose(
         &self,
-        closing: Closing,
+        input: &ClosingInput,
         competitor: Option<String>,
         rules: &Rules,
     ) -> Result<Opportunity, Refusal> {
         self.ensure_open(rules, "lose")?;
+        let closing = input.check(rules, Step::OpportunityLost)?;
         let mut o = self.clone();
         o.state = OppState::Lost {
             closing,

@@ -8,7 +8,8 @@ use super::fields::{CustomValues, Editable, FieldSpec, FieldType, FieldValue};
 use super::ids::Kind;
 use super::lines::Pricing;
 use super::quote::Quote;
-use super::{carry_custom, Closing, Record, Refusal, Rules};
+use super::rules::Step;
+use super::{carry_custom, Closing, ClosingInput, Record, Refusal, Rules};
 
 /// An order's state; each variant carries only what is true in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,18 +153,20 @@ impl Order {
     /// Fulfils an active order (P-24).
     ///
     /// Fails unless active.
-    pub fn fulfil(&self, closing: Closing, rules: &Rules) -> Result<Order, Refusal> {
+    pub fn fulfil(&self, input: &ClosingInput, rules: &Rules) -> Result<Order, Refusal> {
         self.ensure_active(rules, "fulfil")?;
+        let closing = input.check(rules, Step::OrderFulfil)?;
         let mut o = self.clone();
         o.state = OrderState::Fulfilled { closing };
         Ok(o)
     }
 
-    /// Cancels an active order (P-25); the reason was checked non-empty.
+    /// Cancels an active order (P-25); an empty reason is refused.
     ///
     /// Fails unless active.
-    pub fn cancel(&self, closing: Closing, rules: &Rules) -> Result<Order, Refusal> {
+    pub fn cancel(&self, input: &ClosingInput, rules: &Rules) -> Result<Order, Refusal> {
         self.ensure_active(rules, "cancel")?;
+        let closing = input.check(rules, Step::OrderCancel)?;
         let mut o = self.clone();
         o.state = OrderState::Canceled { closing };
         Ok(o)

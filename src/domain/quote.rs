@@ -10,7 +10,8 @@ use super::fields::{CustomValues, Editable, FieldSpec, FieldType, FieldValue};
 use super::ids::{Kind, RecordId};
 use super::lines::Pricing;
 use super::opportunity::Opportunity;
-use super::{carry_custom, Closing, Record, Refusal, Rules};
+use super::rules::Step;
+use super::{carry_custom, Closing, ClosingInput, Record, Refusal, Rules};
 
 /// A quote's state; each variant carries only what is true in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,7 +227,7 @@ impl Quote {
         self.ensure_active(rules, "revise")?;
         let closing = Closing {
             reason: rules
-                .reason(super::rules::Step::QuoteClose, Some(REVISED))
+                .reason(Step::QuoteClose, Some(REVISED))
                 .unwrap_or_else(|_| REVISED.to_string()),
             date: today,
             description: None,
@@ -250,12 +251,13 @@ impl Quote {
     /// Fails unless the quote is active.
     pub fn close(
         &self,
-        closing: Closing,
+        input: &ClosingInput,
         revise: bool,
         rules: &Rules,
         now: DateTime<Utc>,
     ) -> Result<(Quote, Option<Quote>), Refusal> {
         self.ensure_active(rules, "close")?;
+        let closing = input.check(rules, Step::QuoteClose)?;
         let (old, new) = self.close_and_copy(closing, now);
         Ok((old, revise.then_some(new)))
     }

@@ -186,7 +186,9 @@ impl Store {
             return Ok(());
         }
         let err = |e: sled::Error| TxError(e.to_string());
-        self.db.insert(keys::JOURNAL, journal::encode(&writes)).map_err(err)?;
+        self.db
+            .insert(keys::JOURNAL, journal::encode(&writes))
+            .map_err(err)?;
         if durability == Durability::Flush {
             self.flush()?;
         }
@@ -384,7 +386,10 @@ mod journal {
     use super::Writes;
 
     pub fn encode(writes: &Writes) -> Vec<u8> {
-        let size: usize = writes.iter().map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, Vec::len)).sum();
+        let size: usize = writes
+            .iter()
+            .map(|(k, v)| 9 + k.len() + v.as_ref().map_or(0, Vec::len))
+            .sum();
         let mut out = Vec::with_capacity(4 + size);
         out.extend_from_slice(&(writes.len() as u32).to_le_bytes());
         for (k, v) in writes {
@@ -456,7 +461,8 @@ mod tests {
     }
 
     #[test]
-    fn a_journal_entry_left_by_a_crash_is_replayed_on_open() -> Result<(), Box<dyn std::error::Error>> {
+    fn a_journal_entry_left_by_a_crash_is_replayed_on_open(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         {
             let db = sled::open(dir.path())?;

@@ -836,3 +836,16 @@ fn lists_filter_by_state_and_owner_and_page_newest_first() {
     assert_eq!(dq, vec![1002]);
     t.invalid("/list leads state:won");
 }
+
+#[test]
+fn a_closing_step_on_a_closed_record_names_its_state_before_asking_for_a_reason() {
+    let t = Lib::new();
+    t.order();
+    t.ok("/order fulfil SO-1001 reason:complete");
+    let m = t.refused("/order cancel SO-1001");
+    assert!(m.contains("it is fulfilled (Complete)"), "{m}");
+    t.ok("/order invoice SO-1001");
+    t.ok("/invoice paid INV-1001 reason:complete");
+    let m = t.refused("/invoice cancel INV-1001");
+    assert!(m.contains("it is paid (Complete)"), "{m}");
+}
