@@ -36,6 +36,9 @@ pub struct Config {
     /// The configurable sales process (reasons, numbers, custom fields).
     #[serde(default)]
     pub process: Rules,
+    /// When the overdue sweep and the daily digests run.
+    #[serde(default)]
+    pub scheduler: crate::scheduler::SchedulerConfig,
 }
 
 /// Where and how the store keeps its data.
@@ -106,6 +109,13 @@ impl Default for Team {
 }
 
 impl Team {
+    /// The time zone of `who`: the member's own, else the team's.
+    pub fn zone_of(&self, who: &str) -> Tz {
+        self.member(who)
+            .and_then(|m| m.timezone)
+            .unwrap_or(self.timezone)
+    }
+
     /// The member with this name or e-mail (case-insensitive).
     pub fn member(&self, who: &str) -> Option<&Member> {
         self.members.iter().find(|m| {
@@ -126,6 +136,7 @@ impl Config {
             store: StoreConfig::default(),
             team: Team::default(),
             process: Rules::default(),
+            scheduler: Default::default(),
         })
     }
 

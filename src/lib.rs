@@ -10,6 +10,7 @@
 //!   before the reply.
 //! - [`config`]: the TOML configuration (embedded default or a file).
 //! - [`import`]: CSV import of leads (P-2).
+//! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.
 //! - [`bench`]: the benchmark behind `leadline bench`.
 
 pub mod bench;
@@ -17,4 +18,5 @@ pub mod command;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod scheduler;
 pub mod store;

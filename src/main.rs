@@ -34,8 +34,9 @@ struct Cli {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
-    /// Run as if it were this moment (RFC 3339), for tests and checks.
-    #[arg(long, global = true, hide = true)]
+    /// Run as if it were this moment (RFC 3339, e.g.
+    /// 2026-12-01T08:00:00+01:00): for tick, digest and checks by hand.
+    #[arg(long, global = true)]
     now: Option<DateTime<Utc>>,
     #[command(subcommand)]
     command: Action,
@@ -51,6 +52,16 @@ enum Action {
     },
     /// Run leadline in this terminal: type commands, read replies.
     Run,
+    /// Run every scheduler job due now (or at --now): the overdue sweep and
+    /// the daily digests.
+    Tick,
+    /// Print the digest that would be sent to a team member now (or at --now).
+    Digest {
+        owner: String,
+        /// Print the HTML version instead of the text.
+        #[arg(long)]
+        html: bool,
+    },
     /// Import records from a table.
     Import {
         #[command(subcommand)]
@@ -129,6 +140,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Action::Cmd { text } => {
             let line = text.join(" ");
             Ok(print_result(store.execute(&line, &ctx("shell")), cli.json))
+        }
+        Action::Tick => {
+            let report = leadline::scheduler::tick(&store, &config, &ctx("scheduler"))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if report.ran.is_empty() {
+                println!("nothing was due");
+            } else {
+                for r in &report.ran {
+                    println!("{r}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Digest { owner, html } => {
+            let c = ctx("scheduler");
+            let owner = if config.team.members.is_empty() {
+                owner.clone()
+            } else {
+                config
+                    .team
+                    .member(owner)
+                    .map(|m| m.name.clone())
+                    .with_context(|| format!("'{owner}' is not on the team"))?
+            };
+            let data = leadline::scheduler::digest::gather(&store.reader(), &c, &owner)?;
+            let d =
+                leadline::scheduler::digest::render(data, config.scheduler.templates.as_deref())?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"subject": d.subject, "text": d.text, "html": d.html, "data": d.data})
+                );
+            } else if *html {
+                println!("{}", d.html);
+            } else {
+                println!("Subject: {}\n\n{}", d.subject, d.text);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Action::Run => {
             interactive(&store, &ctx, cli.json)?;

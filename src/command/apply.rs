@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 
 use super::parse::{CloseInput, Fields, ListQuery};
 use super::records::{self, keys, load, lookup, next_number, require, save, save_product, Tx};
-use super::{help, render, Command, CommandError, Context, FieldKey, Reply, Target};
+use super::{activities, help, render, Command, CommandError, Context, FieldKey, Reply, Target};
+use crate::domain::activity::Activity;
 use crate::domain::fields::{set_custom, Editable, FieldType, FieldValue};
 use crate::domain::invoice::Invoice;
 use crate::domain::lead::{Lead, QualifyInput};
@@ -191,6 +192,43 @@ pub fn apply(
                     format!("/quote line add {id} sku:"),
                 ],
             ))
+        }
+        Command::NewActivity(input) => activities::create(tx, ctx, text, input),
+        Command::ActivityDone { activity, result } => {
+            let a: Activity = step(tx, ctx, text, *activity, None, |a: &Activity| {
+                a.complete(result.clone(), ctx.rules, ctx.now)
+            })?;
+            Ok(activities::changed(&a, "Completed", ctx))
+        }
+        Command::ActivityCancel(activity) => {
+            let a: Activity = step(tx, ctx, text, *activity, None, |a: &Activity| {
+                a.cancel(ctx.rules, ctx.now)
+            })?;
+            Ok(activities::changed(&a, "Canceled", ctx))
+        }
+        Command::ActivityReschedule { activity, due } => {
+            let a: Activity = step(tx, ctx, text, *activity, None, |a: &Activity| {
+                a.reschedule(*due, ctx.team.zone_of(&a.owner), ctx.rules, ctx.now)
+            })?;
+            Ok(activities::changed(&a, "Rescheduled", ctx))
+        }
+        Command::ActivityAssign { activity, owner } => {
+            let a: Activity = step(tx, ctx, text, *activity, None, |a: &Activity| {
+                a.reassign(owner.clone(), ctx.rules)
+            })?;
+            Ok(activities::changed(&a, "Reassigned", ctx))
+        }
+        Command::Timeline(q) => activities::timeline(tx, ctx, q),
+        Command::Agenda { owner } => activities::agenda(tx, ctx, owner.as_deref()),
+        Command::Overdue { owner, everyone } => {
+            activities::overdue(tx, ctx, owner.as_deref(), *everyone)
+        }
+        Command::Notices { owner, limit } => activities::notices(tx, ctx, owner.as_deref(), *limit),
+        Command::Sweep { limit } => activities::sweep(tx, ctx, *limit),
+        Command::QueueDigest(mail) => activities::queue_digest(tx, ctx, mail),
+        Command::JobRan { job } => {
+            records::write(tx, super::queue::keys::job(job), &ctx.now)?;
+            Ok(Reply::text(format!("{job} ran at {}", ctx.now)))
         }
         Command::QuoteActivate(id) => {
             let new: Quote = step(tx, ctx, text, id.number, id.revision, |q: &Quote| {
@@ -671,6 +709,9 @@ fn create(
             save(tx, ctx, text, None, &o)?;
             Ok(reply(format!("Created {id} {}.", o.name), &o, vec![format!("/opp line add {id} sku:"), format!("/quote new {id}")]))
         }
+        Kind::Activity => Err(CommandError::Invalid(
+            "activities are added from a record's timeline: /call, /task, /meeting or /note <id> ...".to_string(),
+        )),
         Kind::Quote | Kind::Order | Kind::Invoice => Err(CommandError::Invalid(format!(
             "{}s are not made with new; they come from the step before (/quote new O-..., /quote win, /order invoice)",
             kind.name()
@@ -727,6 +768,7 @@ fn edit(
         }),
         Kind::Contact => run::<Contact>(tx, ctx, text, target, fields, |_| Ok(())),
         Kind::Account => run::<Account>(tx, ctx, text, target, fields, |_| Ok(())),
+        Kind::Activity => run::<Activity>(tx, ctx, text, target, fields, |_| Ok(())),
         Kind::Opportunity => {
             run::<Opportunity>(tx, ctx, text, target, fields, |o| o.ensure_open(r, "edit"))
         }
@@ -1030,6 +1072,7 @@ fn show(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandErr
                     ctx,
                 ))
             }),
+            Kind::Activity => one::<Activity>(tx, ctx, *id, |r, _| Ok(render::activity(r, ctx))),
         },
     }
 }

@@ -16,18 +16,32 @@ pub fn actions(kind: Kind) -> &'static [&'static str] {
             "qualify",
             "disqualify",
             "reactivate",
+            "timeline",
         ],
-        Kind::Contact | Kind::Account => &["new", "edit", "show", "list", "history"],
+        Kind::Contact | Kind::Account => &["new", "edit", "show", "list", "history", "timeline"],
         Kind::Opportunity => &[
-            "new", "edit", "show", "list", "history", "line", "win", "lose", "reopen",
+            "new", "edit", "show", "list", "history", "line", "win", "lose", "reopen", "timeline",
         ],
         Kind::Quote => &[
             "new", "edit", "show", "list", "history", "line", "activate", "revise", "close", "win",
+            "timeline",
         ],
         Kind::Order => &[
-            "edit", "show", "list", "history", "line", "fulfil", "cancel", "invoice",
+            "edit", "show", "list", "history", "line", "fulfil", "cancel", "invoice", "timeline",
         ],
-        Kind::Invoice => &["edit", "show", "list", "history", "paid", "cancel"],
+        Kind::Invoice => &[
+            "edit", "show", "list", "history", "paid", "cancel", "timeline",
+        ],
+        Kind::Activity => &[
+            "show",
+            "list",
+            "history",
+            "edit",
+            "done",
+            "cancel",
+            "reschedule",
+            "assign",
+        ],
     }
 }
 

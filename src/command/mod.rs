@@ -9,17 +9,20 @@
 //! This module does no I/O of its own: the store hands it a [`Tx`] and
 //! commits what it wrote as one atomic batch.
 
+pub mod activities;
 mod apply;
 mod help;
 mod lex;
 pub mod parse;
-mod records;
+pub mod queue;
+pub mod records;
 mod render;
 mod values;
 
 pub use crate::config::Team;
 pub use apply::{apply, leads_with_email};
 pub use parse::{parse, Command, FieldKey, ListQuery, Target};
+pub use queue::DigestMail;
 pub use records::{keys, Rows, Tx, TxError};
 pub use values::parse_date;
 

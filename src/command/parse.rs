@@ -12,9 +12,10 @@ use std::collections::VecDeque;
 use super::lex::{tokenize, Token};
 use super::values::{
     parse_amount, parse_date, parse_decimal, parse_discount, parse_field, parse_percent,
-    parse_yes_no, resolve_owner,
+    parse_when, parse_yes_no, resolve_owner,
 };
 use super::{help, CommandError, Context};
+use crate::domain::activity::{Details, Direction, Due, Shown, KINDS};
 use crate::domain::fields::{normalize_name, FieldValue};
 use crate::domain::lines::LineInput;
 use crate::domain::product::Product;
@@ -52,6 +53,30 @@ pub struct ListQuery {
 
 /// The closing details of a step that takes a reason.
 pub type CloseInput = ClosingInput;
+
+/// A new activity, typed (P-8, P-9, P-11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityInput {
+    pub regarding: RecordId,
+    pub subject: String,
+    pub description: Option<String>,
+    /// The owner; the acting user when absent.
+    pub owner: Option<String>,
+    pub details: Details,
+    /// Due or start time; for a logged call, when it happened.
+    pub due: Option<Due>,
+    /// Scheduled (open) rather than logged as done.
+    pub scheduled: bool,
+}
+
+/// A `/timeline` query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineQuery {
+    pub target: RecordId,
+    pub state: Option<Shown>,
+    pub kind: Option<&'static str>,
+    pub limit: usize,
+}
 
 /// One command of the language, with every value typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +166,47 @@ pub enum Command {
         invoice: u64,
         close: CloseInput,
     },
+    NewActivity(ActivityInput),
+    ActivityDone {
+        activity: u64,
+        result: Option<String>,
+    },
+    ActivityCancel(u64),
+    ActivityReschedule {
+        activity: u64,
+        due: Due,
+    },
+    ActivityAssign {
+        activity: u64,
+        owner: String,
+    },
+    Timeline(TimelineQuery),
+    /// The owner's overdue and due-today items (the acting user's by default).
+    Agenda {
+        owner: Option<String>,
+    },
+    /// Overdue items of one owner (the acting user by default), or of
+    /// everyone.
+    Overdue {
+        owner: Option<String>,
+        everyone: bool,
+    },
+    /// Notices queued for delivery (overdue items, digests).
+    Notices {
+        owner: Option<String>,
+        limit: usize,
+    },
+    /// The scheduler's sweep: announce up to `limit` newly overdue items.
+    /// Not in the text grammar.
+    Sweep {
+        limit: usize,
+    },
+    /// The scheduler queues a rendered digest, once per owner and day.
+    QueueDigest(Box<crate::command::DigestMail>),
+    /// The scheduler records that a job ran.
+    JobRan {
+        job: String,
+    },
 }
 
 impl Command {
@@ -148,7 +214,14 @@ impl Command {
     pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            Command::Help(_) | Command::Show(_) | Command::List(_) | Command::History(_)
+            Command::Help(_)
+                | Command::Show(_)
+                | Command::List(_)
+                | Command::History(_)
+                | Command::Timeline(_)
+                | Command::Agenda { .. }
+                | Command::Overdue { .. }
+                | Command::Notices { .. }
         )
     }
 }
@@ -253,6 +326,54 @@ impl<'a, 'c> Args<'a, 'c> {
         match self.opt(names)? {
             None => Ok(default),
             Some(v) => parse_yes_no(&v, names[0]).map_err(invalid),
+        }
+    }
+
+    /// A due time, read in the acting user's time zone.
+    fn when(&mut self, names: &[&str]) -> Result<Option<Due>, CommandError> {
+        match self.opt(names)? {
+            None => Ok(None),
+            Some(v) => {
+                let tz = self.ctx.team.zone_of(&self.ctx.actor);
+                parse_when(&v, self.ctx.today(), tz)
+                    .map(Some)
+                    .map_err(|e| invalid(format!("{}: {e}", names[0])))
+            }
+        }
+    }
+
+    /// Any record id (not a product).
+    fn any_id(&mut self) -> Result<RecordId, CommandError> {
+        let Some(w) = self.words.front().map(|(w, _)| w.clone()) else {
+            return Err(invalid(format!(
+                "{} needs a record id, e.g. {} L-1001",
+                self.name, self.name
+            )));
+        };
+        let id = self
+            .ctx
+            .rules
+            .numbering
+            .parse(&w)
+            .map_err(|e| invalid(e.to_string()))?;
+        self.id(id.kind)
+    }
+
+    /// The subject: `subject:`, or the words after the id
+    /// (`/task L-1001 Send brochure due:fri`).
+    fn subject(&mut self) -> Result<Option<String>, CommandError> {
+        let given = self.text(&["subject", "title", "topic"])?;
+        if given.is_some() {
+            return Ok(given);
+        }
+        let words: Vec<String> = std::iter::from_fn(|| self.word()).collect();
+        Ok(Some(words.join(" ").trim().to_string()).filter(|w| !w.is_empty()))
+    }
+
+    fn owner(&mut self) -> Result<Option<String>, CommandError> {
+        match self.opt(&["owner", "for", "assign"])? {
+            None => Ok(None),
+            Some(o) => resolve_owner(&o, self.ctx).map(Some).map_err(invalid),
         }
     }
 
@@ -391,6 +512,7 @@ fn unknown_field(kind: Kind, typed: &str, ctx: &Context) -> String {
         Kind::Quote => quote::Quote::field_names(),
         Kind::Order => order::Order::field_names(),
         Kind::Invoice => invoice::Invoice::field_names(),
+        Kind::Activity => crate::domain::activity::Activity::field_names(),
     };
     let custom: Vec<&str> = ctx
         .rules
@@ -461,6 +583,38 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
             };
             list(&mut args, kind)?
         }
+        "call" | "task" | "meeting" | "appointment" | "note" => activity(&mut args, &head)?,
+        "done" | "complete" => {
+            let activity = args.number(Kind::Activity)?;
+            Command::ActivityDone {
+                activity,
+                result: args.text(&["result", "outcome"])?,
+            }
+        }
+        "timeline" | "tl" => {
+            let target = args.any_id()?;
+            timeline(&mut args, target)?
+        }
+        "agenda" | "today" => Command::Agenda {
+            owner: args.owner()?,
+        },
+        "overdue" => {
+            let everyone = args.words.front().is_some_and(|(w, _)| {
+                matches!(w.to_lowercase().as_str(), "all" | "everyone" | "team")
+            });
+            if everyone {
+                args.word();
+            }
+            let owner = args.owner()?;
+            Command::Overdue { owner, everyone }
+        }
+        "notices" => {
+            let owner = args.owner()?;
+            Command::Notices {
+                owner,
+                limit: limit(&mut args)?,
+            }
+        }
         "product" | "products" => {
             args.name = "/product".to_string();
             product(&mut args)?
@@ -489,6 +643,182 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
     };
     args.done()?;
     Ok(cmd)
+}
+
+fn limit(args: &mut Args) -> Result<usize, CommandError> {
+    match args.opt(&["limit"])? {
+        None => Ok(20),
+        Some(l) => l
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| invalid(format!("limit:{l} must be a number from 1 to 500"))),
+    }
+}
+
+fn timeline(args: &mut Args, target: RecordId) -> Result<Command, CommandError> {
+    let state = match args.opt(&["state", "status"])? {
+        None => None,
+        Some(s) => Some(match normalize_name(&s).as_str() {
+            "active" | "open" => Shown::Active,
+            "closed" | "done" => Shown::Closed,
+            "overdue" => Shown::Overdue,
+            _ => {
+                return Err(invalid(format!(
+                    "state:{s} is not a timeline state; states: active, closed, overdue"
+                )))
+            }
+        }),
+    };
+    let kind = match args.opt(&["kind", "type"])? {
+        None => None,
+        Some(k) => {
+            let mut want = normalize_name(&k);
+            if want == "meeting" {
+                want = "appointment".to_string();
+            }
+            if want == "mail" || want == "e_mail" {
+                want = "email".to_string();
+            }
+            Some(
+                *KINDS
+                    .iter()
+                    .find(|x| **x == want.trim_end_matches('s'))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "kind:{k} is not an activity kind; kinds: {}",
+                            KINDS.join(", ")
+                        ))
+                    })?,
+            )
+        }
+    };
+    Ok(Command::Timeline(TimelineQuery {
+        target,
+        state,
+        kind,
+        limit: limit(args)?,
+    }))
+}
+
+/// `/call`, `/task`, `/meeting`, `/note` on a record.
+fn activity(args: &mut Args, head: &str) -> Result<Command, CommandError> {
+    let regarding = args.any_id()?;
+    if regarding.kind == Kind::Activity {
+        return Err(invalid(format!(
+            "{} goes on a record's timeline, not on an activity",
+            args.name
+        )));
+    }
+    let subject = args.subject()?;
+    let description = args.text(&["description", "desc", "details", "text"])?;
+    let owner = args.owner()?;
+    let (details, due, scheduled, default_subject) = match head {
+        "call" => {
+            let direction = match args.opt(&["direction", "dir"])?.map(|d| normalize_name(&d)) {
+                None => Direction::Outgoing,
+                Some(d) if d == "in" || d == "incoming" || d == "inbound" => Direction::Incoming,
+                Some(d) if d == "out" || d == "outgoing" || d == "outbound" => Direction::Outgoing,
+                Some(d) => return Err(invalid(format!("direction:{d} must be in or out"))),
+            };
+            let phone = args.text(&["phone", "number"])?;
+            let result = args.text(&["result", "outcome"])?;
+            let due = args.when(&["due", "next", "at_time"])?;
+            let happened = args.when(&["at", "when", "on"])?;
+            if due.is_some() && (happened.is_some() || result.is_some()) {
+                return Err(invalid(
+                    "a call is either logged (result:, at:) or scheduled (due:), not both",
+                ));
+            }
+            let scheduled = due.is_some();
+            (
+                Details::Call {
+                    direction,
+                    phone,
+                    result,
+                },
+                due.or(happened),
+                scheduled,
+                "Call",
+            )
+        }
+        "task" => (
+            Details::Task,
+            args.when(&["due", "by", "on"])?,
+            true,
+            "Task",
+        ),
+        "meeting" | "appointment" => {
+            let start = args.when(&["start", "at", "on", "due"])?.ok_or_else(|| {
+                invalid(format!(
+                    "{} needs a start, e.g. start:\"2026-12-04 10:00\"",
+                    args.name
+                ))
+            })?;
+            let Due::At(start_at) = start else {
+                return Err(invalid(format!(
+                    "{} needs a start time, not just a day, e.g. start:\"2026-12-04 10:00\"",
+                    args.name
+                )));
+            };
+            let end = match args.when(&["end", "until", "to"])? {
+                None => start_at + chrono::Duration::hours(1),
+                Some(Due::At(e)) => e,
+                Some(Due::Day(_)) => {
+                    return Err(invalid("end: needs a time, e.g. end:\"2026-12-04 11:00\""))
+                }
+            };
+            let location = args.text(&["location", "where", "place"])?;
+            let attendees = args
+                .text(&["attendees", "with", "invite"])?
+                .map(|a| {
+                    a.split([',', ';'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                Details::Appointment {
+                    end,
+                    location,
+                    attendees,
+                },
+                Some(start),
+                true,
+                "Meeting",
+            )
+        }
+        _ => {
+            let Some(text) = subject.clone().or(description.clone()) else {
+                return Err(invalid(
+                    "/note needs its text, e.g. /note L-1001 \"Prefers e-mail\"",
+                ));
+            };
+            let short: String = text.lines().next().unwrap_or("").chars().take(80).collect();
+            return Ok(Command::NewActivity(ActivityInput {
+                regarding,
+                subject: short,
+                description: Some(text)
+                    .filter(|t| t.chars().count() > 80 || t.contains('\n'))
+                    .or(description),
+                owner,
+                details: Details::Note,
+                due: None,
+                scheduled: false,
+            }));
+        }
+    };
+    Ok(Command::NewActivity(ActivityInput {
+        regarding,
+        subject: subject.unwrap_or_else(|| default_subject.to_string()),
+        description,
+        owner,
+        details,
+        due,
+        scheduled,
+    }))
 }
 
 fn target(args: &mut Args) -> Result<Target, CommandError> {
@@ -779,6 +1109,32 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
                 close: args.close_input()?,
             }
         }
+        (Kind::Activity, "done") => {
+            let activity = args.number(kind)?;
+            Command::ActivityDone {
+                activity,
+                result: args.text(&["result", "outcome"])?,
+            }
+        }
+        (Kind::Activity, "cancel") => Command::ActivityCancel(args.number(kind)?),
+        (Kind::Activity, "reschedule") => {
+            let activity = args.number(kind)?;
+            let due = args.when(&["due", "start", "at", "to"])?.ok_or_else(|| {
+                invalid("/activity reschedule needs the new time: due:\"tomorrow 10:00\"")
+            })?;
+            Command::ActivityReschedule { activity, due }
+        }
+        (Kind::Activity, "assign") => {
+            let activity = args.number(kind)?;
+            let owner = args
+                .owner()?
+                .ok_or_else(|| invalid("/activity assign needs owner:<name>"))?;
+            Command::ActivityAssign { activity, owner }
+        }
+        (_, "timeline") => {
+            let id = args.id(kind)?;
+            timeline(args, id)?
+        }
         (Kind::Invoice, "cancel") => {
             let invoice = args.number(kind)?;
             Command::InvoiceCancel {
@@ -807,6 +1163,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("won", "win"),
     ("ls", "list"),
     ("view", "show"),
+    ("complete", "done"),
+    ("move", "reschedule"),
+    ("reassign", "assign"),
 ];
 
 /// A `lead new` built from `(field, column, text)` values, as the CSV

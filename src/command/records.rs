@@ -115,6 +115,27 @@ pub mod keys {
         owner.to_lowercase().replace('/', "_")
     }
 
+    /// What the scheduler watches of one record.
+    pub fn watch_item(kind: Kind, number: u64) -> Vec<u8> {
+        format!("w/item/{}/{number:020}", kind.name()).into_bytes()
+    }
+
+    /// A moment as it sorts in keys: UTC, fixed width.
+    pub fn moment(at: chrono::DateTime<chrono::Utc>) -> String {
+        at.format("%Y%m%dT%H%M%S%.6fZ").to_string()
+    }
+
+    /// Watched items not yet announced as overdue, by when they become so.
+    pub const PENDING: &[u8] = b"w/pending/";
+
+    /// Every watched item, by when it becomes overdue.
+    pub const DUE: &[u8] = b"w/due/";
+
+    /// One owner's watched items, by when they become overdue.
+    pub fn owner_due(owner: &str) -> Vec<u8> {
+        format!("w/owner/{}/", owner_key(owner)).into_bytes()
+    }
+
     /// The suffix identifying one record inside an index.
     pub fn entry(number: u64, revision: Option<u32>) -> String {
         match revision {
@@ -230,6 +251,124 @@ fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
     .collect()
 }
 
+/// A record the scheduler watches: who owns it, when it becomes overdue
+/// (in the owner's time zone, fixed when saved), and whether the sweep has
+/// announced that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchItem {
+    pub kind: Kind,
+    pub number: u64,
+    pub owner: String,
+    pub at: DateTime<Utc>,
+    pub announced: bool,
+    /// False while the record is not watched (closed, or no due time): the
+    /// item is kept, without index keys, to remember an announcement in case
+    /// the record is watched again at the same moment.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl WatchItem {
+    fn suffix(&self) -> String {
+        format!(
+            "{}/{}/{:020}",
+            keys::moment(self.at),
+            self.kind.name(),
+            self.number
+        )
+    }
+
+    /// The index keys of the item.
+    fn index_keys(&self) -> Vec<Vec<u8>> {
+        if !self.active {
+            return Vec::new();
+        }
+        let s = self.suffix();
+        let mut out = vec![
+            [keys::DUE, s.as_bytes()].concat(),
+            [keys::owner_due(&self.owner).as_slice(), s.as_bytes()].concat(),
+        ];
+        if !self.announced {
+            out.push([keys::PENDING, s.as_bytes()].concat());
+        }
+        out
+    }
+
+    /// Reads the kind and number back from an index key.
+    pub fn parse_key(key: &[u8]) -> Option<(DateTime<Utc>, Kind, u64)> {
+        let text = std::str::from_utf8(key).ok()?;
+        let mut parts = text.rsplit('/');
+        let number = parts.next()?.parse().ok()?;
+        let kind = Kind::from_word(parts.next()?)?;
+        let at = chrono::NaiveDateTime::parse_from_str(parts.next()?, "%Y%m%dT%H%M%S%.6fZ")
+            .ok()?
+            .and_utc();
+        Some((at, kind, number))
+    }
+}
+
+/// Replaces a record's watch item and its index keys.
+///
+/// Fails when the store cannot be read.
+pub fn set_watch(
+    tx: &mut dyn Tx,
+    kind: Kind,
+    number: u64,
+    new: Option<WatchItem>,
+) -> Result<(), CommandError> {
+    let key = keys::watch_item(kind, number);
+    let old: Option<WatchItem> = read(tx, &key)?;
+    if old == new {
+        return Ok(());
+    }
+    if let Some(old) = &old {
+        for k in old.index_keys() {
+            tx.remove(k);
+        }
+    }
+    match new {
+        Some(item) => {
+            for k in item.index_keys() {
+                tx.put(k, Vec::new());
+            }
+            write(tx, key, &item)?;
+        }
+        None => tx.remove(key),
+    }
+    Ok(())
+}
+
+fn update_watch<R: Record>(tx: &mut dyn Tx, ctx: &Context, new: &R) -> Result<(), CommandError> {
+    let key = keys::watch_item(R::KIND, new.number());
+    let old: Option<WatchItem> = read(tx, &key)?;
+    let item = match new.watch() {
+        Some(due) => {
+            let at = due.overdue_at(ctx.team.zone_of(new.owner()));
+            // Still the same moment and owner: keep whether it was announced.
+            let announced = old
+                .as_ref()
+                .is_some_and(|o| o.announced && o.at == at && o.owner == new.owner());
+            Some(WatchItem {
+                kind: R::KIND,
+                number: new.number(),
+                owner: new.owner().to_string(),
+                at,
+                announced,
+                active: true,
+            })
+        }
+        // Not watched now: forget it, unless it was announced.
+        None => old
+            .filter(|o| o.announced)
+            .map(|o| WatchItem { active: false, ..o }),
+    };
+    set_watch(tx, R::KIND, new.number(), item)
+}
+
 /// One entry of a record's history.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryEntry {
@@ -318,6 +457,9 @@ pub fn save<R: Record>(
         if !old_lookups.contains(&(what, value.clone())) {
             write(tx, keys::unique(what, value), &new.number())?;
         }
+    }
+    if R::KIND != Kind::Quote {
+        update_watch(tx, ctx, new)?;
     }
     if R::KIND == Kind::Quote {
         let rev = new.revision().unwrap_or(1);

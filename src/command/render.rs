@@ -495,6 +495,70 @@ pub fn invoice(i: &Invoice, names: &Parties, ctx: &Context) -> (String, Vec<Stri
     (out.join("\n"), next)
 }
 
+/// An activity, with where it is and what can be done next.
+pub fn activity(a: &crate::domain::activity::Activity, ctx: &Context) -> (String, Vec<String>) {
+    use crate::domain::activity::{ActivityState, Details};
+    let id = ctx.rules.show(Kind::Activity, a.number);
+    let mut out = vec![super::activities::activity_line(a, ctx)];
+    push(
+        &mut out,
+        "on",
+        Some(ctx.rules.numbering.display(a.regarding)),
+    );
+    push(&mut out, "description", a.description.clone());
+    match &a.details {
+        Details::Call {
+            direction,
+            phone,
+            result,
+        } => {
+            push(
+                &mut out,
+                "direction",
+                Some(format!("{direction:?}").to_lowercase()),
+            );
+            push(&mut out, "phone", phone.clone());
+            push(&mut out, "result", result.clone());
+        }
+        Details::Appointment {
+            location,
+            attendees,
+            ..
+        } => {
+            push(&mut out, "location", location.clone());
+            push(&mut out, "attendees", Some(attendees.join(", ")));
+        }
+        Details::Email {
+            from,
+            to,
+            cc,
+            message_id,
+            ..
+        } => {
+            push(&mut out, "from", Some(from.clone()));
+            push(&mut out, "to", Some(to.join(", ")));
+            push(&mut out, "cc", Some(cc.join(", ")));
+            push(&mut out, "message-id", message_id.clone());
+        }
+        Details::Task | Details::Note => {}
+    }
+    out.push(format!(
+        "  owner: {} - created {}",
+        a.owner,
+        local(ctx, a.created_at)
+    ));
+    let next = match (&a.state, &a.details) {
+        (ActivityState::Open, Details::Note) => vec![],
+        (ActivityState::Open, _) => vec![
+            format!("/done {id}"),
+            format!("/activity reschedule {id} due:"),
+            format!("/activity cancel {id}"),
+        ],
+        _ => vec![],
+    };
+    (out.join("\n"), next)
+}
+
 /// `CHAIR-01 Office chair - 199.99 EUR, tax 19%`.
 pub fn product_line(p: &Product) -> String {
     format!(
@@ -570,6 +634,11 @@ pub fn list_line(
         }),
         Kind::Quote => line::<Quote>(tx, ctx, number, revision, |q| total(&q.pricing)),
         Kind::Order => line::<Order>(tx, ctx, number, None, |o| total(&o.pricing)),
+        Kind::Activity => line::<crate::domain::activity::Activity>(tx, ctx, number, None, |a| {
+            a.due
+                .map(|d| d.display(ctx.team.zone_of(&a.owner)))
+                .unwrap_or_default()
+        }),
         Kind::Invoice => line::<Invoice>(tx, ctx, number, None, |i| {
             format!("{} due {}", total(&i.pricing), i.due_date)
         }),

@@ -47,6 +47,70 @@ pub fn parse_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
     Err(bad())
 }
 
+/// Reads a due time: a date (`tomorrow`, `2026-12-03`: the whole day) or a
+/// date and time (`tomorrow 9:00`, `fri 14:30`, `2026-12-03 10:00`,
+/// `2026-12-03T10:00`, `15:00` for today) in the time zone `tz`.
+///
+/// Fails for unreadable text and for local times a clock change skips.
+pub fn parse_when(
+    raw: &str,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Result<crate::domain::activity::Due, String> {
+    use crate::domain::activity::Due;
+    use chrono::{NaiveTime, TimeZone};
+    let t = raw.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(Due::At(dt.with_timezone(&chrono::Utc)));
+    }
+    let (date_part, time_part) = match t.split_once('T').filter(|(d, _)| d.len() == 10) {
+        Some((d, tm)) => (d.to_string(), Some(tm.to_string())),
+        None => match t.rsplit_once(char::is_whitespace) {
+            Some((d, tm)) if read_time(tm).is_some() => {
+                (d.trim().to_string(), Some(tm.to_string()))
+            }
+            _ if read_time(t).is_some() => (String::new(), Some(t.to_string())),
+            _ => (t.to_string(), None),
+        },
+    };
+    let date = if date_part.is_empty() {
+        today
+    } else {
+        parse_date(&date_part, today)?
+    };
+    let Some(time_text) = time_part else {
+        return Ok(Due::Day(date));
+    };
+    let time: NaiveTime = read_time(&time_text)
+        .ok_or_else(|| format!("'{raw}' has no time I can read; write 9:00 or 14:30"))?;
+    match tz.from_local_datetime(&date.and_time(time)) {
+        chrono::LocalResult::Single(dt) => Ok(Due::At(dt.with_timezone(&chrono::Utc))),
+        chrono::LocalResult::Ambiguous(first, _) => Ok(Due::At(first.with_timezone(&chrono::Utc))),
+        chrono::LocalResult::None => Err(format!(
+            "{date} {} does not exist in {tz}: the clocks skip it; pick another time",
+            time.format("%H:%M")
+        )),
+    }
+}
+
+/// `9:00`, `09:30`, `14:30:00`, `9am`, `5pm`.
+fn read_time(text: &str) -> Option<chrono::NaiveTime> {
+    use chrono::NaiveTime;
+    let t = text.trim().to_lowercase();
+    for f in ["%H:%M", "%H:%M:%S"] {
+        if let Ok(time) = NaiveTime::parse_from_str(&t, f) {
+            return Some(time);
+        }
+    }
+    let (num, pm) = match (t.strip_suffix("am"), t.strip_suffix("pm")) {
+        (Some(n), _) => (n, false),
+        (_, Some(n)) => (n, true),
+        _ => return None,
+    };
+    let h: u32 = num.trim().parse().ok().filter(|h| (1..=12).contains(h))?;
+    NaiveTime::from_hms_opt(h % 12 + if pm { 12 } else { 0 }, 0, 0)
+}
+
 /// Reads a decimal number: `12000`, `12000.50`, `12_000`.
 ///
 /// Fails for anything else, explaining the accepted form.
@@ -273,6 +337,62 @@ mod tests {
         assert_eq!(parse_date("sun", today), Ok(day("2026-12-06")));
         assert!(parse_date("2026-02-30", today).is_err());
         assert!(parse_date("soon", today).is_err());
+    }
+
+    #[test]
+    fn due_times_read_dates_times_and_refuse_skipped_local_times() {
+        use crate::domain::activity::Due;
+        let today = day("2026-11-29");
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |s: &str| {
+            Due::At(
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .expect("literal")
+                    .with_timezone(&chrono::Utc),
+            )
+        };
+        assert_eq!(
+            parse_when("tomorrow", today, berlin),
+            Ok(Due::Day(day("2026-11-30")))
+        );
+        assert_eq!(
+            parse_when("tomorrow 9:00", today, berlin),
+            Ok(at("2026-11-30T08:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("2026-12-03 10:00", today, berlin),
+            Ok(at("2026-12-03T09:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("2026-12-03T10:00", today, berlin),
+            Ok(at("2026-12-03T09:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("fri 2pm", today, berlin),
+            Ok(at("2026-12-04T13:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("in 3 days 17:30", today, berlin),
+            Ok(at("2026-12-02T16:30:00Z"))
+        );
+        assert_eq!(
+            parse_when("15:00", today, berlin),
+            Ok(at("2026-11-29T14:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("2026-07-01 10:00", today, berlin),
+            Ok(at("2026-07-01T08:00:00Z"))
+        );
+        let gap = parse_when("2026-03-29 02:30", today, berlin);
+        assert!(
+            gap.as_ref().is_err_and(|e| e.contains("does not exist")),
+            "{gap:?}"
+        );
+        assert_eq!(
+            parse_when("2026-10-25 02:30", today, berlin),
+            Ok(at("2026-10-25T00:30:00Z"))
+        );
+        assert!(parse_when("someday 10:00", today, berlin).is_err());
     }
 
     #[test]

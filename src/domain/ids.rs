@@ -20,11 +20,12 @@ pub enum Kind {
     Quote,
     Order,
     Invoice,
+    Activity,
 }
 
 impl Kind {
     /// Every kind, in process order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Lead,
         Kind::Contact,
         Kind::Account,
@@ -32,6 +33,7 @@ impl Kind {
         Kind::Quote,
         Kind::Order,
         Kind::Invoice,
+        Kind::Activity,
     ];
 
     /// The lower-case name used in commands, keys and messages.
@@ -44,6 +46,7 @@ impl Kind {
             Kind::Quote => "quote",
             Kind::Order => "order",
             Kind::Invoice => "invoice",
+            Kind::Activity => "activity",
         }
     }
 
@@ -59,6 +62,7 @@ impl Kind {
             "quote" => Kind::Quote,
             "order" | "salesorder" => Kind::Order,
             "invoice" => Kind::Invoice,
+            "activity" | "activitie" | "act" => Kind::Activity,
             _ => return None,
         })
     }
@@ -66,7 +70,7 @@ impl Kind {
     /// "a lead", "an opportunity": for messages.
     pub fn with_article(self) -> String {
         match self {
-            Kind::Account | Kind::Opportunity | Kind::Order | Kind::Invoice => {
+            Kind::Account | Kind::Opportunity | Kind::Order | Kind::Invoice | Kind::Activity => {
                 format!("an {}", self.name())
             }
             _ => format!("a {}", self.name()),
@@ -128,6 +132,7 @@ impl Default for Numbering {
             (Kind::Quote, f("Q-")),
             (Kind::Order, f("SO-")),
             (Kind::Invoice, f("INV-")),
+            (Kind::Activity, f("ACT-")),
         ]))
     }
 }

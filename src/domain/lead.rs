@@ -109,6 +109,12 @@ impl Record for Lead {
             None => self.topic.clone(),
         }
     }
+    fn watch(&self) -> Option<super::activity::Due> {
+        match (&self.state, self.follow_up) {
+            (LeadState::Open { .. }, Some(d)) => Some(super::activity::Due::Day(d)),
+            _ => None,
+        }
+    }
     fn lookups(&self) -> Vec<(&'static str, String)> {
         // Several leads may share an e-mail, so the number is part of the key.
         self.email

@@ -7,6 +7,7 @@
 //! (store, command language, chat, mail) are built around this module and
 //! never re-implement a rule.
 
+pub mod activity;
 pub mod fields;
 pub mod ids;
 pub mod invoice;
@@ -83,6 +84,11 @@ pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
     fn lookups(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// When the scheduler should flag this record as overdue: an open
+    /// activity's due time, an open lead's or opportunity's follow-up date.
+    fn watch(&self) -> Option<activity::Due> {
+        None
+    }
     /// The record's id.
     fn id(&self) -> RecordId {
         RecordId {
@@ -102,6 +108,7 @@ pub fn state_names(kind: Kind) -> &'static [&'static str] {
         Kind::Quote => &["draft", "active", "won", "closed"],
         Kind::Order => &["active", "fulfilled", "invoiced", "canceled"],
         Kind::Invoice => &["open", "paid", "canceled"],
+        Kind::Activity => &["open", "completed", "canceled"],
     }
 }
 
@@ -129,5 +136,6 @@ pub fn builtin_field(kind: Kind, name: &str) -> Option<&'static fields::FieldSpe
         Kind::Quote => quote::Quote::field(name),
         Kind::Order => order::Order::field(name),
         Kind::Invoice => invoice::Invoice::field(name),
+        Kind::Activity => activity::Activity::field(name),
     }
 }

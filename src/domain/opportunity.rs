@@ -104,6 +104,12 @@ impl Record for Opportunity {
     fn title(&self) -> String {
         self.name.clone()
     }
+    fn watch(&self) -> Option<super::activity::Due> {
+        match (&self.state, self.follow_up) {
+            (OppState::Open { .. }, Some(d)) => Some(super::activity::Due::Day(d)),
+            _ => None,
+        }
+    }
 }
 
 impl Editable for Opportunity {

@@ -368,6 +368,91 @@ pub fn check_invariants(store: &Store, rules: &leadline::domain::Rules) {
             );
         }
     }
+    // Every open, due record has exactly one watch item with the same owner,
+    // and every watch item belongs to such a record.
+    use leadline::command::records::WatchItem;
+    use leadline::domain::activity::Activity;
+    use leadline::domain::Record;
+    let activities: Vec<Activity> = all(store, Kind::Activity);
+    gap_free(
+        Kind::Activity,
+        activities.iter().map(|a| a.number).collect(),
+    );
+    let items: Vec<WatchItem> = store
+        .reader()
+        .scan(b"w/item/", None, false, usize::MAX)
+        .expect("scan")
+        .into_iter()
+        .map(|(_, v)| serde_json::from_slice(&v).expect("watch item"))
+        .filter(|i: &WatchItem| i.active)
+        .collect();
+    let watched: Vec<(Kind, u64, String)> = activities
+        .iter()
+        .filter(|a| a.watch().is_some())
+        .map(|a| (Kind::Activity, a.number, a.owner.clone()))
+        .chain(
+            leads
+                .iter()
+                .filter(|l| l.watch().is_some())
+                .map(|l| (Kind::Lead, l.number, l.owner.clone())),
+        )
+        .chain(
+            opps.iter()
+                .filter(|o| o.watch().is_some())
+                .map(|o| (Kind::Opportunity, o.number, o.owner.clone())),
+        )
+        .collect();
+    assert_eq!(
+        items.len(),
+        watched.len(),
+        "watch items and watched records differ"
+    );
+    for (kind, n, owner) in &watched {
+        assert!(
+            items
+                .iter()
+                .any(|i| i.kind == *kind && i.number == *n && &i.owner == owner),
+            "{kind} {n} is not watched"
+        );
+    }
+    let due_keys = store
+        .reader()
+        .scan(b"w/due/", None, false, usize::MAX)
+        .expect("scan")
+        .len();
+    assert_eq!(
+        due_keys,
+        items.len(),
+        "the due index and the watch items differ"
+    );
+    let pending = store
+        .reader()
+        .scan(b"w/pending/", None, false, usize::MAX)
+        .expect("scan")
+        .len();
+    assert_eq!(
+        pending,
+        items.iter().filter(|i| !i.announced).count(),
+        "the pending index is off"
+    );
+    for a in &activities {
+        let timeline = format!(
+            "u/timeline/{}/{:020}/{:020}",
+            a.regarding.kind.name(),
+            a.regarding.number,
+            a.number
+        );
+        assert!(
+            store
+                .reader()
+                .get(timeline.as_bytes())
+                .expect("get")
+                .is_some(),
+            "ACT {} is not on its timeline",
+            a.number
+        );
+    }
+
     for i in &invoices {
         assert!(
             orders.iter().any(|o| o.number == i.order

@@ -15,3 +15,5 @@ mod helpers;
 mod import;
 mod process;
 mod properties;
+mod scheduler;
+mod timeline;

@@ -50,6 +50,15 @@ fn command() -> impl Strategy<Value = String> {
         12 => (m(), any::<bool>()).prop_map(|(i, p)| format!("/order fulfil SO-{i} reason:{}", if p { "partial" } else { "complete" })),
         2 => m().prop_map(|i| format!("/order cancel SO-{i} reason:\"changed mind\"")),
         1 => n().prop_map(|i| format!("/order edit SO-{i} freight:5")),
+        3 => (n(), 0u8..4).prop_map(|(i, w)| format!("/task {} \"T\" due:\"{}\"", if i % 2 == 0 { format!("L-{i}") } else { format!("O-{i}") }, ["tomorrow", "2026-11-30 12:00", "in 3 days 9:00", "2026-12-24"][w as usize])),
+        1 => n().prop_map(|i| format!("/note L-{i} \"remember\"")),
+        1 => n().prop_map(|i| format!("/call O-{i} result:reached")),
+        2 => n().prop_map(|i| format!("/done ACT-{i}")),
+        1 => n().prop_map(|i| format!("/activity cancel ACT-{i}")),
+        1 => (n(), any::<bool>()).prop_map(|(i, b)| format!("/activity assign ACT-{i} owner:{}", if b { "anna" } else { "me" })),
+        1 => n().prop_map(|i| format!("/activity reschedule ACT-{i} due:\"2026-12-10 10:00\"")),
+        2 => (n(), 0u8..3).prop_map(|(i, d)| format!("/opp edit O-{i} followup:{}", ["2026-11-29", "2026-12-05", "\"\""][d as usize])),
+        1 => n().prop_map(|i| format!("/lead edit L-{i} followup:2026-11-30 owner:anna")),
         12 => m().prop_map(|i| format!("/order invoice SO-{i}")),
         8 => m().prop_map(|i| format!("/invoice paid INV-{i} reason:complete")),
         2 => m().prop_map(|i| format!("/invoice cancel INV-{i} reason:canceled")),
@@ -122,6 +131,40 @@ proptest! {
             for (q, rev) in &revisions_before {
                 prop_assert!(revisions_after.get(q).is_some_and(|r| r >= rev), "Q{} revision went down after {}", q, cmd);
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Sweeps at random moments between commands announce every overdue
+    /// item exactly once, whatever happened to it.
+    #[test]
+    fn sweeps_between_random_commands_announce_each_overdue_item_once(
+        commands in proptest::collection::vec(command(), 10..50),
+        hours in proptest::collection::vec(0i64..80, 10..50),
+    ) {
+        use leadline::command::Command;
+        use leadline::store::Durability;
+        let mut t = Lib::new();
+        t.ok("/product new CHAIR-01 name:Chair price:199.99 tax:19%");
+        t.ok("/lead new topic:Seed last:Seed company:Seed followup:2026-11-29");
+        let start = t.now;
+        let mut announced: std::collections::BTreeMap<String, usize> = Default::default();
+        for (cmd, h) in commands.iter().zip(hours.iter().chain(std::iter::repeat(&0))) {
+            let _ = t.store.execute(cmd, &t.ctx());
+            t.now = start + chrono::Duration::hours(*h);
+            t.store.run(&Command::Sweep { limit: 1000 }, "sweep", &t.ctx(), Durability::Flush).expect("sweep");
+            check_invariants(&t.store, &t.config.process);
+        }
+        let notices: Vec<leadline::command::queue::Notice> =
+            leadline::command::queue::all(&t.store.reader(), leadline::command::queue::keys::NOTICES).expect("notices");
+        for n in notices {
+            *announced.entry(format!("{:?}@{}", n.about, n.text)).or_default() += 1;
+        }
+        for (what, count) in announced {
+            prop_assert_eq!(count, 1, "{} was announced {} times", what, count);
         }
     }
 }

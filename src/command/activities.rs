@@ -1,0 +1,663 @@
+//! Applying the timeline commands: new activities (P-11), their
+//! transitions, `/timeline` (P-7, P-10, P-12), `/agenda`, `/overdue`,
+//! `/notices`, and the scheduler's sweep.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::parse::{ActivityInput, TimelineQuery};
+use super::queue::{self, NoticeKind};
+use super::records::{self, keys, load, next_number, save, HistoryEntry, Tx, WatchItem};
+use super::{CommandError, Context, Reply};
+use crate::domain::activity::{start_of_day, Activity, ActivityState, Details, Due, Shown};
+use crate::domain::invoice::Invoice;
+use crate::domain::lead::Lead;
+use crate::domain::opportunity::Opportunity;
+use crate::domain::order::Order;
+use crate::domain::party::{Account, Contact};
+use crate::domain::quote::Quote;
+use crate::domain::{Kind, Record, RecordId, Refusal};
+
+/// What any record says of itself, whatever its kind.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub id: RecordId,
+    pub state: &'static str,
+    pub title: String,
+    pub owner: String,
+    /// What the scheduler watches of it.
+    pub due: Option<Due>,
+}
+
+impl Summary {
+    /// Whether the record is closed, so that scheduling work on it makes no sense.
+    pub fn closed(&self) -> bool {
+        matches!(
+            (self.id.kind, self.state),
+            (Kind::Lead, "qualified" | "disqualified")
+                | (Kind::Opportunity, "won" | "lost")
+                | (Kind::Quote, "won" | "closed")
+                | (Kind::Order, "invoiced" | "canceled")
+                | (Kind::Invoice, "paid" | "canceled")
+                | (Kind::Activity, "completed" | "canceled")
+        )
+    }
+}
+
+/// The summary of record `id` (for quotes, the latest revision).
+///
+/// Fails when the store cannot be read.
+pub fn summary(tx: &dyn Tx, id: RecordId) -> Result<Option<Summary>, CommandError> {
+    fn of<R: Record>(tx: &dyn Tx, id: RecordId) -> Result<Option<Summary>, CommandError> {
+        Ok(load::<R>(tx, id.number, id.revision)?.map(|r| Summary {
+            id: RecordId::new(R::KIND, r.number()),
+            state: r.state_name(),
+            title: r.title(),
+            owner: r.owner().to_string(),
+            due: r.watch(),
+        }))
+    }
+    match id.kind {
+        Kind::Lead => of::<Lead>(tx, id),
+        Kind::Contact => of::<Contact>(tx, id),
+        Kind::Account => of::<Account>(tx, id),
+        Kind::Opportunity => of::<Opportunity>(tx, id),
+        Kind::Quote => of::<Quote>(tx, id),
+        Kind::Order => of::<Order>(tx, id),
+        Kind::Invoice => of::<Invoice>(tx, id),
+        Kind::Activity => of::<Activity>(tx, id),
+    }
+}
+
+fn require_summary(tx: &dyn Tx, ctx: &Context, id: RecordId) -> Result<Summary, CommandError> {
+    summary(tx, id)?.ok_or_else(|| {
+        CommandError::NotFound(format!(
+            "there is no {} {}",
+            id.kind.name(),
+            ctx.rules.numbering.display(id)
+        ))
+    })
+}
+
+fn zone(ctx: &Context, owner: &str) -> Tz {
+    ctx.team.zone_of(owner)
+}
+
+/// `due Mon 2026-11-30 10:00 CET` or `due Mon 2026-11-30`.
+fn when_text(a: &Activity, tz: Tz) -> String {
+    match (&a.details, a.due) {
+        (Details::Appointment { end, .. }, Some(Due::At(start))) => format!(
+            "{} - {}",
+            Due::At(start).display(tz),
+            end.with_timezone(&tz).format("%H:%M")
+        ),
+        (Details::Call { .. } | Details::Email { .. }, Some(d))
+            if !matches!(a.state, ActivityState::Open) =>
+        {
+            d.display(tz)
+        }
+        (_, Some(d)) => format!("due {}", d.display(tz)),
+        (_, None) => String::new(),
+    }
+}
+
+/// One line for an activity: id, what the timeline shows, kind, subject, when, owner.
+pub fn activity_line(a: &Activity, ctx: &Context) -> String {
+    let tz = zone(ctx, &a.owner);
+    let shown = a.shown(ctx.now, tz);
+    let mut line = format!(
+        "{:<9} {:<8} {:<11} {}",
+        ctx.rules.show(Kind::Activity, a.number),
+        shown.label(),
+        a.details.name(),
+        a.subject
+    );
+    let when = when_text(a, tz);
+    if !when.is_empty() {
+        line.push_str(&format!(" - {when}"));
+    }
+    if let Details::Call {
+        result: Some(r), ..
+    } = &a.details
+    {
+        line.push_str(&format!(" - {r}"));
+    }
+    line.push_str(&format!(" - {}", a.owner));
+    line
+}
+
+/// Adds an activity to a record's timeline.
+///
+/// Fails when the record does not exist, a scheduled activity is put on a
+/// closed record or in the past, or an appointment ends before it starts.
+pub fn create(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    input: &ActivityInput,
+) -> Result<Reply, CommandError> {
+    let on = require_summary(tx, ctx, input.regarding)?;
+    let on_id = ctx.rules.numbering.display(on.id);
+    let owner = input.owner.clone().unwrap_or_else(|| ctx.actor.clone());
+    let tz = zone(ctx, &owner);
+    let what = input.details.name();
+    if input.scheduled {
+        if on.closed() {
+            return Err(Refusal::new(format!(
+                "cannot schedule a {what} on {on_id}: it is {}; log it as done, or put it on an open record",
+                on.state
+            ))
+            .into());
+        }
+        if let Some(due) = input.due {
+            let deadline = match &input.details {
+                Details::Appointment { end, .. } => *end,
+                _ => due.overdue_at(tz),
+            };
+            if deadline <= ctx.now {
+                return Err(Refusal::new(format!(
+                    "cannot schedule a {what} for {}: that is in the past",
+                    due.display(tz)
+                ))
+                .into());
+            }
+        }
+        if let (Details::Appointment { end, .. }, Some(Due::At(start))) =
+            (&input.details, input.due)
+        {
+            if *end <= start {
+                return Err(Refusal::new(format!(
+                    "the {what} ends ({}) before it starts ({})",
+                    end.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                    start.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                ))
+                .into());
+            }
+        }
+    } else if let Some(d) = input.due {
+        if d.overdue_at(tz) > ctx.now && matches!(d, Due::At(_)) {
+            return Err(Refusal::new(format!(
+                "a logged {what} cannot have happened at {}, in the future; schedule it with due: instead",
+                d.display(tz)
+            ))
+            .into());
+        }
+    }
+    let number = next_number(tx, ctx, Kind::Activity)?;
+    let state = if input.scheduled || matches!(input.details, Details::Note) {
+        ActivityState::Open
+    } else {
+        ActivityState::Completed { at: ctx.now }
+    };
+    let due = match (&input.details, input.due, input.scheduled) {
+        (Details::Call { .. }, None, false) => Some(Due::At(ctx.now)),
+        (_, d, _) => d,
+    };
+    let a = Activity {
+        number,
+        subject: input.subject.clone(),
+        description: input.description.clone(),
+        owner: owner.clone(),
+        regarding: on.id,
+        details: input.details.clone(),
+        due,
+        state,
+        created_at: ctx.now,
+    };
+    save(tx, ctx, text, None, &a)?;
+    let id = ctx.rules.show(Kind::Activity, number);
+    let verb = match (&a.details, input.scheduled) {
+        (Details::Note, _) => "Noted".to_string(),
+        (_, false) => format!("Logged {what}"),
+        (Details::Appointment { .. }, true) => "Scheduled meeting".to_string(),
+        (_, true) => format!("Scheduled {what}"),
+    };
+    let mut msg = format!("{verb} {id} '{}' on {on_id}", a.subject);
+    if owner != ctx.actor {
+        msg.push_str(&format!(" for {owner}"));
+    }
+    let when = when_text(&a, tz);
+    if !when.is_empty() && input.scheduled {
+        msg.push_str(&format!(", {when}"));
+    }
+    if let Details::Appointment {
+        attendees,
+        location,
+        ..
+    } = &a.details
+    {
+        if !attendees.is_empty() {
+            msg.push_str(&format!(" with {}", attendees.join(", ")));
+        }
+        if let Some(l) = location {
+            msg.push_str(&format!(" at {l}"));
+        }
+    }
+    if let Details::Call {
+        result: Some(r), ..
+    } = &a.details
+    {
+        msg.push_str(&format!(": {r}"));
+    }
+    msg.push('.');
+    let next = if input.scheduled {
+        vec![
+            format!("/done {id}"),
+            format!("/activity reschedule {id} due:"),
+        ]
+    } else {
+        vec![format!("/timeline {on_id}")]
+    };
+    Ok(Reply {
+        text: msg,
+        data: serde_json::to_value(&a).unwrap_or_default(),
+        next,
+    })
+}
+
+/// The reply after an activity changed.
+pub fn changed(a: &Activity, verb: &str, ctx: &Context) -> Reply {
+    Reply {
+        text: format!("{verb}: {}", activity_line(a, ctx)),
+        data: serde_json::to_value(a).unwrap_or_default(),
+        next: vec![],
+    }
+}
+
+/// The activity ids on one record's timeline.
+fn timeline_numbers(tx: &dyn Tx, id: RecordId) -> Result<Vec<u64>, CommandError> {
+    let prefix = keys::unique(
+        "timeline",
+        &format!("{}/{:020}/", id.kind.name(), id.number),
+    );
+    Ok(tx
+        .scan(&prefix, None, false, usize::MAX)?
+        .iter()
+        .filter_map(|(_, v)| serde_json::from_slice::<u64>(v).ok())
+        .collect())
+}
+
+/// The state changes in a record's history, as timeline entries (closing
+/// steps and the like).
+fn state_changes(tx: &dyn Tx, id: RecordId) -> Result<Vec<HistoryEntry>, CommandError> {
+    let all = records::history(tx, &records::history_subject(id.kind, id.number), 500)?;
+    Ok(all
+        .into_iter()
+        .filter(|e| {
+            e.changes
+                .iter()
+                .any(|c| c.starts_with("state:") || c.contains(": state:"))
+        })
+        .collect())
+}
+
+/// `/timeline`: upcoming activities first (soonest first), then the past
+/// (newest first), with state changes of the record among them.
+///
+/// Fails when the record does not exist.
+pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, CommandError> {
+    let on = require_summary(tx, ctx, q.target)?;
+    let on_id = ctx.rules.numbering.display(on.id);
+    let mut sources = vec![(on.id, None)];
+    if on.id.kind == Kind::Opportunity {
+        if let Some(lead) = load::<Opportunity>(tx, on.id.number, None)?.and_then(|o| o.lead) {
+            sources.push((
+                RecordId::new(Kind::Lead, lead),
+                Some(ctx.rules.show(Kind::Lead, lead)),
+            ));
+        }
+    }
+    // (upcoming?, sort time, line, json)
+    let mut rows: Vec<(bool, DateTime<Utc>, String, serde_json::Value)> = Vec::new();
+    for (source, from) in &sources {
+        for n in timeline_numbers(tx, *source)? {
+            let Some(a) = load::<Activity>(tx, n, None)? else {
+                continue;
+            };
+            let tz = zone(ctx, &a.owner);
+            let shown = a.shown(ctx.now, tz);
+            if q.state.is_some_and(|s| s != shown) || q.kind.is_some_and(|k| k != a.details.name())
+            {
+                continue;
+            }
+            let at = match a.due {
+                Some(d) => d.overdue_at(tz),
+                None => a.created_at,
+            };
+            let upcoming = shown == Shown::Active;
+            let mut line = activity_line(&a, ctx);
+            if let Some(f) = from {
+                line.push_str(&format!(" (from {f})"));
+            }
+            rows.push((
+                upcoming,
+                at,
+                line,
+                serde_json::to_value(&a).unwrap_or_default(),
+            ));
+        }
+        if q.state.is_none() && q.kind.is_none() {
+            for e in state_changes(tx, *source)? {
+                let change = e
+                    .changes
+                    .iter()
+                    .find(|c| c.contains("state:"))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut line = format!(
+                    "{:<9} {:<8} {:<11} {} - {} - {}",
+                    "",
+                    "Closed",
+                    "step",
+                    e.command,
+                    e.at.with_timezone(&ctx.team.timezone)
+                        .format("%a %Y-%m-%d %H:%M %Z"),
+                    e.by
+                );
+                if let Some(f) = from {
+                    line.push_str(&format!(" (from {f})"));
+                }
+                let json = serde_json::json!({"step": e.command, "change": change, "at": e.at, "by": e.by});
+                rows.push((false, e.at, line, json));
+            }
+        }
+    }
+    rows.sort_by(|a, b| match (a.0, b.0) {
+        (true, true) => a.1.cmp(&b.1),
+        (false, false) => b.1.cmp(&a.1),
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+    });
+    let total = rows.len();
+    rows.truncate(q.limit);
+    let mut text = format!("timeline of {on_id} {}", on.title);
+    if rows.is_empty() {
+        text.push_str("\n  nothing yet; add with /call, /task, /meeting or /note");
+    }
+    for r in &rows {
+        text.push_str(&format!("\n  {}", r.2));
+    }
+    if total > rows.len() {
+        text.push_str(&format!(
+            "\n  ... {} more (limit:{})",
+            total - rows.len(),
+            q.limit
+        ));
+    }
+    Ok(Reply {
+        text,
+        data: serde_json::Value::Array(rows.into_iter().map(|r| r.3).collect()),
+        next: vec![],
+    })
+}
+
+/// Watched items under `prefix` that become overdue at or before `until`,
+/// in order; at most `max` are returned, `count` says how many there were.
+pub struct DueItems {
+    pub items: Vec<(DateTime<Utc>, Kind, u64)>,
+    pub count: usize,
+}
+
+/// Reads a due index up to `until`.
+///
+/// Fails when the store cannot be read.
+pub fn due_items(
+    tx: &dyn Tx,
+    prefix: &[u8],
+    from: Option<DateTime<Utc>>,
+    until: DateTime<Utc>,
+    max: usize,
+) -> Result<DueItems, CommandError> {
+    let mut out = DueItems {
+        items: Vec::new(),
+        count: 0,
+    };
+    let mut cursor: Option<Vec<u8>> =
+        from.map(|f| [prefix, keys::moment(f).as_bytes(), b"~"].concat());
+    loop {
+        let page = tx.scan(prefix, cursor.as_deref(), false, 512)?;
+        let Some((last, _)) = page.last() else { break };
+        let last = last.clone();
+        for (k, _) in &page {
+            let Some((at, kind, n)) = WatchItem::parse_key(k) else {
+                continue;
+            };
+            if at > until {
+                return Ok(out);
+            }
+            out.count += 1;
+            if out.items.len() < max {
+                out.items.push((at, kind, n));
+            }
+        }
+        if page.len() < 512 {
+            break;
+        }
+        cursor = Some(last);
+    }
+    Ok(out)
+}
+
+/// One line for a watched item: the activity, or the record whose
+/// follow-up date it is.
+pub fn item_line(
+    tx: &dyn Tx,
+    ctx: &Context,
+    kind: Kind,
+    n: u64,
+) -> Result<Option<String>, CommandError> {
+    if kind == Kind::Activity {
+        return Ok(load::<Activity>(tx, n, None)?.map(|a| {
+            format!(
+                "{} (on {})",
+                activity_line(&a, ctx),
+                ctx.rules.numbering.display(a.regarding)
+            )
+        }));
+    }
+    Ok(summary(tx, RecordId::new(kind, n))?.map(|s| {
+        let due = s
+            .due
+            .map(|d| d.display(zone(ctx, &s.owner)))
+            .unwrap_or_default();
+        format!(
+            "{:<9} follow-up {} {} - follow-up {due} - {}",
+            ctx.rules.show(kind, n),
+            kind.name(),
+            s.title,
+            s.owner
+        )
+    }))
+}
+
+fn section(
+    tx: &dyn Tx,
+    ctx: &Context,
+    title: &str,
+    items: &DueItems,
+    out: &mut String,
+) -> Result<(), CommandError> {
+    out.push_str(&format!("\n{title} ({}):", items.count));
+    for (_, kind, n) in &items.items {
+        if let Some(line) = item_line(tx, ctx, *kind, *n)? {
+            out.push_str(&format!("\n  {line}"));
+        }
+    }
+    if items.count > items.items.len() {
+        out.push_str(&format!(
+            "\n  ... and {} more",
+            items.count - items.items.len()
+        ));
+    }
+    Ok(())
+}
+
+/// The end of today for `owner`.
+pub fn end_of_today(ctx: &Context, owner: &str) -> DateTime<Utc> {
+    let tz = zone(ctx, owner);
+    let today = ctx.now.with_timezone(&tz).date_naive();
+    start_of_day(today.succ_opt().unwrap_or(today), tz)
+}
+
+/// `/agenda`: the owner's overdue items and what is due today.
+///
+/// Fails when the store cannot be read.
+pub fn agenda(tx: &dyn Tx, ctx: &Context, owner: Option<&str>) -> Result<Reply, CommandError> {
+    let owner = owner.unwrap_or(&ctx.actor);
+    let tz = zone(ctx, owner);
+    let prefix = keys::owner_due(owner);
+    let overdue = due_items(tx, &prefix, None, ctx.now, 50)?;
+    let today = due_items(tx, &prefix, Some(ctx.now), end_of_today(ctx, owner), 50)?;
+    let mut text = format!(
+        "agenda of {owner} for {} ({tz})",
+        ctx.now.with_timezone(&tz).format("%a %Y-%m-%d")
+    );
+    section(tx, ctx, "Overdue", &overdue, &mut text)?;
+    section(tx, ctx, "Due today", &today, &mut text)?;
+    Ok(Reply {
+        text,
+        data: serde_json::json!({"owner": owner, "overdue": overdue.count, "today": today.count}),
+        next: vec![],
+    })
+}
+
+/// `/overdue`: one owner's overdue items, or everyone's.
+///
+/// Fails when the store cannot be read.
+pub fn overdue(
+    tx: &dyn Tx,
+    ctx: &Context,
+    owner: Option<&str>,
+    everyone: bool,
+) -> Result<Reply, CommandError> {
+    let (prefix, who) = if everyone && owner.is_none() {
+        (keys::DUE.to_vec(), "everyone".to_string())
+    } else {
+        let o = owner.unwrap_or(&ctx.actor).to_string();
+        (keys::owner_due(&o), o)
+    };
+    let items = due_items(tx, &prefix, None, ctx.now, 100)?;
+    let mut text = format!("overdue for {who}");
+    section(tx, ctx, "Overdue", &items, &mut text)?;
+    Ok(Reply {
+        text,
+        data: serde_json::json!({"overdue": items.count}),
+        next: vec![],
+    })
+}
+
+/// `/notices`: what is queued for a member (default: the acting user).
+///
+/// Fails when the store cannot be read.
+pub fn notices(
+    tx: &dyn Tx,
+    ctx: &Context,
+    owner: Option<&str>,
+    limit: usize,
+) -> Result<Reply, CommandError> {
+    let who = owner.unwrap_or(&ctx.actor);
+    let mut all: Vec<queue::Notice> = queue::all(tx, queue::keys::NOTICES)?;
+    all.retain(|n| n.to.eq_ignore_ascii_case(who));
+    let shown: Vec<&queue::Notice> = all.iter().rev().take(limit).collect();
+    let mut text = format!("notices for {who} ({})", all.len());
+    for n in &shown {
+        let first = n.text.lines().next().unwrap_or("");
+        text.push_str(&format!(
+            "\n  {} {first}",
+            n.at.with_timezone(&zone(ctx, who)).format("%Y-%m-%d %H:%M")
+        ));
+    }
+    Ok(Reply {
+        text,
+        data: serde_json::to_value(&shown).unwrap_or_default(),
+        next: vec![],
+    })
+}
+
+/// The scheduler's sweep: every watched item that has become overdue and
+/// was not yet announced gets exactly one notice to its owner.
+///
+/// Fails when the store cannot be read.
+pub fn sweep(tx: &mut dyn Tx, ctx: &Context, limit: usize) -> Result<Reply, CommandError> {
+    let pending = due_items(tx, keys::PENDING, None, ctx.now, limit)?;
+    let mut announced = 0;
+    for (_, kind, n) in &pending.items {
+        let key = keys::watch_item(*kind, *n);
+        let Some(mut item): Option<WatchItem> = records::read(tx, &key)? else {
+            continue;
+        };
+        let line = item_line(tx, ctx, *kind, *n)?.unwrap_or_else(|| ctx.rules.show(*kind, *n));
+        let text = if *kind == Kind::Activity {
+            format!("Overdue: {line}")
+        } else {
+            format!("Follow-up due: {line}")
+        };
+        queue::notify(
+            tx,
+            ctx,
+            &item.owner,
+            NoticeKind::Overdue,
+            text,
+            Some(RecordId::new(*kind, *n)),
+        )?;
+        item.announced = true;
+        records::set_watch(tx, *kind, *n, Some(item))?;
+        announced += 1;
+    }
+    let more = pending.count > pending.items.len();
+    Ok(Reply {
+        text: format!(
+            "sweep: announced {announced} overdue item(s){}",
+            if more { ", more to go" } else { "" }
+        ),
+        data: serde_json::json!({"announced": announced, "more": more}),
+        next: vec![],
+    })
+}
+
+/// Queues a digest as a mail (when the owner has an address) and a notice,
+/// once per owner and day.
+///
+/// Fails (refused) when that owner's digest for that day was queued before.
+pub fn queue_digest(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    d: &queue::DigestMail,
+) -> Result<Reply, CommandError> {
+    let marker = queue::keys::digest_sent(&d.owner, d.day);
+    if tx.get(&marker)?.is_some() {
+        return Err(Refusal::new(format!(
+            "the digest of {} for {} was already sent",
+            d.owner, d.day
+        ))
+        .into());
+    }
+    records::write(tx, marker, &ctx.now)?;
+    let mail = match &d.email {
+        Some(to) => Some(queue::queue_mail(
+            tx,
+            ctx,
+            vec![to.clone()],
+            d.subject.clone(),
+            d.text.clone(),
+            Some(d.html.clone()),
+            None,
+        )?),
+        None => None,
+    };
+    queue::notify(tx, ctx, &d.owner, NoticeKind::Digest, d.text.clone(), None)?;
+    Ok(Reply {
+        text: format!(
+            "queued the digest of {} for {}{}",
+            d.owner,
+            d.day,
+            if mail.is_some() {
+                " (mail and notice)"
+            } else {
+                " (notice; no e-mail address)"
+            }
+        ),
+        data: serde_json::json!({"owner": d.owner, "day": d.day, "mail": mail}),
+        next: vec![],
+    })
+}

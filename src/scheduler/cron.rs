@@ -1,0 +1,190 @@
+//! Schedules written as the usual five-field crontab (`0 8 * * Mon-Fri`).
+//!
+//! The `cron` crate wants a seconds field and numbers the weekdays 1 (Sun)
+//! to 7 (Sat); crontab numbers them 0 (or 7) for Sunday to 6. This module
+//! converts the one to the other and names the wrong field of a bad line.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+use std::str::FromStr;
+
+const FIELDS: [&str; 5] = ["minute", "hour", "day of month", "month", "day of week"];
+const DAYS: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// A parsed five-field schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Schedule {
+    text: String,
+    inner: cron::Schedule,
+}
+
+/// Crontab weekday numbers as names: `1-5` -> `Mon-Fri`, `0,6` -> `Sun,Sat`.
+fn weekday_names(field: &str) -> String {
+    let name = |n: &str| -> String {
+        n.parse::<usize>()
+            .ok()
+            .and_then(|i| DAYS.get(i))
+            .map_or_else(|| n.to_string(), |d| d.to_string())
+    };
+    field
+        .split(',')
+        .map(|part| {
+            let (range, step) = match part.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (part, None),
+            };
+            let range = match range.split_once('-') {
+                // A range that ends on Sunday as 7 wraps: Fri-Sat plus Sun.
+                Some((a, "7")) if a != "0" && a != "7" => format!("{}-Sat,Sun", name(a)),
+                Some((a, b)) => format!("{}-{}", name(a), name(b)),
+                None => name(range),
+            };
+            match step {
+                Some(s) => format!("{range}/{s}"),
+                None => range,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn convert(fields: &[&str]) -> String {
+    let mut f: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+    f[4] = weekday_names(&f[4]);
+    format!("0 {}", f.join(" "))
+}
+
+impl Schedule {
+    /// Parses a five-field crontab line.
+    ///
+    /// Fails naming the field that is wrong, or the field count.
+    pub fn parse(text: &str) -> Result<Schedule, String> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        if fields.len() != 5 {
+            return Err(format!(
+                "'{text}' has {} fields; a schedule has five: minute hour day-of-month month day-of-week (e.g. \"0 8 * * Mon-Fri\")",
+                fields.len()
+            ));
+        }
+        match cron::Schedule::from_str(&convert(&fields)) {
+            Ok(inner) => Ok(Schedule {
+                text: text.to_string(),
+                inner,
+            }),
+            Err(e) => {
+                for (i, field) in fields.iter().enumerate() {
+                    let mut probe = ["*"; 5];
+                    probe[i] = field;
+                    if cron::Schedule::from_str(&convert(&probe)).is_err() {
+                        return Err(format!(
+                            "'{text}': the {} field '{field}' is not valid",
+                            FIELDS[i]
+                        ));
+                    }
+                }
+                Err(format!("'{text}' is not a valid schedule: {e}"))
+            }
+        }
+    }
+
+    /// The expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The latest time the schedule fires in `(after, until]`, read in `tz`.
+    pub fn latest_between<Tz: TimeZone>(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        tz: &Tz,
+    ) -> Option<DateTime<Utc>> {
+        self.inner
+            .after(&after.with_timezone(tz))
+            .map(|t| t.with_timezone(&Utc))
+            .take_while(|t| *t <= until)
+            .last()
+    }
+
+    /// The next time the schedule fires after `after`, read in `tz`.
+    pub fn next_after<Tz: TimeZone>(&self, after: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
+        self.inner
+            .after(&after.with_timezone(tz))
+            .next()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+impl TryFrom<String> for Schedule {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Schedule::parse(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .expect("test literal")
+    }
+
+    #[test]
+    fn five_field_lines_fire_in_the_given_time_zone() {
+        let s = Schedule::parse("0 8 * * Mon-Fri").expect("valid");
+        let berlin = chrono_tz::Europe::Berlin;
+        // Monday 2026-11-30 08:00 Berlin is 07:00 UTC.
+        assert_eq!(
+            s.next_after(at("2026-11-29T12:00:00Z"), &berlin),
+            Some(at("2026-11-30T07:00:00Z"))
+        );
+        let numeric = Schedule::parse("0 8 * * 1-5").expect("valid");
+        assert_eq!(
+            numeric.next_after(at("2026-11-29T12:00:00Z"), &berlin),
+            Some(at("2026-11-30T07:00:00Z"))
+        );
+        let sunday = Schedule::parse("30 9 * * 0").expect("valid");
+        assert_eq!(
+            sunday.next_after(at("2026-11-30T00:00:00Z"), &chrono_tz::UTC),
+            Some(at("2026-12-06T09:30:00Z"))
+        );
+        let weekend = Schedule::parse("0 10 * * 6-7").expect("valid");
+        assert_eq!(
+            weekend.next_after(at("2026-12-05T11:00:00Z"), &chrono_tz::UTC),
+            Some(at("2026-12-06T10:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_latest_missed_time_is_found_once() {
+        let s = Schedule::parse("*/5 * * * *").expect("valid");
+        let last = s.latest_between(
+            at("2026-11-30T08:00:00Z"),
+            at("2026-11-30T11:07:00Z"),
+            &chrono_tz::UTC,
+        );
+        assert_eq!(last, Some(at("2026-11-30T11:05:00Z")));
+        assert_eq!(
+            s.latest_between(
+                at("2026-11-30T11:05:00Z"),
+                at("2026-11-30T11:07:00Z"),
+                &chrono_tz::UTC
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_bad_line_names_the_wrong_field() {
+        let e = Schedule::parse("0 25 * * *").err().unwrap_or_default();
+        assert!(e.contains("the hour field '25'"), "{e}");
+        let e = Schedule::parse("0 8 * * Funday").err().unwrap_or_default();
+        assert!(e.contains("day of week"), "{e}");
+        let e = Schedule::parse("0 0 8 * * Mon").err().unwrap_or_default();
+        assert!(e.contains("has 6 fields"), "{e}");
+    }
+}
