@@ -318,3 +318,241 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The scheduler benchmark's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct SchedulerReport {
+    pub activities: usize,
+    pub owners: usize,
+    pub leads: usize,
+    /// Seconds spent seeding (0 when the store was seeded before).
+    pub seed_seconds: f64,
+    /// The regular sweep five minutes after the previous one.
+    pub sweep_seconds: f64,
+    pub sweep_announced: usize,
+    /// A sweep after a day without one (catching up).
+    pub catch_up_sweep_seconds: f64,
+    pub catch_up_announced: usize,
+    /// Gathering and rendering every owner's digest.
+    pub digests_seconds: f64,
+    pub digests: usize,
+    /// Overdue items across the digests (what they had to count).
+    pub digest_overdue_items: usize,
+    /// Peak resident memory of this process (VmHWM), in MiB.
+    pub peak_rss_mib: f64,
+}
+
+impl fmt::Display for SchedulerReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "store: {} activities, {} leads, {} owners (seeded in {:.0} s)",
+            self.activities, self.leads, self.owners, self.seed_seconds
+        )?;
+        writeln!(
+            f,
+            "overdue sweep (5 minutes later): {:.3} s, {} announced (target < 1 s)",
+            self.sweep_seconds, self.sweep_announced
+        )?;
+        writeln!(
+            f,
+            "catch-up sweep (a day later):    {:.3} s, {} announced",
+            self.catch_up_sweep_seconds, self.catch_up_announced
+        )?;
+        writeln!(
+            f,
+            "all {} digests: {:.3} s, {} overdue items counted (target < 1 s)",
+            self.digests, self.digests_seconds, self.digest_overdue_items
+        )?;
+        writeln!(
+            f,
+            "peak memory of this process: {:.0} MiB (target < 300 MiB)",
+            self.peak_rss_mib
+        )
+    }
+}
+
+/// Peak resident memory (VmHWM) in MiB, from /proc.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Seeds (unless `dir` already holds a seeded store) and measures the
+/// scheduler: 80% of activities are logged calls (closed), 20% open tasks
+/// due between 60 days before and 30 days after the measured moment.
+///
+/// Fails when the store cannot be created or a command is refused (a bug).
+pub fn scheduler(
+    base: &Config,
+    dir: &Path,
+    activities: usize,
+    owners: usize,
+) -> anyhow::Result<SchedulerReport> {
+    use crate::command::Command;
+    use chrono::{Duration as D, TimeZone};
+    let mut config = base.clone();
+    config.team.members = (0..owners)
+        .map(|i| crate::config::Member {
+            name: format!("owner{i:03}"),
+            email: Some(format!("owner{i:03}@example.com")),
+            timezone: Some(if i % 2 == 0 {
+                chrono_tz::Europe::Berlin
+            } else {
+                chrono_tz::America::New_York
+            }),
+            role: crate::config::Role::Rep,
+            discord_id: None,
+        })
+        .collect();
+    let t0 = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+        .single()
+        .ok_or_else(|| anyhow::anyhow!("bad time"))?;
+    let mut options = StoreOptions::new(dir);
+    options.fsync_every_ms = Some(config.store.fsync_every_ms);
+    let store = Store::open(&options)?;
+    let ctx_at = |now, actor: &str| Context {
+        rules: &config.process,
+        team: &config.team,
+        actor: actor.to_string(),
+        now,
+        via: "bench",
+    };
+    let leads = (activities / 50).max(1);
+    // The last measured moment; none yet means the store is not seeded.
+    let last: Option<chrono::DateTime<chrono::Utc>> =
+        crate::command::records::read(&store.reader(), &crate::command::queue::keys::job("bench"))?;
+    let seeded = last.is_some();
+    let mut seed_seconds = 0.0;
+    if !seeded {
+        let start = Instant::now();
+        let seed_at = t0 - D::days(61);
+        let run = |text: &str, owner: &str, now| -> anyhow::Result<()> {
+            let ctx = ctx_at(now, owner);
+            let cmd = crate::command::parse(text, &ctx)?;
+            store.run(&cmd, text, &ctx, Durability::Deferred)?;
+            Ok(())
+        };
+        let first = config
+            .process
+            .numbering
+            .format(crate::domain::Kind::Lead)
+            .first;
+        for i in 0..leads {
+            let owner = format!("owner{:03}", i % owners);
+            run(
+                &format!("/lead new topic:\"Lead {i}\" last:P{i} company:\"C{i}\""),
+                &owner,
+                seed_at,
+            )?;
+        }
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        for a in 0..activities {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let lead = a % leads;
+            let owner = format!("owner{:03}", lead % owners);
+            let id = config
+                .process
+                .show(crate::domain::Kind::Lead, first + lead as u64);
+            if rng % 5 == 0 {
+                // Due between t0 - 60 days and t0 + 30 days, on the minute.
+                let minutes = (rng >> 8) % (90 * 24 * 60);
+                let due = (t0 - D::days(60) + D::minutes(minutes as i64)).to_rfc3339();
+                run(
+                    &format!("/task {id} \"Task {a}\" due:{due}"),
+                    &owner,
+                    seed_at,
+                )?;
+            } else {
+                run(
+                    &format!("/call {id} subject:\"Call {a}\" result:reached"),
+                    &owner,
+                    seed_at,
+                )?;
+            }
+        }
+        store.flush()?;
+        // Earlier sweeps have announced everything overdue until 5 minutes ago.
+        let ctx = ctx_at(t0 - D::minutes(5), "scheduler");
+        loop {
+            let r = store.run(
+                &Command::Sweep { limit: 5000 },
+                "sweep",
+                &ctx,
+                Durability::Flush,
+            )?;
+            if r.data["more"] != serde_json::Value::Bool(true) {
+                break;
+            }
+        }
+        seed_seconds = start.elapsed().as_secs_f64();
+    }
+
+    // Each run measures on its own day (a sweep announces what it finds, so
+    // a second run at the same moment would find nothing): a warm-up sweep
+    // five minutes before, the measured sweep, and a catch-up a day later.
+    let at = last.map_or(t0, |l| l + D::days(2));
+    store.run(
+        &Command::JobRan {
+            job: "bench".into(),
+        },
+        "bench",
+        &ctx_at(at, "bench"),
+        Durability::Flush,
+    )?;
+    let sweep = |now| -> anyhow::Result<(f64, usize)> {
+        let ctx = ctx_at(now, "scheduler");
+        let start = Instant::now();
+        let mut announced = 0;
+        loop {
+            let r = store.run(
+                &Command::Sweep { limit: 5000 },
+                "sweep",
+                &ctx,
+                Durability::Flush,
+            )?;
+            announced += r.data["announced"].as_u64().unwrap_or(0) as usize;
+            if r.data["more"] != serde_json::Value::Bool(true) {
+                break;
+            }
+        }
+        Ok((start.elapsed().as_secs_f64(), announced))
+    };
+    sweep(at - D::minutes(5))?;
+    let (sweep_seconds, sweep_announced) = sweep(at)?;
+    let (catch_up_sweep_seconds, catch_up_announced) = sweep(at + D::days(1))?;
+
+    let ctx = ctx_at(at, "scheduler");
+    let start = Instant::now();
+    let mut overdue_items = 0;
+    for (owner, _) in crate::scheduler::owners(&config) {
+        let data = crate::scheduler::digest::gather(&store.reader(), &ctx, &owner)?;
+        overdue_items += data.counts.overdue;
+        crate::scheduler::digest::render(data, None)?;
+    }
+    let digests_seconds = start.elapsed().as_secs_f64();
+    Ok(SchedulerReport {
+        activities,
+        owners,
+        leads,
+        seed_seconds,
+        sweep_seconds,
+        sweep_announced,
+        catch_up_sweep_seconds,
+        catch_up_announced,
+        digests_seconds,
+        digests: owners,
+        digest_overdue_items: overdue_items,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}

@@ -67,6 +67,17 @@ enum Action {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Measure the scheduler: sweep and digests on a store of many
+    /// activities (seeded in --dir on the first run, reused after).
+    BenchScheduler {
+        #[arg(long, default_value_t = 1_000_000)]
+        activities: usize,
+        #[arg(long, default_value_t = 100)]
+        owners: usize,
+        /// The store to seed and measure; kept, so later runs measure only.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Measure command throughput and latency against bare sled.
     Bench {
         /// Whole journeys (lead to paid invoice) to run.
@@ -108,19 +119,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let actor = resolve_actor(&config, cli.actor.as_deref())?;
     let now = || cli.now.unwrap_or_else(Utc::now);
-    if let Action::Bench {
-        journeys,
-        leads,
-        dir,
-    } = &cli.command
-    {
-        let report = leadline::bench::run(&config, dir.as_deref(), *journeys, *leads)?;
-        if cli.json {
-            println!("{}", serde_json::to_string_pretty(&report)?);
-        } else {
-            println!("{report}");
+    // The benchmarks make their own stores.
+    match &cli.command {
+        Action::Bench {
+            journeys,
+            leads,
+            dir,
+        } => {
+            return print_report(
+                &leadline::bench::run(&config, dir.as_deref(), *journeys, *leads)?,
+                cli.json,
+            )
         }
-        return Ok(ExitCode::SUCCESS);
+        Action::BenchScheduler {
+            activities,
+            owners,
+            dir,
+        } => {
+            return print_report(
+                &leadline::bench::scheduler(&config, dir, *activities, *owners)?,
+                cli.json,
+            )
+        }
+        _ => {}
     }
     let path = cli
         .data
@@ -209,8 +230,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Action::Bench { .. } => Ok(ExitCode::SUCCESS),
+        Action::Bench { .. } | Action::BenchScheduler { .. } => {
+            anyhow::bail!("benchmarks run on stores of their own")
+        }
     }
+}
+
+fn print_report<T: serde::Serialize + std::fmt::Display>(
+    report: &T,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn resolve_actor(config: &Config, given: Option<&str>) -> anyhow::Result<String> {

@@ -34,11 +34,21 @@ pub struct Pipeline {
     pub invoices_past_due: usize,
 }
 
+/// How many items each section has (its lines stop at 25).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub overdue: usize,
+    pub today: usize,
+    pub week: usize,
+    pub followups: usize,
+}
+
 /// What a digest shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct DigestData {
     pub owner: String,
     pub day: NaiveDate,
+    pub counts: Counts,
     pub overdue: Vec<String>,
     pub today: Vec<String>,
     pub week: Vec<String>,
@@ -129,6 +139,18 @@ pub fn gather(tx: &dyn Tx, ctx: &Context, owner: &str) -> Result<DigestData, Com
     let mut follow: Vec<(DateTime<Utc>, Kind, u64)> =
         overdue.items.iter().chain(&today.items).copied().collect();
     follow.retain(|(_, k, _)| *k != Kind::Activity);
+    let activities = |items: &[(DateTime<Utc>, Kind, u64)]| {
+        items
+            .iter()
+            .filter(|(_, k, _)| *k == Kind::Activity)
+            .count()
+    };
+    let counts = Counts {
+        overdue: activities(&overdue.items),
+        today: activities(&today.items),
+        week: activities(&week.items),
+        followups: follow.len(),
+    };
     let keep = |items: &[(DateTime<Utc>, Kind, u64)]| -> Vec<(DateTime<Utc>, Kind, u64)> {
         items
             .iter()
@@ -169,6 +191,7 @@ pub fn gather(tx: &dyn Tx, ctx: &Context, owner: &str) -> Result<DigestData, Com
     Ok(DigestData {
         owner: owner.to_string(),
         day,
+        counts,
         overdue: lines(tx, ctx, &keep(&overdue.items), false)?,
         today: lines(tx, ctx, &keep(&today.items), false)?,
         week: lines(tx, ctx, &keep(&week.items), false)?,
@@ -229,8 +252,8 @@ pub fn render(data: DigestData, dir: Option<&Path>) -> Result<Digest, DigestErro
         "leadline digest for {}, {}: {} overdue, {} due today",
         data.owner,
         data.day,
-        data.overdue.len() + data.followups.len(),
-        data.today.len()
+        data.counts.overdue + data.counts.followups,
+        data.counts.today
     );
     Ok(Digest {
         data,

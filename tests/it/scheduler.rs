@@ -250,3 +250,28 @@ fn a_bad_schedule_or_time_zone_is_refused_naming_it() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus"));
 }
+
+#[test]
+fn a_long_backlog_shows_its_true_count_and_the_first_lines() {
+    use crate::helpers::Lib;
+    let mut t = Lib::new();
+    t.ok("/lead new topic:Chairs last:Schmidt");
+    for i in 0..30 {
+        t.ok(&format!(
+            "/task L-1001 \"Task {i}\" due:\"2026-12-01 {:02}:00\"",
+            10 + i % 12
+        ));
+    }
+    t.now += chrono::Duration::days(3);
+    let data =
+        leadline::scheduler::digest::gather(&t.store.reader(), &t.ctx(), "me").expect("gather");
+    assert_eq!((data.counts.overdue, data.overdue.len()), (30, 25));
+    let d = leadline::scheduler::digest::render(data, None).expect("render");
+    assert!(
+        d.text.contains("Overdue (30):") && d.text.contains("  ... and 5 more\n"),
+        "{}",
+        d.text
+    );
+    assert!(d.subject.contains("30 overdue"), "{}", d.subject);
+    assert!(d.html.contains("<li>... and 5 more</li>"), "{}", d.html);
+}
