@@ -843,6 +843,16 @@ fn target(args: &mut Args) -> Result<Target, CommandError> {
 }
 
 fn list(args: &mut Args, kind: Option<Kind>) -> Result<Command, CommandError> {
+    if kind == Some(Kind::Activity)
+        && args
+            .opts
+            .iter()
+            .any(|(n, _, _)| n == "state" || n == "status" || n == "owner")
+    {
+        return Err(invalid(
+            "activities are listed by record (/timeline <id> state:..), by owner (/agenda owner:.., /overdue owner:..) or all (/list activities)",
+        ));
+    }
     let state = match args.opt(&["state", "status"])? {
         None => None,
         Some(s) => {

@@ -234,6 +234,9 @@ pub fn next_number(tx: &dyn Tx, ctx: &Context, kind: Kind) -> Result<u64, Comman
 }
 
 fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
+    if !R::LISTED {
+        return Vec::new();
+    }
     let entry = keys::entry(r.number(), r.revision());
     let state = r.state_name();
     let owner = r.owner();

@@ -166,6 +166,7 @@ pub struct Activity {
 
 impl Record for Activity {
     const KIND: Kind = Kind::Activity;
+    const LISTED: bool = false;
     fn number(&self) -> u64 {
         self.number
     }

@@ -66,6 +66,10 @@ impl ClosingInput {
 pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
     /// The record's kind.
     const KIND: Kind;
+    /// Whether `list` filters this kind by state and owner (through
+    /// indexes). Activities are not: there are many, and the timeline,
+    /// agenda and overdue views reach them through their own indexes.
+    const LISTED: bool = true;
     /// Its number (for quotes, the quote number shared by all revisions).
     fn number(&self) -> u64;
     /// Its revision: quotes only.

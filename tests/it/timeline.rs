@@ -230,3 +230,18 @@ fn the_agenda_lists_overdue_and_today_including_follow_ups() {
         "{a}"
     );
 }
+
+#[test]
+fn activities_are_listed_all_or_through_their_own_views() {
+    let t = team();
+    t.ok("/lead new topic:Chairs last:Schmidt");
+    t.ok("/task L-1001 One due:tomorrow");
+    t.ok("/note L-1001 Two");
+    let all = t.ok("/list activities").text;
+    assert!(
+        all.starts_with("ACT-1002") && all.contains("ACT-1001"),
+        "{all}"
+    );
+    let m = t.invalid("/list activities state:open");
+    assert!(m.contains("/timeline") && m.contains("/agenda"), "{m}");
+}
