@@ -39,6 +39,9 @@ pub struct Config {
     /// When the overdue sweep and the daily digests run.
     #[serde(default)]
     pub scheduler: crate::scheduler::SchedulerConfig,
+    /// Mailboxes to read and the SMTP server to send through.
+    #[serde(default)]
+    pub mail: crate::mail::MailConfig,
 }
 
 /// Where and how the store keeps its data.
@@ -96,6 +99,9 @@ pub struct Team {
     pub timezone: Tz,
     pub default_user: String,
     pub members: Vec<Member>,
+    /// The team's own mail domains: their addresses never match a lead or
+    /// contact, and leadline's Message-IDs use the first.
+    pub domains: Vec<String>,
 }
 
 impl Default for Team {
@@ -104,11 +110,24 @@ impl Default for Team {
             timezone: chrono_tz::Europe::Berlin,
             default_user: "me".to_string(),
             members: Vec::new(),
+            domains: Vec::new(),
         }
     }
 }
 
 impl Team {
+    /// Whether `email` is an address of the team's own domains (or a member's).
+    pub fn is_own(&self, email: &str) -> bool {
+        let e = email.to_lowercase();
+        let domain = e.rsplit_once('@').map_or("", |(_, d)| d);
+        self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+            || self.members.iter().any(|m| {
+                m.email
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(&e))
+            })
+    }
+
     /// The time zone of `who`: the member's own, else the team's.
     pub fn zone_of(&self, who: &str) -> Tz {
         self.member(who)
@@ -137,6 +156,7 @@ impl Config {
             team: Team::default(),
             process: Rules::default(),
             scheduler: Default::default(),
+            mail: Default::default(),
         })
     }
 
@@ -188,6 +208,7 @@ impl Config {
             .process
             .validate()
             .map_err(|r| invalid(r.to_string()))?;
+        config.mail.validate().map_err(invalid)?;
         let mut names = std::collections::BTreeSet::new();
         for m in &config.team.members {
             if m.name.trim().is_empty()

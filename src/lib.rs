@@ -10,6 +10,7 @@
 //!   before the reply.
 //! - [`config`]: the TOML configuration (embedded default or a file).
 //! - [`import`]: CSV import of leads (P-2).
+//! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
 //! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.
 //! - [`bench`]: the benchmark behind `leadline bench`.
 
@@ -18,5 +19,6 @@ pub mod command;
 pub mod config;
 pub mod domain;
 pub mod import;
+pub mod mail;
 pub mod scheduler;
 pub mod store;

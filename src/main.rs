@@ -62,6 +62,21 @@ enum Action {
         #[arg(long)]
         html: bool,
     },
+    /// Pull flagged mail from every configured IMAP account onto timelines.
+    Ingest {
+        /// One pass, then exit (the daemon runs it continuously).
+        #[arg(long)]
+        once: bool,
+    },
+    /// The outbox: list what waits, failed or is uncertain; `send --once`
+    /// sends what is due.
+    Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
+        /// Also list sent mail.
+        #[arg(long)]
+        all: bool,
+    },
     /// Import records from a table.
     Import {
         #[command(subcommand)]
@@ -89,6 +104,16 @@ enum Action {
         /// Where to put the benchmark stores (a fresh temporary folder if absent).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxAction {
+    /// Send every waiting mail that is due.
+    Send {
+        /// One run, then exit (the daemon runs it continuously).
+        #[arg(long)]
+        once: bool,
     },
 }
 
@@ -162,6 +187,70 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let line = text.join(" ");
             Ok(print_result(store.execute(&line, &ctx("shell")), cli.json))
         }
+        Action::Ingest { once } => {
+            if !once {
+                anyhow::bail!(
+                    "leadline ingest runs one pass with --once; leadline run keeps ingesting"
+                );
+            }
+            if config.mail.accounts.is_empty() {
+                anyhow::bail!("no [[mail.accounts]] are configured");
+            }
+            let c = ctx("mail");
+            let reports =
+                runtime()?.block_on(leadline::mail::imap::ingest_once(&store, &c, &config.mail));
+            let failed = reports.iter().any(|r| !r.errors.is_empty());
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                for r in &reports {
+                    println!(
+                        "{}: fetched {}, matched {}, unmatched {}, automatic {}, already known {}, failed {}",
+                        r.account, r.fetched, r.matched, r.unmatched, r.automatic, r.known, r.failed
+                    );
+                    for e in &r.errors {
+                        println!("  error: {e}");
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Action::Outbox { action: None, all } => Ok(print_result(
+            store.execute(if *all { "/outbox all" } else { "/outbox" }, &ctx("shell")),
+            cli.json,
+        )),
+        Action::Outbox {
+            action: Some(OutboxAction::Send { once }),
+            ..
+        } => {
+            if !once {
+                anyhow::bail!(
+                    "leadline outbox send runs once with --once; leadline run keeps sending"
+                );
+            }
+            let c = ctx("mail");
+            let report = runtime()?.block_on(leadline::mail::smtp::send_once(
+                &store,
+                &c,
+                config.mail.smtp.as_ref(),
+            ))?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "sent {}, deferred {}, failed {}, uncertain {}",
+                    report.sent, report.deferred, report.failed, report.uncertain
+                );
+                for e in &report.errors {
+                    println!("  {e}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Action::Tick => {
             let report = leadline::scheduler::tick(&store, &config, &ctx("scheduler"))?;
             if cli.json {
@@ -234,6 +323,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anyhow::bail!("benchmarks run on stores of their own")
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
 }
 
 fn print_report<T: serde::Serialize + std::fmt::Display>(

@@ -634,14 +634,18 @@ pub fn queue_digest(
     }
     records::write(tx, marker, &ctx.now)?;
     let mail = match &d.email {
-        Some(to) => Some(queue::queue_mail(
+        Some(to) => Some(queue::queue_mail_full(
             tx,
             ctx,
-            vec![to.clone()],
-            d.subject.clone(),
-            d.text.clone(),
-            Some(d.html.clone()),
-            None,
+            queue::NewMail {
+                to: vec![to.clone()],
+                subject: d.subject.clone(),
+                text: d.text.clone(),
+                html: Some(d.html.clone()),
+                about: None,
+                message_id: None,
+                activity: None,
+            },
         )?),
         None => None,
     };

@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 
 use super::parse::{CloseInput, Fields, ListQuery};
 use super::records::{self, keys, load, lookup, next_number, require, save, save_product, Tx};
-use super::{activities, help, render, Command, CommandError, Context, FieldKey, Reply, Target};
+use super::{
+    activities, help, mailbox, render, Command, CommandError, Context, FieldKey, Reply, Target,
+};
 use crate::domain::activity::Activity;
 use crate::domain::fields::{set_custom, Editable, FieldType, FieldValue};
 use crate::domain::invoice::Invoice;
@@ -219,6 +221,15 @@ pub fn apply(
             Ok(activities::changed(&a, "Reassigned", ctx))
         }
         Command::Timeline(q) => activities::timeline(tx, ctx, q),
+        Command::IngestMail(batch) => mailbox::ingest(tx, ctx, batch),
+        Command::Inbox { limit } => mailbox::inbox(tx, *limit),
+        Command::InboxLink { mail, target } => mailbox::link(tx, ctx, text, *mail, *target),
+        Command::InboxLead { mail } => mailbox::lead_from(tx, ctx, text, *mail),
+        Command::Why(n) => mailbox::why(tx, ctx, *n),
+        Command::Email(input) => mailbox::email(tx, ctx, text, input),
+        Command::Outbox { all } => mailbox::outbox(tx, *all),
+        Command::OutboxStep { mail, step } => mailbox::outbox_step(tx, ctx, text, *mail, step),
+        Command::OutboxRecover => mailbox::outbox_recover(tx, ctx),
         Command::Agenda { owner } => activities::agenda(tx, ctx, owner.as_deref()),
         Command::Overdue { owner, everyone } => {
             activities::overdue(tx, ctx, owner.as_deref(), *everyone)

@@ -13,6 +13,7 @@ pub mod activities;
 mod apply;
 mod help;
 mod lex;
+pub mod mailbox;
 pub mod parse;
 pub mod queue;
 pub mod records;

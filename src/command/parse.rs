@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use std::collections::VecDeque;
 
 use super::lex::{tokenize, Token};
+use super::mailbox::{EmailInput, MailSource, OutboxStep};
 use super::values::{
     parse_amount, parse_date, parse_decimal, parse_discount, parse_field, parse_percent,
     parse_when, parse_yes_no, resolve_owner,
@@ -18,6 +19,7 @@ use super::{help, CommandError, Context};
 use crate::domain::activity::{Details, Direction, Due, Shown, KINDS};
 use crate::domain::fields::{normalize_name, FieldValue};
 use crate::domain::lines::LineInput;
+use crate::domain::mail::IncomingMail;
 use crate::domain::product::Product;
 use crate::domain::{builtin_field, state_names, ClosingInput, Kind, RecordId};
 
@@ -207,6 +209,34 @@ pub enum Command {
     JobRan {
         job: String,
     },
+    /// Fetched mail, ingested in one transaction (the IMAP adapter).
+    IngestMail(Box<Vec<(MailSource, IncomingMail)>>),
+    /// The unmatched inbox.
+    Inbox {
+        limit: usize,
+    },
+    InboxLink {
+        mail: u64,
+        target: RecordId,
+    },
+    InboxLead {
+        mail: u64,
+    },
+    /// How a mail was matched.
+    Why(u64),
+    /// Queue a mail about a record.
+    Email(Box<EmailInput>),
+    /// The outbox; with `all`, sent mail too.
+    Outbox {
+        all: bool,
+    },
+    /// Move an outbox entry one step (`/outbox retry`, or the sender).
+    OutboxStep {
+        mail: u64,
+        step: OutboxStep,
+    },
+    /// The sender's start: entries left sending become uncertain.
+    OutboxRecover,
 }
 
 impl Command {
@@ -222,6 +252,9 @@ impl Command {
                 | Command::Agenda { .. }
                 | Command::Overdue { .. }
                 | Command::Notices { .. }
+                | Command::Inbox { .. }
+                | Command::Why(_)
+                | Command::Outbox { .. }
         )
     }
 }
@@ -598,6 +631,89 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
         "agenda" | "today" => Command::Agenda {
             owner: args.owner()?,
         },
+        "inbox" => {
+            let action = args.word().map(|w| normalize_name(&w));
+            let number = |args: &mut Args| -> Result<u64, CommandError> {
+                let w = args
+                    .word()
+                    .ok_or_else(|| invalid("which mail? /inbox lists them with their #number"))?;
+                w.trim_start_matches('#')
+                    .parse()
+                    .map_err(|_| invalid(format!("'{w}' is not an inbox number like #3")))
+            };
+            match action.as_deref() {
+                None | Some("list") => Command::Inbox {
+                    limit: limit(&mut args)?,
+                },
+                Some("link" | "file") => {
+                    let mail = number(&mut args)?;
+                    let target = args.any_id()?;
+                    Command::InboxLink { mail, target }
+                }
+                Some("lead") => Command::InboxLead {
+                    mail: number(&mut args)?,
+                },
+                Some(other) => {
+                    return Err(invalid(format!(
+                    "/inbox has no action '{other}'; actions: list, link <#> <record>, lead <#>"
+                )))
+                }
+            }
+        }
+        "why" => Command::Why(args.number(Kind::Activity)?),
+        "email" | "mail" | "send" => {
+            let target = args.any_id()?;
+            let list = |v: Option<String>| -> Vec<String> {
+                v.map(|t| {
+                    t.split([',', ';'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+            };
+            let to = list(args.text(&["to"])?);
+            let cc = list(args.text(&["cc"])?);
+            for a in to.iter().chain(&cc) {
+                super::values::parse_email(a).map_err(|e| invalid(format!("to/cc: {e}")))?;
+            }
+            let subject = args
+                .text(&["subject", "title"])?
+                .ok_or_else(|| invalid("/email needs subject:\"...\""))?;
+            let body = args
+                .text(&["body", "text", "message"])?
+                .ok_or_else(|| invalid("/email needs body:\"...\""))?;
+            Command::Email(Box::new(EmailInput {
+                target,
+                to,
+                cc,
+                subject,
+                body,
+            }))
+        }
+        "outbox" => match args.word().map(|w| normalize_name(&w)).as_deref() {
+            None | Some("list") => Command::Outbox { all: false },
+            Some("all") => Command::Outbox { all: true },
+            Some("retry") => {
+                let w = args
+                    .word()
+                    .ok_or_else(|| invalid("which entry? /outbox retry <#>"))?;
+                let mail = w
+                    .trim_start_matches('#')
+                    .parse()
+                    .map_err(|_| invalid(format!("'{w}' is not an outbox number like #3")))?;
+                Command::OutboxStep {
+                    mail,
+                    step: OutboxStep::Retry,
+                }
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "/outbox has no action '{other}'; actions: list, all, retry <#>"
+                )))
+            }
+        },
+
         "overdue" => {
             let everyone = args.words.front().is_some_and(|(w, _)| {
                 matches!(w.to_lowercase().as_str(), "all" | "everyone" | "team")

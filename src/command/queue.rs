@@ -63,7 +63,29 @@ pub struct Notice {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum MailState {
-    Pending,
+    /// Waiting; not before `next_at` (after a temporary failure).
+    Pending {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_at: Option<DateTime<Utc>>,
+    },
+    /// Handed to the SMTP server; marked before the first byte goes out.
+    Sending {
+        since: DateTime<Utc>,
+    },
+    Sent {
+        at: DateTime<Utc>,
+        response: String,
+    },
+    /// Refused by the server for good, or too many temporary failures.
+    Failed {
+        at: DateTime<Utc>,
+        reason: String,
+    },
+    /// leadline stopped while sending it: the server may or may not have
+    /// accepted it. Never sent again by itself; `/outbox retry` sends it.
+    Uncertain {
+        since: DateTime<Utc>,
+    },
 }
 
 /// A mail waiting to be sent.
@@ -78,8 +100,32 @@ pub struct OutMail {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<RecordId>,
+    /// Our Message-ID (without brackets), so replies thread back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The e-mail activity on the record's timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<u64>,
+    /// Attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last temporary failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
     #[serde(flatten)]
     pub state: MailState,
+}
+
+/// What a new outgoing mail carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub about: Option<RecordId>,
+    pub message_id: Option<String>,
+    pub activity: Option<u64>,
 }
 
 /// A rendered daily digest for one owner and day.
@@ -125,31 +171,52 @@ pub fn notify(
     Ok(number)
 }
 
-/// Queues a mail.
+/// Queues a mail with all its parts.
 ///
 /// Fails when the store cannot be read.
-pub fn queue_mail(
-    tx: &mut dyn Tx,
-    ctx: &Context,
-    to: Vec<String>,
-    subject: String,
-    text: String,
-    html: Option<String>,
-    about: Option<RecordId>,
-) -> Result<u64, CommandError> {
+pub fn queue_mail_full(tx: &mut dyn Tx, ctx: &Context, m: NewMail) -> Result<u64, CommandError> {
     let number = next(tx, "outbox")?;
     let mail = OutMail {
         number,
-        to,
-        subject,
-        text,
-        html,
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        html: m.html,
         created_at: ctx.now,
-        about,
-        state: MailState::Pending,
+        about: m.about,
+        message_id: m.message_id,
+        activity: m.activity,
+        attempts: 0,
+        last_error: None,
+        state: MailState::Pending { next_at: None },
     };
     write(tx, keys::outbox(number), &mail)?;
     Ok(number)
+}
+
+/// Temporary failures allowed before a mail is marked failed.
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// How long to wait after the `attempts`-th temporary failure.
+pub fn backoff(attempts: u32) -> chrono::Duration {
+    let minutes = [1, 5, 15, 60, 180, 360];
+    chrono::Duration::minutes(minutes[(attempts.max(1) as usize - 1).min(minutes.len() - 1)])
+}
+
+/// Reads an outgoing mail that must exist.
+///
+/// Fails when there is no such mail.
+pub fn require_mail(tx: &dyn Tx, n: u64) -> Result<OutMail, CommandError> {
+    read(tx, &keys::outbox(n))?.ok_or_else(|| {
+        CommandError::NotFound(format!("there is no outbox entry #{n}; /outbox lists them"))
+    })
+}
+
+/// Writes an outgoing mail back.
+///
+/// Fails when it does not encode.
+pub fn put_mail(tx: &mut dyn Tx, mail: &OutMail) -> Result<(), CommandError> {
+    write(tx, keys::outbox(mail.number), mail)
 }
 
 /// Every queued item under `prefix` (notices or outbox), oldest first.

@@ -533,12 +533,34 @@ pub fn activity(a: &crate::domain::activity::Activity, ctx: &Context) -> (String
             to,
             cc,
             message_id,
+            text,
+            attachments,
+            matched,
+            notes,
             ..
         } => {
             push(&mut out, "from", Some(from.clone()));
             push(&mut out, "to", Some(to.join(", ")));
             push(&mut out, "cc", Some(cc.join(", ")));
             push(&mut out, "message-id", message_id.clone());
+            push(&mut out, "matched", matched.clone());
+            let files: Vec<String> = attachments
+                .iter()
+                .map(|a| format!("{} ({} bytes)", a.name, a.size))
+                .collect();
+            push(&mut out, "attachments", Some(files.join(", ")));
+            for n in notes {
+                push(&mut out, "note", Some(n.clone()));
+            }
+            if let Some(t) = text {
+                out.push(format!(
+                    "  ---\n{}",
+                    t.lines()
+                        .map(|l| format!("  {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
         }
         Details::Task | Details::Note => {}
     }

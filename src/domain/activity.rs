@@ -87,6 +87,15 @@ pub enum Details {
         message_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         text: Option<String>,
+        /// Attachment names and sizes (the files stay in the mailbox).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<super::mail::Attachment>,
+        /// How an incoming mail was matched to this record, with evidence.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matched: Option<String>,
+        /// What was odd about the mail (automatic reply, bad parts...).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     Task,
     Appointment {

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod invoice;
 pub mod lead;
 pub mod lines;
+pub mod mail;
 pub mod money;
 pub mod opportunity;
 pub mod order;

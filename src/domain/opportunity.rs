@@ -110,6 +110,21 @@ impl Record for Opportunity {
             _ => None,
         }
     }
+    fn lookups(&self) -> Vec<(&'static str, String)> {
+        // Open opportunities by contact and by account, for mail matching.
+        if !matches!(self.state, OppState::Open { .. }) {
+            return Vec::new();
+        }
+        let n = self.number;
+        self.contact
+            .map(|c| ("opp_contact", format!("{c:020}/{n:020}")))
+            .into_iter()
+            .chain(
+                self.account
+                    .map(|a| ("opp_account", format!("{a:020}/{n:020}"))),
+            )
+            .collect()
+    }
 }
 
 impl Editable for Opportunity {

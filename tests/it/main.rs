@@ -13,6 +13,8 @@ mod cli;
 mod durability;
 mod helpers;
 mod import;
+mod mail;
+mod mailserver;
 mod process;
 mod properties;
 mod scheduler;

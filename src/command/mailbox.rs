@@ -1,0 +1,875 @@
+//! Mail in the workflow: matching received mail to records, the unmatched
+//! inbox, `/why`, `/email`, and the outbox's states as the sender moves
+//! mails through them. The IMAP and SMTP adapters (`crate::mail`) call in
+//! here through commands; this module does no network I/O.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::activities::{summary, Summary};
+use super::queue::{self, NoticeKind};
+use super::records::{self, keys, load, next_number, read, save, write, Tx};
+use super::{CommandError, Context, Reply};
+use crate::domain::activity::{Activity, ActivityState, Details, Direction, Due};
+use crate::domain::lead::Lead;
+use crate::domain::mail::{
+    plus_tag, tracking_tokens, with_token, IncomingMail, MailAddress, FREE_MAIL,
+};
+use crate::domain::opportunity::Opportunity;
+use crate::domain::party::{Account, Contact};
+use crate::domain::{Kind, Record, RecordId, Refusal};
+
+/// Where a fetched mail came from on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailSource {
+    pub account: String,
+    pub folder: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+}
+
+/// What the store knows a Message-ID as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailRef {
+    Activity(u64),
+    Inbox(u64),
+}
+
+/// A mail no rule matched, waiting to be filed by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub number: u64,
+    pub mail: IncomingMail,
+    pub received_at: DateTime<Utc>,
+    pub source: String,
+}
+
+/// What ingesting one mail did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Ingested {
+    Matched {
+        activity: u64,
+        record: String,
+        rule: String,
+    },
+    Unmatched {
+        inbox: u64,
+    },
+    Known,
+}
+
+/// Key layout of mail data.
+mod mkeys {
+    use super::MailSource;
+
+    pub fn message_id(id: &str) -> Vec<u8> {
+        format!("u/mail_id/{id}").into_bytes()
+    }
+
+    pub fn source(s: &MailSource) -> Vec<u8> {
+        format!(
+            "u/mail_uid/{}/{}/{}/{:010}",
+            s.account, s.folder, s.uid_validity, s.uid
+        )
+        .into_bytes()
+    }
+
+    pub const INBOX: &[u8] = b"m/inbox/";
+
+    pub fn inbox(n: u64) -> Vec<u8> {
+        format!("m/inbox/{n:020}").into_bytes()
+    }
+}
+
+fn first_open<R: Record>(tx: &dyn Tx, what: &str, of: u64) -> Result<Option<R>, CommandError> {
+    let prefix = keys::unique(what, &format!("{of:020}/"));
+    for (_, v) in tx.scan(&prefix, None, false, 16)? {
+        if let Ok(n) = serde_json::from_slice::<u64>(&v) {
+            if let Some(r) = load::<R>(tx, n, None)? {
+                return Ok(Some(r));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Finds the record a mail belongs to, with the rule that matched and its
+/// evidence, trying in order: In-Reply-To/References to a mail on a
+/// timeline; a tracking token in the subject; a plus-address; a participant
+/// who is a contact (their open opportunity first) or a lead (open); the
+/// website domain of an account (never free-mail or the team's own).
+///
+/// Fails when the store cannot be read.
+pub fn find_record(
+    tx: &dyn Tx,
+    ctx: &Context,
+    mail: &IncomingMail,
+) -> Result<Option<(Summary, String)>, CommandError> {
+    let exists = |id: RecordId| summary(tx, id);
+    let threads = mail.in_reply_to.iter().chain(mail.references.iter().rev());
+    for id in threads {
+        if let Some(MailRef::Activity(a)) = read::<MailRef>(tx, &mkeys::message_id(id))? {
+            if let Some(act) = load::<Activity>(tx, a, None)? {
+                if let Some(s) = exists(act.regarding)? {
+                    return Ok(Some((
+                        s,
+                        format!("reply to <{id}> ({})", ctx.rules.show(Kind::Activity, a)),
+                    )));
+                }
+            }
+        }
+    }
+    for id in tracking_tokens(&mail.subject, &ctx.rules.numbering) {
+        if let Some(s) = exists(RecordId {
+            revision: None,
+            ..id
+        })? {
+            return Ok(Some((
+                s,
+                format!(
+                    "tracking token [{}] in the subject",
+                    ctx.rules.numbering.display(id)
+                ),
+            )));
+        }
+    }
+    for a in mail.to.iter().chain(&mail.cc) {
+        if let Some(id) = plus_tag(&a.email, &ctx.rules.numbering) {
+            if let Some(s) = exists(RecordId {
+                revision: None,
+                ..id
+            })? {
+                return Ok(Some((s, format!("plus-address {}", a.email))));
+            }
+        }
+    }
+    let outside: Vec<&MailAddress> = mail
+        .participants()
+        .filter(|a| !ctx.team.is_own(&a.email))
+        .collect();
+    for a in &outside {
+        if let Some(c) = records::lookup(tx, "contact_email", &a.email)? {
+            if let Some(o) = first_open::<Opportunity>(tx, "opp_contact", c)? {
+                let s = exists(RecordId::new(Kind::Opportunity, o.number))?;
+                return Ok(s.map(|s| {
+                    (
+                        s,
+                        format!(
+                            "{} is contact {}",
+                            a.email,
+                            ctx.rules.show(Kind::Contact, c)
+                        ),
+                    )
+                }));
+            }
+        }
+        for (_, v) in tx.scan(&keys::lead_email(&a.email), None, false, 16)? {
+            let Ok(n) = serde_json::from_slice::<u64>(&v) else {
+                continue;
+            };
+            if let Some(l) = load::<Lead>(tx, n, None)? {
+                if l.state_name() == "open" {
+                    let s = exists(RecordId::new(Kind::Lead, n))?;
+                    return Ok(s.map(|s| {
+                        (
+                            s,
+                            format!(
+                                "{} is the e-mail of lead {}",
+                                a.email,
+                                ctx.rules.show(Kind::Lead, n)
+                            ),
+                        )
+                    }));
+                }
+            }
+        }
+        if let Some(c) = records::lookup(tx, "contact_email", &a.email)? {
+            let s = exists(RecordId::new(Kind::Contact, c))?;
+            return Ok(s.map(|s| {
+                (
+                    s,
+                    format!(
+                        "{} is contact {}",
+                        a.email,
+                        ctx.rules.show(Kind::Contact, c)
+                    ),
+                )
+            }));
+        }
+    }
+    for a in &outside {
+        let domain = a.domain();
+        if domain.is_empty() || FREE_MAIL.contains(&domain) {
+            continue;
+        }
+        if let Some(acc) = records::lookup(tx, "account_domain", domain)? {
+            let target = match first_open::<Opportunity>(tx, "opp_account", acc)? {
+                Some(o) => RecordId::new(Kind::Opportunity, o.number),
+                None => RecordId::new(Kind::Account, acc),
+            };
+            let s = exists(target)?;
+            return Ok(s.map(|s| {
+                (
+                    s,
+                    format!(
+                        "{domain} is the website of account {}",
+                        ctx.rules.show(Kind::Account, acc)
+                    ),
+                )
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn email_activity(
+    number: u64,
+    on: &Summary,
+    mail: &IncomingMail,
+    matched: Option<String>,
+    ctx: &Context,
+) -> Activity {
+    let outgoing = mail
+        .from
+        .as_ref()
+        .is_some_and(|f| ctx.team.is_own(&f.email));
+    let mut notes = mail.problems.clone();
+    if let Some(a) = &mail.automatic {
+        notes.insert(0, format!("automatic mail: {a}"));
+    }
+    Activity {
+        number,
+        subject: if mail.subject.is_empty() {
+            "(no subject)".to_string()
+        } else {
+            mail.subject.clone()
+        },
+        description: None,
+        owner: on.owner.clone(),
+        regarding: on.id,
+        details: Details::Email {
+            direction: if outgoing {
+                Direction::Outgoing
+            } else {
+                Direction::Incoming
+            },
+            from: mail
+                .from
+                .as_ref()
+                .map(MailAddress::display)
+                .unwrap_or_default(),
+            to: mail.to.iter().map(MailAddress::display).collect(),
+            cc: mail.cc.iter().map(MailAddress::display).collect(),
+            date: mail.date.unwrap_or(ctx.now),
+            message_id: Some(mail.message_id.clone()),
+            text: Some(mail.text.clone()),
+            attachments: mail.attachments.clone(),
+            matched,
+            notes,
+        },
+        due: Some(Due::At(mail.date.unwrap_or(ctx.now))),
+        state: ActivityState::Completed { at: ctx.now },
+        created_at: ctx.now,
+    }
+}
+
+/// Ingests a batch of fetched mails in one transaction: each becomes a
+/// closed e-mail activity on its record, or waits in the unmatched inbox;
+/// one already known (by Message-ID, or by folder, UIDVALIDITY and UID) is
+/// skipped.
+///
+/// Fails when the store cannot be read.
+pub fn ingest(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    batch: &[(MailSource, IncomingMail)],
+) -> Result<Reply, CommandError> {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (source, mail) in batch {
+        let source_key = mkeys::source(source);
+        let id_key = mkeys::message_id(&mail.message_id);
+        if tx.get(&source_key)?.is_some() || tx.get(&id_key)?.is_some() {
+            tx.put(source_key, b"1".to_vec());
+            outcomes.push(Ingested::Known);
+            continue;
+        }
+        tx.put(source_key, b"1".to_vec());
+        let text = format!(
+            "(mail) {} {} uid {}",
+            source.account, source.folder, source.uid
+        );
+        match find_record(tx, ctx, mail)? {
+            Some((on, rule)) => {
+                let number = next_number(tx, ctx, Kind::Activity)?;
+                let a = email_activity(number, &on, mail, Some(rule.clone()), ctx);
+                save(tx, ctx, &text, None, &a)?;
+                write(tx, id_key, &MailRef::Activity(number))?;
+                outcomes.push(Ingested::Matched {
+                    activity: number,
+                    record: ctx.rules.numbering.display(on.id),
+                    rule,
+                });
+            }
+            None => {
+                let number = next_inbox(tx)?;
+                let item = InboxItem {
+                    number,
+                    mail: mail.clone(),
+                    received_at: ctx.now,
+                    source: format!("{}/{}", source.account, source.folder),
+                };
+                write(tx, mkeys::inbox(number), &item)?;
+                write(tx, id_key, &MailRef::Inbox(number))?;
+                outcomes.push(Ingested::Unmatched { inbox: number });
+            }
+        }
+    }
+    let count = |f: fn(&Ingested) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    Ok(Reply {
+        text: format!(
+            "ingested {} mail(s): {} matched, {} unmatched, {} already known",
+            batch.len(),
+            count(|o| matches!(o, Ingested::Matched { .. })),
+            count(|o| matches!(o, Ingested::Unmatched { .. })),
+            count(|o| matches!(o, Ingested::Known))
+        ),
+        data: serde_json::to_value(&outcomes).unwrap_or_default(),
+        next: vec![],
+    })
+}
+
+fn next_inbox(tx: &mut dyn Tx) -> Result<u64, CommandError> {
+    let key = keys::sequence("inbox");
+    let n: u64 = read(tx, &key)?.unwrap_or(0) + 1;
+    write(tx, key, &n)?;
+    Ok(n)
+}
+
+fn require_inbox(tx: &dyn Tx, n: u64) -> Result<InboxItem, CommandError> {
+    read(tx, &mkeys::inbox(n))?.ok_or_else(|| {
+        CommandError::NotFound(format!(
+            "there is no mail #{n} in the unmatched inbox; /inbox lists them"
+        ))
+    })
+}
+
+/// `/inbox`: unmatched mail, oldest first.
+///
+/// Fails when the store cannot be read.
+pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Reply, CommandError> {
+    let items: Vec<InboxItem> = queue::all(tx, mkeys::INBOX)?;
+    let mut text = format!("unmatched inbox ({})", items.len());
+    for i in items.iter().take(limit) {
+        let from = i
+            .mail
+            .from
+            .as_ref()
+            .map(MailAddress::display)
+            .unwrap_or_else(|| "(no sender)".into());
+        let auto = if i.mail.automatic.is_some() {
+            " [automatic]"
+        } else {
+            ""
+        };
+        text.push_str(&format!(
+            "\n  #{} {} - {from} - {}{auto}",
+            i.number,
+            i.received_at.format("%Y-%m-%d %H:%M"),
+            i.mail.subject
+        ));
+    }
+    if items.is_empty() {
+        text.push_str("\n  empty");
+    } else {
+        text.push_str("\n  file one with /inbox link <#> <record>, or /inbox lead <#>");
+    }
+    Ok(Reply {
+        text,
+        data: serde_json::to_value(items.iter().take(limit).collect::<Vec<_>>())
+            .unwrap_or_default(),
+        next: vec![],
+    })
+}
+
+/// `/inbox link <n> <record>`: files an unmatched mail by hand.
+///
+/// Fails when the mail or the record does not exist.
+pub fn link(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    n: u64,
+    target: RecordId,
+) -> Result<Reply, CommandError> {
+    let item = require_inbox(tx, n)?;
+    let on = summary(tx, target)?.ok_or_else(|| {
+        CommandError::NotFound(format!(
+            "there is no {} {}",
+            target.kind.name(),
+            ctx.rules.numbering.display(target)
+        ))
+    })?;
+    let number = next_number(tx, ctx, Kind::Activity)?;
+    let a = email_activity(
+        number,
+        &on,
+        &item.mail,
+        Some(format!("filed by hand by {}", ctx.actor)),
+        ctx,
+    );
+    save(tx, ctx, text, None, &a)?;
+    write(
+        tx,
+        mkeys::message_id(&item.mail.message_id),
+        &MailRef::Activity(number),
+    )?;
+    tx.remove(mkeys::inbox(n));
+    let id = ctx.rules.numbering.display(on.id);
+    Ok(Reply {
+        text: format!(
+            "Filed mail #{n} '{}' on {id} as {}.",
+            item.mail.subject,
+            ctx.rules.show(Kind::Activity, number)
+        ),
+        data: serde_json::to_value(&a).unwrap_or_default(),
+        next: vec![format!("/timeline {id}")],
+    })
+}
+
+/// `/inbox lead <n>`: makes a lead from an unmatched mail's sender and files
+/// the mail on it. Automatic mail never makes a lead.
+///
+/// Fails when the mail does not exist, is automatic, or has no sender.
+pub fn lead_from(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    n: u64,
+) -> Result<Reply, CommandError> {
+    let item = require_inbox(tx, n)?;
+    if let Some(why) = &item.mail.automatic {
+        return Err(Refusal::new(format!(
+            "mail #{n} is an automatic mail ({why}); it never makes a lead"
+        ))
+        .into());
+    }
+    let Some(from) = item.mail.from.clone() else {
+        return Err(Refusal::new(format!("mail #{n} has no sender to make a lead of")).into());
+    };
+    let number = next_number(tx, ctx, Kind::Lead)?;
+    let topic = if item.mail.subject.trim().is_empty() {
+        "Mail enquiry".to_string()
+    } else {
+        item.mail.subject.clone()
+    };
+    let mut lead = Lead::new(
+        number,
+        topic,
+        ctx.actor.clone(),
+        ctx.rules.currency.clone(),
+        ctx.now,
+    );
+    let (first, last) = match from
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => match name.rsplit_once(' ') {
+            Some((f, l)) => (Some(f.to_string()), Some(l.to_string())),
+            None => (None, Some(name.to_string())),
+        },
+        None => (None, None),
+    };
+    lead.first_name = first;
+    lead.last_name = last;
+    lead.email = Some(from.email.clone());
+    lead.source = Some("E-mail".to_string());
+    let domain = from.domain();
+    if !domain.is_empty() && !FREE_MAIL.contains(&domain) {
+        lead.website = Some(domain.to_string());
+    }
+    save(tx, ctx, text, None, &lead)?;
+    let lead_id = RecordId::new(Kind::Lead, number);
+    let reply = link(tx, ctx, text, n, lead_id)?;
+    let id = ctx.rules.show(Kind::Lead, number);
+    Ok(Reply {
+        text: format!(
+            "Created {id} {} from mail #{n}. {}",
+            lead.title(),
+            reply.text
+        ),
+        data: serde_json::to_value(&lead).unwrap_or_default(),
+        next: vec![
+            format!("/qualify {id}"),
+            format!("/lead edit {id} company:"),
+        ],
+    })
+}
+
+/// `/why <activity>`: how a mail came to be on its record.
+///
+/// Fails when the activity does not exist.
+pub fn why(tx: &dyn Tx, ctx: &Context, n: u64) -> Result<Reply, CommandError> {
+    let a: Activity = records::require(tx, ctx, n, None)?;
+    let id = ctx.rules.show(Kind::Activity, n);
+    let on = ctx.rules.numbering.display(a.regarding);
+    let text = match &a.details {
+        Details::Email {
+            matched: Some(m),
+            direction: Direction::Incoming,
+            ..
+        } => format!("{id} is on {on} because: {m}"),
+        Details::Email {
+            direction: Direction::Outgoing,
+            matched,
+            ..
+        } => match matched {
+            Some(m) => format!("{id} is on {on} because: {m}"),
+            None => format!("{id} was sent from leadline about {on}"),
+        },
+        Details::Email { .. } => format!("{id} is on {on}; no rule was recorded"),
+        other => format!("{id} is a {} on {on}, not a mail", other.name()),
+    };
+    Ok(Reply {
+        text,
+        data: serde_json::to_value(&a).unwrap_or_default(),
+        next: vec![],
+    })
+}
+
+/// The e-mail address to write to about a record: its contact's, a lead's own.
+fn recipient(tx: &dyn Tx, id: RecordId) -> Result<Option<String>, CommandError> {
+    use crate::domain::{invoice::Invoice, order::Order, quote::Quote};
+    let contact = match id.kind {
+        Kind::Lead => return Ok(load::<Lead>(tx, id.number, None)?.and_then(|l| l.email)),
+        Kind::Contact => Some(id.number),
+        Kind::Account => load::<Account>(tx, id.number, None)?.and_then(|a| a.primary_contact),
+        Kind::Opportunity => load::<Opportunity>(tx, id.number, None)?.and_then(|o| o.contact),
+        Kind::Quote => load::<Quote>(tx, id.number, None)?.and_then(|q| q.contact),
+        Kind::Order => load::<Order>(tx, id.number, None)?.and_then(|o| o.contact),
+        Kind::Invoice => load::<Invoice>(tx, id.number, None)?.and_then(|i| i.contact),
+        Kind::Activity => None,
+    };
+    Ok(match contact {
+        Some(c) => load::<Contact>(tx, c, None)?.and_then(|c| c.email),
+        None => None,
+    })
+}
+
+/// What `/email` sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailInput {
+    pub target: RecordId,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// `/email`: queues a mail about a record in the outbox, with our
+/// Message-ID and the record's tracking token in the subject, and puts it
+/// on the record's timeline (open until it is sent).
+///
+/// Fails when the record does not exist or nobody is there to write to.
+pub fn email(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    input: &EmailInput,
+) -> Result<Reply, CommandError> {
+    let on = summary(tx, input.target)?.ok_or_else(|| {
+        CommandError::NotFound(format!(
+            "there is no {} {}",
+            input.target.kind.name(),
+            ctx.rules.numbering.display(input.target)
+        ))
+    })?;
+    let to = if input.to.is_empty() {
+        match recipient(tx, on.id)? {
+            Some(e) => vec![e],
+            None => {
+                return Err(Refusal::new(format!(
+                    "{} has no contact e-mail to write to; add to:name@example.com",
+                    ctx.rules.numbering.display(on.id)
+                ))
+                .into())
+            }
+        }
+    } else {
+        input.to.clone()
+    };
+    let token = ctx.rules.numbering.display(on.id);
+    let subject = with_token(&input.subject, &token);
+    let number = next_number(tx, ctx, Kind::Activity)?;
+    let domain = ctx
+        .team
+        .domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "leadline.invalid".to_string());
+    let message_id = format!("leadline.{number}.{}@{domain}", ctx.now.timestamp_millis());
+    let from = ctx
+        .team
+        .member(&ctx.actor)
+        .and_then(|m| m.email.clone())
+        .unwrap_or_default();
+    let a = Activity {
+        number,
+        subject: subject.clone(),
+        description: None,
+        owner: ctx.actor.clone(),
+        regarding: on.id,
+        details: Details::Email {
+            direction: Direction::Outgoing,
+            from,
+            to: to.clone(),
+            cc: input.cc.clone(),
+            date: ctx.now,
+            message_id: Some(message_id.clone()),
+            text: Some(input.body.clone()),
+            attachments: Vec::new(),
+            matched: None,
+            notes: Vec::new(),
+        },
+        due: None,
+        state: ActivityState::Open,
+        created_at: ctx.now,
+    };
+    save(tx, ctx, text, None, &a)?;
+    write(
+        tx,
+        mkeys::message_id(&message_id),
+        &MailRef::Activity(number),
+    )?;
+    let mut all = to.clone();
+    all.extend(input.cc.iter().cloned());
+    let out = queue::queue_mail_full(
+        tx,
+        ctx,
+        queue::NewMail {
+            to: all,
+            subject: subject.clone(),
+            text: input.body.clone(),
+            html: None,
+            about: Some(on.id),
+            message_id: Some(message_id),
+            activity: Some(number),
+        },
+    )?;
+    let act = ctx.rules.show(Kind::Activity, number);
+    Ok(Reply {
+        text: format!(
+            "Queued mail {act} '{subject}' to {} (outbox #{out}).",
+            to.join(", ")
+        ),
+        data: serde_json::to_value(&a).unwrap_or_default(),
+        next: vec![format!("/timeline {token}")],
+    })
+}
+
+/// Marks an outgoing mail's activity done (sent) or canceled (failed).
+pub fn settle_activity(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    activity: u64,
+    sent: bool,
+    reason: Option<&str>,
+) -> Result<(), CommandError> {
+    let Some(old) = load::<Activity>(tx, activity, None)? else {
+        return Ok(());
+    };
+    if !matches!(old.state, ActivityState::Open) {
+        return Ok(());
+    }
+    let mut new = old.clone();
+    new.state = if sent {
+        ActivityState::Completed { at: ctx.now }
+    } else {
+        ActivityState::Canceled { at: ctx.now }
+    };
+    if let (Details::Email { notes, date, .. }, Some(r)) = (&mut new.details, reason) {
+        notes.push(r.to_string());
+        *date = ctx.now;
+    }
+    save(tx, ctx, text, Some(&old), &new)?;
+    if !sent {
+        queue::notify(
+            tx,
+            ctx,
+            &old.owner,
+            NoticeKind::Overdue,
+            format!(
+                "Mail not sent: {} '{}': {}",
+                ctx.rules.show(Kind::Activity, activity),
+                old.subject,
+                reason.unwrap_or("failed")
+            ),
+            Some(old.regarding),
+        )?;
+    }
+    Ok(())
+}
+
+/// `/outbox`: mails waiting, failed or uncertain (with `all`, also sent).
+///
+/// Fails when the store cannot be read.
+pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Reply, CommandError> {
+    use queue::MailState;
+    let mails: Vec<queue::OutMail> = queue::all(tx, queue::keys::OUTBOX)?;
+    let shown: Vec<&queue::OutMail> = mails
+        .iter()
+        .filter(|m| all || !matches!(m.state, MailState::Sent { .. }))
+        .collect();
+    let mut text = format!("outbox: {} shown of {}", shown.len(), mails.len());
+    for m in &shown {
+        let state = match &m.state {
+            MailState::Pending { next_at: None } => "waiting".to_string(),
+            MailState::Pending { next_at: Some(t) } => format!("waiting, next try {}", t.format("%Y-%m-%d %H:%M UTC")),
+            MailState::Sending { .. } => "sending".to_string(),
+            MailState::Sent { at, .. } => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
+            MailState::Failed { reason, .. } => format!("FAILED: {reason}"),
+            MailState::Uncertain { .. } => "UNCERTAIN: leadline stopped while sending; check the recipient's copy, then /outbox retry".to_string(),
+        };
+        let err = match (&m.last_error, &m.state) {
+            (Some(e), MailState::Pending { .. }) => format!(" (last error: {e})"),
+            _ => String::new(),
+        };
+        text.push_str(&format!(
+            "\n  #{} to {} - {} - {state}{err}",
+            m.number,
+            m.to.join(", "),
+            m.subject
+        ));
+    }
+    Ok(Reply {
+        text,
+        data: serde_json::to_value(&shown).unwrap_or_default(),
+        next: vec![],
+    })
+}
+
+/// How the sender moves one outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxStep {
+    /// Pending and due -> sending (durable before any byte goes out).
+    Claim,
+    /// The server accepted it.
+    Sent { response: String },
+    /// A temporary failure: try again later, or fail after too many.
+    Deferred { reason: String },
+    /// A permanent failure.
+    Failed { reason: String },
+    /// A person asks to send a failed or uncertain mail again.
+    Retry,
+}
+
+/// Moves outbox entry `n` one step.
+///
+/// Fails (refused) when the entry is not in a state that allows the step.
+pub fn outbox_step(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    n: u64,
+    step: &OutboxStep,
+) -> Result<Reply, CommandError> {
+    use queue::MailState;
+    let mut m = queue::require_mail(tx, n)?;
+    let wrong = |m: &queue::OutMail, what: &str| -> CommandError {
+        Refusal::new(format!(
+            "cannot {what} outbox #{n}: it is {}",
+            state_word(&m.state)
+        ))
+        .into()
+    };
+    let mut settle: Option<(bool, Option<String>)> = None;
+    match (step, &m.state) {
+        (OutboxStep::Claim, MailState::Pending { next_at })
+            if next_at.is_none_or(|t| t <= ctx.now) =>
+        {
+            m.attempts += 1;
+            m.state = MailState::Sending { since: ctx.now };
+        }
+        (OutboxStep::Claim, _) => return Err(wrong(&m, "send")),
+        (OutboxStep::Sent { response }, MailState::Sending { .. }) => {
+            m.state = MailState::Sent {
+                at: ctx.now,
+                response: response.clone(),
+            };
+            settle = Some((true, None));
+        }
+        (OutboxStep::Deferred { reason }, MailState::Sending { .. }) => {
+            m.last_error = Some(reason.clone());
+            if m.attempts >= queue::MAX_ATTEMPTS {
+                let why = format!("gave up after {} attempts: {reason}", m.attempts);
+                m.state = MailState::Failed {
+                    at: ctx.now,
+                    reason: why.clone(),
+                };
+                settle = Some((false, Some(why)));
+            } else {
+                m.state = MailState::Pending {
+                    next_at: Some(ctx.now + queue::backoff(m.attempts)),
+                };
+            }
+        }
+        (OutboxStep::Failed { reason }, MailState::Sending { .. }) => {
+            m.state = MailState::Failed {
+                at: ctx.now,
+                reason: reason.clone(),
+            };
+            settle = Some((false, Some(reason.clone())));
+        }
+        (OutboxStep::Retry, MailState::Failed { .. } | MailState::Uncertain { .. }) => {
+            m.attempts = 0;
+            m.state = MailState::Pending { next_at: None };
+        }
+        (OutboxStep::Retry, _) => return Err(wrong(&m, "retry")),
+        (_, _) => return Err(wrong(&m, "update")),
+    }
+    queue::put_mail(tx, &m)?;
+    if let (Some((sent, reason)), Some(a)) = (settle, m.activity) {
+        settle_activity(tx, ctx, text, a, sent, reason.as_deref())?;
+    }
+    Ok(Reply {
+        text: format!("outbox #{n}: {}", state_word(&m.state)),
+        data: serde_json::to_value(&m).unwrap_or_default(),
+        next: vec![],
+    })
+}
+
+fn state_word(s: &queue::MailState) -> String {
+    use queue::MailState;
+    match s {
+        MailState::Pending { .. } => "waiting".into(),
+        MailState::Sending { .. } => "sending".into(),
+        MailState::Sent { .. } => "sent".into(),
+        MailState::Failed { reason, .. } => format!("failed ({reason})"),
+        MailState::Uncertain { .. } => "uncertain".into(),
+    }
+}
+
+/// At the start of a sending run: entries left "sending" by a crash become
+/// "uncertain" (the server may have accepted them) and are not sent again
+/// by themselves.
+///
+/// Fails when the store cannot be read.
+pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandError> {
+    let mails: Vec<queue::OutMail> = queue::all(tx, queue::keys::OUTBOX)?;
+    let mut count = 0;
+    for mut m in mails {
+        if let queue::MailState::Sending { since } = m.state {
+            m.state = queue::MailState::Uncertain { since };
+            queue::put_mail(tx, &m)?;
+            queue::notify(tx, ctx, &ctx.team.default_user, NoticeKind::Overdue, format!("Outbox #{} '{}' may or may not have been sent (leadline stopped while sending); check, then /outbox retry {}", m.number, m.subject, m.number), m.about)?;
+            count += 1;
+        }
+    }
+    Ok(Reply::text(format!(
+        "{count} outbox entr(ies) marked uncertain"
+    )))
+}

@@ -1,0 +1,211 @@
+//! Mail as the workflow core sees it: already parsed, plain data. The mail
+//! adapter turns raw messages into [`IncomingMail`]; this module knows how
+//! tracking tokens (`[O-1001]`), plus-addresses (`sales+o-1001@...`) and
+//! quoted history look. No parsing of MIME here, no I/O.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ids::{Numbering, RecordId};
+
+/// One address of a mail, the address lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailAddress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub email: String,
+}
+
+impl MailAddress {
+    /// The domain part, lower case.
+    pub fn domain(&self) -> &str {
+        self.email.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// `Anna Schmidt <anna@contoso.example>`.
+    pub fn display(&self) -> String {
+        match &self.name {
+            Some(n) if !n.is_empty() => format!("{n} <{}>", self.email),
+            _ => self.email.clone(),
+        }
+    }
+}
+
+/// An attachment, as metadata only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub size: usize,
+}
+
+/// A received mail, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncomingMail {
+    /// The Message-ID without angle brackets; a hash when the mail has none.
+    pub message_id: String,
+    /// True when `message_id` is a hash because the mail had none.
+    #[serde(default)]
+    pub synthetic_id: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_reply_to: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<MailAddress>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<MailAddress>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<MailAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<DateTime<Utc>>,
+    pub subject: String,
+    /// The text body (HTML converted), quoted history trimmed, capped.
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// Why this is an automatic mail (auto-reply, bulk, list), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automatic: Option<String>,
+    /// What was wrong with the mail, for people to see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+impl IncomingMail {
+    /// Everyone on the mail: from, to, cc.
+    pub fn participants(&self) -> impl Iterator<Item = &MailAddress> {
+        self.from.iter().chain(&self.to).chain(&self.cc)
+    }
+}
+
+/// The record ids in `[...]` tokens of a subject, e.g. `Re: Offer [O-1001]`.
+pub fn tracking_tokens(subject: &str, numbering: &Numbering) -> Vec<RecordId> {
+    subject
+        .split('[')
+        .skip(1)
+        .filter_map(|part| part.split_once(']'))
+        .filter_map(|(inside, _)| numbering.parse(inside).ok())
+        .collect()
+}
+
+/// The record id in a plus-address: `sales+o-1001@example.com`.
+pub fn plus_tag(email: &str, numbering: &Numbering) -> Option<RecordId> {
+    let (local, _) = email.split_once('@')?;
+    let (_, tag) = local.split_once('+')?;
+    numbering.parse(tag).ok()
+}
+
+/// The subject with the record's token, unless it already carries it.
+pub fn with_token(subject: &str, token: &str) -> String {
+    if subject.contains(&format!("[{token}]")) {
+        subject.to_string()
+    } else {
+        format!("{subject} [{token}]")
+    }
+}
+
+/// Cuts quoted history: everything from a line such as `On ... wrote:`,
+/// `Am ... schrieb ...:`, `-----Original Message-----`, `From: ...` after a
+/// blank line, and trailing `>` quotes.
+pub fn trim_quoted(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut end = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        let lower = t.to_lowercase();
+        let starts_quote = (lower.starts_with("on ") && lower.ends_with("wrote:"))
+            || (lower.starts_with("am ") && lower.contains("schrieb") && lower.ends_with(':'))
+            || lower.starts_with("-----original message")
+            || lower.starts_with("-----ursprüngliche nachricht")
+            || ((lower.starts_with("from:") || lower.starts_with("von:"))
+                && i > 0
+                && lines[i - 1].trim().is_empty());
+        if starts_quote {
+            end = i;
+            break;
+        }
+    }
+    while end > 0
+        && (lines[end - 1].trim().is_empty() || lines[end - 1].trim_start().starts_with('>'))
+    {
+        end -= 1;
+    }
+    lines[..end].join("\n")
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, saying so.
+pub fn cap(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_string(), false);
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (format!("{}\n[... cut at {max} bytes]", &text[..cut]), true)
+}
+
+/// Free-mail domains: never used to find an account by website domain.
+pub const FREE_MAIL: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "outlook.com",
+    "hotmail.com",
+    "live.com",
+    "msn.com",
+    "yahoo.com",
+    "yahoo.de",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "gmx.com",
+    "web.de",
+    "t-online.de",
+    "freenet.de",
+    "posteo.de",
+    "mailbox.org",
+    "protonmail.com",
+    "proton.me",
+    "yandex.com",
+    "mail.com",
+    "zoho.com",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_plus_addresses_name_records() {
+        let n = Numbering::default();
+        let ids = tracking_tokens("Re: AW: Your offer [Q-1001] [nonsense] [O-1002]", &n);
+        assert_eq!(ids.len(), 2);
+        assert_eq!(n.display(ids[1]), "O-1002");
+        assert_eq!(
+            plus_tag("sales+o-1001@example.com", &n).map(|i| n.display(i)),
+            Some("O-1001".into())
+        );
+        assert!(plus_tag("sales@example.com", &n).is_none());
+        assert_eq!(with_token("Offer [O-1001]", "O-1001"), "Offer [O-1001]");
+    }
+
+    #[test]
+    fn quoted_history_is_trimmed_in_english_and_german() {
+        let en = "Thanks, see you Friday.\n\nOn Mon, 30 Nov 2026 Maria wrote:\n> the offer\n";
+        assert_eq!(trim_quoted(en), "Thanks, see you Friday.");
+        let de = "Passt.\n\nAm 30.11.2026 um 10:00 schrieb Maria <m@x.example>:\n> Angebot\n";
+        assert_eq!(trim_quoted(de), "Passt.");
+        let outlook = "Yes.\n\nFrom: Maria\nSent: Monday\n";
+        assert_eq!(trim_quoted(outlook), "Yes.");
+        assert_eq!(trim_quoted("Only text"), "Only text");
+    }
+
+    #[test]
+    fn capping_cuts_on_a_character_boundary() {
+        let (t, cut) = cap("äöü", 3);
+        assert!(cut && t.starts_with('ä') && !t.starts_with("äö"));
+    }
+}

@@ -1,0 +1,250 @@
+//! One ingest pass over every configured IMAP account: flagged mail not yet
+//! marked `$Leadline` is fetched in UID batches (`BODY.PEEK[]`, so the
+//! customer's mail stays unread), parsed, matched and stored in one
+//! transaction per batch, and only then marked on the server. A crash in
+//! between leaves the mail unmarked; the next pass finds it already known
+//! and just marks it. `\Seen` and the flag are never touched.
+
+use std::time::Duration;
+
+use async_imap::Session;
+use futures_util::TryStreamExt;
+use serde::Serialize;
+
+use super::stream::{self, MailStream};
+use super::{ImapAccount, MailConfig, MailError, Secret, Tls};
+use crate::command::mailbox::MailSource;
+use crate::command::{Command, Context};
+use crate::store::{Durability, Store};
+
+/// The keyword leadline marks processed mail with.
+pub const KEYWORD: &str = "$Leadline";
+
+/// Connection attempts before an account is reported unreachable.
+const CONNECT_ATTEMPTS: u32 = 3;
+
+/// What a pass did for one account.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountReport {
+    pub account: String,
+    pub fetched: usize,
+    pub matched: usize,
+    pub unmatched: usize,
+    pub automatic: usize,
+    pub known: usize,
+    pub failed: usize,
+    /// Why the account (or a folder) could not be read, if it could not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError> {
+    let port = account.port.unwrap_or(match account.tls {
+        Tls::Implicit => 993,
+        _ => 143,
+    });
+    let err = |reason: String| MailError::Connect {
+        account: account.name.clone(),
+        host: account.host.clone(),
+        port,
+        reason,
+    };
+    let proto = |reason: String| MailError::Protocol {
+        account: account.name.clone(),
+        reason,
+    };
+    let password = Secret::load(
+        &format!("mail account {}", account.name),
+        &account.password_env,
+        &account.password_file,
+    )?;
+    let mut last = String::new();
+    for attempt in 0..CONNECT_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+        }
+        let tcp = match tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::net::TcpStream::connect((account.host.as_str(), port)),
+        )
+        .await
+        {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                last = e.to_string();
+                continue;
+            }
+            Err(_) => {
+                last = "timed out after 10 s".to_string();
+                continue;
+            }
+        };
+        let stream = match account.tls {
+            Tls::Implicit => stream::tls(tcp, &account.host)
+                .await
+                .map_err(|e| err(format!("TLS: {e}")))?,
+            _ => MailStream::Plain(tcp),
+        };
+        let mut client = async_imap::Client::new(stream);
+        client
+            .read_response()
+            .await
+            .ok_or_else(|| proto("the server closed the connection before greeting".into()))?
+            .map_err(|e| proto(format!("greeting: {e}")))?;
+        if account.tls == Tls::Starttls {
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| proto(format!("STARTTLS: {e}")))?;
+            let MailStream::Plain(tcp) = client.into_inner() else {
+                return Err(proto("STARTTLS on a TLS connection".into()));
+            };
+            client = async_imap::Client::new(
+                stream::tls(tcp, &account.host)
+                    .await
+                    .map_err(|e| err(format!("TLS: {e}")))?,
+            );
+        }
+        return client
+            .login(&account.user, password.expose())
+            .await
+            .map_err(|(e, _)| proto(format!("login as {} failed: {e}", account.user)));
+    }
+    Err(err(last))
+}
+
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn folder(
+    session: &mut Session<MailStream>,
+    store: &Store,
+    ctx: &Context<'_>,
+    account: &ImapAccount,
+    folder: &str,
+    config: &MailConfig,
+    report: &mut AccountReport,
+) -> Result<(), MailError> {
+    let proto = |reason: String| MailError::Protocol {
+        account: account.name.clone(),
+        reason,
+    };
+    let mailbox = session
+        .select(folder)
+        .await
+        .map_err(|e| proto(format!("cannot open folder {folder}: {e}")))?;
+    let validity = mailbox.uid_validity.unwrap_or(0);
+    let mut uids: Vec<u32> = session
+        .uid_search(format!("FLAGGED UNKEYWORD {KEYWORD}"))
+        .await
+        .map_err(|e| proto(format!("search in {folder}: {e}")))?
+        .into_iter()
+        .collect();
+    uids.sort_unstable();
+    let max_body = config.max_body_kib * 1024;
+    for chunk in uids.chunks(config.batch) {
+        let set = uid_set(chunk);
+        let fetches: Vec<async_imap::types::Fetch> = session
+            .uid_fetch(&set, "(UID BODY.PEEK[])")
+            .await
+            .map_err(|e| proto(format!("fetch in {folder}: {e}")))?
+            .try_collect()
+            .await
+            .map_err(|e| proto(format!("fetch in {folder}: {e}")))?;
+        let mut batch = Vec::with_capacity(fetches.len());
+        let mut done = Vec::with_capacity(fetches.len());
+        for f in &fetches {
+            let (Some(uid), Some(body)) = (f.uid, f.body()) else {
+                report.failed += 1;
+                continue;
+            };
+            let mail = super::parse::parse(body, max_body);
+            if mail.automatic.is_some() {
+                report.automatic += 1;
+            }
+            batch.push((
+                MailSource {
+                    account: account.name.clone(),
+                    folder: folder.to_string(),
+                    uid_validity: validity,
+                    uid,
+                },
+                mail,
+            ));
+            done.push(uid);
+        }
+        report.fetched += batch.len();
+        if batch.is_empty() {
+            continue;
+        }
+        let reply = store.run(
+            &Command::IngestMail(Box::new(batch)),
+            &format!("(mail) ingest {}/{folder}", account.name),
+            ctx,
+            Durability::Flush,
+        )?;
+        for o in reply.data.as_array().into_iter().flatten() {
+            match o["outcome"].as_str() {
+                Some("matched") => report.matched += 1,
+                Some("unmatched") => report.unmatched += 1,
+                _ => report.known += 1,
+            }
+        }
+        // Only now, with the batch stored, mark it on the server.
+        let _: Vec<_> = session
+            .uid_store(uid_set(&done), format!("+FLAGS ({KEYWORD})"))
+            .await
+            .map_err(|e| proto(format!("marking in {folder}: {e}")))?
+            .try_collect()
+            .await
+            .map_err(|e| proto(format!("marking in {folder}: {e}")))?;
+        // The channel holds 100 updates and drops the rest: keep it empty.
+        while session.unsolicited_responses.try_recv().is_ok() {}
+    }
+    Ok(())
+}
+
+/// Runs one pass over one account.
+pub async fn ingest_account(
+    store: &Store,
+    ctx: &Context<'_>,
+    account: &ImapAccount,
+    config: &MailConfig,
+) -> AccountReport {
+    let mut report = AccountReport {
+        account: account.name.clone(),
+        ..AccountReport::default()
+    };
+    let mut session = match connect(account).await {
+        Ok(s) => s,
+        Err(e) => {
+            report.errors.push(e.to_string());
+            return report;
+        }
+    };
+    for f in &account.folders {
+        if let Err(e) = folder(&mut session, store, ctx, account, f, config, &mut report).await {
+            report.errors.push(e.to_string());
+        }
+    }
+    let _ = session.logout().await;
+    report
+}
+
+/// Runs one pass over every configured account; one failing account never
+/// stops the others.
+pub async fn ingest_once(
+    store: &Store,
+    ctx: &Context<'_>,
+    config: &MailConfig,
+) -> Vec<AccountReport> {
+    let mut out = Vec::new();
+    for a in &config.accounts {
+        out.push(ingest_account(store, ctx, a, config).await);
+    }
+    out
+}

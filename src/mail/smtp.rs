@@ -1,0 +1,188 @@
+//! The outbox sender: every waiting mail that is due goes to the SMTP
+//! server. Each is first marked "sending" (flushed), then handed over, then
+//! marked sent, retried later (temporary failure, with backoff) or failed
+//! (permanent failure, reported to its sender). Mails left "sending" by a
+//! crash become "uncertain" at the start of the next run and are not sent
+//! again by themselves, so a mail the server accepted is never sent twice
+//! and none is forgotten.
+
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
+
+use super::{MailError, Secret, SmtpConfig, Tls};
+use crate::command::mailbox::OutboxStep;
+use crate::command::queue::{self, MailState, OutMail};
+use crate::command::{Command, Context, Tx};
+use crate::store::{Durability, Store};
+
+/// What a sending run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SendReport {
+    pub sent: usize,
+    pub deferred: usize,
+    pub failed: usize,
+    /// Entries found "sending" from a run that stopped: now uncertain.
+    pub uncertain: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let bad = |e: lettre::transport::smtp::Error| MailError::Config(format!("mail.smtp: {e}"));
+    let tls = |host: &str| TlsParameters::new(host.to_string()).map_err(bad);
+    let (builder, default_port) = match config.tls {
+        Tls::None => (
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+                .tls(LettreTls::None),
+            25,
+        ),
+        Tls::Starttls => (
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+                .tls(LettreTls::Required(tls(&config.host)?)),
+            587,
+        ),
+        Tls::Implicit => (
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+                .tls(LettreTls::Wrapper(tls(&config.host)?)),
+            465,
+        ),
+    };
+    let mut builder = builder
+        .port(config.port.unwrap_or(default_port))
+        .timeout(Some(Duration::from_secs(30)));
+    if let Some(user) = &config.user {
+        let secret = Secret::load("mail.smtp", &config.password_env, &config.password_file)?;
+        builder = builder.credentials(Credentials::new(user.clone(), secret.expose().to_string()));
+    }
+    Ok(builder.build())
+}
+
+/// Builds the message; an invalid address is a permanent failure.
+fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
+    let from: Mailbox = config
+        .from
+        .parse()
+        .map_err(|e| format!("from '{}': {e}", config.from))?;
+    let mut b = Message::builder().from(from).subject(m.subject.clone());
+    if let Some(id) = &m.message_id {
+        b = b.message_id(Some(format!("<{id}>")));
+    }
+    for to in &m.to {
+        let addr: Mailbox = to
+            .parse()
+            .map_err(|e| format!("'{to}' is not an address: {e}"))?;
+        b = b.to(addr);
+    }
+    match &m.html {
+        Some(html) => b.multipart(MultiPart::alternative_plain_html(
+            m.text.clone(),
+            html.clone(),
+        )),
+        None => b.header(ContentType::TEXT_PLAIN).body(m.text.clone()),
+    }
+    .map_err(|e| e.to_string())
+}
+
+fn step(store: &Store, ctx: &Context<'_>, n: u64, step: OutboxStep) -> Result<(), MailError> {
+    store.run(
+        &Command::OutboxStep { mail: n, step },
+        &format!("(mail) outbox #{n}"),
+        ctx,
+        Durability::Flush,
+    )?;
+    Ok(())
+}
+
+/// Sends every waiting mail that is due.
+///
+/// Fails when no SMTP server is configured or the store fails; a mail the
+/// server refuses is recorded, not an error of the run.
+pub async fn send_once(
+    store: &Store,
+    ctx: &Context<'_>,
+    config: Option<&SmtpConfig>,
+) -> Result<SendReport, MailError> {
+    let config =
+        config.ok_or_else(|| MailError::Config("no [mail.smtp] is configured".to_string()))?;
+    let mut report = SendReport::default();
+    let recovered = store.run(
+        &Command::OutboxRecover,
+        "(mail) outbox recover",
+        ctx,
+        Durability::Flush,
+    )?;
+    report.uncertain = recovered
+        .text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mails: Vec<OutMail> = queue::all(&store.reader(), queue::keys::OUTBOX)?;
+    let due: Vec<OutMail> = mails
+        .into_iter()
+        .filter(|m| matches!(m.state, MailState::Pending { next_at } if next_at.is_none_or(|t| t <= ctx.now)))
+        .collect();
+    if due.is_empty() {
+        return Ok(report);
+    }
+    let transport = transport(config)?;
+    for m in due {
+        let msg = match message(config, &m) {
+            Ok(msg) => msg,
+            Err(reason) => {
+                step(store, ctx, m.number, OutboxStep::Claim)?;
+                step(store, ctx, m.number, OutboxStep::Failed { reason })?;
+                report.failed += 1;
+                continue;
+            }
+        };
+        step(store, ctx, m.number, OutboxStep::Claim)?;
+        match transport.send(msg).await {
+            Ok(response) => {
+                let text = format!(
+                    "{} {}",
+                    response.code(),
+                    response.message().collect::<Vec<_>>().join(" ")
+                );
+                step(store, ctx, m.number, OutboxStep::Sent { response: text })?;
+                report.sent += 1;
+            }
+            Err(e) if e.is_permanent() => {
+                step(
+                    store,
+                    ctx,
+                    m.number,
+                    OutboxStep::Failed {
+                        reason: e.to_string(),
+                    },
+                )?;
+                report.failed += 1;
+            }
+            Err(e) => {
+                report.errors.push(format!("#{}: {e}", m.number));
+                step(
+                    store,
+                    ctx,
+                    m.number,
+                    OutboxStep::Deferred {
+                        reason: e.to_string(),
+                    },
+                )?;
+                report.deferred += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The outbox as stored, for `leadline outbox`.
+///
+/// Fails when the store cannot be read.
+pub fn pending(tx: &dyn Tx) -> Result<Vec<OutMail>, crate::command::CommandError> {
+    queue::all(tx, queue::keys::OUTBOX)
+}

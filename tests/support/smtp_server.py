@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""A small real SMTP server for leadline's tests (aiosmtpd, Debian's
+python3-aiosmtpd), listening on 127.0.0.1.
+
+Every accepted message is delivered into a Maildir (new/), owned by the
+given user, so that Dovecot serves it over IMAP. Options make it ask for
+AUTH (over plain text, loopback only), refuse some recipients for good
+(550) or for now (451). Prints "ready <port>" once it listens.
+"""
+import argparse
+import asyncio
+import os
+import pwd
+import signal
+import time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+p = argparse.ArgumentParser()
+p.add_argument("--port", type=int, required=True)
+p.add_argument("--maildir", required=True)
+p.add_argument("--owner", default="vmail")
+p.add_argument("--user")
+p.add_argument("--password")
+p.add_argument("--reject", help="recipients containing this get 550")
+p.add_argument("--tempfail", help="recipients containing this get 451")
+args = p.parse_args()
+
+counter = 0
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if args.reject and args.reject in address:
+            return "550 5.1.1 no such user here"
+        if args.tempfail and args.tempfail in address:
+            return "451 4.3.0 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        global counter
+        counter += 1
+        name = f"{time.time_ns()}.{os.getpid()}_{counter}.leadline-test"
+        tmp = os.path.join(args.maildir, "tmp", name)
+        with open(tmp, "wb") as f:
+            f.write(f"Return-Path: <{envelope.mail_from}>\r\n".encode())
+            f.write(f"X-Test-Rcpt: {', '.join(envelope.rcpt_tos)}\r\n".encode())
+            f.write(envelope.original_content)
+        owner = pwd.getpwnam(args.owner)
+        os.chown(tmp, owner.pw_uid, owner.pw_gid)
+        os.rename(tmp, os.path.join(args.maildir, "new", name))
+        return "250 2.0.0 queued as " + name
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login.decode() == args.user
+        and auth_data.password.decode() == args.password
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+kwargs = {}
+if args.user:
+    kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, **kwargs)
+controller.start()
+print(f"ready {args.port}", flush=True)
+stop = asyncio.new_event_loop()
+for s in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(s, lambda *_: stop.call_soon_threadsafe(stop.stop))
+stop.run_forever()
+controller.stop()
