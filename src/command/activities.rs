@@ -205,6 +205,7 @@ pub fn create(
         created_at: ctx.now,
     };
     save(tx, ctx, text, None, &a)?;
+    let invited = super::mailbox::invite(tx, ctx, &a, &on_id)?;
     let id = ctx.rules.show(Kind::Activity, number);
     let verb = match (&a.details, input.scheduled) {
         (Details::Note, _) => "Noted".to_string(),
@@ -240,6 +241,9 @@ pub fn create(
         msg.push_str(&format!(": {r}"));
     }
     msg.push('.');
+    if let Some(n) = invited {
+        msg.push_str(&format!(" Invitation queued (outbox #{n})."));
+    }
     let next = if input.scheduled {
         vec![
             format!("/done {id}"),
@@ -645,6 +649,7 @@ pub fn queue_digest(
                 about: None,
                 message_id: None,
                 activity: None,
+                calendar: None,
             },
         )?),
         None => None,

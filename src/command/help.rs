@@ -24,13 +24,13 @@ pub fn actions(kind: Kind) -> &'static [&'static str] {
         ],
         Kind::Quote => &[
             "new", "edit", "show", "list", "history", "line", "activate", "revise", "close", "win",
-            "timeline",
+            "send", "timeline",
         ],
         Kind::Order => &[
             "edit", "show", "list", "history", "line", "fulfil", "cancel", "invoice", "timeline",
         ],
         Kind::Invoice => &[
-            "edit", "show", "list", "history", "paid", "cancel", "timeline",
+            "edit", "show", "list", "history", "paid", "cancel", "send", "timeline",
         ],
         Kind::Activity => &[
             "show",
@@ -168,6 +168,51 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "cancel it (P-29)",
     ),
     (
+        "activities",
+        "/call O-1001 subject:Intro result:\"wants a demo\"   /call O-1001 due:\"tomorrow 10:00\"",
+        "log a call, or schedule the next one",
+    ),
+    (
+        "activities",
+        "/task L-1001 Send brochure due:fri owner:maria   /note L-1001 \"Prefers e-mail\"",
+        "a task with a due date; a note",
+    ),
+    (
+        "activities",
+        "/meeting O-1001 Demo start:\"fri 10:00\" end:\"fri 11:00\" attendees:anna@contoso.example",
+        "an appointment; e-mail attendees get an invitation",
+    ),
+    (
+        "activities",
+        "/timeline O-1001 [state:overdue|active|closed] [kind:call|task|email|appointment|note]",
+        "a record's activities, upcoming first, with the lead's on an opportunity (P-12)",
+    ),
+    (
+        "activities",
+        "/done ACT-1001   /activity cancel|reschedule due:..|assign owner:.. ACT-1001",
+        "finish, cancel, move or hand over an activity",
+    ),
+    (
+        "activities",
+        "/agenda [owner:..]   /overdue [all|owner:..]   /notices",
+        "what is overdue and due today; everyone's overdue; queued notices",
+    ),
+    (
+        "mail",
+        "/email O-1001 subject:\"...\" body:\"...\" [to:..] [cc:..]   or template:followup|intro [message:..]",
+        "queue a mail about a record; it lands on the timeline and goes out through the outbox",
+    ),
+    (
+        "mail",
+        "/quote send Q-1001 [message:..]   /invoice send INV-1001",
+        "mail an active quote or an invoice with its lines and totals",
+    ),
+    (
+        "mail",
+        "/inbox   /inbox link 3 O-1001   /inbox lead 3   /why ACT-1005   /outbox   /outbox retry 2",
+        "unmatched mail, filing it by hand, how a mail was matched, the outbox",
+    ),
+    (
         "product",
         "/product new CHAIR-01 name:\"Office chair\" price:199 tax:19%",
         "add to the catalogue",
@@ -202,7 +247,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
 /// The help text: everything, or one topic.
 pub fn text(topic: Option<&str>, rules: &Rules) -> Result<String, String> {
     let Some(topic) = topic else {
-        let mut out = String::from("leadline commands (/help <topic> for one: lead, opp, quote, order, invoice, product, records, reasons)\n");
+        let mut out = String::from("leadline commands (/help <topic> for one: lead, opp, quote, order, invoice, activities, mail, product, records, reasons)\n");
         for (_, syntax, what) in COMMANDS {
             out.push_str(&format!("  {syntax}\n      {what}\n"));
         }
@@ -232,6 +277,9 @@ pub fn text(topic: Option<&str>, rules: &Rules) -> Result<String, String> {
             "order" | "orders" => "order",
             "invoice" | "invoices" => "invoice",
             "product" | "products" => "product",
+            "mail" | "email" | "inbox" | "outbox" | "why" => "mail",
+            "activities" | "activity" | "call" | "task" | "meeting" | "note" | "timeline"
+            | "agenda" | "overdue" | "done" => "activities",
             "records" | "show" | "list" | "history" | "contact" | "account" | "contacts"
             | "accounts" => "records",
             _ => return None,
@@ -239,7 +287,7 @@ pub fn text(topic: Option<&str>, rules: &Rules) -> Result<String, String> {
     };
     let Some(topic) = topic_of(&first) else {
         return Err(format!(
-            "no help on '{topic}'; topics: lead, opp, quote, order, invoice, product, records, reasons"
+            "no help on '{topic}'; topics: lead, opp, quote, order, invoice, activities, mail, product, records, reasons"
         ));
     };
     let mut out = format!("/{topic}:\n");

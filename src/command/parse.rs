@@ -677,18 +677,23 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
             for a in to.iter().chain(&cc) {
                 super::values::parse_email(a).map_err(|e| invalid(format!("to/cc: {e}")))?;
             }
-            let subject = args
-                .text(&["subject", "title"])?
-                .ok_or_else(|| invalid("/email needs subject:\"...\""))?;
-            let body = args
-                .text(&["body", "text", "message"])?
-                .ok_or_else(|| invalid("/email needs body:\"...\""))?;
+            let template = args.text(&["template"])?;
+            let subject = args.text(&["subject", "title"])?;
+            let body = args.text(&["body", "text"])?;
+            let message = args.text(&["message", "note"])?;
+            if template.is_none() && (subject.is_none() || body.is_none()) {
+                return Err(invalid(
+                    "/email needs subject:\"...\" and body:\"...\", or template:<quote|invoice|followup|intro>",
+                ));
+            }
             Command::Email(Box::new(EmailInput {
                 target,
                 to,
                 cc,
                 subject,
                 body,
+                template,
+                message,
             }))
         }
         "outbox" => match args.word().map(|w| normalize_name(&w)).as_deref() {
@@ -1182,6 +1187,32 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
                 },
                 _ => return Err(invalid(format!("{base} line takes add, edit or remove, e.g. {base} line add ... sku:CHAIR-01 qty:2"))),
             }
+        }
+        (Kind::Quote | Kind::Invoice, "send") => {
+            let target = args.id(kind)?;
+            let list = |v: Option<String>| -> Vec<String> {
+                v.map(|t| {
+                    t.split([',', ';'])
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+            };
+            let to = list(args.text(&["to"])?);
+            let cc = list(args.text(&["cc"])?);
+            for a in to.iter().chain(&cc) {
+                super::values::parse_email(a).map_err(|e| invalid(format!("to/cc: {e}")))?;
+            }
+            Command::Email(Box::new(EmailInput {
+                target,
+                to,
+                cc,
+                subject: args.text(&["subject"])?,
+                body: None,
+                template: Some(kind.name().to_string()),
+                message: args.text(&["message", "note"])?,
+            }))
         }
         (Kind::Quote, "activate") => Command::QuoteActivate(args.id(kind)?),
         (Kind::Quote, "revise") => Command::QuoteRevise(args.id(kind)?),

@@ -112,6 +112,9 @@ pub struct OutMail {
     /// The last temporary failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// An iCalendar invitation (METHOD:REQUEST) sent along as `invite.ics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
     #[serde(flatten)]
     pub state: MailState,
 }
@@ -126,6 +129,7 @@ pub struct NewMail {
     pub about: Option<RecordId>,
     pub message_id: Option<String>,
     pub activity: Option<u64>,
+    pub calendar: Option<String>,
 }
 
 /// A rendered daily digest for one owner and day.
@@ -188,6 +192,7 @@ pub fn queue_mail_full(tx: &mut dyn Tx, ctx: &Context, m: NewMail) -> Result<u64
         activity: m.activity,
         attempts: 0,
         last_error: None,
+        calendar: m.calendar,
         state: MailState::Pending { next_at: None },
     };
     write(tx, keys::outbox(number), &mail)?;

@@ -108,9 +108,25 @@ async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError
         return client
             .login(&account.user, password.expose())
             .await
-            .map_err(|(e, _)| proto(format!("login as {} failed: {e}", account.user)));
+            .map_err(|(e, _)| {
+                proto(format!(
+                    "login as {} failed: {}",
+                    account.user,
+                    server_words(&e)
+                ))
+            });
     }
     Err(err(last))
+}
+
+/// What the server said, without async-imap's debug wrapping.
+fn server_words(e: &async_imap::error::Error) -> String {
+    match e {
+        async_imap::error::Error::No(info) | async_imap::error::Error::Bad(info) => {
+            info.trim().to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 fn uid_set(uids: &[u32]) -> String {

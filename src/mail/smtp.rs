@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart};
+use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -78,12 +78,19 @@ fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
             .map_err(|e| format!("'{to}' is not an address: {e}"))?;
         b = b.to(addr);
     }
-    match &m.html {
-        Some(html) => b.multipart(MultiPart::alternative_plain_html(
-            m.text.clone(),
-            html.clone(),
-        )),
-        None => b.header(ContentType::TEXT_PLAIN).body(m.text.clone()),
+    let body = match &m.html {
+        Some(html) => MultiPart::alternative_plain_html(m.text.clone(), html.clone()),
+        None => MultiPart::mixed().singlepart(SinglePart::plain(m.text.clone())),
+    };
+    match &m.calendar {
+        Some(ics) => {
+            let kind = ContentType::parse("text/calendar; method=REQUEST; charset=utf-8")
+                .map_err(|e| e.to_string())?;
+            let invite = Attachment::new("invite.ics".to_string()).body(ics.clone(), kind);
+            b.multipart(MultiPart::mixed().multipart(body).singlepart(invite))
+        }
+        None if m.html.is_none() => b.header(ContentType::TEXT_PLAIN).body(m.text.clone()),
+        None => b.multipart(body),
     }
     .map_err(|e| e.to_string())
 }

@@ -587,3 +587,83 @@ fn mail_settings_with_a_password_inside_or_plain_text_to_a_remote_host_are_refus
         .expect("run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("only allowed to a loopback address"));
 }
+
+#[test]
+fn quotes_invoices_and_meeting_invitations_go_out_with_their_content() {
+    let m = Mail::new(Some(&[]));
+    m.cmd("/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%");
+    m.cmd("/lead new topic:\"Office chairs\" first:Anna last:Schmidt email:anna@contoso.example company:Contoso");
+    m.cmd("/qualify L-1001");
+    m.cmd("/opp line add O-1001 sku:CHAIR-01 qty:10");
+    m.cmd("/quote new O-1001");
+    let out = m.run_at(NOW, &["cmd", "/quote send Q-1001"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("an active quote is the one that goes out")
+    );
+    m.cmd("/quote activate Q-1001");
+    let out = m.cmd("/quote send Q-1001 message:\"Delivery within two weeks.\"");
+    assert!(
+        out.contains("'Quote Q-1001: Office chairs [Q-1001]' to anna@contoso.example"),
+        "{out}"
+    );
+    m.cmd("/email O-1001 template:followup");
+    m.cmd("/meeting O-1001 Demo start:\"2026-12-04 10:00\" end:\"2026-12-04 11:00\" attendees:\"anna@contoso.example, Ben\"");
+    m.cmd("/quote win Q-1001");
+    m.cmd("/order fulfil SO-1001 reason:complete");
+    m.cmd("/order invoice SO-1001");
+    m.cmd("/invoice send INV-1001");
+    assert!(m
+        .ok(&["outbox", "send", "--once"])
+        .starts_with("sent 4, deferred 0, failed 0"));
+    let got = m.customer.messages();
+    let find = |needle: &str| {
+        got.iter()
+            .find(|t| t.contains(needle))
+            .cloned()
+            .unwrap_or_else(|| panic!("no mail with {needle}"))
+    };
+    let quote = find("Subject: Quote Q-1001");
+    assert!(
+        quote.contains("Dear Anna Schmidt")
+            && quote.contains("1. Office chair: 10 x 199.99 EUR = 1,999.90 EUR (+ 19% tax)"),
+        "{quote}"
+    );
+    assert!(
+        quote.contains("Total:     2,379.88 EUR") && quote.contains("Delivery within two weeks."),
+        "{quote}"
+    );
+    assert!(find("Subject: Following up: Office chairs [O-1001]").contains("Kind regards\r\nmaria"));
+    let invite = find("Subject: Invitation: Demo [O-1001]");
+    assert!(
+        invite.contains("text/calendar")
+            && invite.contains("METHOD:REQUEST")
+            && invite.contains("ATTENDEE:mailto:anna@contoso.example"),
+        "{invite}"
+    );
+    assert!(invite.contains("DTSTART:20261204T090000Z"), "{invite}");
+    let invoice = find("Subject: Invoice INV-1001");
+    assert!(
+        invoice.contains("due 2026-12-31") && invoice.contains("Total due: 2,379.88 EUR"),
+        "{invoice}"
+    );
+    // An answer to the invitation threads back to the meeting's record.
+    let id = invite
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .expect("message id")
+        .trim()
+        .to_string();
+    m.sales.deliver(
+        &mail(
+            "Anna <anna@contoso.example>",
+            "Accepted: Demo",
+            "accept-1@contoso.example",
+            &format!("In-Reply-To: {id}\r\n"),
+            "Accepted",
+        ),
+        "F",
+    );
+    assert!(m.ingest().starts_with("sales: fetched 1, matched 1"));
+    assert!(m.cmd("/timeline O-1001").contains("Accepted: Demo"));
+}

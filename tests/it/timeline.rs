@@ -27,7 +27,7 @@ fn activities_of_every_kind_land_on_the_timeline_with_their_state() {
         "Scheduled task ACT-1002 'Send brochure' on L-1001 for jonas, due Tue 2026-12-01."
     );
     let r = t.ok("/meeting L-1001 Demo start:\"2026-12-04 10:00\" end:\"2026-12-04 11:30\" attendees:\"anna@contoso.example, ben@contoso.example\" location:Berlin");
-    assert_eq!(r.text, "Scheduled meeting ACT-1003 'Demo' on L-1001, Fri 2026-12-04 10:00 CET - 11:30 with anna@contoso.example, ben@contoso.example at Berlin.");
+    assert_eq!(r.text, "Scheduled meeting ACT-1003 'Demo' on L-1001, Fri 2026-12-04 10:00 CET - 11:30 with anna@contoso.example, ben@contoso.example at Berlin. Invitation queued (outbox #1).");
     let r = t.ok("/note L-1001 \"Prefers e-mail\"");
     assert_eq!(r.text, "Noted ACT-1004 'Prefers e-mail' on L-1001.");
     let r = t.ok("/call L-1001 due:\"fri 14:30\"");
