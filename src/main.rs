@@ -62,9 +62,10 @@ enum Action {
         #[arg(long)]
         html: bool,
     },
-    /// Pull flagged mail from every configured IMAP account onto timelines.
+    /// Pull flagged mail from every configured IMAP account onto timelines:
+    /// continuously (IDLE where offered, else polling) until SIGINT/SIGTERM.
     Ingest {
-        /// One pass, then exit (the daemon runs it continuously).
+        /// One pass, then exit.
         #[arg(long)]
         once: bool,
     },
@@ -188,13 +189,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(print_result(store.execute(&line, &ctx("shell")), cli.json))
         }
         Action::Ingest { once } => {
-            if !once {
-                anyhow::bail!(
-                    "leadline ingest runs one pass with --once; leadline run keeps ingesting"
-                );
-            }
             if config.mail.accounts.is_empty() {
                 anyhow::bail!("no [[mail.accounts]] are configured");
+            }
+            if !once {
+                // Watch every account until SIGINT or SIGTERM.
+                runtime()?.block_on(async {
+                    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+                    let watchers = config.mail.accounts.iter().map(|a| {
+                        leadline::mail::imap::watch_account(&store, &config, a, stop_rx.clone())
+                    });
+                    let all = futures_util::future::join_all(watchers);
+                    tokio::pin!(all);
+                    tokio::select! {
+                        _ = &mut all => {}
+                        _ = shutdown_signal() => {
+                            let _ = stop_tx.send(true);
+                            all.await;
+                        }
+                    }
+                });
+                return Ok(ExitCode::SUCCESS);
             }
             let c = ctx("mail");
             let reports =
@@ -322,6 +337,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Action::Bench { .. } | Action::BenchScheduler { .. } => {
             anyhow::bail!("benchmarks run on stores of their own")
         }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
     }
 }
 

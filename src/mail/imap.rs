@@ -264,3 +264,136 @@ pub async fn ingest_once(
     }
     out
 }
+
+/// Longest wait between passes when something keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// One connected session: passes, then IDLE (when the server offers it)
+/// or a pause, until `stop` is set. Returns when stopped; fails when the
+/// connection fails.
+async fn session_loop(
+    store: &Store,
+    config: &crate::config::Config,
+    account: &ImapAccount,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<(), MailError> {
+    let proto = |reason: String| MailError::Protocol {
+        account: account.name.clone(),
+        reason,
+    };
+    let mut session = connect(account).await?;
+    let idle = session
+        .capabilities()
+        .await
+        .map(|c| c.has_str("IDLE"))
+        .unwrap_or(false);
+    let wait = Duration::from_secs(account.poll_seconds.max(1));
+    println!(
+        "{}: watching {} ({})",
+        account.name,
+        account.folders.join(", "),
+        if idle { "IDLE" } else { "polling" }
+    );
+    loop {
+        let ctx = Context {
+            rules: &config.process,
+            team: &config.team,
+            actor: config.team.default_user.clone(),
+            now: chrono::Utc::now(),
+            via: "mail",
+        };
+        let mut report = AccountReport {
+            account: account.name.clone(),
+            ..AccountReport::default()
+        };
+        for f in &account.folders {
+            folder(
+                &mut session,
+                store,
+                &ctx,
+                account,
+                f,
+                &config.mail,
+                &mut report,
+            )
+            .await?;
+        }
+        if report.fetched > 0 {
+            println!(
+                "{}: fetched {}, matched {}, unmatched {}, automatic {}, already known {}, failed {}",
+                report.account, report.fetched, report.matched, report.unmatched, report.automatic, report.known, report.failed
+            );
+        }
+        if *stop.borrow() {
+            let _ = session.logout().await;
+            return Ok(());
+        }
+        if idle {
+            // IDLE on the first folder; the others are read on every wake-up.
+            session
+                .select(&account.folders[0])
+                .await
+                .map_err(|e| proto(format!("select: {e}")))?;
+            let mut handle = session.idle();
+            handle
+                .init()
+                .await
+                .map_err(|e| proto(format!("IDLE: {e}")))?;
+            let stopped = {
+                let (wake, interrupt) = handle.wait_with_timeout(wait);
+                tokio::select! {
+                    r = wake => {
+                        r.map_err(|e| proto(format!("IDLE: {e}")))?;
+                        false
+                    }
+                    _ = stop.changed() => {
+                        drop(interrupt);
+                        true
+                    }
+                }
+            };
+            // Ends IDLE with DONE and gives the session back.
+            session = handle
+                .done()
+                .await
+                .map_err(|e| proto(format!("ending IDLE: {e}")))?;
+            if stopped {
+                let _ = session.logout().await;
+                return Ok(());
+            }
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {
+                    let _ = session.logout().await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// Ingests continuously from one account until `stop` is set: a dropped
+/// connection or an unreachable server is reported and retried with
+/// backoff (1 s doubling to 5 minutes), never fatal.
+pub async fn watch_account(
+    store: &Store,
+    config: &crate::config::Config,
+    account: &ImapAccount,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    while !*stop.borrow() {
+        match session_loop(store, config, account, &mut stop).await {
+            Ok(()) => return,
+            Err(e) => {
+                eprintln!("{e}; retrying in {} s", backoff.as_secs());
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
