@@ -116,6 +116,30 @@ impl Default for Team {
 }
 
 impl Team {
+    /// The acting member for `name` (case-insensitive); any name when no
+    /// members are configured.
+    ///
+    /// Fails for names not on a configured team, listing the members.
+    pub fn resolve_actor(&self, name: &str) -> Result<String, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("the acting user needs a name".to_string());
+        }
+        if self.members.is_empty() {
+            return Ok(name.to_string());
+        }
+        self.member(name).map(|m| m.name.clone()).ok_or_else(|| {
+            format!(
+                "'{name}' is not on the team; members: {}",
+                self.members
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+
     /// Whether `email` is an address of the team's own domains (or a member's).
     pub fn is_own(&self, email: &str) -> bool {
         let e = email.to_lowercase();

@@ -50,8 +50,14 @@ enum Action {
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
         text: Vec<String>,
     },
-    /// Run leadline in this terminal: type commands, read replies.
+    /// Run the daemon: control socket, scheduler, mail, outbox; in a
+    /// terminal it also takes commands typed there. Stop with Ctrl-C/SIGTERM.
     Run,
+    /// Type commands, read replies, one per line, until end of input
+    /// (through the daemon when one runs).
+    Shell,
+    /// The running daemon's parts and their health.
+    Status,
     /// Run every scheduler job due now (or at --now): the overdue sweep and
     /// the daily digests.
     Tick,
@@ -173,7 +179,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .data
         .clone()
         .unwrap_or_else(|| config.store.path.clone());
-    let mut options = StoreOptions::new(path);
+    // With a daemon running, commands go through its control socket.
+    if let Some(mut client) = leadline::daemon::client::Client::connect(&path) {
+        let now = cli.now;
+        let mut ask = |line: &str| {
+            let req = leadline::daemon::Request {
+                cmd: Some(line.to_string()),
+                actor: Some(actor.clone()),
+                now,
+                ..Default::default()
+            };
+            client.request(&req)
+        };
+        return match &cli.command {
+            Action::Cmd { text } => Ok(print_answer(&ask(&text.join(" "))?, cli.json)),
+            Action::Outbox { action: None, all } => Ok(print_answer(&ask(if *all { "/outbox all" } else { "/outbox" })?, cli.json)),
+            Action::Shell => {
+                shell(|line| ask(line).map(|v| print_answer(&v, cli.json)))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Status => {
+                let v = client.request(&leadline::daemon::Request {
+                    status: true,
+                    ..Default::default()
+                })?;
+                println!("{}", serde_json::to_string_pretty(&v["status"])?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Run => anyhow::bail!("a leadline daemon already runs on {}", path.display()),
+            _ => anyhow::bail!(
+                "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",
+                path.display()
+            ),
+        };
+    }
+    if matches!(cli.command, Action::Status) {
+        println!("no leadline daemon runs on {}", path.display());
+        return Ok(ExitCode::from(1));
+    }
+    let mut options = StoreOptions::new(path.clone());
     options.fsync_every_ms = Some(config.store.fsync_every_ms);
     let store = Store::open(&options)?;
     let ctx = |via| Context {
@@ -197,13 +241,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 runtime()?.block_on(async {
                     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
                     let watchers = config.mail.accounts.iter().map(|a| {
-                        leadline::mail::imap::watch_account(&store, &config, a, stop_rx.clone())
+                        leadline::mail::imap::watch_account(
+                            &store,
+                            &config,
+                            a,
+                            stop_rx.clone(),
+                            None,
+                        )
                     });
                     let all = futures_util::future::join_all(watchers);
                     tokio::pin!(all);
                     tokio::select! {
                         _ = &mut all => {}
-                        _ = shutdown_signal() => {
+                        _ = leadline::daemon::shutdown_signal() => {
                             let _ = stop_tx.send(true);
                             all.await;
                         }
@@ -306,9 +356,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Action::Run => {
-            interactive(&store, &ctx, cli.json)?;
+            let tty = std::io::stdin().is_terminal();
+            leadline::daemon::run(config.clone(), store, &path, tty)?;
             Ok(ExitCode::SUCCESS)
         }
+        Action::Shell => {
+            shell(|line| Ok(print_result(store.execute(line, &ctx("shell")), cli.json)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Status => Ok(ExitCode::from(1)),
         Action::Import {
             what: ImportWhat::Leads { file, map },
         } => {
@@ -337,22 +393,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Action::Bench { .. } | Action::BenchScheduler { .. } => {
             anyhow::bail!("benchmarks run on stores of their own")
         }
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
     }
 }
 
@@ -424,18 +464,12 @@ fn print_result(result: Result<Reply, CommandError>, json: bool) -> ExitCode {
     }
 }
 
-fn interactive<'a>(
-    store: &Store,
-    ctx: &dyn Fn(&'a str) -> Context<'a>,
-    json: bool,
-) -> anyhow::Result<()> {
+/// Reads commands from standard input, one per line, until its end.
+fn shell(mut run: impl FnMut(&str) -> std::io::Result<ExitCode>) -> anyhow::Result<()> {
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
     if tty {
-        println!(
-            "leadline on {} - type /help, or /quit to leave",
-            store.path().display()
-        );
+        println!("leadline shell - type /help, or /quit to leave");
     }
     let mut out = std::io::stdout();
     let mut lines = stdin.lock().lines();
@@ -453,7 +487,29 @@ fn interactive<'a>(
         if matches!(t, "/quit" | "/exit" | "quit" | "exit") {
             break;
         }
-        print_result(store.execute(t, &ctx("shell")), json);
+        run(t)?;
     }
     Ok(())
+}
+
+/// Prints a daemon's answer like a local reply; the exit code says how it went.
+fn print_answer(v: &serde_json::Value, json: bool) -> ExitCode {
+    if json {
+        println!("{v}");
+    }
+    if v["ok"].as_bool() == Some(true) {
+        if !json {
+            println!("{}", v["reply"].as_str().unwrap_or(""));
+        }
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "{}",
+        v["message"].as_str().unwrap_or("the daemon gave no answer")
+    );
+    match v["error"].as_str() {
+        Some("invalid") => ExitCode::from(2),
+        Some("refused" | "not_found") => ExitCode::from(1),
+        _ => ExitCode::from(3),
+    }
 }

@@ -265,6 +265,28 @@ pub async fn ingest_once(
     out
 }
 
+/// How each watched account is doing, for `leadline status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountHealth {
+    pub connected: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_pass: Option<chrono::DateTime<chrono::Utc>>,
+    pub fetched_total: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Health of every watched account, shared with the daemon's status.
+pub type Health =
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, AccountHealth>>>;
+
+fn update(health: Option<&Health>, account: &str, f: impl FnOnce(&mut AccountHealth)) {
+    if let Some(h) = health {
+        let mut map = h.lock().unwrap_or_else(|e| e.into_inner());
+        f(map.entry(account.to_string()).or_default());
+    }
+}
+
 /// Longest wait between passes when something keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
@@ -276,12 +298,17 @@ async fn session_loop(
     config: &crate::config::Config,
     account: &ImapAccount,
     stop: &mut tokio::sync::watch::Receiver<bool>,
+    health: Option<&Health>,
 ) -> Result<(), MailError> {
     let proto = |reason: String| MailError::Protocol {
         account: account.name.clone(),
         reason,
     };
     let mut session = connect(account).await?;
+    update(health, &account.name, |h| {
+        h.connected = true;
+        h.last_error = None;
+    });
     let idle = session
         .capabilities()
         .await
@@ -318,6 +345,10 @@ async fn session_loop(
             )
             .await?;
         }
+        update(health, &account.name, |h| {
+            h.last_pass = Some(chrono::Utc::now());
+            h.fetched_total += report.fetched;
+        });
         if report.fetched > 0 {
             println!(
                 "{}: fetched {}, matched {}, unmatched {}, automatic {}, already known {}, failed {}",
@@ -381,12 +412,18 @@ pub async fn watch_account(
     config: &crate::config::Config,
     account: &ImapAccount,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    health: Option<&Health>,
 ) {
     let mut backoff = Duration::from_secs(1);
     while !*stop.borrow() {
-        match session_loop(store, config, account, &mut stop).await {
+        let result = session_loop(store, config, account, &mut stop, health).await;
+        update(health, &account.name, |h| h.connected = false);
+        match result {
             Ok(()) => return,
             Err(e) => {
+                update(health, &account.name, |h| {
+                    h.last_error = Some(e.to_string())
+                });
                 eprintln!("{e}; retrying in {} s", backoff.as_secs());
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}

@@ -186,12 +186,12 @@ fn a_folder_of_other_sled_data_is_not_taken_for_a_store() {
 }
 
 #[test]
-fn run_reads_commands_from_standard_input() {
+fn the_shell_reads_commands_from_standard_input() {
     use std::io::Write;
     let b = Bin::new();
     let mut child = b
         .command()
-        .arg("run")
+        .arg("shell")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

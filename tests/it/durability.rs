@@ -1,7 +1,7 @@
 //! Durability: a process killed with SIGKILL while commands stream in loses
 //! no acknowledged change and leaves no half-made record.
 //!
-//! `leadline run` prints each reply only after the command's batch is
+//! `leadline shell` prints each reply only after the command's batch is
 //! applied and flushed, so every reply line read here is an acknowledged
 //! change. Qualify writes a lead, contact, account and opportunity in one
 //! batch: after the kill, either all of them exist or none.
@@ -15,17 +15,17 @@ use leadline::domain::lead::{Lead, LeadState};
 use leadline::domain::Kind;
 use leadline::store::{Store, StoreOptions};
 
-/// Streams commands into `leadline run` and kills it after `acks` replies;
+/// Streams commands into `leadline shell` and kills it after `acks` replies;
 /// returns the acknowledged command lines.
 fn stream_and_kill(b: &Bin, first_lead: u64, count: u64, acks: usize) -> Vec<String> {
     let mut child = b
         .command()
-        .arg("run")
+        .arg("shell")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn leadline run");
+        .expect("spawn leadline shell");
     let mut stdin = child.stdin.take().expect("stdin");
     let commands: Vec<String> = (first_lead..first_lead + count)
         .flat_map(|n| {

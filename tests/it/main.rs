@@ -10,6 +10,7 @@
 //! - `properties`: random command sequences keep the invariants.
 
 mod cli;
+mod daemon;
 mod durability;
 mod helpers;
 mod import;

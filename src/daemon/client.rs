@@ -1,0 +1,40 @@
+//! The control-socket client: how `leadline cmd`, `shell` and `status`
+//! reach a running daemon.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use super::{socket_path, Request};
+
+/// A connection to a running daemon.
+pub struct Client {
+    stream: UnixStream,
+    reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    /// Connects to the daemon of `data`, if one runs there.
+    pub fn connect(data: &Path) -> Option<Client> {
+        let stream = UnixStream::connect(socket_path(data)).ok()?;
+        let reader = BufReader::new(stream.try_clone().ok()?);
+        Some(Client { stream, reader })
+    }
+
+    /// Sends one request and reads the answer.
+    ///
+    /// Fails when the daemon goes away mid-request.
+    pub fn request(&mut self, req: &Request) -> std::io::Result<serde_json::Value> {
+        let mut line = serde_json::to_string(req).map_err(std::io::Error::other)?;
+        line.push('\n');
+        self.stream.write_all(line.as_bytes())?;
+        let mut answer = String::new();
+        if self.reader.read_line(&mut answer)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the daemon closed the connection",
+            ));
+        }
+        serde_json::from_str(&answer).map_err(std::io::Error::other)
+    }
+}

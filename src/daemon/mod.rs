@@ -1,0 +1,519 @@
+//! The daemon, `leadline run`: every configured part in one process, all
+//! through the one workflow core.
+//!
+//! - A control socket (`leadline.sock` in the data folder, usable only by
+//!   the daemon's user) takes one JSON request per line: commands from
+//!   `leadline cmd` and the shell, and `status`.
+//! - Reads run on the connection's task. Writes go to one writer thread that
+//!   commits in groups: it applies every command that has arrived, flushes
+//!   once, and only then answers each (group commit).
+//! - The scheduler ticks every minute (and at start, catching up what was
+//!   missed); each mail account is watched (IDLE or polling); the outbox is
+//!   sent every 30 seconds.
+//! - SIGINT/SIGTERM: stop taking work, finish what is in flight, flush,
+//!   log out, exit. A second signal exits at once; the store's journal keeps
+//!   it consistent either way.
+
+pub mod client;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::command::{self, Command, CommandError, Context, Reply};
+use crate::config::Config;
+use crate::mail::imap::Health;
+use crate::store::{Durability, Store};
+
+/// The control socket of a data folder.
+pub fn socket_path(data: &Path) -> PathBuf {
+    data.join("leadline.sock")
+}
+
+/// One request on the control socket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Request {
+    /// A command line, as typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<String>,
+    /// Ask for the daemon's status instead.
+    #[serde(default)]
+    pub status: bool,
+    /// The acting team member; the default user when absent.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Run as if at this moment (checks and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<DateTime<Utc>>,
+    /// The front end it came from (`shell`, `chat`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// A write waiting for the writer thread.
+struct Job {
+    cmd: Command,
+    text: String,
+    actor: String,
+    via: String,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<Reply, CommandError>>,
+}
+
+/// What the connection tasks share.
+struct Shared {
+    store: Arc<Store>,
+    config: Arc<Config>,
+    /// The writer's queue; taken at shutdown so that no new write starts.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    health: Health,
+    status: Mutex<Parts>,
+}
+
+/// What each part is doing, for `leadline status`.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Parts {
+    started: Option<DateTime<Utc>>,
+    scheduler: String,
+    last_tick: Option<DateTime<Utc>>,
+    last_tick_error: Option<String>,
+    outbox_sender: String,
+    last_send: Option<DateTime<Utc>>,
+    last_send_error: Option<String>,
+    discord: String,
+    commits: u64,
+    commands: u64,
+}
+
+/// The writer thread: group commit.
+fn writer(
+    store: Arc<Store>,
+    config: Arc<Config>,
+    mut rx: mpsc::Receiver<Job>,
+    shared: Arc<Shared>,
+) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        for job in batch {
+            let ctx = Context {
+                rules: &config.process,
+                team: &config.team,
+                actor: job.actor.clone(),
+                now: job.now,
+                via: &job.via,
+            };
+            match store.run(&job.cmd, &job.text, &ctx, Durability::Deferred) {
+                Ok(r) => done.push((job.reply, r)),
+                // Refused or invalid: nothing was written, answer now.
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+        if done.is_empty() {
+            continue;
+        }
+        let flushed = store.flush();
+        if let Ok(mut p) = shared.status.lock() {
+            p.commits += 1;
+            p.commands += done.len() as u64;
+        }
+        for (tx, r) in done {
+            let _ = tx.send(match &flushed {
+                Ok(()) => Ok(r),
+                Err(e) => Err(CommandError::Store(e.clone())),
+            });
+        }
+    }
+    let _ = store.flush();
+}
+
+fn response(result: Result<Reply, CommandError>) -> serde_json::Value {
+    match result {
+        Ok(r) => serde_json::json!({"ok": true, "reply": r.text, "data": r.data, "next": r.next}),
+        Err(e) => serde_json::json!({"ok": false, "error": e.code(), "message": e.to_string()}),
+    }
+}
+
+fn failure(code: &str, message: impl Into<String>) -> serde_json::Value {
+    serde_json::json!({"ok": false, "error": code, "message": message.into()})
+}
+
+async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
+    let req: Request = match serde_json::from_str(line) {
+        Ok(r) => r,
+        Err(e) => return failure("invalid", format!("not a request: {e}")),
+    };
+    if req.status {
+        return status(shared);
+    }
+    let Some(text) = req.cmd else {
+        return failure("invalid", "a request needs cmd or status");
+    };
+    let config = &shared.config;
+    let actor = match config
+        .team
+        .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
+    {
+        Ok(a) => a,
+        Err(e) => return failure("invalid", e),
+    };
+    let via = req.via.unwrap_or_else(|| "shell".to_string());
+    let now = req.now.unwrap_or_else(Utc::now);
+    let ctx = Context {
+        rules: &config.process,
+        team: &config.team,
+        actor: actor.clone(),
+        now,
+        via: &via,
+    };
+    let cmd = match command::parse(&text, &ctx) {
+        Ok(c) => c,
+        Err(e) => return response(Err(e)),
+    };
+    if cmd.is_read_only() {
+        return response(shared.store.run(&cmd, &text, &ctx, Durability::Flush));
+    }
+    let sender = shared.jobs.lock().ok().and_then(|j| j.clone());
+    let Some(sender) = sender else {
+        return failure(
+            "store",
+            "leadline is shutting down; the command was not run",
+        );
+    };
+    let (tx, rx) = oneshot::channel();
+    let job = Job {
+        cmd,
+        text,
+        actor,
+        via,
+        now,
+        reply: tx,
+    };
+    if sender.send(job).await.is_err() {
+        return failure(
+            "store",
+            "leadline is shutting down; the command was not run",
+        );
+    }
+    match rx.await {
+        Ok(r) => response(r),
+        Err(_) => failure("store", "the writer stopped before answering"),
+    }
+}
+
+fn status(shared: &Shared) -> serde_json::Value {
+    use crate::command::queue::{self, MailState, OutMail};
+    let parts = shared.status.lock().map(|p| p.clone()).unwrap_or_default();
+    let outbox: Vec<OutMail> =
+        queue::all(&shared.store.reader(), queue::keys::OUTBOX).unwrap_or_default();
+    let count = |f: fn(&MailState) -> bool| outbox.iter().filter(|m| f(&m.state)).count();
+    let last_failure = outbox.iter().rev().find_map(|m| match &m.state {
+        MailState::Failed { reason, at } => Some(format!("#{} at {at}: {reason}", m.number)),
+        _ => m.last_error.as_ref().map(|e| format!("#{}: {e}", m.number)),
+    });
+    let now = Utc::now();
+    let sched = &shared.config.scheduler;
+    let next_digests: serde_json::Map<String, serde_json::Value> =
+        crate::scheduler::owners(&shared.config)
+            .into_iter()
+            .map(|(o, _)| {
+                let tz = shared.config.team.zone_of(&o);
+                (o, serde_json::json!(sched.digest.next_after(now, &tz)))
+            })
+            .collect();
+    let mail = shared
+        .health
+        .lock()
+        .map(|h| serde_json::to_value(&*h).unwrap_or_default())
+        .unwrap_or_default();
+    serde_json::json!({
+        "ok": true,
+        "status": {
+            "started": parts.started,
+            "store": shared.store.path(),
+            "commits": parts.commits,
+            "commands_written": parts.commands,
+            "scheduler": {
+                "state": parts.scheduler,
+                "last_tick": parts.last_tick,
+                "last_error": parts.last_tick_error,
+                "next_sweep": sched.sweep.next_after(now, &shared.config.team.timezone),
+                "next_digests": next_digests,
+            },
+            "mail": mail,
+            "outbox": {
+                "sender": parts.outbox_sender,
+                "waiting": count(|s| matches!(s, MailState::Pending { .. })),
+                "failed": count(|s| matches!(s, MailState::Failed { .. })),
+                "uncertain": count(|s| matches!(s, MailState::Uncertain { .. })),
+                "last_send": parts.last_send,
+                "last_failure": last_failure,
+            },
+            "discord": parts.discord,
+        }
+    })
+}
+
+async fn serve(stream: UnixStream, shared: Arc<Shared>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let mut out = handle(&line, &shared).await.to_string();
+        out.push('\n');
+        if write.write_all(out.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let s = shared.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let ctx = Context {
+                rules: &s.config.process,
+                team: &s.config.team,
+                actor: "scheduler".to_string(),
+                now: Utc::now(),
+                via: "scheduler",
+            };
+            crate::scheduler::tick(&s.store, &s.config, &ctx).map_err(|e| e.to_string())
+        })
+        .await;
+        if let Ok(mut p) = shared.status.lock() {
+            p.last_tick = Some(Utc::now());
+            p.last_tick_error = match result {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(e.to_string()),
+            };
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let ctx = Context {
+            rules: &shared.config.process,
+            team: &shared.config.team,
+            actor: "mail".to_string(),
+            now: Utc::now(),
+            via: "mail",
+        };
+        let result =
+            crate::mail::smtp::send_once(&shared.store, &ctx, shared.config.mail.smtp.as_ref())
+                .await;
+        if let Ok(mut p) = shared.status.lock() {
+            p.last_send = Some(Utc::now());
+            p.last_send_error = match result {
+                Ok(r) => r.errors.first().cloned(),
+                Err(e) => Some(e.to_string()),
+            };
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Runs the daemon on an open store until SIGINT or SIGTERM; with
+/// `interactive`, also reads commands from this terminal.
+///
+/// Fails when the control socket cannot be made.
+pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyhow::Result<()> {
+    let store = Arc::new(store);
+    let config = Arc::new(config);
+    let (tx, rx) = mpsc::channel::<Job>(4096);
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        config: config.clone(),
+        jobs: Mutex::new(Some(tx)),
+        health: Health::default(),
+        status: Mutex::new(Parts::default()),
+    });
+    let writer_shared = shared.clone();
+    let writer = std::thread::Builder::new()
+        .name("leadline-writer".into())
+        .spawn(move || writer(store, config, rx, writer_shared))?;
+    let path = socket_path(data);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        // A socket left by a daemon that died: nobody answers on it.
+        if path.exists() && std::os::unix::net::UnixStream::connect(&path).is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        let listener = UnixListener::bind(&path)
+            .with_context(|| format!("cannot make the control socket {}", path.display()))?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        let cfg = &shared.config;
+        let mut parts = Vec::new();
+        parts.push(format!("store: {}", shared.store.path().display()));
+        parts.push(format!("control socket: {} (owner only)", path.display()));
+        parts.push(format!(
+            "scheduler: on (sweep \"{}\", digest \"{}\" in each member's time zone)",
+            cfg.scheduler.sweep.text(),
+            cfg.scheduler.digest.text()
+        ));
+        parts.push(if cfg.mail.accounts.is_empty() {
+            "mail ingest: off, no [[mail.accounts]] configured".to_string()
+        } else {
+            format!(
+                "mail ingest: on ({})",
+                cfg.mail
+                    .accounts
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        let sender_state = if cfg.mail.smtp.is_some() {
+            "on"
+        } else {
+            "off, no [mail.smtp] configured"
+        };
+        parts.push(format!("outbox sender: {sender_state}"));
+        let discord = "off, the Discord adapter is not built in this version";
+        parts.push(format!("discord: {discord}"));
+        for p in &parts {
+            println!("{p}");
+        }
+        if let Ok(mut p) = shared.status.lock() {
+            p.started = Some(Utc::now());
+            p.scheduler = "on".into();
+            p.outbox_sender = sender_state.into();
+            p.discord = discord.into();
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(scheduler_loop(
+            shared.clone(),
+            stop_rx.clone(),
+        )));
+        if cfg.mail.smtp.is_some() {
+            tasks.push(tokio::spawn(outbox_loop(shared.clone(), stop_rx.clone())));
+        }
+        for account in cfg.mail.accounts.clone() {
+            let s = shared.clone();
+            let stop = stop_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                crate::mail::imap::watch_account(
+                    &s.store,
+                    &s.config,
+                    &account,
+                    stop,
+                    Some(&s.health),
+                )
+                .await;
+            }));
+        }
+        let (eof_tx, mut eof_rx) = mpsc::channel::<()>(1);
+        if interactive {
+            let s = shared.clone();
+            let handle = tokio::runtime::Handle::current();
+            std::thread::spawn(move || terminal(s, handle, eof_tx));
+        }
+        println!("leadline is running; type /help, or stop it with Ctrl-C");
+        loop {
+            tokio::select! {
+                conn = listener.accept() => {
+                    if let Ok((stream, _)) = conn {
+                        tokio::spawn(serve(stream, shared.clone()));
+                    }
+                }
+                _ = shutdown_signal() => break,
+                _ = eof_rx.recv() => break,
+            }
+        }
+        println!("stopping: finishing the work in flight");
+        tokio::spawn(async {
+            shutdown_signal().await;
+            eprintln!("second signal: exiting now");
+            std::process::exit(130);
+        });
+        drop(listener);
+        let _ = std::fs::remove_file(&path);
+        let _ = stop_tx.send(true);
+        // No new writes; the writer finishes what it has and flushes.
+        if let Ok(mut j) = shared.jobs.lock() {
+            j.take();
+        }
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            futures_util::future::join_all(tasks),
+        )
+        .await;
+        anyhow::Ok(())
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    drop(shared);
+    let _ = writer.join();
+    println!("stopped");
+    Ok(())
+}
+
+/// Commands typed at the daemon's own terminal.
+fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof: mpsc::Sender<()>) {
+    use std::io::BufRead;
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if matches!(t, "/quit" | "/exit" | "quit" | "exit") {
+            break;
+        }
+        let req = serde_json::json!({"cmd": t}).to_string();
+        let v = handle.block_on(handle_owned(req, shared.clone()));
+        match v["ok"].as_bool() {
+            Some(true) => println!("{}", v["reply"].as_str().unwrap_or("")),
+            _ => eprintln!("{}", v["message"].as_str().unwrap_or("failed")),
+        }
+    }
+    let _ = eof.blocking_send(());
+}
+
+async fn handle_owned(line: String, shared: Arc<Shared>) -> serde_json::Value {
+    handle(&line, &shared).await
+}

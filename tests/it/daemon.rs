@@ -1,0 +1,327 @@
+//! The daemon, `leadline run`: commands through its control socket, status,
+//! graceful shutdown and SIGKILL with work in flight, group commit.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{all, check_invariants, Bin};
+use leadline::daemon::client::Client;
+use leadline::daemon::Request;
+use leadline::domain::lead::Lead;
+use leadline::domain::Kind;
+use leadline::store::{Store, StoreOptions};
+
+struct Daemon {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Daemon {
+    fn start(b: &Bin) -> Daemon {
+        let mut child = b
+            .command()
+            .arg("run")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn leadline run");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let d = Daemon { child, lines };
+        d.wait_for("leadline is running");
+        d
+    }
+
+    fn wait_for(&self, needle: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    let hit = l.contains(needle);
+                    seen.push(l);
+                    if hit {
+                        return seen;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("no line with '{needle}': {seen:?}");
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok);
+    }
+
+    fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the daemon did not stop within {secs} s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ask(c: &mut Client, line: &str) -> serde_json::Value {
+    c.request(&Request {
+        cmd: Some(line.to_string()),
+        ..Default::default()
+    })
+    .expect("request")
+}
+
+#[test]
+fn commands_go_through_the_control_socket_while_the_daemon_runs() {
+    let b = Bin::new();
+    let mut d = Daemon::start(&b);
+    let started = d.lines.try_iter().collect::<Vec<_>>();
+    let _ = started;
+    // The shell's commands reach the daemon; the store stays the daemon's.
+    assert!(b
+        .ok("/lead new topic:Chairs last:Schmidt")
+        .contains("Created L-1001"));
+    assert!(b.ok("/qualify L-1001").contains("opportunity O-1001"));
+    let err = b.fails("/qualify L-1001", 1);
+    assert!(err.contains("it is qualified"), "{err}");
+    b.fails("/frobnicate", 2);
+    let out = b.run(&["--json", "cmd", "/show L-1001"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["data"]["state"], "qualified");
+    // Only the daemon's user may use the socket.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(b.data().join("leadline.sock"))
+            .expect("socket")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let status = String::from_utf8_lossy(&b.run(&["status"]).stdout).to_string();
+    assert!(
+        status.contains("\"scheduler\"")
+            && status.contains("\"discord\"")
+            && status.contains("\"outbox\""),
+        "{status}"
+    );
+    // What the daemon does itself is refused by hand, clearly.
+    let out = b.run(&["tick"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a leadline daemon runs on"));
+    let out = b.run(&["--as", "nobody at all", "cmd", "/list leads"]);
+    assert!(out.status.success(), "without a team every name may act");
+    d.signal("-TERM");
+    assert!(d.wait(10).success());
+    assert!(
+        !b.data().join("leadline.sock").exists(),
+        "the socket is removed"
+    );
+    // Without the daemon, the shell opens the store itself: all is there.
+    assert!(b.ok("/show O-1001").contains("Chairs"));
+}
+
+/// Clients stream `lead new` commands until told to stop; returns the
+/// acknowledged topics.
+fn stream(
+    b: &Bin,
+    clients: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    (0..clients)
+        .map(|c| {
+            let data = b.data();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut acked = Vec::new();
+                let Some(mut client) = Client::connect(&data) else {
+                    return acked;
+                };
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let topic = format!("C{c}N{i}");
+                    match client.request(&Request {
+                        cmd: Some(format!("/lead new topic:{topic} last:X company:Co{c}")),
+                        ..Default::default()
+                    }) {
+                        Ok(v) if v["ok"] == true => acked.push(topic),
+                        _ => break,
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+fn check_acked(b: &Bin, acked: &[String]) {
+    let store = Store::open(&StoreOptions::new(b.data())).expect("reopen");
+    check_invariants(&store, &leadline::config::Config::embedded().process);
+    let leads: Vec<Lead> = all(&store, Kind::Lead);
+    let topics: std::collections::BTreeSet<&str> = leads.iter().map(|l| l.topic.as_str()).collect();
+    for t in acked {
+        assert!(
+            topics.contains(t.as_str()),
+            "acknowledged lead {t} was lost"
+        );
+    }
+}
+
+#[test]
+fn a_graceful_stop_with_work_in_flight_loses_nothing() {
+    let b = Bin::new();
+    let mut d = Daemon::start(&b);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = stream(&b, 8, stop.clone());
+    std::thread::sleep(Duration::from_millis(700));
+    d.signal("-TERM");
+    let status = d.wait(10);
+    stop.store(true, Ordering::Relaxed);
+    let acked: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        acked.len() > 50,
+        "the clients got work done: {}",
+        acked.len()
+    );
+    check_acked(&b, &acked);
+}
+
+#[test]
+fn sigkill_during_a_stream_of_commands_loses_no_acknowledged_one() {
+    let b = Bin::new();
+    let mut d = Daemon::start(&b);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = stream(&b, 8, stop.clone());
+    std::thread::sleep(Duration::from_millis(700));
+    d.signal("-KILL");
+    d.wait(5);
+    stop.store(true, Ordering::Relaxed);
+    let acked: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().expect("worker"))
+        .collect();
+    assert!(acked.len() > 50, "{}", acked.len());
+    let _ = std::fs::remove_file(b.data().join("leadline.sock"));
+    check_acked(&b, &acked);
+}
+
+#[test]
+fn concurrent_writes_are_committed_in_groups() {
+    let b = Bin::new();
+    let _d = Daemon::start(&b);
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = stream(&b, 16, stop.clone());
+    std::thread::sleep(Duration::from_millis(800));
+    stop.store(true, Ordering::Relaxed);
+    let acked: usize = workers
+        .into_iter()
+        .map(|w| w.join().expect("worker").len())
+        .sum();
+    let mut c = Client::connect(&b.data()).expect("daemon");
+    let status = c
+        .request(&Request {
+            status: true,
+            ..Default::default()
+        })
+        .expect("status");
+    let commits = status["status"]["commits"].as_u64().expect("commits");
+    let written = status["status"]["commands_written"]
+        .as_u64()
+        .expect("written");
+    assert!(
+        written as usize >= acked && acked > 100,
+        "{written} {acked}"
+    );
+    assert!(
+        commits < written,
+        "one flush served several commands: {commits} flushes for {written} commands"
+    );
+    let v = ask(&mut c, "/list leads limit:1");
+    assert_eq!(v["ok"], true);
+}
+
+#[test]
+fn an_unknown_member_is_refused_through_the_socket() {
+    let b = Bin::new();
+    let cfg = b.file(
+        "team.toml",
+        "[team]\ndefault_user = \"maria\"\n[[team.members]]\nname = \"maria\"\n",
+    );
+    let mut child = b
+        .command()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let ready = Arc::new(Mutex::new(false));
+    let r = ready.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("leadline is running") {
+                *r.lock().expect("lock") = true;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !*ready.lock().expect("lock") {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut c = Client::connect(&b.data()).expect("daemon");
+    let v = c
+        .request(&Request {
+            cmd: Some("/lead new topic:X last:Y".into()),
+            actor: Some("mallory".into()),
+            ..Default::default()
+        })
+        .expect("answer");
+    assert_eq!(v["ok"], false);
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'mallory' is not on the team")),
+        "{v}"
+    );
+    let v = ask(&mut c, "/list leads");
+    assert!(
+        v["reply"].as_str().is_some_and(|r| r.contains("No leads")),
+        "{v}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
