@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::command::Context;
+use crate::command::{Context, Tx};
 use crate::config::Config;
 use crate::store::{Durability, Store, StoreOptions};
 
@@ -178,15 +178,9 @@ pub fn run(
     let mut options = StoreOptions::new(dir.join("reads"));
     options.fsync_every_ms = fsync;
     let store = Store::open(&options)?;
-    let owners = ["anna", "ben", "chris", "dana"];
+    let owners = OWNERS;
     let start = Instant::now();
-    for i in 0..leads {
-        let owner = owners[i % owners.len()];
-        let text = format!("/lead new topic:\"Lead {i}\" last:Person{i} email:p{i}@x{i}.example company:\"Company {i}\" owner:{owner}");
-        let cmd = crate::command::parse(&text, &ctx)?;
-        store.run(&cmd, &text, &ctx, Durability::Deferred)?;
-    }
-    store.flush()?;
+    seed_leads(&store, &ctx, leads)?;
     let seed_seconds = start.elapsed().as_secs_f64();
     let r = &config.process;
     let first = r.numbering.format(crate::domain::Kind::Lead).first;
@@ -239,6 +233,241 @@ pub fn run(
         seeded_leads: leads,
         seed_seconds,
         reads,
+    })
+}
+
+/// Owners of the seeded leads.
+const OWNERS: [&str; 4] = ["anna", "ben", "chris", "dana"];
+
+/// Seeds `n` leads through the command path, flushed once at the end.
+fn seed_leads(store: &Store, ctx: &Context, n: usize) -> anyhow::Result<()> {
+    for i in 0..n {
+        let owner = OWNERS[i % OWNERS.len()];
+        let text = format!("/lead new topic:\"Lead {i}\" last:Person{i} email:p{i}@x{i}.example company:\"Company {i}\" owner:{owner}");
+        let cmd = crate::command::parse(&text, ctx)?;
+        store.run(&cmd, &text, ctx, Durability::Deferred)?;
+    }
+    store.flush()?;
+    Ok(())
+}
+
+/// The daemon benchmark's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct DaemonReport {
+    pub leads: usize,
+    pub clients: usize,
+    pub seconds: f64,
+    pub commands: usize,
+    pub commands_per_sec: f64,
+    pub latency: Latency,
+    pub refused: usize,
+    /// The daemon's group commits and the commands they carried.
+    pub commits: u64,
+    pub commands_per_commit: f64,
+    /// The daemon process's peak resident memory (VmHWM), MiB.
+    pub daemon_peak_rss_mib: f64,
+    /// CPU seconds the daemon used per second of the run (2 = both cores);
+    /// the clients ran on the same machine and took the rest.
+    pub daemon_cpu_share: f64,
+}
+
+impl fmt::Display for DaemonReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "daemon on a store of {} leads, {} concurrent clients for {:.1} s",
+            self.leads, self.clients, self.seconds
+        )?;
+        writeln!(
+            f,
+            "writes through the control socket: {} ({} refused), {:.0} commands/s",
+            self.commands, self.refused, self.commands_per_sec
+        )?;
+        writeln!(
+            f,
+            "latency: p50 {} us, p99 {} us, max {} us (target p99 < 20000 us)",
+            self.latency.p50_us, self.latency.p99_us, self.latency.max_us
+        )?;
+        writeln!(
+            f,
+            "group commit: {} flushes, {:.1} commands per flush",
+            self.commits, self.commands_per_commit
+        )?;
+        writeln!(
+            f,
+            "daemon peak memory: {:.0} MiB (target < 200 MiB)",
+            self.daemon_peak_rss_mib
+        )?;
+        writeln!(
+            f,
+            "daemon CPU: {:.2} cores of 2 (the {} clients ran on the same machine)",
+            self.daemon_cpu_share, self.clients
+        )
+    }
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after = s
+                .rsplit_once(") ")?
+                .1
+                .split_whitespace()
+                .collect::<Vec<_>>();
+            let utime: f64 = after.get(11)?.parse().ok()?;
+            let stime: f64 = after.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn rss_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Seeds `leads` leads in `dir` (unless seeded before), starts `leadline
+/// run` there as a separate process, and lets `clients` threads write
+/// through its control socket for `seconds`: `lead new` and `lead edit` of
+/// random leads, every one flushed before its answer.
+///
+/// Fails when the daemon cannot be started or reached.
+pub fn daemon(
+    config: &Config,
+    dir: &Path,
+    leads: usize,
+    clients: usize,
+    seconds: f64,
+) -> anyhow::Result<DaemonReport> {
+    use crate::daemon::{client::Client, Request};
+    {
+        let store = Store::open(&StoreOptions::new(dir))?;
+        let seeded = store
+            .reader()
+            .get(&crate::command::keys::sequence("lead"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .is_some();
+        if !seeded {
+            let ctx = Context {
+                rules: &config.process,
+                team: &config.team,
+                actor: config.team.default_user.clone(),
+                now: chrono::Utc::now(),
+                via: "bench",
+            };
+            seed_leads(&store, &ctx, leads)?;
+        }
+    }
+    let exe = std::env::current_exe()?;
+    let mut child = std::process::Command::new(exe)
+        .arg("--data")
+        .arg(dir)
+        .arg("run")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Client::connect(dir).is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            anyhow::bail!("the daemon did not open its control socket within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let first = config
+        .process
+        .numbering
+        .format(crate::domain::Kind::Lead)
+        .first;
+    let stop_at = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let cpu_before = cpu_seconds_of(child.id());
+    let workers: Vec<_> = (0..clients)
+        .map(|c| {
+            let dir = dir.to_path_buf();
+            let rules = config.process.clone();
+            std::thread::spawn(move || -> (Vec<Duration>, usize) {
+                let mut samples = Vec::new();
+                let mut refused = 0;
+                let Some(mut client) = Client::connect(&dir) else { return (samples, 0) };
+                let mut rng = 0x9e37_79b9_7f4a_7c15_u64 ^ (c as u64 + 1);
+                let mut i = 0u64;
+                while Instant::now() < stop_at {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    let line = if i % 2 == 0 {
+                        format!("/lead new topic:\"Bench {c}-{i}\" last:B{c} email:b{c}x{i}@bench.example")
+                    } else {
+                        let lead = rules.show(crate::domain::Kind::Lead, first + rng % leads.max(1) as u64);
+                        format!("/lead edit {lead} city:City{}", rng % 1000)
+                    };
+                    i += 1;
+                    let t = Instant::now();
+                    match client.request(&Request { cmd: Some(line), ..Default::default() }) {
+                        Ok(v) if v["ok"] == true => samples.push(t.elapsed()),
+                        Ok(_) => refused += 1,
+                        Err(_) => break,
+                    }
+                }
+                (samples, refused)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    let mut refused = 0;
+    for w in workers {
+        let (s, r) = w
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
+        all.extend(s);
+        refused += r;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let status = Client::connect(dir)
+        .map(|mut c| {
+            c.request(&Request {
+                status: true,
+                ..Default::default()
+            })
+        })
+        .transpose()?
+        .unwrap_or_default();
+    let commits = status["status"]["commits"].as_u64().unwrap_or(0);
+    let written = status["status"]["commands_written"].as_u64().unwrap_or(0);
+    let rss = rss_of(child.id());
+    let cpu = (cpu_seconds_of(child.id()) - cpu_before) / elapsed;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let commands = all.len();
+    Ok(DaemonReport {
+        leads,
+        clients,
+        seconds: elapsed,
+        commands,
+        commands_per_sec: commands as f64 / elapsed,
+        latency: Latency::of("socket writes", all),
+        refused,
+        commits,
+        commands_per_commit: if commits == 0 {
+            0.0
+        } else {
+            written as f64 / commits as f64
+        },
+        daemon_peak_rss_mib: rss,
+        daemon_cpu_share: cpu,
     })
 }
 

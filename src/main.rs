@@ -100,6 +100,18 @@ enum Action {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Measure the daemon: concurrent clients writing through the control
+    /// socket on a store of many leads (seeded in --dir on the first run).
+    BenchDaemon {
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Measure command throughput and latency against bare sled.
     Bench {
         /// Whole journeys (lead to paid invoice) to run.
@@ -163,6 +175,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli.json,
             )
         }
+        Action::BenchDaemon {
+            clients,
+            leads,
+            seconds,
+            dir,
+        } => {
+            return print_report(
+                &leadline::bench::daemon(&config, dir, *leads, *clients, *seconds)?,
+                cli.json,
+            )
+        }
         Action::BenchScheduler {
             activities,
             owners,
@@ -187,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cmd: Some(line.to_string()),
                 actor: Some(actor.clone()),
                 now,
+                data: cli.json,
                 ..Default::default()
             };
             client.request(&req)
@@ -390,7 +414,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Action::Bench { .. } | Action::BenchScheduler { .. } => {
+        Action::Bench { .. } | Action::BenchScheduler { .. } | Action::BenchDaemon { .. } => {
             anyhow::bail!("benchmarks run on stores of their own")
         }
     }

@@ -55,6 +55,9 @@ pub struct Request {
     /// The front end it came from (`shell`, `chat`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
+    /// Send the record's JSON with the reply (`--json`, chat embeds).
+    #[serde(default)]
+    pub data: bool,
 }
 
 /// A write waiting for the writer thread.
@@ -107,44 +110,50 @@ fn writer(
                 Err(_) => break,
             }
         }
-        let mut done = Vec::with_capacity(batch.len());
-        for job in batch {
-            let ctx = Context {
+        let contexts: Vec<Context> = batch
+            .iter()
+            .map(|job| Context {
                 rules: &config.process,
                 team: &config.team,
                 actor: job.actor.clone(),
                 now: job.now,
                 via: &job.via,
-            };
-            match store.run(&job.cmd, &job.text, &ctx, Durability::Deferred) {
-                Ok(r) => done.push((job.reply, r)),
-                // Refused or invalid: nothing was written, answer now.
-                Err(e) => {
-                    let _ = job.reply.send(Err(e));
+            })
+            .collect();
+        let work: Vec<(&Command, &str, &Context)> = batch
+            .iter()
+            .zip(&contexts)
+            .map(|(j, c)| (&j.cmd, j.text.as_str(), c))
+            .collect();
+        let results = store.run_group(&work);
+        drop(work);
+        drop(contexts);
+        match results {
+            Ok(results) => {
+                if let Ok(mut p) = shared.status.lock() {
+                    p.commits += 1;
+                    p.commands += results.iter().filter(|r| r.is_ok()).count() as u64;
+                }
+                for (job, r) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(r);
                 }
             }
-        }
-        if done.is_empty() {
-            continue;
-        }
-        let flushed = store.flush();
-        if let Ok(mut p) = shared.status.lock() {
-            p.commits += 1;
-            p.commands += done.len() as u64;
-        }
-        for (tx, r) in done {
-            let _ = tx.send(match &flushed {
-                Ok(()) => Ok(r),
-                Err(e) => Err(CommandError::Store(e.clone())),
-            });
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(CommandError::Store(e.clone())));
+                }
+            }
         }
     }
     let _ = store.flush();
 }
 
-fn response(result: Result<Reply, CommandError>) -> serde_json::Value {
+fn response(result: Result<Reply, CommandError>, data: bool) -> serde_json::Value {
     match result {
-        Ok(r) => serde_json::json!({"ok": true, "reply": r.text, "data": r.data, "next": r.next}),
+        Ok(r) if data => {
+            serde_json::json!({"ok": true, "reply": r.text, "data": r.data, "next": r.next})
+        }
+        Ok(r) => serde_json::json!({"ok": true, "reply": r.text, "next": r.next}),
         Err(e) => serde_json::json!({"ok": false, "error": e.code(), "message": e.to_string()}),
     }
 }
@@ -183,10 +192,13 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     };
     let cmd = match command::parse(&text, &ctx) {
         Ok(c) => c,
-        Err(e) => return response(Err(e)),
+        Err(e) => return response(Err(e), false),
     };
     if cmd.is_read_only() {
-        return response(shared.store.run(&cmd, &text, &ctx, Durability::Flush));
+        return response(
+            shared.store.run(&cmd, &text, &ctx, Durability::Flush),
+            req.data,
+        );
     }
     let sender = shared.jobs.lock().ok().and_then(|j| j.clone());
     let Some(sender) = sender else {
@@ -211,7 +223,7 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
         );
     }
     match rx.await {
-        Ok(r) => response(r),
+        Ok(r) => response(r, req.data),
         Err(_) => failure("store", "the writer stopped before answering"),
     }
 }

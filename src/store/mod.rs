@@ -58,12 +58,12 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// Defaults for `path`: fsync every 500 ms, a 64 MiB cache.
+    /// Defaults for `path`: fsync every 500 ms, a 32 MiB cache.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         StoreOptions {
             path: path.into(),
             fsync_every_ms: Some(500),
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -180,6 +180,38 @@ impl Store {
         Ok(reply)
     }
 
+    /// Runs several commands as one group: each in an overlay of its own on
+    /// top of the group's (so it sees the commands before it, and a refused
+    /// one changes nothing), then the group is journaled once, flushed once
+    /// and applied. This is the daemon's group commit: one sync for many
+    /// commands, each answered only after it.
+    ///
+    /// Fails as a whole only when the store cannot be written; each
+    /// command's own refusal is in its result.
+    pub fn run_group(
+        &self,
+        jobs: &[(&Command, &str, &Context)],
+    ) -> Result<Vec<Result<Reply, CommandError>>, TxError> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut group = Writes::new();
+        let mut out = Vec::with_capacity(jobs.len());
+        for (cmd, text, ctx) in jobs {
+            let mut tx = SledTx {
+                tree: &self.db,
+                below: Some(&group),
+                writes: Writes::new(),
+            };
+            let result = command::apply(cmd, text, &mut tx, ctx);
+            let writes = std::mem::take(&mut tx.writes);
+            if result.is_ok() {
+                group.extend(writes);
+            }
+            out.push(result);
+        }
+        self.commit(group, Durability::Flush)?;
+        Ok(out)
+    }
+
     /// Journals `writes`, flushes (with [`Durability::Flush`]), applies them.
     fn commit(&self, writes: Writes, durability: Durability) -> Result<(), TxError> {
         if writes.is_empty() {
@@ -260,9 +292,11 @@ fn open_error(path: &Path, e: sled::Error) -> StoreError {
 /// A command's pending writes, in key order; `None` is a removal.
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
-/// A command's view: committed data plus its own uncommitted writes.
+/// A command's view: committed data, the writes of the commands before it
+/// in its group (`below`), and its own uncommitted writes.
 struct SledTx<'a> {
     tree: &'a sled::Tree,
+    below: Option<&'a Writes>,
     writes: Writes,
 }
 
@@ -270,6 +304,7 @@ impl<'a> SledTx<'a> {
     fn new(tree: &'a sled::Tree) -> Self {
         SledTx {
             tree,
+            below: None,
             writes: BTreeMap::new(),
         }
     }
@@ -290,6 +325,9 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 impl Tx for SledTx<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
         if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.below.and_then(|b| b.get(key)) {
             return Ok(v.clone());
         }
         self.tree
@@ -328,8 +366,13 @@ impl Tx for SledTx<'_> {
                 end.map_or(Bound::Unbounded, Bound::Excluded),
             ),
         };
-        let mut pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> =
-            self.writes.range((lo.clone(), hi.clone())).collect();
+        // The group's writes below, this command's on top.
+        let mut layered: BTreeMap<&Vec<u8>, &Option<Vec<u8>>> = BTreeMap::new();
+        if let Some(below) = self.below {
+            layered.extend(below.range((lo.clone(), hi.clone())));
+        }
+        layered.extend(self.writes.range((lo.clone(), hi.clone())));
+        let mut pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = layered.into_iter().collect();
         if reverse {
             pending.reverse();
         }
