@@ -34,6 +34,9 @@ struct Cli {
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// How `run` and `ingest` log: text (for people) or json (one object a line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Run as if it were this moment (RFC 3339, e.g.
     /// 2026-12-01T08:00:00+01:00): for tick, digest and checks by hand.
     #[arg(long, global = true)]
@@ -126,6 +129,25 @@ enum Action {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs of the long-running parts go to standard output; secrets are never
+/// in them (only account names and server answers are).
+fn init_logs(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stdout)
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal());
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
 #[derive(Debug, Subcommand)]
 enum OutboxAction {
     /// Send every waiting mail that is due.
@@ -160,6 +182,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if matches!(cli.command, Action::Run | Action::Ingest { once: false }) {
+        init_logs(cli.log_format);
+    }
     let config = Config::load(cli.config.as_deref())?;
     let actor = resolve_actor(&config, cli.actor.as_deref())?;
     let now = || cli.now.unwrap_or_else(Utc::now);

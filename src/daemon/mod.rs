@@ -323,6 +323,14 @@ async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             crate::scheduler::tick(&s.store, &s.config, &ctx).map_err(|e| e.to_string())
         })
         .await;
+        match &result {
+            Ok(Ok(report)) if !report.ran.is_empty() => {
+                tracing::info!(jobs = ?report.ran, "scheduler ran")
+            }
+            Ok(Err(e)) => tracing::warn!("scheduler: {e}"),
+            Err(e) => tracing::warn!("scheduler: {e}"),
+            _ => {}
+        }
         if let Ok(mut p) = shared.status.lock() {
             p.last_tick = Some(Utc::now());
             p.last_tick_error = match result {
@@ -350,6 +358,19 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let result =
             crate::mail::smtp::send_once(&shared.store, &ctx, shared.config.mail.smtp.as_ref())
                 .await;
+        match &result {
+            Ok(r) if r.sent + r.deferred + r.failed + r.uncertain > 0 => {
+                tracing::info!(
+                    sent = r.sent,
+                    deferred = r.deferred,
+                    failed = r.failed,
+                    uncertain = r.uncertain,
+                    "outbox"
+                )
+            }
+            Err(e) => tracing::warn!("outbox: {e}"),
+            _ => {}
+        }
         if let Ok(mut p) = shared.status.lock() {
             p.last_send = Some(Utc::now());
             p.last_send_error = match result {
@@ -427,7 +448,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         let discord = "off, the Discord adapter is not built in this version";
         parts.push(format!("discord: {discord}"));
         for p in &parts {
-            println!("{p}");
+            tracing::info!("{p}");
         }
         if let Ok(mut p) = shared.status.lock() {
             p.started = Some(Utc::now());
@@ -464,7 +485,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
             let handle = tokio::runtime::Handle::current();
             std::thread::spawn(move || terminal(s, handle, eof_tx));
         }
-        println!("leadline is running; type /help, or stop it with Ctrl-C");
+        tracing::info!("leadline is running; type /help, or stop it with Ctrl-C");
         loop {
             tokio::select! {
                 conn = listener.accept() => {
@@ -476,10 +497,10 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
                 _ = eof_rx.recv() => break,
             }
         }
-        println!("stopping: finishing the work in flight");
+        tracing::info!("stopping: finishing the work in flight");
         tokio::spawn(async {
             shutdown_signal().await;
-            eprintln!("second signal: exiting now");
+            tracing::warn!("second signal: exiting now");
             std::process::exit(130);
         });
         drop(listener);
@@ -499,7 +520,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
     runtime.shutdown_timeout(Duration::from_secs(1));
     drop(shared);
     let _ = writer.join();
-    println!("stopped");
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -315,7 +315,7 @@ async fn session_loop(
         .map(|c| c.has_str("IDLE"))
         .unwrap_or(false);
     let wait = Duration::from_secs(account.poll_seconds.max(1));
-    println!(
+    tracing::info!(
         "{}: watching {} ({})",
         account.name,
         account.folders.join(", "),
@@ -350,7 +350,7 @@ async fn session_loop(
             h.fetched_total += report.fetched;
         });
         if report.fetched > 0 {
-            println!(
+            tracing::info!(
                 "{}: fetched {}, matched {}, unmatched {}, automatic {}, already known {}, failed {}",
                 report.account, report.fetched, report.matched, report.unmatched, report.automatic, report.known, report.failed
             );
@@ -424,7 +424,7 @@ pub async fn watch_account(
                 update(health, &account.name, |h| {
                     h.last_error = Some(e.to_string())
                 });
-                eprintln!("{e}; retrying in {} s", backoff.as_secs());
+                tracing::warn!("{e}; retrying in {} s", backoff.as_secs());
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = stop.changed() => return,
