@@ -323,6 +323,7 @@ fn cpu_seconds_of(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Peak resident memory (VmHWM) of process `pid` in MiB, from /proc.
 fn rss_of(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -601,17 +602,9 @@ impl fmt::Display for SchedulerReport {
     }
 }
 
-/// Peak resident memory (VmHWM) in MiB, from /proc.
+/// Peak resident memory (VmHWM) of this process in MiB, from /proc.
 pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    rss_of(std::process::id())
 }
 
 /// Seeds (unless `dir` already holds a seeded store) and measures the

@@ -392,28 +392,19 @@ pub fn apply(
                 vec![format!("/invoice paid {id} reason:complete")],
             ))
         }
-        Command::InvoicePaid { invoice, close } => {
+        Command::InvoicePaid { invoice, close } | Command::InvoiceCancel { invoice, close } => {
+            let paid = matches!(cmd, Command::InvoicePaid { .. });
             let new: Invoice = step(tx, ctx, text, *invoice, None, |i: &Invoice| {
-                i.pay(close, ctx.rules)
+                if paid {
+                    i.pay(close, ctx.rules)
+                } else {
+                    i.cancel(close, ctx.rules)
+                }
             })?;
             Ok(reply(
                 format!(
-                    "Paid {} {}: {}.",
-                    ctx.rules.show(Kind::Invoice, *invoice),
-                    new.name,
-                    render::invoice_state(&new.state)
-                ),
-                &new,
-                vec![],
-            ))
-        }
-        Command::InvoiceCancel { invoice, close } => {
-            let new: Invoice = step(tx, ctx, text, *invoice, None, |i: &Invoice| {
-                i.cancel(close, ctx.rules)
-            })?;
-            Ok(reply(
-                format!(
-                    "Canceled {} {}: {}.",
+                    "{} {} {}: {}.",
+                    if paid { "Paid" } else { "Canceled" },
                     ctx.rules.show(Kind::Invoice, *invoice),
                     new.name,
                     render::invoice_state(&new.state)

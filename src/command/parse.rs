@@ -403,6 +403,16 @@ impl<'a, 'c> Args<'a, 'c> {
         Ok(Some(words.join(" ").trim().to_string()).filter(|w| !w.is_empty()))
     }
 
+    /// `to:` and `cc:` as lists of checked e-mail addresses.
+    fn recipients(&mut self) -> Result<(Vec<String>, Vec<String>), CommandError> {
+        let to = split_list(self.text(&["to"])?);
+        let cc = split_list(self.text(&["cc"])?);
+        for a in to.iter().chain(&cc) {
+            super::values::parse_email(a).map_err(|e| invalid(format!("to/cc: {e}")))?;
+        }
+        Ok((to, cc))
+    }
+
     fn owner(&mut self) -> Result<Option<String>, CommandError> {
         match self.opt(&["owner", "for", "assign"])? {
             None => Ok(None),
@@ -663,20 +673,7 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
         "why" => Command::Why(args.number(Kind::Activity)?),
         "email" | "mail" | "send" => {
             let target = args.any_id()?;
-            let list = |v: Option<String>| -> Vec<String> {
-                v.map(|t| {
-                    t.split([',', ';'])
-                        .map(|x| x.trim().to_string())
-                        .filter(|x| !x.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-            };
-            let to = list(args.text(&["to"])?);
-            let cc = list(args.text(&["cc"])?);
-            for a in to.iter().chain(&cc) {
-                super::values::parse_email(a).map_err(|e| invalid(format!("to/cc: {e}")))?;
-            }
+            let (to, cc) = args.recipients()?;
             let template = args.text(&["template"])?;
             let subject = args.text(&["subject", "title"])?;
             let body = args.text(&["body", "text"])?;
@@ -764,6 +761,17 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
     };
     args.done()?;
     Ok(cmd)
+}
+
+/// `a, b; c` -> `[a, b, c]`.
+fn split_list(text: Option<String>) -> Vec<String> {
+    text.map(|t| {
+        t.split([',', ';'])
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 fn limit(args: &mut Args) -> Result<usize, CommandError> {
@@ -891,15 +899,7 @@ fn activity(args: &mut Args, head: &str) -> Result<Command, CommandError> {
                 }
             };
             let location = args.text(&["location", "where", "place"])?;
-            let attendees = args
-                .text(&["attendees", "with", "invite"])?
-                .map(|a| {
-                    a.split([',', ';'])
-                        .map(|x| x.trim().to_string())
-                        .filter(|x| !x.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let attendees = split_list(args.text(&["attendees", "with", "invite"])?);
             (
                 Details::Appointment {
                     end,
@@ -1190,20 +1190,7 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
         }
         (Kind::Quote | Kind::Invoice, "send") => {
             let target = args.id(kind)?;
-            let list = |v: Option<String>| -> Vec<String> {
-                v.map(|t| {
-                    t.split([',', ';'])
-                        .map(|x| x.trim().to_string())
-                        .filter(|x| !x.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default()
-            };
-            let to = list(args.text(&["to"])?);
-            let cc = list(args.text(&["cc"])?);
-            for a in to.iter().chain(&cc) {
-                super::values::parse_email(a).map_err(|e| invalid(format!("to/cc: {e}")))?;
-            }
+            let (to, cc) = args.recipients()?;
             Command::Email(Box::new(EmailInput {
                 target,
                 to,
