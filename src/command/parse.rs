@@ -12,8 +12,8 @@ use std::collections::VecDeque;
 use super::lex::{tokenize, Token};
 use super::mailbox::{EmailInput, MailSource, OutboxStep};
 use super::values::{
-    parse_amount, parse_date, parse_decimal, parse_discount, parse_field, parse_percent,
-    parse_when, parse_yes_no, resolve_owner,
+    parse_amount, parse_date, parse_discount, parse_field, parse_percent, parse_when, parse_yes_no,
+    resolve_owner,
 };
 use super::{help, CommandError, Context};
 use crate::domain::activity::{Details, Direction, Due, Shown, KINDS};
@@ -480,7 +480,7 @@ impl<'a, 'c> Args<'a, 'c> {
         let description = self.text(&["name", "description", "desc"])?;
         let quantity = match self.opt(&["qty", "quantity", "menge"])? {
             Some(q) => {
-                Some(parse_decimal(&q, "a quantity").map_err(|e| invalid(format!("qty: {e}")))?)
+                Some(super::values::parse_quantity(&q).map_err(|e| invalid(format!("qty: {e}")))?)
             }
             None => None,
         };

@@ -121,9 +121,35 @@ pub fn parse_decimal(raw: &str, what: &str) -> Result<Decimal, String> {
             "'{raw}' is not {what}: use a dot for decimals and no thousands separators (12000.50)"
         ));
     }
-    Decimal::from_str(&t)
+    let d = Decimal::from_str(&t)
         .map(|d| d.normalize())
-        .map_err(|_| format!("'{raw}' is not {what}; write a number such as 12000 or 99.50"))
+        .map_err(|_| format!("'{raw}' is not {what}; write a number such as 12000 or 99.50"))?;
+    // Bounded so that no line, total or sum can overflow the decimal type.
+    if d.abs() > Decimal::from(MAX_NUMBER) || d.scale() > 6 {
+        return Err(format!(
+            "'{raw}' is out of range for {what}: at most {MAX_NUMBER} and 6 decimals"
+        ));
+    }
+    Ok(d)
+}
+
+/// The largest amount or number leadline takes: a trillion.
+pub const MAX_NUMBER: i64 = 1_000_000_000_000;
+
+/// The largest quantity on a line.
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+
+/// Reads a line quantity (a decimal, at most a billion).
+///
+/// Fails for non-numbers and quantities out of range.
+pub fn parse_quantity(raw: &str) -> Result<Decimal, String> {
+    let q = parse_decimal(raw, "a quantity")?;
+    if q.abs() > Decimal::from(MAX_QUANTITY) {
+        return Err(format!(
+            "'{raw}' is out of range for a quantity: at most {MAX_QUANTITY}"
+        ));
+    }
+    Ok(q)
 }
 
 /// Reads a money amount (not negative).
@@ -393,6 +419,15 @@ mod tests {
             Ok(at("2026-10-25T00:30:00Z"))
         );
         assert!(parse_when("someday 10:00", today, berlin).is_err());
+    }
+
+    #[test]
+    fn numbers_too_large_to_compute_safely_are_refused() {
+        assert!(parse_amount("1000000000000").is_ok());
+        assert!(parse_amount("1000000000001").is_err());
+        assert!(parse_amount("99999999999999999999999999999999").is_err());
+        assert!(parse_quantity("1000000001").is_err());
+        assert!(parse_amount("0.0000001").is_err());
     }
 
     #[test]

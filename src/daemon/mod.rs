@@ -125,7 +125,17 @@ fn writer(
             .zip(&contexts)
             .map(|(j, c)| (&j.cmd, j.text.as_str(), c))
             .collect();
-        let results = store.run_group(&work);
+        // A panic in a command (a bug) must not take the writer down: the
+        // group was not committed, so the store is as before it.
+        let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.run_group(&work)
+        }))
+        .unwrap_or_else(|_| {
+            Err(crate::command::TxError(
+                "an internal error stopped this group of commands; nothing of it was written"
+                    .to_string(),
+            ))
+        });
         drop(work);
         drop(contexts);
         match results {

@@ -849,3 +849,14 @@ fn a_closing_step_on_a_closed_record_names_its_state_before_asking_for_a_reason(
     let m = t.refused("/invoice cancel INV-1001");
     assert!(m.contains("it is paid (Complete)"), "{m}");
 }
+
+#[test]
+fn numbers_too_large_to_compute_are_refused_before_anything_is_computed() {
+    let t = Lib::new();
+    t.qualified();
+    let m = t.invalid("/opp line add O-1001 sku:CHAIR-01 qty:99999999999999999999999");
+    assert!(m.contains("out of range"), "{m}");
+    t.invalid("/opp line add O-1001 name:X price:99999999999999999999999");
+    t.invalid("/opp edit O-1001 revenue:1e30");
+    t.ok("/opp line add O-1001 sku:CHAIR-01 qty:1000000000");
+}
