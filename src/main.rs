@@ -255,6 +255,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&v["status"])?);
                 Ok(ExitCode::SUCCESS)
             }
+            Action::Tick => {
+                let v = client.request(&leadline::daemon::Request {
+                    tick: true,
+                    now,
+                    ..Default::default()
+                })?;
+                let ran: Vec<String> = serde_json::from_value(v["report"]["ran"].clone()).unwrap_or_default();
+                if v["ok"] != true {
+                    anyhow::bail!("{}", v["message"].as_str().unwrap_or("the daemon could not tick"));
+                }
+                if cli.json {
+                    println!("{}", serde_json::to_string_pretty(&v["report"])?);
+                } else if ran.is_empty() {
+                    println!("nothing was due");
+                } else {
+                    ran.iter().for_each(|r| println!("{r}"));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Action::Digest { owner, html } => {
+                let v = client.request(&leadline::daemon::Request {
+                    digest: Some(owner.clone()),
+                    now,
+                    ..Default::default()
+                })?;
+                if v["ok"] != true {
+                    anyhow::bail!("{}", v["message"].as_str().unwrap_or("the daemon could not make the digest"));
+                }
+                if cli.json {
+                    println!("{v}");
+                } else if *html {
+                    println!("{}", v["html"].as_str().unwrap_or(""));
+                } else {
+                    println!("Subject: {}\n\n{}", v["subject"].as_str().unwrap_or(""), v["text"].as_str().unwrap_or(""));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             Action::Run => anyhow::bail!("a leadline daemon already runs on {}", path.display()),
             _ => anyhow::bail!(
                 "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",

@@ -17,6 +17,10 @@ impl Client {
     /// Connects to the daemon of `data`, if one runs there.
     pub fn connect(data: &Path) -> Option<Client> {
         let stream = UnixStream::connect(socket_path(data)).ok()?;
+        // A daemon that stopped answering must not hang the shell.
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(120)))
+            .ok()?;
         let reader = BufReader::new(stream.try_clone().ok()?);
         Some(Client { stream, reader })
     }

@@ -58,6 +58,12 @@ pub struct Request {
     /// Send the record's JSON with the reply (`--json`, chat embeds).
     #[serde(default)]
     pub data: bool,
+    /// Run every scheduler job that is due now.
+    #[serde(default)]
+    pub tick: bool,
+    /// Render the digest this member would get now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// A write waiting for the writer thread.
@@ -127,15 +133,14 @@ fn writer(
             .collect();
         // A panic in a command (a bug) must not take the writer down: the
         // group was not committed, so the store is as before it.
-        let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.run_group(&work)
-        }))
-        .unwrap_or_else(|_| {
-            Err(crate::command::TxError(
+        let results =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.run_group(&work)))
+                .unwrap_or_else(|_| {
+                    Err(crate::command::TxError(
                 "an internal error stopped this group of commands; nothing of it was written"
                     .to_string(),
             ))
-        });
+                });
         drop(work);
         drop(contexts);
         match results {
@@ -179,6 +184,9 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     };
     if req.status {
         return status(shared);
+    }
+    if req.tick || req.digest.is_some() {
+        return scheduler_request(req, shared);
     }
     let Some(text) = req.cmd else {
         return failure("invalid", "a request needs cmd or status");
@@ -235,6 +243,39 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     match rx.await {
         Ok(r) => response(r, req.data),
         Err(_) => failure("store", "the writer stopped before answering"),
+    }
+}
+
+/// `leadline tick` and `leadline digest` against the running daemon.
+fn scheduler_request(req: Request, shared: &Shared) -> serde_json::Value {
+    let config = &shared.config;
+    let ctx = Context {
+        rules: &config.process,
+        team: &config.team,
+        actor: "scheduler".to_string(),
+        now: req.now.unwrap_or_else(Utc::now),
+        via: "scheduler",
+    };
+    if req.tick {
+        return match crate::scheduler::tick(&shared.store, config, &ctx) {
+            Ok(r) => serde_json::json!({"ok": true, "report": r}),
+            Err(e) => failure("store", e.to_string()),
+        };
+    }
+    let who = req.digest.unwrap_or_default();
+    let owner = match config.team.resolve_actor(&who) {
+        Ok(o) => o,
+        Err(e) => return failure("invalid", e),
+    };
+    let data = match crate::scheduler::digest::gather(&shared.store.reader(), &ctx, &owner) {
+        Ok(d) => d,
+        Err(e) => return failure("store", e.to_string()),
+    };
+    match crate::scheduler::digest::render(data, config.scheduler.templates.as_deref()) {
+        Ok(d) => {
+            serde_json::json!({"ok": true, "subject": d.subject, "text": d.text, "html": d.html})
+        }
+        Err(e) => failure("store", e.to_string()),
     }
 }
 

@@ -129,8 +129,26 @@ fn commands_go_through_the_control_socket_while_the_daemon_runs() {
             && status.contains("\"outbox\""),
         "{status}"
     );
-    // What the daemon does itself is refused by hand, clearly.
-    let out = b.run(&["tick"]);
+    // The scheduler answers through the daemon too.
+    let out = b.run(&["--now", "2026-12-01T09:00:00Z", "tick"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let digest = String::from_utf8_lossy(
+        &b.run(&["--now", "2026-12-01T09:00:00Z", "digest", "me"])
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        digest.starts_with("Subject: leadline digest for me, 2026-12-01")
+            && digest.contains("open opportunities: 1"),
+        "{digest}"
+    );
+    // What the daemon does on its own is refused by hand, clearly.
+    let csv = b.file("l.csv", "Topic,Last Name\nX,Y\n");
+    let out = b.run(&["import", "leads", csv.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a leadline daemon runs on"));
     let out = b.run(&["--as", "nobody at all", "cmd", "/list leads"]);
