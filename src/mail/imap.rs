@@ -80,7 +80,7 @@ async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError
             }
         };
         let stream = match account.tls {
-            Tls::Implicit => stream::tls(tcp, &account.host)
+            Tls::Implicit => stream::tls(tcp, &account.host, account.ca_file.as_deref())
                 .await
                 .map_err(|e| err(format!("TLS: {e}")))?,
             _ => MailStream::Plain(tcp),
@@ -100,7 +100,7 @@ async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError
                 return Err(proto("STARTTLS on a TLS connection".into()));
             };
             client = async_imap::Client::new(
-                stream::tls(tcp, &account.host)
+                stream::tls(tcp, &account.host, account.ca_file.as_deref())
                     .await
                     .map_err(|e| err(format!("TLS: {e}")))?,
             );

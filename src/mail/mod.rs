@@ -41,6 +41,10 @@ pub struct ImapAccount {
     pub password_env: Option<String>,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// Extra certificate authority (PEM) to trust, for servers with a
+    /// private CA; the public roots are always trusted.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     #[serde(default = "default_folders")]
     pub folders: Vec<String>,
     #[serde(default = "default_poll")]
@@ -75,6 +79,9 @@ pub struct SmtpConfig {
     pub password_file: Option<PathBuf>,
     /// The sender, e.g. `Sales <sales@example.com>`.
     pub from: String,
+    /// Extra certificate authority (PEM) to trust, for servers with a private CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Mail settings.

@@ -34,7 +34,22 @@ pub struct SendReport {
 
 fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let bad = |e: lettre::transport::smtp::Error| MailError::Config(format!("mail.smtp: {e}"));
-    let tls = |host: &str| TlsParameters::new(host.to_string()).map_err(bad);
+    let ca = match &config.ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                MailError::Config(format!("mail.smtp: ca_file {}: {e}", path.display()))
+            })?;
+            Some(lettre::transport::smtp::client::Certificate::from_pem(&pem).map_err(bad)?)
+        }
+        None => None,
+    };
+    let tls = |host: &str| {
+        let mut b = TlsParameters::builder(host.to_string());
+        if let Some(c) = ca.clone() {
+            b = b.add_root_certificate(c);
+        }
+        b.build().map_err(bad)
+    };
     let (builder, default_port) = match config.tls {
         Tls::None => (
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)

@@ -16,12 +16,31 @@ pub enum MailStream {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
-/// Wraps `tcp` in TLS for `host`.
+/// Wraps `tcp` in TLS for `host`, trusting the public roots and the
+/// certificates in `ca_file`.
 ///
-/// Fails when the handshake fails or the host name is not valid.
-pub async fn tls(tcp: TcpStream, host: &str) -> std::io::Result<MailStream> {
+/// Fails when the CA file cannot be read, the handshake fails (an untrusted
+/// or wrong certificate) or the host name is not valid.
+pub async fn tls(
+    tcp: TcpStream,
+    host: &str,
+    ca_file: Option<&std::path::Path>,
+) -> std::io::Result<MailStream> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
     let mut roots = tokio_rustls::rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| std::io::Error::other(format!("ca_file {}: {e}", path.display())))?;
+        for cert in certs {
+            let cert = cert
+                .map_err(|e| std::io::Error::other(format!("ca_file {}: {e}", path.display())))?;
+            roots
+                .add(cert)
+                .map_err(|e| std::io::Error::other(format!("ca_file {}: {e}", path.display())))?;
+        }
+    }
     let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
         tokio_rustls::rustls::crypto::ring::default_provider(),
     ))

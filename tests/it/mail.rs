@@ -741,3 +741,115 @@ fn a_running_ingest_wakes_on_idle_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status:?}");
     assert!(m.cmd("/timeline L-1001").contains("Woken by IDLE"));
 }
+
+#[test]
+fn implicit_tls_and_starttls_work_with_a_private_ca_and_an_untrusted_server_is_refused() {
+    let b = Bin::new();
+    let dovecot = Dovecot::start_tls();
+    let sales = dovecot.user("sales");
+    let (tls_port, ca) = dovecot.tls.clone().expect("tls");
+    sales.deliver(
+        &mail(
+            "Bob <bob@fabrikam.example>",
+            "Over TLS",
+            "tls-1@x",
+            "",
+            "secret stuff",
+        ),
+        "F",
+    );
+    let account = |name: &str, port: u16, tls: &str, ca: Option<&std::path::Path>| {
+        format!(
+            "[[mail.accounts]]\nname = \"{name}\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"{tls}\"\nuser = \"sales\"\npassword_env = \"LEADLINE_TEST_IMAP\"\n{}",
+            ca.map(|c| format!("ca_file = \"{}\"\n", c.display())).unwrap_or_default()
+        )
+    };
+    let run = |cfg: &str| {
+        let path = b.file("tls.toml", cfg);
+        b.command()
+            .arg("--config")
+            .arg(&path)
+            .args(["ingest", "--once"])
+            .env("LEADLINE_TEST_IMAP", &sales.password)
+            .output()
+            .expect("run")
+    };
+    // Without the CA the certificate is not trusted: reported, not fatal.
+    let out = run(&account("untrusted", tls_port, "implicit", None));
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("untrusted: cannot connect") && text.contains("TLS"),
+        "{text}"
+    );
+    let out = run(&account("implicit", tls_port, "implicit", Some(&ca)));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.starts_with("implicit: fetched 1"),
+        "{text}"
+    );
+    sales.deliver(
+        &mail(
+            "Bob <bob@fabrikam.example>",
+            "Via STARTTLS",
+            "tls-2@x",
+            "",
+            "more",
+        ),
+        "F",
+    );
+    let out = run(&account("starttls", dovecot.port, "starttls", Some(&ca)));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.starts_with("starttls: fetched 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn mail_goes_out_over_starttls_to_a_server_with_a_private_ca() {
+    let b = Bin::new();
+    let dovecot = Dovecot::start_tls();
+    let customer = dovecot.user("customer");
+    let (_, ca) = dovecot.tls.clone().expect("tls");
+    let dir = ca.parent().expect("dir").to_path_buf();
+    let cert = dir.join("cert.pem").display().to_string();
+    let key = dir.join("key.pem").display().to_string();
+    let smtp = Smtp::start(&customer, &["--tls-cert", &cert, "--tls-key", &key]);
+    let cfg = b.file(
+        "smtp.toml",
+        &format!(
+            "[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"starttls\"\nfrom = \"Maria <maria@example.com>\"\nca_file = \"{}\"\n",
+            smtp.port,
+            ca.display()
+        ),
+    );
+    let run = |args: &[&str]| {
+        b.command()
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    assert!(run(&[
+        "cmd",
+        "/lead new topic:Chairs last:Schmidt email:anna@contoso.example"
+    ])
+    .status
+    .success());
+    assert!(run(&["cmd", "/email L-1001 subject:Encrypted body:yes"])
+        .status
+        .success());
+    let out = run(&["outbox", "send", "--once"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("sent 1"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(customer
+        .messages()
+        .iter()
+        .any(|m| m.contains("Subject: Encrypted [L-1001]")));
+}

@@ -45,6 +45,8 @@ fn wait_for_port(port: u16, what: &str) {
 pub struct Dovecot {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// With TLS: the implicit-TLS port and the CA (self-signed) certificate.
+    pub tls: Option<(u16, PathBuf)>,
     child: Child,
     uid: u32,
     gid: u32,
@@ -62,6 +64,16 @@ pub struct MailUser {
 
 impl Dovecot {
     pub fn start() -> Dovecot {
+        Dovecot::launch(false)
+    }
+
+    /// With a self-signed certificate for 127.0.0.1: implicit TLS on its
+    /// own port, STARTTLS on the plain one.
+    pub fn start_tls() -> Dovecot {
+        Dovecot::launch(true)
+    }
+
+    fn launch(tls: bool) -> Dovecot {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path();
         let (uid, gid) = (id("-u"), id("-g"));
@@ -73,13 +85,84 @@ impl Dovecot {
         chown(d.join("mail"), Some(uid), Some(gid)).expect("chown mail");
         std::fs::write(d.join("users"), "").expect("users");
         let port = free_port();
+        let tls = tls.then(|| {
+            // A private CA, and a server certificate it signed for 127.0.0.1.
+            let run = |args: &[&str]| {
+                let ok = Command::new("openssl")
+                    .args(args)
+                    .current_dir(d)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .expect("openssl")
+                    .success();
+                assert!(ok, "openssl {args:?} failed");
+            };
+            std::fs::write(
+                d.join("ext.cnf"),
+                "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+            )
+            .expect("ext");
+            run(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=leadline test CA",
+                "-days",
+                "2",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ]);
+            run(&[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+            ]);
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "cert.pem",
+            ]);
+            (free_port(), d.join("ca.pem"))
+        });
+        let ssl = match &tls {
+            Some((tls_port, _)) => format!(
+                "ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n",
+                d = d.display()
+            ) + &format!("service imap-login {{\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}\n"),
+            None => "ssl = no\nservice imap-login {\n  inet_listener imaps {\n    port = 0\n  }\n}\n".to_string(),
+        };
         let conf = format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             ssl = no\ndisable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:{d}/mail/%u\n\
+             {ssl}disable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:{d}/mail/%u\n\
              first_valid_uid = {uid}\nlast_valid_uid = {uid}\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/users\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n",
             d = d.display()
         );
         std::fs::write(d.join("dovecot.conf"), conf).expect("conf");
@@ -95,6 +178,7 @@ impl Dovecot {
         Dovecot {
             dir,
             port,
+            tls,
             child,
             uid,
             gid,

@@ -25,6 +25,8 @@ p.add_argument("--user")
 p.add_argument("--password")
 p.add_argument("--reject", help="recipients containing this get 550")
 p.add_argument("--tempfail", help="recipients containing this get 451")
+p.add_argument("--tls-cert", help="offer STARTTLS with this certificate (PEM)")
+p.add_argument("--tls-key", help="the certificate's key (PEM)")
 args = p.parse_args()
 
 counter = 0
@@ -66,6 +68,11 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 kwargs = {}
 if args.user:
     kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+if args.tls_cert:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(args.tls_cert, args.tls_key)
+    kwargs.update(tls_context=context, require_starttls=True)
 controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, **kwargs)
 controller.start()
 print(f"ready {args.port}", flush=True)
