@@ -42,6 +42,9 @@ pub struct Config {
     /// Mailboxes to read and the SMTP server to send through.
     #[serde(default)]
     pub mail: crate::mail::MailConfig,
+    /// The chat bot: token, channels, roles, confirmations.
+    #[serde(default)]
+    pub chat: crate::chat::ChatConfig,
 }
 
 /// Where and how the store keeps its data.
@@ -69,6 +72,17 @@ pub enum Role {
     Rep,
     Manager,
     Admin,
+}
+
+impl Role {
+    /// `rep`, `manager`, `admin`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
 }
 
 /// One team member.
@@ -181,6 +195,7 @@ impl Config {
             process: Rules::default(),
             scheduler: Default::default(),
             mail: Default::default(),
+            chat: Default::default(),
         })
     }
 
@@ -233,6 +248,7 @@ impl Config {
             .validate()
             .map_err(|r| invalid(r.to_string()))?;
         config.mail.validate().map_err(invalid)?;
+        config.chat.validate().map_err(invalid)?;
         let mut names = std::collections::BTreeSet::new();
         for m in &config.team.members {
             if m.name.trim().is_empty()

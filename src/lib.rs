@@ -12,11 +12,14 @@
 //! - [`import`]: CSV import of leads (P-2).
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
 //! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.
+//! - [`chat`]: the chat front end's rules: members, roles, confirmations,
+//!   notices to post (Discord-independent).
 //! - [`daemon`]: `leadline run`: the control socket with group commit, the
 //!   scheduler, mail and outbox loops, graceful shutdown.
 //! - [`bench`]: the benchmark behind `leadline bench`.
 
 pub mod bench;
+pub mod chat;
 pub mod command;
 pub mod config;
 pub mod daemon;

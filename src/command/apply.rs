@@ -230,6 +230,10 @@ pub fn apply(
         Command::Outbox { all } => mailbox::outbox(tx, *all),
         Command::OutboxStep { mail, step } => mailbox::outbox_step(tx, ctx, text, *mail, step),
         Command::OutboxRecover => mailbox::outbox_recover(tx, ctx),
+        Command::NoticeDelivered(n) => {
+            super::queue::delivered(tx, ctx, *n)?;
+            Ok(Reply::text(format!("notice #{n} delivered")))
+        }
         Command::Agenda { owner } => activities::agenda(tx, ctx, owner.as_deref()),
         Command::Overdue { owner, everyone } => {
             activities::overdue(tx, ctx, owner.as_deref(), *everyone)

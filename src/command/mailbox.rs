@@ -322,6 +322,19 @@ pub fn ingest(
                 };
                 write(tx, mkeys::inbox(number), &item)?;
                 write(tx, id_key, &MailRef::Inbox(number))?;
+                let from = mail
+                    .from
+                    .as_ref()
+                    .map(MailAddress::display)
+                    .unwrap_or_else(|| "(no sender)".into());
+                queue::notify(
+                    tx,
+                    ctx,
+                    queue::TRIAGE,
+                    NoticeKind::Unmatched,
+                    format!("Unmatched mail #{number} from {from}: {} (/inbox link {number} <record>, /inbox lead {number})", mail.subject),
+                    None,
+                )?;
                 outcomes.push(Ingested::Unmatched { inbox: number });
             }
         }
@@ -929,7 +942,7 @@ pub fn settle_activity(
             tx,
             ctx,
             &old.owner,
-            NoticeKind::Overdue,
+            NoticeKind::MailFailed,
             format!(
                 "Mail not sent: {} '{}': {}",
                 ctx.rules.show(Kind::Activity, activity),

@@ -237,6 +237,8 @@ pub enum Command {
     },
     /// The sender's start: entries left sending become uncertain.
     OutboxRecover,
+    /// Chat posted notice `n`.
+    NoticeDelivered(u64),
 }
 
 impl Command {

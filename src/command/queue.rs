@@ -45,7 +45,14 @@ pub mod keys {
 pub enum NoticeKind {
     Overdue,
     Digest,
+    /// A mail nobody's rule matched (to the triage channel).
+    Unmatched,
+    /// A mail that could not be sent.
+    MailFailed,
 }
+
+/// Who gets notices meant for the triage channel.
+pub const TRIAGE: &str = "#triage";
 
 /// A message for one team member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +64,31 @@ pub struct Notice {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<RecordId>,
+    /// When chat delivered it; `None` while it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Every notice not yet delivered, oldest first.
+///
+/// Fails when the store cannot be read.
+pub fn undelivered(tx: &dyn Tx) -> Result<Vec<Notice>, CommandError> {
+    let mut all: Vec<Notice> = self::all(tx, keys::NOTICES)?;
+    all.retain(|n| n.delivered_at.is_none());
+    Ok(all)
+}
+
+/// Marks notice `n` delivered (once).
+///
+/// Fails when there is no such notice.
+pub fn delivered(tx: &mut dyn Tx, ctx: &Context, n: u64) -> Result<(), CommandError> {
+    let mut notice: Notice = read(tx, &keys::notice(n))?
+        .ok_or_else(|| CommandError::NotFound(format!("there is no notice #{n}")))?;
+    if notice.delivered_at.is_none() {
+        notice.delivered_at = Some(ctx.now);
+        write(tx, keys::notice(n), &notice)?;
+    }
+    Ok(())
 }
 
 /// Where an outgoing mail stands.
@@ -170,6 +202,7 @@ pub fn notify(
         kind,
         text,
         about,
+        delivered_at: None,
     };
     write(tx, keys::notice(number), &notice)?;
     Ok(number)

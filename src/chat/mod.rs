@@ -1,0 +1,364 @@
+//! The chat front end's core, independent of Discord: who may run what,
+//! confirmations for irreversible steps, and which notices go where. The
+//! Discord adapter turns interactions and messages into calls here, runs
+//! what they decide through the same command path as the shell, and posts
+//! the answers.
+//!
+//! - A stranger (no team member with that chat user id) gets a polite
+//!   refusal, and nothing changes.
+//! - Roles: `[chat.roles]` gives the lowest role allowed per step; by
+//!   default only managers (and admins) cancel orders and invoices.
+//! - Irreversible steps (`[chat] confirm`, by default cancel order, cancel
+//!   invoice, disqualify) first answer with a confirmation token; the same
+//!   member's confirmation within 5 minutes runs the command.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+
+use crate::command::{self, queue, Command, CommandError, Context, Tx};
+use crate::config::{Config, Member, Role};
+
+/// The chat settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    /// Refused when present: the bot token never goes in the config file.
+    pub token: Option<String>,
+    pub token_env: Option<String>,
+    pub token_file: Option<PathBuf>,
+    /// The Discord server (guild) id.
+    pub guild: Option<String>,
+    /// Channel ids where typed commands are read.
+    pub channels: Vec<String>,
+    /// Where unmatched mail is announced.
+    pub triage_channel: Option<String>,
+    /// Where notices go: `dm`, or a channel id.
+    pub notices: String,
+    /// The lowest role per step, e.g. `"invoice cancel" = "manager"`.
+    pub roles: BTreeMap<String, Role>,
+    /// Steps that ask for confirmation first.
+    pub confirm: Vec<String>,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            token: None,
+            token_env: None,
+            token_file: None,
+            guild: None,
+            channels: Vec::new(),
+            triage_channel: None,
+            notices: "dm".to_string(),
+            roles: BTreeMap::from([
+                ("order cancel".to_string(), Role::Manager),
+                ("invoice cancel".to_string(), Role::Manager),
+            ]),
+            confirm: vec![
+                "order cancel".into(),
+                "invoice cancel".into(),
+                "disqualify".into(),
+            ],
+        }
+    }
+}
+
+impl ChatConfig {
+    /// Checks the chat settings.
+    ///
+    /// Fails naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.token.is_some() {
+            return Err(
+                "chat: the bot token never goes in the config file; use token_env or token_file"
+                    .to_string(),
+            );
+        }
+        for step in self.roles.keys().chain(&self.confirm) {
+            if !STEPS.contains(&step.as_str()) {
+                return Err(format!(
+                    "chat: '{step}' is not a step; steps: {}",
+                    STEPS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The steps roles and confirmations can name.
+pub const STEPS: &[&str] = &[
+    "lead new",
+    "lead edit",
+    "qualify",
+    "disqualify",
+    "reactivate",
+    "opp new",
+    "opp edit",
+    "opp win",
+    "opp lose",
+    "opp reopen",
+    "line",
+    "quote new",
+    "quote edit",
+    "quote activate",
+    "quote revise",
+    "quote close",
+    "quote win",
+    "order fulfil",
+    "order cancel",
+    "order invoice",
+    "invoice paid",
+    "invoice cancel",
+    "product",
+    "activity",
+    "email",
+    "inbox",
+    "outbox",
+    "edit",
+    "read",
+];
+
+/// The step a command is, for roles and confirmations.
+pub fn step(cmd: &Command) -> &'static str {
+    use crate::domain::Kind;
+    match cmd {
+        Command::New {
+            kind: Kind::Lead, ..
+        } => "lead new",
+        Command::New {
+            kind: Kind::Opportunity,
+            ..
+        } => "opp new",
+        Command::Edit { target, .. } if target.kind == Kind::Lead => "lead edit",
+        Command::Edit { target, .. } if target.kind == Kind::Opportunity => "opp edit",
+        Command::Edit { target, .. } if target.kind == Kind::Quote => "quote edit",
+        Command::New { .. } | Command::Edit { .. } => "edit",
+        Command::ProductNew { .. } | Command::ProductEdit { .. } => "product",
+        Command::Qualify(_) => "qualify",
+        Command::Disqualify { .. } => "disqualify",
+        Command::Reactivate(_) => "reactivate",
+        Command::OppWin { .. } => "opp win",
+        Command::OppLose { .. } => "opp lose",
+        Command::OppReopen(_) => "opp reopen",
+        Command::LineAdd { .. } | Command::LineEdit { .. } | Command::LineRemove { .. } => "line",
+        Command::QuoteNew(_) => "quote new",
+        Command::QuoteActivate(_) => "quote activate",
+        Command::QuoteRevise(_) => "quote revise",
+        Command::QuoteClose { .. } => "quote close",
+        Command::QuoteWin { .. } => "quote win",
+        Command::OrderFulfil { .. } => "order fulfil",
+        Command::OrderCancel { .. } => "order cancel",
+        Command::OrderInvoice(_) => "order invoice",
+        Command::InvoicePaid { .. } => "invoice paid",
+        Command::InvoiceCancel { .. } => "invoice cancel",
+        Command::NewActivity(_)
+        | Command::ActivityDone { .. }
+        | Command::ActivityCancel(_)
+        | Command::ActivityReschedule { .. }
+        | Command::ActivityAssign { .. } => "activity",
+        Command::Email(_) => "email",
+        Command::InboxLink { .. } | Command::InboxLead { .. } => "inbox",
+        Command::OutboxStep { .. } | Command::OutboxRecover => "outbox",
+        _ => "read",
+    }
+}
+
+/// What chat should do with a message or a button press.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run this command line as this member (the adapter runs it through
+    /// the daemon and shows the reply; a refusal only to the member).
+    Run { member: String, line: String },
+    /// Shown only to the one who asked; nothing changed.
+    Refuse(String),
+    /// Ask "Are you sure?" with a button carrying `token`.
+    Confirm { token: String, prompt: String },
+}
+
+/// A confirmation waiting for its button.
+#[derive(Debug, Clone)]
+struct Pending {
+    member: String,
+    line: String,
+    expires: DateTime<Utc>,
+}
+
+/// The chat core's state: confirmations waiting for their button.
+#[derive(Debug, Default)]
+pub struct Chat {
+    pending: Mutex<HashMap<String, Pending>>,
+    counter: Mutex<u64>,
+}
+
+/// How long a confirmation button stays valid.
+pub fn confirm_window() -> Duration {
+    Duration::minutes(5)
+}
+
+fn member_of<'c>(config: &'c Config, chat_user: &str) -> Option<&'c Member> {
+    config
+        .team
+        .members
+        .iter()
+        .find(|m| m.discord_id.as_deref() == Some(chat_user))
+}
+
+impl Chat {
+    /// Decides what to do with a command `line` typed by chat user `chat_user`.
+    pub fn decide(
+        &self,
+        config: &Config,
+        chat_user: &str,
+        line: &str,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        let Some(member) = member_of(config, chat_user) else {
+            return Decision::Refuse("Sorry, I only take commands from members of the sales team. Ask an admin to add you.".to_string());
+        };
+        let ctx = Context {
+            rules: &config.process,
+            team: &config.team,
+            actor: member.name.clone(),
+            now,
+            via: "chat",
+        };
+        let cmd = match command::parse(line, &ctx) {
+            Ok(c) => c,
+            Err(e) => return Decision::Refuse(e.to_string()),
+        };
+        let step = step(&cmd);
+        if let Some(needed) = config.chat.roles.get(step) {
+            if member.role < *needed {
+                return Decision::Refuse(format!(
+                    "'{step}' needs the role {} or higher; you are {}. Ask a {}.",
+                    needed.name(),
+                    member.role.name(),
+                    needed.name()
+                ));
+            }
+        }
+        if config.chat.confirm.iter().any(|c| c == step) {
+            let n = {
+                let mut c = self.counter.lock().unwrap_or_else(|e| e.into_inner());
+                *c += 1;
+                *c
+            };
+            let token = format!("confirm-{n}-{}", now.timestamp_millis());
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            pending.retain(|_, p| p.expires > now);
+            pending.insert(
+                token.clone(),
+                Pending {
+                    member: member.name.clone(),
+                    line: line.trim().to_string(),
+                    expires: now + confirm_window(),
+                },
+            );
+            return Decision::Confirm {
+                token,
+                prompt: format!(
+                    "{} cannot be undone. Run `{}`?",
+                    capitalise(step),
+                    line.trim()
+                ),
+            };
+        }
+        Decision::Run {
+            member: member.name.clone(),
+            line: line.trim().to_string(),
+        }
+    }
+
+    /// The confirmation button `token` was pressed by `chat_user`.
+    pub fn confirm(
+        &self,
+        config: &Config,
+        chat_user: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        let Some(member) = member_of(config, chat_user) else {
+            return Decision::Refuse(
+                "Sorry, I only take commands from members of the sales team.".to_string(),
+            );
+        };
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        match pending.get(token) {
+            Some(p) if p.member != member.name => {
+                Decision::Refuse("Only the one who asked can confirm this.".to_string())
+            }
+            Some(p) if p.expires <= now => {
+                pending.remove(token);
+                Decision::Refuse(
+                    "That confirmation has expired; run the command again.".to_string(),
+                )
+            }
+            Some(_) => match pending.remove(token) {
+                Some(p) => Decision::Run {
+                    member: p.member,
+                    line: p.line,
+                },
+                None => Decision::Refuse("That confirmation was already used.".to_string()),
+            },
+            None => {
+                Decision::Refuse("That confirmation was already used or never existed.".to_string())
+            }
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A notice for chat to post, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub notice: u64,
+    /// `dm:<user id>` or `channel:<channel id>`.
+    pub to: String,
+    pub text: String,
+}
+
+/// The notices chat should post now: overdue notices and digests to their
+/// owner (a direct message, or the configured channel), unmatched mail to
+/// the triage channel. Notices for members without a chat id stay queued.
+///
+/// Fails when the store cannot be read.
+pub fn outgoing(tx: &dyn Tx, config: &Config) -> Result<Vec<Outgoing>, CommandError> {
+    let mut out = Vec::new();
+    for n in queue::undelivered(tx)? {
+        let to = if n.to == queue::TRIAGE {
+            config
+                .chat
+                .triage_channel
+                .as_ref()
+                .map(|c| format!("channel:{c}"))
+        } else if config.chat.notices == "dm" {
+            config
+                .team
+                .member(&n.to)
+                .and_then(|m| m.discord_id.as_ref())
+                .map(|id| format!("dm:{id}"))
+        } else {
+            Some(format!("channel:{}", config.chat.notices))
+        };
+        if let Some(to) = to {
+            out.push(Outgoing {
+                notice: n.number,
+                to,
+                text: n.text,
+            });
+        }
+    }
+    Ok(out)
+}
