@@ -153,13 +153,7 @@ pub fn run(
     options.fsync_every_ms = fsync;
     let store = Store::open(&options)?;
     let now = chrono::Utc::now();
-    let ctx = Context {
-        rules: &config.process,
-        team: &config.team,
-        actor: config.team.default_user.clone(),
-        now,
-        via: "bench",
-    };
+    let ctx = config.context(&config.team.default_user, now, "bench");
     store.execute(
         "/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%",
         &ctx,
@@ -358,13 +352,7 @@ pub fn daemon(
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .is_some();
         if !seeded {
-            let ctx = Context {
-                rules: &config.process,
-                team: &config.team,
-                actor: config.team.default_user.clone(),
-                now: chrono::Utc::now(),
-                via: "bench",
-            };
+            let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "bench");
             seed_leads(&store, &ctx, leads)?;
         }
     }
@@ -641,13 +629,7 @@ pub fn scheduler(
     let mut options = StoreOptions::new(dir);
     options.fsync_every_ms = Some(config.store.fsync_every_ms);
     let store = Store::open(&options)?;
-    let ctx_at = |now, actor: &str| Context {
-        rules: &config.process,
-        team: &config.team,
-        actor: actor.to_string(),
-        now,
-        via: "bench",
-    };
+    let ctx_at = |now, actor: &str| config.context(actor, now, "bench");
     let leads = (activities / 50).max(1);
     // The last measured moment; none yet means the store is not seeded.
     let last: Option<chrono::DateTime<chrono::Utc>> =
@@ -705,18 +687,7 @@ pub fn scheduler(
         }
         store.flush()?;
         // Earlier sweeps have announced everything overdue until 5 minutes ago.
-        let ctx = ctx_at(t0 - D::minutes(5), "scheduler");
-        loop {
-            let r = store.run(
-                &Command::Sweep { limit: 5000 },
-                "sweep",
-                &ctx,
-                Durability::Flush,
-            )?;
-            if r.data["more"] != serde_json::Value::Bool(true) {
-                break;
-            }
-        }
+        crate::scheduler::sweep(&store, &ctx_at(t0 - D::minutes(5), "scheduler"))?;
         seed_seconds = start.elapsed().as_secs_f64();
     }
 
@@ -733,21 +704,8 @@ pub fn scheduler(
         Durability::Flush,
     )?;
     let sweep = |now| -> anyhow::Result<(f64, usize)> {
-        let ctx = ctx_at(now, "scheduler");
         let start = Instant::now();
-        let mut announced = 0;
-        loop {
-            let r = store.run(
-                &Command::Sweep { limit: 5000 },
-                "sweep",
-                &ctx,
-                Durability::Flush,
-            )?;
-            announced += r.data["announced"].as_u64().unwrap_or(0) as usize;
-            if r.data["more"] != serde_json::Value::Bool(true) {
-                break;
-            }
-        }
+        let announced = crate::scheduler::sweep(&store, &ctx_at(now, "scheduler"))?;
         Ok((start.elapsed().as_secs_f64(), announced))
     };
     sweep(at - D::minutes(5))?;

@@ -185,6 +185,23 @@ impl Team {
 }
 
 impl Config {
+    /// The context a command runs in: these rules and team, `actor` acting
+    /// at `now`, from front end `via`.
+    pub fn context<'a>(
+        &'a self,
+        actor: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        via: &'a str,
+    ) -> crate::command::Context<'a> {
+        crate::command::Context {
+            rules: &self.process,
+            team: &self.team,
+            actor: actor.to_string(),
+            now,
+            via,
+        }
+    }
+
     /// The embedded default.
     pub fn embedded() -> Config {
         // The embedded file is checked by a unit test; falling back to the

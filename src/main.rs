@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use leadline::command::{CommandError, Context, Reply};
+use leadline::command::{CommandError, Reply};
 use leadline::config::Config;
 use leadline::store::{Store, StoreOptions};
 
@@ -306,13 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut options = StoreOptions::new(path.clone());
     options.fsync_every_ms = Some(config.store.fsync_every_ms);
     let store = Store::open(&options)?;
-    let ctx = |via| Context {
-        rules: &config.process,
-        team: &config.team,
-        actor: actor.clone(),
-        now: now(),
-        via,
-    };
+    let ctx = |via| config.context(&actor, now(), via);
     match &cli.command {
         Action::Cmd { text } => {
             let line = text.join(" ");

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::command::{self, queue, Command, CommandError, Context, Tx};
+use crate::command::{self, queue, Command, CommandError, Tx};
 use crate::config::{Config, Member, Role};
 
 /// The chat settings.
@@ -220,13 +220,7 @@ impl Chat {
         let Some(member) = member_of(config, chat_user) else {
             return Decision::Refuse("Sorry, I only take commands from members of the sales team. Ask an admin to add you.".to_string());
         };
-        let ctx = Context {
-            rules: &config.process,
-            team: &config.team,
-            actor: member.name.clone(),
-            now,
-            via: "chat",
-        };
+        let ctx = config.context(&member.name, now, "chat");
         let cmd = match command::parse(line, &ctx) {
             Ok(c) => c,
             Err(e) => return Decision::Refuse(e.to_string()),

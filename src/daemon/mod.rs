@@ -118,13 +118,7 @@ fn writer(
         }
         let contexts: Vec<Context> = batch
             .iter()
-            .map(|job| Context {
-                rules: &config.process,
-                team: &config.team,
-                actor: job.actor.clone(),
-                now: job.now,
-                via: &job.via,
-            })
+            .map(|job| config.context(&job.actor, job.now, &job.via))
             .collect();
         let work: Vec<(&Command, &str, &Context)> = batch
             .iter()
@@ -201,13 +195,7 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     };
     let via = req.via.unwrap_or_else(|| "shell".to_string());
     let now = req.now.unwrap_or_else(Utc::now);
-    let ctx = Context {
-        rules: &config.process,
-        team: &config.team,
-        actor: actor.clone(),
-        now,
-        via: &via,
-    };
+    let ctx = config.context(&actor, now, &via);
     let cmd = match command::parse(&text, &ctx) {
         Ok(c) => c,
         Err(e) => return response(Err(e), false),
@@ -249,13 +237,7 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
 /// `leadline tick` and `leadline digest` against the running daemon.
 fn scheduler_request(req: Request, shared: &Shared) -> serde_json::Value {
     let config = &shared.config;
-    let ctx = Context {
-        rules: &config.process,
-        team: &config.team,
-        actor: "scheduler".to_string(),
-        now: req.now.unwrap_or_else(Utc::now),
-        via: "scheduler",
-    };
+    let ctx = config.context("scheduler", req.now.unwrap_or_else(Utc::now), "scheduler");
     if req.tick {
         return match crate::scheduler::tick(&shared.store, config, &ctx) {
             Ok(r) => serde_json::json!({"ok": true, "report": r}),
@@ -364,13 +346,7 @@ async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
         let s = shared.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let ctx = Context {
-                rules: &s.config.process,
-                team: &s.config.team,
-                actor: "scheduler".to_string(),
-                now: Utc::now(),
-                via: "scheduler",
-            };
+            let ctx = s.config.context("scheduler", Utc::now(), "scheduler");
             crate::scheduler::tick(&s.store, &s.config, &ctx).map_err(|e| e.to_string())
         })
         .await;
@@ -399,13 +375,7 @@ async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 
 async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
-        let ctx = Context {
-            rules: &shared.config.process,
-            team: &shared.config.team,
-            actor: "mail".to_string(),
-            now: Utc::now(),
-            via: "mail",
-        };
+        let ctx = shared.config.context("mail", Utc::now(), "mail");
         let result =
             crate::mail::smtp::send_once(&shared.store, &ctx, shared.config.mail.smtp.as_ref())
                 .await;

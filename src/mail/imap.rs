@@ -322,13 +322,7 @@ async fn session_loop(
         if idle { "IDLE" } else { "polling" }
     );
     loop {
-        let ctx = Context {
-            rules: &config.process,
-            team: &config.team,
-            actor: config.team.default_user.clone(),
-            now: chrono::Utc::now(),
-            via: "mail",
-        };
+        let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "mail");
         let mut report = AccountReport {
             account: account.name.clone(),
             ..AccountReport::default()

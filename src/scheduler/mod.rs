@@ -85,6 +85,26 @@ fn last_run(store: &Store, job: &str) -> Result<Option<DateTime<Utc>>, CommandEr
     records::read(&store.reader(), &queue::keys::job(job))
 }
 
+/// Announces every item overdue at `ctx.now` and not announced yet, in
+/// transactions of at most 2,000 items; returns how many.
+///
+/// Fails when the store fails.
+pub fn sweep(store: &Store, ctx: &Context) -> Result<usize, CommandError> {
+    let mut announced = 0;
+    loop {
+        let reply = store.run(
+            &Command::Sweep { limit: 2000 },
+            "(scheduler) overdue sweep",
+            ctx,
+            Durability::Flush,
+        )?;
+        announced += reply.data["announced"].as_u64().unwrap_or(0) as usize;
+        if reply.data["more"] != serde_json::Value::Bool(true) {
+            return Ok(announced);
+        }
+    }
+}
+
 /// Runs every job due at `ctx.now`.
 ///
 /// Fails when the store fails or a template cannot be rendered.
@@ -101,18 +121,7 @@ pub fn tick(store: &Store, config: &Config, ctx: &Context) -> Result<TickReport,
             .is_some(),
     };
     if sweep_due {
-        loop {
-            let reply = store.run(
-                &Command::Sweep { limit: 2000 },
-                "(scheduler) overdue sweep",
-                ctx,
-                Durability::Flush,
-            )?;
-            report.announced += reply.data["announced"].as_u64().unwrap_or(0) as usize;
-            if reply.data["more"] != serde_json::Value::Bool(true) {
-                break;
-            }
-        }
+        report.announced = sweep(store, ctx)?;
         store.run(
             &Command::JobRan {
                 job: "sweep".into(),
