@@ -12,6 +12,8 @@
 //!   invoice, disqualify) first answer with a confirmation token; the same
 //!   member's confirmation within 5 minutes runs the command.
 
+pub mod discord;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -42,6 +44,8 @@ pub struct ChatConfig {
     pub roles: BTreeMap<String, Role>,
     /// Steps that ask for confirmation first.
     pub confirm: Vec<String>,
+    /// Where the Discord API is; only tests set it (a fake on 127.0.0.1).
+    pub api_base: Option<String>,
 }
 
 impl Default for ChatConfig {
@@ -63,6 +67,7 @@ impl Default for ChatConfig {
                 "invoice cancel".into(),
                 "disqualify".into(),
             ],
+            api_base: None,
         }
     }
 }

@@ -84,6 +84,8 @@ struct Shared {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     health: Health,
     status: Mutex<Parts>,
+    /// The Discord connection's state, for `leadline status`.
+    discord: Arc<Mutex<String>>,
 }
 
 /// What each part is doing, for `leadline status`.
@@ -309,7 +311,10 @@ fn status(shared: &Shared) -> serde_json::Value {
                 "last_send": parts.last_send,
                 "last_failure": last_failure,
             },
-            "discord": parts.discord,
+            "discord": {
+                "state": parts.discord,
+                "connection": shared.discord.lock().map(|d| d.clone()).unwrap_or_default(),
+            },
         }
     })
 }
@@ -420,6 +425,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         jobs: Mutex::new(Some(tx)),
         health: Health::default(),
         status: Mutex::new(Parts::default()),
+        discord: Arc::new(Mutex::new(String::new())),
     });
     let writer_shared = shared.clone();
     let writer = std::thread::Builder::new()
@@ -466,7 +472,16 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
             "off, no [mail.smtp] configured"
         };
         parts.push(format!("outbox sender: {sender_state}"));
-        let discord = "off, the Discord adapter is not built in this version";
+        let chat_cfg = &cfg.chat;
+        let token = if chat_cfg.token_env.is_none() && chat_cfg.token_file.is_none() {
+            Err("off, no token set ([chat] token_env or token_file)".to_string())
+        } else {
+            crate::mail::Secret::load("chat", &chat_cfg.token_env, &chat_cfg.token_file).map_err(|e| format!("off, {e}"))
+        };
+        let discord = match &token {
+            Ok(_) => "on".to_string(),
+            Err(why) => why.clone(),
+        };
         parts.push(format!("discord: {discord}"));
         for p in &parts {
             tracing::info!("{p}");
@@ -475,7 +490,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
             p.started = Some(Utc::now());
             p.scheduler = "on".into();
             p.outbox_sender = sender_state.into();
-            p.discord = discord.into();
+            p.discord = discord.clone();
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -499,6 +514,29 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
                 )
                 .await;
             }));
+        }
+        if let Ok(token) = token {
+            let s = shared.clone();
+            let run: crate::chat::discord::Runner = Arc::new(move |line: String, member: String| {
+                let s = s.clone();
+                Box::pin(async move {
+                    let req = serde_json::json!({"cmd": line, "as": member, "via": "chat", "data": true}).to_string();
+                    handle(&req, &s).await
+                })
+            });
+            let conn = crate::chat::discord::Connection {
+                token: token.expose().to_string(),
+                api_base: cfg.chat.api_base.clone(),
+            };
+            tasks.push(tokio::spawn(crate::chat::discord::serve(
+                conn,
+                shared.config.clone(),
+                shared.store.clone(),
+                Arc::new(crate::chat::Chat::default()),
+                run,
+                stop_rx.clone(),
+                shared.discord.clone(),
+            )));
         }
         let (eof_tx, mut eof_rx) = mpsc::channel::<()>(1);
         if interactive {

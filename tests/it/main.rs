@@ -12,7 +12,9 @@
 mod chat;
 mod cli;
 mod daemon;
+mod discord;
 mod durability;
+mod fakediscord;
 mod helpers;
 mod import;
 mod mail;

@@ -1,0 +1,200 @@
+//! The real serenity bot inside `leadline run`, against a fake Discord on
+//! 127.0.0.1: what it sends back and what changed in the store.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::fakediscord::FakeDiscord;
+use crate::helpers::Bin;
+
+struct Bot {
+    b: Bin,
+    fake: FakeDiscord,
+    child: std::process::Child,
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Bot {
+    let b = Bin::new();
+    let fake = FakeDiscord::start();
+    let cfg = b.file(
+        "bot.toml",
+        &format!(
+            "[team]\ndefault_user = \"maria\"\n\
+             [[team.members]]\nname = \"maria\"\nrole = \"manager\"\ndiscord_id = \"111\"\n\
+             [[team.members]]\nname = \"jonas\"\nrole = \"rep\"\ndiscord_id = \"222\"\n\
+             [chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\nchannels = [\"500\"]\ntriage_channel = \"900\"\napi_base = \"{}\"\n",
+            fake.base()
+        ),
+    );
+    let child = b
+        .command()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .env("LEADLINE_DISCORD_TOKEN", "fake-token")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let bot = Bot { b, fake, child };
+    bot.fake
+        .wait_call("/applications/100000000000000001/guilds/1/commands");
+    bot
+}
+
+fn callback(fake: &FakeDiscord, id: u64) -> serde_json::Value {
+    fake.wait_call(&format!("/interactions/{id}/token-{id}/callback"))
+        .body
+}
+
+fn show(b: &Bin, id: &str) -> serde_json::Value {
+    let out = b.run(&["--as", "maria", "--json", "cmd", &format!("/show {id}")]);
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("json")["data"].clone()
+}
+
+#[test]
+fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
+    let bot = start();
+    let (f, b) = (&bot.fake, &bot.b);
+    assert!(*f.identified.lock().expect("lock"));
+    // The commands were registered, with the reasons from config as choices.
+    let registered = f.wait_call("/guilds/1/commands").body;
+    let text = registered.to_string();
+    assert!(
+        text.contains("\"qualify\"") && text.contains("Cannot contact"),
+        "{text}"
+    );
+
+    f.slash(
+        1,
+        "222",
+        "lead",
+        json!([{"name": "args", "type": 3, "value": "new topic:Chairs last:Schmidt"}]),
+    );
+    let r = callback(f, 1);
+    assert!(
+        r.to_string().contains("Created L-1001 Chairs (Schmidt)"),
+        "{r}"
+    );
+    f.slash(
+        2,
+        "222",
+        "qualify",
+        json!([{"name": "lead", "type": 3, "value": "L-1001"}]),
+    );
+    let r = callback(f, 2);
+    assert!(
+        r["data"]["embeds"][0]["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("Qualified L-1001")),
+        "{r}"
+    );
+    assert!(
+        r.to_string().contains("run:/quote new O-1001"),
+        "a button for the next step: {r}"
+    );
+    assert_eq!(show(b, "L-1001")["state"], "qualified");
+    let h = String::from_utf8_lossy(&b.run(&["--as", "maria", "cmd", "/history L-1001"]).stdout)
+        .to_string();
+    assert!(h.contains("jonas via chat: /qualify L-1001"), "{h}");
+
+    // The next-step button runs it.
+    f.button(3, "222", "run:/quote new O-1001");
+    assert!(callback(f, 3).to_string().contains("Created draft Q-1001"));
+
+    // A stranger is refused, only to them, and nothing changes.
+    f.slash(
+        4,
+        "404",
+        "lead",
+        json!([{"name": "args", "type": 3, "value": "new topic:X last:Y"}]),
+    );
+    let r = callback(f, 4);
+    assert_eq!(r["data"]["flags"], 64, "ephemeral: {r}");
+    assert!(
+        r.to_string().contains("only take commands from members"),
+        "{r}"
+    );
+    assert!(
+        b.run(&["--as", "maria", "cmd", "/show L-1002"])
+            .status
+            .code()
+            == Some(1)
+    );
+
+    // Irreversible: confirmation first, only the asker may press it.
+    f.slash(
+        5,
+        "222",
+        "lead",
+        json!([{"name": "args", "type": 3, "value": "new topic:Other last:Z"}]),
+    );
+    callback(f, 5);
+    f.slash(6, "222", "disqualify", json!([{"name": "lead", "type": 3, "value": "L-1002"}, {"name": "reason", "type": 3, "value": "Lost"}]));
+    let r = callback(f, 6);
+    assert_eq!(r["data"]["flags"], 64, "{r}");
+    let custom = r["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .expect("a confirm button")
+        .to_string();
+    assert!(custom.starts_with("confirm:"));
+    assert_eq!(show(b, "L-1002")["state"], "open");
+    f.button(7, "111", &custom);
+    assert!(callback(f, 7)
+        .to_string()
+        .contains("Only the one who asked"));
+    f.button(8, "222", &custom);
+    assert!(callback(f, 8).to_string().contains("Disqualified L-1002"));
+    assert_eq!(show(b, "L-1002")["state"], "disqualified");
+}
+
+#[test]
+fn typed_messages_in_channels_work_and_notices_are_posted_once() {
+    let bot = start();
+    let (f, b) = (&bot.fake, &bot.b);
+    f.say(
+        10,
+        "500",
+        "222",
+        "/lead new topic:Desks last:Meier followup:2026-11-01",
+    );
+    let posted = f.wait_call("/channels/500/messages").body;
+    assert!(
+        posted["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("Created L-1001 Desks")),
+        "{posted}"
+    );
+    // An overdue follow-up of jonas: the daemon's sweep queues a notice,
+    // the bot sends it to him directly.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339();
+    assert!(b.run(&["--now", &later, "tick"]).status.success());
+    let dm = f.wait_call("/users/@me/channels").body;
+    assert_eq!(dm["recipient_id"], "222");
+    let msg = f.wait_call("/channels/7222/messages").body;
+    assert!(
+        msg["content"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("Follow-up due: L-1001")),
+        "{msg}"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    let sent = f
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|c| c.path.contains("/channels/7222/messages"))
+        .count();
+    assert_eq!(sent, 1, "posted once");
+}
