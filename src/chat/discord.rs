@@ -12,9 +12,9 @@ use futures_util::future::BoxFuture;
 use serenity::all::{
     ChannelId, Command as SlashCommand, CommandDataOption, CommandDataOptionValue,
     CommandInteraction, CommandOptionType, ComponentInteraction, Context as Ctx, CreateActionRow,
-    CreateButton, CreateCommand, CreateCommandOption, CreateEmbed, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, EventHandler, GatewayIntents, GuildId,
-    Interaction, Message, Ready, UserId,
+    CreateAutocompleteResponse, CreateButton, CreateCommand, CreateCommandOption, CreateEmbed,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, EventHandler,
+    GatewayIntents, GuildId, Interaction, Message, Ready, UserId,
 };
 use serenity::http::HttpBuilder;
 
@@ -75,7 +75,14 @@ fn reasons(config: &Config, step: Step) -> Vec<String> {
 }
 
 fn string(name: &str, description: &str, required: bool) -> CreateCommandOption {
-    CreateCommandOption::new(CommandOptionType::String, name, description).required(required)
+    let o =
+        CreateCommandOption::new(CommandOptionType::String, name, description).required(required);
+    // Record ids are completed from the store as people type.
+    if matches!(name, "lead" | "opp" | "quote" | "order" | "invoice") {
+        o.set_autocomplete(true)
+    } else {
+        o
+    }
 }
 
 fn with_choices(mut o: CreateCommandOption, choices: Vec<String>) -> CreateCommandOption {
@@ -298,6 +305,50 @@ impl Handler {
         }
     }
 
+    /// Suggests ids of the kind being typed, newest first, matching what
+    /// was typed so far.
+    async fn autocomplete(&self, ctx: &Ctx, a: &CommandInteraction) {
+        let Some(focused) = a.data.autocomplete() else {
+            return;
+        };
+        let kind = match focused.name {
+            "opp" => "opps",
+            "lead" => "leads",
+            "quote" => "quotes",
+            "order" => "orders",
+            "invoice" => "invoices",
+            _ => return,
+        };
+        let typed = focused.value.to_uppercase();
+        let mut response = CreateAutocompleteResponse::new();
+        let member = self
+            .config
+            .team
+            .members
+            .iter()
+            .find(|m| m.discord_id.as_deref() == Some(&a.user.id.to_string()))
+            .map(|m| m.name.clone());
+        if let Some(member) = member {
+            let v = (self.run)(format!("/list {kind} limit:100"), member).await;
+            let ids = v["reply"].as_str().unwrap_or("").lines().filter_map(|l| {
+                let mut words = l.split_whitespace();
+                let id = words.next()?;
+                // Quote revisions read `Q-1001 rev 2`: the quote is enough.
+                (id.contains('-') && id.to_uppercase().starts_with(&typed)).then(|| id.to_string())
+            });
+            let mut seen = std::collections::BTreeSet::new();
+            for id in ids.filter(|id| seen.insert(id.clone())).take(25) {
+                response = response.add_string_choice(id.clone(), id);
+            }
+        }
+        if let Err(e) = a
+            .create_response(&ctx.http, CreateInteractionResponse::Autocomplete(response))
+            .await
+        {
+            tracing::warn!("discord: autocomplete failed: {e}");
+        }
+    }
+
     async fn component(&self, ctx: &Ctx, c: &ComponentInteraction) {
         let user = c.user.id.to_string();
         let now = Utc::now();
@@ -345,6 +396,7 @@ impl EventHandler for Handler {
         match &interaction {
             Interaction::Command(c) => self.command(&ctx, c).await,
             Interaction::Component(c) => self.component(&ctx, c).await,
+            Interaction::Autocomplete(a) => self.autocomplete(&ctx, a).await,
             _ => {}
         }
     }

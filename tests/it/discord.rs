@@ -108,6 +108,14 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         .to_string();
     assert!(h.contains("jonas via chat: /qualify L-1001"), "{h}");
 
+    // Record ids are completed as people type.
+    f.autocomplete(30, "222", "qualify", "lead", "l-10");
+    let r = callback(f, 30);
+    assert_eq!(r["type"], 8, "an autocomplete answer: {r}");
+    assert!(
+        r["data"]["choices"].to_string().contains("\"L-1001\""),
+        "{r}"
+    );
     // The next-step button runs it.
     f.button(3, "222", "run:/quote new O-1001");
     assert!(callback(f, 3).to_string().contains("Created draft Q-1001"));
@@ -156,6 +164,49 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
     f.button(8, "222", &custom);
     assert!(callback(f, 8).to_string().contains("Disqualified L-1002"));
     assert_eq!(show(b, "L-1002")["state"], "disqualified");
+}
+
+#[test]
+fn an_unreachable_discord_never_stops_the_daemon_and_shows_in_status() {
+    let b = Bin::new();
+    // Nothing listens there: the API cannot be reached.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let cfg = b.file(
+        "bot.toml",
+        &format!("[chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\napi_base = \"http://127.0.0.1:{port}\"\n"),
+    );
+    let mut child = b
+        .command()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("run")
+        .env("LEADLINE_DISCORD_TOKEN", "fake-token")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let out = b.run(&["status"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("cannot reach the Discord API") {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status never showed the Discord error: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.contains("\"state\": \"on\""), "{status}");
+    // Everything else keeps working.
+    assert!(b.ok("/lead new topic:X last:Y").contains("Created L-1001"));
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[test]

@@ -260,6 +260,16 @@ impl FakeDiscord {
         }));
     }
 
+    /// `user_id` is typing `typed` into option `option` of command `name`.
+    pub fn autocomplete(&self, id: u64, user_id: &str, name: &str, option: &str, typed: &str) {
+        self.dispatch("INTERACTION_CREATE", json!({
+            "id": id.to_string(), "application_id": APP, "type": 4, "token": format!("token-{id}"), "version": 1,
+            "channel_id": "600", "user": user(user_id, "member"), "locale": "en-US", "entitlements": [],
+            "attachment_size_limit": 10485760, "app_permissions": "0",
+            "data": {"id": "300", "name": name, "type": 1, "options": [{"name": option, "type": 3, "value": typed, "focused": true}]}
+        }));
+    }
+
     /// A button pressed by `user_id`.
     pub fn button(&self, id: u64, user_id: &str, custom_id: &str) {
         self.dispatch("INTERACTION_CREATE", json!({
