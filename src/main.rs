@@ -292,6 +292,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            Action::Import {
+                what: ImportWhat::Leads { file, map },
+            } => {
+                let csv = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+                let map = parse_mappings(map)?;
+                let v = client.request(&leadline::daemon::Request {
+                    import_leads: Some(leadline::daemon::ImportRequest { csv, map }),
+                    actor: Some(actor.clone()),
+                    now,
+                    ..Default::default()
+                })?;
+                if v["ok"] != true {
+                    anyhow::bail!("{}", v["message"].as_str().unwrap_or("the daemon could not import"));
+                }
+                if cli.json {
+                    println!("{}", serde_json::to_string_pretty(&v["report"])?);
+                } else {
+                    print!("{}", v["text"].as_str().unwrap_or(""));
+                }
+                let failed = v["report"]["failed"].as_array().is_some_and(|f| !f.is_empty());
+                Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            }
             Action::Run => anyhow::bail!("a leadline daemon already runs on {}", path.display()),
             _ => anyhow::bail!(
                 "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",
@@ -448,14 +470,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Action::Import {
             what: ImportWhat::Leads { file, map },
         } => {
-            let mapping = map
-                .iter()
-                .map(|m| {
-                    m.split_once('=')
-                        .map(|(c, f)| (c.trim().to_string(), f.trim().to_string()))
-                        .with_context(|| format!("--map {m}: write COLUMN=FIELD"))
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+            let mapping = parse_mappings(map)?;
             let reader = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let report = leadline::import::import_leads(&store, reader, &mapping, &ctx("import"))?;
@@ -474,6 +489,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anyhow::bail!("benchmarks run on stores of their own")
         }
     }
+}
+
+/// `--map "Firma=company"` options as (column, field) pairs.
+fn parse_mappings(map: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    map.iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(c, f)| (c.trim().to_string(), f.trim().to_string()))
+                .with_context(|| format!("--map {m}: write COLUMN=FIELD"))
+        })
+        .collect()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -64,6 +64,17 @@ pub struct Request {
     /// Render the digest this member would get now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// Import leads from this CSV text, with `COLUMN=FIELD` mappings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_leads: Option<ImportRequest>,
+}
+
+/// A CSV import sent to the daemon.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportRequest {
+    pub csv: String,
+    #[serde(default)]
+    pub map: Vec<(String, String)>,
 }
 
 /// A write waiting for the writer thread.
@@ -183,6 +194,28 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     }
     if req.tick || req.digest.is_some() {
         return scheduler_request(req, shared);
+    }
+    if let Some(import) = req.import_leads {
+        let config = &shared.config;
+        let actor = match config
+            .team
+            .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
+        {
+            Ok(a) => a,
+            Err(e) => return failure("invalid", e),
+        };
+        let ctx = config.context(&actor, req.now.unwrap_or_else(Utc::now), "import");
+        return match crate::import::import_leads(
+            &shared.store,
+            import.csv.as_bytes(),
+            &import.map,
+            &ctx,
+        ) {
+            Ok(report) => {
+                serde_json::json!({"ok": true, "report": report, "text": report.render(&config.process)})
+            }
+            Err(e) => failure("invalid", e.to_string()),
+        };
     }
     let Some(text) = req.cmd else {
         return failure("invalid", "a request needs cmd or status");

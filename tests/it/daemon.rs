@@ -146,9 +146,17 @@ fn commands_go_through_the_control_socket_while_the_daemon_runs() {
             && digest.contains("open opportunities: 1"),
         "{digest}"
     );
-    // What the daemon does on its own is refused by hand, clearly.
-    let csv = b.file("l.csv", "Topic,Last Name\nX,Y\n");
+    // Imports go through the daemon too.
+    let csv = b.file("l.csv", "Topic,Last Name\nImported,Y\n");
     let out = b.run(&["import", "leads", csv.to_str().expect("utf-8")]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("imported 1, duplicates 0, failed 0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(b.ok("/show L-1002").contains("Imported"));
+    // What the daemon does on its own (ingest, sending) is refused by hand, clearly.
+    let out = b.run(&["ingest", "--once"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a leadline daemon runs on"));
     let out = b.run(&["--as", "nobody at all", "cmd", "/list leads"]);
