@@ -19,8 +19,10 @@ use serenity::all::{
 use serenity::http::HttpBuilder;
 
 use super::{Chat, Decision};
+use crate::command;
 use crate::config::Config;
 use crate::domain::rules::Step;
+use crate::domain::Kind;
 
 /// Runs a command line as a member through the daemon; answers its JSON.
 pub type Runner =
@@ -62,8 +64,11 @@ fn line_of(name: &str, options: &[CommandDataOption]) -> String {
             _ => continue,
         };
         match o.name.as_str() {
-            "lead" | "opp" | "quote" | "order" | "invoice" | "record" | "activity" | "id"
-            | "args" => words.push(value),
+            // Ids, actions and raw text are positional; `fields` is already
+            // `name:value` text.
+            "lead" | "opp" | "quote" | "order" | "invoice" | "contact" | "account" | "record"
+            | "activity" | "id" | "args" | "op" | "action" | "mail" | "fields" => words.push(value),
+            "text" => words.push(format!("\"{}\"", value.replace('"', "'"))),
             other => words.push(format!("{other}:\"{}\"", value.replace('"', "'"))),
         }
     }
@@ -78,7 +83,18 @@ fn string(name: &str, description: &str, required: bool) -> CreateCommandOption 
     let o =
         CreateCommandOption::new(CommandOptionType::String, name, description).required(required);
     // Record ids are completed from the store as people type.
-    if matches!(name, "lead" | "opp" | "quote" | "order" | "invoice") {
+    if matches!(
+        name,
+        "lead"
+            | "opp"
+            | "quote"
+            | "order"
+            | "invoice"
+            | "contact"
+            | "account"
+            | "activity"
+            | "record"
+    ) {
         o.set_autocomplete(true)
     } else {
         o
@@ -92,127 +108,305 @@ fn with_choices(mut o: CreateCommandOption, choices: Vec<String>) -> CreateComma
     o
 }
 
-/// The slash commands: typed ones for the process steps, and one per
-/// command word taking the rest as text.
+/// The option that names the record of a kind's command.
+fn id_option(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Opportunity => "opp",
+        other => other.name(),
+    }
+}
+
+/// The closing step of `action` on `kind`, whose reasons are offered as choices.
+fn reason_step(kind: Kind, action: &str) -> Option<Step> {
+    Some(match (kind, action) {
+        (Kind::Lead, "disqualify") => Step::LeadDisqualify,
+        (Kind::Opportunity, "lose") => Step::OpportunityLost,
+        (Kind::Quote, "close") => Step::QuoteClose,
+        (Kind::Order, "fulfil") => Step::OrderFulfil,
+        (Kind::Order, "cancel") => Step::OrderCancel,
+        (Kind::Invoice, "paid") => Step::InvoicePaid,
+        (Kind::Invoice, "cancel") => Step::InvoiceCancel,
+        _ => return None,
+    })
+}
+
+fn sub(name: &str, what: &str, opts: Vec<CreateCommandOption>) -> CreateCommandOption {
+    let mut s = CreateCommandOption::new(CommandOptionType::SubCommand, name, what);
+    for o in opts {
+        s = s.add_sub_option(o);
+    }
+    s
+}
+
+fn command(name: &str, what: &str, opts: Vec<CreateCommandOption>) -> CreateCommand {
+    let mut c = CreateCommand::new(name).description(what);
+    for o in opts {
+        c = c.add_option(o);
+    }
+    c
+}
+
+fn choice_list(name: &str, what: &str, required: bool, choices: &[&str]) -> CreateCommandOption {
+    with_choices(
+        string(name, what, required),
+        choices.iter().map(|c| c.to_string()).collect(),
+    )
+}
+
+/// Every command of the language as a slash command with typed options:
+/// one per record kind with its actions as subcommands (the record id
+/// completed as you type, reasons as choices from the config, fields as
+/// `name:value` text), and the activity and view commands.
 fn commands(config: &Config) -> Vec<CreateCommand> {
-    let sub = |name: &str, what: &str, opts: Vec<CreateCommandOption>| {
-        let mut s = CreateCommandOption::new(CommandOptionType::SubCommand, name, what);
-        for o in opts {
-            s = s.add_sub_option(o);
+    let mut out = Vec::new();
+    for kind in [
+        Kind::Lead,
+        Kind::Opportunity,
+        Kind::Quote,
+        Kind::Order,
+        Kind::Invoice,
+        Kind::Contact,
+        Kind::Account,
+        Kind::Activity,
+    ] {
+        let word = id_option(kind);
+        let mut subs = Vec::new();
+        for action in command::help::actions(kind) {
+            let mut opts = Vec::new();
+            match (kind, *action) {
+                (Kind::Quote, "new") => opts.push(string("opp", "the opportunity to quote", true)),
+                (_, "new") => {}
+                (_, "list") => {
+                    opts.push(with_choices(
+                        string("state", "only in this state", false),
+                        crate::domain::state_names(kind)
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ));
+                    opts.push(string("owner", "only this owner's (me for yours)", false));
+                }
+                (_, "line") => {
+                    opts.push(choice_list(
+                        "op",
+                        "add, edit or remove a line",
+                        true,
+                        &["add", "edit", "remove"],
+                    ));
+                    opts.push(string(word, "the record", true));
+                }
+                _ => opts.push(string(word, "the record", true)),
+            }
+            if let Some(step) = reason_step(kind, action) {
+                let reasons = reasons(config, step);
+                opts.push(if reasons.is_empty() {
+                    string("reason", "why", true)
+                } else {
+                    with_choices(string("reason", "why", true), reasons)
+                });
+            }
+            if matches!(
+                *action,
+                "new"
+                    | "edit"
+                    | "line"
+                    | "win"
+                    | "lose"
+                    | "close"
+                    | "fulfil"
+                    | "cancel"
+                    | "paid"
+                    | "send"
+                    | "reschedule"
+                    | "assign"
+                    | "done"
+                    | "disqualify"
+            ) {
+                opts.push(string(
+                    "fields",
+                    "more name:value options, e.g. qty:10 discount:5%",
+                    false,
+                ));
+            }
+            subs.push(sub(action, &format!("{word} {action}"), opts));
         }
-        s
-    };
-    let mut out = vec![
-        CreateCommand::new("qualify")
-            .description("Qualify a lead")
-            .add_option(string("lead", "the lead, e.g. L-1001", true)),
-        CreateCommand::new("disqualify")
-            .description("Disqualify a lead with a reason")
-            .add_option(string("lead", "the lead", true))
-            .add_option(with_choices(
+        out.push(command(word, &format!("{}s", kind.name()), subs));
+    }
+    let rec = || string("record", "the record, e.g. O-1001", true);
+    let fields = || string("fields", "more name:value options", false);
+    out.push(command(
+        "qualify",
+        "Qualify a lead",
+        vec![string("lead", "the lead", true)],
+    ));
+    out.push(command(
+        "disqualify",
+        "Disqualify a lead with a reason",
+        vec![
+            string("lead", "the lead", true),
+            with_choices(
                 string("reason", "why", true),
                 reasons(config, Step::LeadDisqualify),
-            ))
-            .add_option(string("description", "a note", false)),
-        CreateCommand::new("quote")
-            .description("Quotes")
-            .add_option(sub(
-                "new",
-                "a draft from an opportunity",
-                vec![string("opp", "the opportunity", true)],
-            ))
-            .add_option(sub(
-                "activate",
-                "send it: read-only from now on",
-                vec![string("quote", "the quote", true)],
-            ))
-            .add_option(sub(
-                "revise",
-                "an editable copy, revision + 1",
-                vec![string("quote", "the quote", true)],
-            ))
-            .add_option(sub(
-                "win",
-                "won: creates the order",
-                vec![string("quote", "the quote", true)],
-            ))
-            .add_option(sub(
-                "close",
-                "close with a reason",
-                vec![
-                    string("quote", "the quote", true),
-                    with_choices(
-                        string("reason", "why", true),
-                        reasons(config, Step::QuoteClose),
-                    ),
+            ),
+            string("description", "a note", false),
+        ],
+    ));
+    out.push(command(
+        "call",
+        "Log a call, or schedule the next one",
+        vec![
+            rec(),
+            string("subject", "what about", false),
+            string("result", "how it went (logged)", false),
+            string("due", "when the next one is due (scheduled)", false),
+            fields(),
+        ],
+    ));
+    out.push(command(
+        "task",
+        "A task with a due date",
+        vec![
+            rec(),
+            string("subject", "what to do", true),
+            string("due", "when, e.g. tomorrow 9:00", false),
+            string("owner", "who", false),
+            fields(),
+        ],
+    ));
+    out.push(command(
+        "meeting",
+        "An appointment",
+        vec![
+            rec(),
+            string("subject", "what", true),
+            string("start", "when it starts", true),
+            string("end", "when it ends", false),
+            string("attendees", "e-mails, comma separated", false),
+            string("location", "where", false),
+        ],
+    ));
+    out.push(command(
+        "note",
+        "A note on the timeline",
+        vec![rec(), string("text", "the note", true)],
+    ));
+    out.push(command(
+        "timeline",
+        "A record's activities",
+        vec![
+            rec(),
+            choice_list(
+                "state",
+                "only these",
+                false,
+                &["active", "closed", "overdue"],
+            ),
+            choice_list(
+                "kind",
+                "only this kind",
+                false,
+                crate::domain::activity::KINDS,
+            ),
+        ],
+    ));
+    out.push(command(
+        "done",
+        "Complete an activity",
+        vec![
+            string("activity", "the activity, e.g. ACT-1001", true),
+            string("result", "how it went", false),
+        ],
+    ));
+    out.push(command(
+        "agenda",
+        "Overdue and due today",
+        vec![string("owner", "whose (default: yours)", false)],
+    ));
+    out.push(command(
+        "overdue",
+        "Overdue items",
+        vec![string("owner", "whose (default: yours)", false)],
+    ));
+    out.push(command("show", "Show any record", vec![rec()]));
+    out.push(command("history", "Who changed what", vec![rec()]));
+    out.push(command(
+        "list",
+        "List records",
+        vec![
+            choice_list(
+                "args",
+                "what to list",
+                true,
+                &[
+                    "leads",
+                    "opps",
+                    "quotes",
+                    "orders",
+                    "invoices",
+                    "contacts",
+                    "accounts",
+                    "products",
+                    "activities",
                 ],
-            ))
-            .add_option(sub(
-                "show",
-                "show it",
-                vec![string("quote", "the quote", true)],
-            )),
-        CreateCommand::new("order")
-            .description("Orders")
-            .add_option(sub(
-                "fulfil",
-                "fulfil it",
-                vec![
-                    string("order", "the order", true),
-                    with_choices(
-                        string("reason", "how", true),
-                        reasons(config, Step::OrderFulfil),
-                    ),
-                ],
-            ))
-            .add_option(sub(
-                "cancel",
-                "cancel it",
-                vec![
-                    string("order", "the order", true),
-                    string("reason", "why", true),
-                ],
-            ))
-            .add_option(sub(
+            ),
+            string("state", "only in this state", false),
+            string("owner", "only this owner's", false),
+        ],
+    ));
+    out.push(command(
+        "email",
+        "Mail about a record",
+        vec![
+            rec(),
+            string("subject", "the subject", false),
+            string("body", "the text", false),
+            choice_list(
+                "template",
+                "a template instead",
+                false,
+                &["followup", "intro", "quote", "invoice"],
+            ),
+            string("message", "your own words for a template", false),
+        ],
+    ));
+    out.push(command(
+        "inbox",
+        "Unmatched mail",
+        vec![
+            choice_list("action", "what to do", false, &["list", "link", "lead"]),
+            string("mail", "the mail's #number", false),
+            string("record", "the record to file it on", false),
+        ],
+    ));
+    out.push(command(
+        "outbox",
+        "Mail waiting to go out",
+        vec![
+            choice_list("action", "what to do", false, &["list", "all", "retry"]),
+            string("mail", "the entry's #number", false),
+        ],
+    ));
+    out.push(command(
+        "help",
+        "Every command",
+        vec![choice_list(
+            "args",
+            "a topic",
+            false,
+            &[
+                "lead",
+                "opp",
+                "quote",
+                "order",
                 "invoice",
-                "create its invoice",
-                vec![string("order", "the order", true)],
-            )),
-        CreateCommand::new("invoice")
-            .description("Invoices")
-            .add_option(sub(
-                "paid",
-                "mark it paid",
-                vec![
-                    string("invoice", "the invoice", true),
-                    with_choices(
-                        string("reason", "how", true),
-                        reasons(config, Step::InvoicePaid),
-                    ),
-                ],
-            ))
-            .add_option(sub(
-                "cancel",
-                "cancel it",
-                vec![
-                    string("invoice", "the invoice", true),
-                    with_choices(
-                        string("reason", "why", true),
-                        reasons(config, Step::InvoiceCancel),
-                    ),
-                ],
-            )),
-    ];
-    for word in [
-        "lead", "opp", "show", "list", "history", "timeline", "call", "task", "meeting", "note",
-        "done", "agenda", "overdue", "inbox", "email", "help",
-    ] {
-        out.push(
-            CreateCommand::new(word)
-                .description(format!("/{word} as in the shell"))
-                .add_option(string("args", "the rest of the command", false)),
-        );
-    }
+                "activities",
+                "mail",
+                "product",
+                "records",
+                "reasons",
+            ],
+        )],
+    ));
     out
 }
 
@@ -311,33 +505,45 @@ impl Handler {
         let Some(focused) = a.data.autocomplete() else {
             return;
         };
-        let kind = match focused.name {
-            "opp" => "opps",
-            "lead" => "leads",
-            "quote" => "quotes",
-            "order" => "orders",
-            "invoice" => "invoices",
+        let kinds: &[&str] = match focused.name {
+            "opp" => &["opps"],
+            "lead" => &["leads"],
+            "quote" => &["quotes"],
+            "order" => &["orders"],
+            "invoice" => &["invoices"],
+            "contact" => &["contacts"],
+            "account" => &["accounts"],
+            "activity" => &["activities"],
+            "record" => &["opps", "leads"],
             _ => return,
         };
         let typed = focused.value.to_uppercase();
         let mut response = CreateAutocompleteResponse::new();
+        let user = a.user.id.to_string();
         let member = self
             .config
             .team
             .members
             .iter()
-            .find(|m| m.discord_id.as_deref() == Some(&a.user.id.to_string()))
+            .find(|m| m.discord_id.as_deref() == Some(user.as_str()))
             .map(|m| m.name.clone());
         if let Some(member) = member {
-            let v = (self.run)(format!("/list {kind} limit:100"), member).await;
-            let ids = v["reply"].as_str().unwrap_or("").lines().filter_map(|l| {
-                let mut words = l.split_whitespace();
-                let id = words.next()?;
-                // Quote revisions read `Q-1001 rev 2`: the quote is enough.
-                (id.contains('-') && id.to_uppercase().starts_with(&typed)).then(|| id.to_string())
-            });
+            let mut ids: Vec<String> = Vec::new();
+            for kind in kinds {
+                let v = (self.run)(format!("/list {kind} limit:100"), member.clone()).await;
+                ids.extend(v["reply"].as_str().unwrap_or("").lines().filter_map(|l| {
+                    // Quote revisions read `Q-1001 rev 2`: the quote is enough.
+                    let id = l.split_whitespace().next()?;
+                    (id.contains('-') && id.to_uppercase().starts_with(&typed))
+                        .then(|| id.to_string())
+                }));
+            }
             let mut seen = std::collections::BTreeSet::new();
-            for id in ids.filter(|id| seen.insert(id.clone())).take(25) {
+            for id in ids
+                .into_iter()
+                .filter(|id| seen.insert(id.clone()))
+                .take(25)
+            {
                 response = response.add_string_choice(id.clone(), id);
             }
         }

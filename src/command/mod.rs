@@ -11,7 +11,7 @@
 
 pub mod activities;
 mod apply;
-mod help;
+pub mod help;
 mod lex;
 pub mod mailbox;
 pub mod parse;

@@ -74,12 +74,41 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         text.contains("\"qualify\"") && text.contains("Cannot contact"),
         "{text}"
     );
+    // Every record kind's actions are subcommands with typed options.
+    let names: Vec<&str> = registered
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for n in [
+        "lead", "opp", "quote", "order", "invoice", "contact", "account", "activity", "task",
+        "call", "meeting", "note", "timeline", "email", "inbox", "outbox",
+    ] {
+        assert!(names.contains(&n), "/{n} is not registered: {names:?}");
+    }
+    let quote = registered
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"] == "quote")
+        .expect("quote");
+    let subs: Vec<&str> = quote["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert!(
+        subs.contains(&"activate") && subs.contains(&"revise") && subs.contains(&"line"),
+        "{subs:?}"
+    );
 
     f.slash(
         1,
         "222",
         "lead",
-        json!([{"name": "args", "type": 3, "value": "new topic:Chairs last:Schmidt"}]),
+        json!([{"name": "new", "type": 1, "options": [{"name": "fields", "type": 3, "value": "topic:Chairs last:Schmidt"}]}]),
     );
     let r = callback(f, 1);
     assert!(
@@ -116,6 +145,11 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         r["data"]["choices"].to_string().contains("\"L-1001\""),
         "{r}"
     );
+    // A typed activity command.
+    f.slash(31, "222", "task", json!([{"name": "record", "type": 3, "value": "O-1001"}, {"name": "subject", "type": 3, "value": "Send brochure"}, {"name": "due", "type": 3, "value": "2030-01-02"}]));
+    assert!(callback(f, 31)
+        .to_string()
+        .contains("Scheduled task ACT-1001 'Send brochure' on O-1001"));
     // The next-step button runs it.
     f.button(3, "222", "run:/quote new O-1001");
     assert!(callback(f, 3).to_string().contains("Created draft Q-1001"));
@@ -125,7 +159,7 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         4,
         "404",
         "lead",
-        json!([{"name": "args", "type": 3, "value": "new topic:X last:Y"}]),
+        json!([{"name": "new", "type": 1, "options": [{"name": "fields", "type": 3, "value": "topic:X last:Y"}]}]),
     );
     let r = callback(f, 4);
     assert_eq!(r["data"]["flags"], 64, "ephemeral: {r}");
@@ -145,7 +179,7 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         5,
         "222",
         "lead",
-        json!([{"name": "args", "type": 3, "value": "new topic:Other last:Z"}]),
+        json!([{"name": "new", "type": 1, "options": [{"name": "fields", "type": 3, "value": "topic:Other last:Z"}]}]),
     );
     callback(f, 5);
     f.slash(6, "222", "disqualify", json!([{"name": "lead", "type": 3, "value": "L-1002"}, {"name": "reason", "type": 3, "value": "Lost"}]));
