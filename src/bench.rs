@@ -263,6 +263,10 @@ pub struct DaemonReport {
     /// CPU seconds the daemon used per second of the run (2 = both cores);
     /// the clients ran on the same machine and took the rest.
     pub daemon_cpu_share: f64,
+    /// The same writes one at a time in process, each flushed, this run.
+    pub sequential_per_sec: f64,
+    /// commands_per_sec / sequential_per_sec (target: at least 5).
+    pub times_sequential: f64,
 }
 
 impl fmt::Display for DaemonReport {
@@ -276,6 +280,11 @@ impl fmt::Display for DaemonReport {
             f,
             "writes through the control socket: {} ({} refused), {:.0} commands/s",
             self.commands, self.refused, self.commands_per_sec
+        )?;
+        writeln!(
+            f,
+            "the same writes one at a time, each flushed: {:.0} commands/s; the daemon does {:.1} times that (target >= 5)",
+            self.sequential_per_sec, self.times_sequential
         )?;
         writeln!(
             f,
@@ -344,6 +353,7 @@ pub fn daemon(
     seconds: f64,
 ) -> anyhow::Result<DaemonReport> {
     use crate::daemon::{client::Client, Request};
+    let sequential;
     {
         let store = Store::open(&StoreOptions::new(dir))?;
         let seeded = store
@@ -351,10 +361,22 @@ pub fn daemon(
             .get(&crate::command::keys::sequence("lead"))
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .is_some();
+        let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "bench");
         if !seeded {
-            let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "bench");
             seed_leads(&store, &ctx, leads)?;
         }
+        // The same mix, one command at a time, each flushed: the sequential
+        // rate the daemon's is compared with, measured now, on this disk.
+        let start = Instant::now();
+        let mut i = 0;
+        while start.elapsed() < Duration::from_secs(3) {
+            let line = mix_line(&config.process, 999, i, leads);
+            store
+                .execute(&line, &ctx)
+                .map_err(|e| anyhow::anyhow!("{line}: {e}"))?;
+            i += 1;
+        }
+        sequential = i as f64 / start.elapsed().as_secs_f64();
     }
     let exe = std::env::current_exe()?;
     let mut child = std::process::Command::new(exe)
@@ -373,52 +395,53 @@ pub fn daemon(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let first = config
-        .process
-        .numbering
-        .format(crate::domain::Kind::Lead)
-        .first;
+    // 50 concurrent clients, each its own connection, all driven by one
+    // thread: the machine's cores go to the daemon, not to switching between
+    // 50 client threads.
     let stop_at = Instant::now() + Duration::from_secs_f64(seconds);
     let start = Instant::now();
     let cpu_before = cpu_seconds_of(child.id());
-    let workers: Vec<_> = (0..clients)
-        .map(|c| {
-            let dir = dir.to_path_buf();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let results: Vec<(Vec<Duration>, usize)> = rt.block_on(async {
+        let tasks = (0..clients).map(|c| {
             let rules = config.process.clone();
-            std::thread::spawn(move || -> (Vec<Duration>, usize) {
+            let path = crate::daemon::socket_path(dir);
+            async move {
+                use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
                 let mut samples = Vec::new();
                 let mut refused = 0;
-                let Some(mut client) = Client::connect(&dir) else { return (samples, 0) };
-                let mut rng = 0x9e37_79b9_7f4a_7c15_u64 ^ (c as u64 + 1);
+                let Ok(stream) = tokio::net::UnixStream::connect(&path).await else {
+                    return (samples, 0);
+                };
+                let (read, mut write) = stream.into_split();
+                let mut lines = tokio::io::BufReader::new(read).lines();
                 let mut i = 0u64;
                 while Instant::now() < stop_at {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    let line = if i % 2 == 0 {
-                        format!("/lead new topic:\"Bench {c}-{i}\" last:B{c} email:b{c}x{i}@bench.example")
-                    } else {
-                        let lead = rules.show(crate::domain::Kind::Lead, first + rng % leads.max(1) as u64);
-                        format!("/lead edit {lead} city:City{}", rng % 1000)
-                    };
+                    let req = serde_json::json!({"cmd": mix_line(&rules, c, i, leads)}).to_string()
+                        + "\n";
                     i += 1;
                     let t = Instant::now();
-                    match client.request(&Request { cmd: Some(line), ..Default::default() }) {
-                        Ok(v) if v["ok"] == true => samples.push(t.elapsed()),
-                        Ok(_) => refused += 1,
-                        Err(_) => break,
+                    if write.write_all(req.as_bytes()).await.is_err() {
+                        break;
+                    }
+                    match lines.next_line().await {
+                        Ok(Some(answer)) if answer.contains("\"ok\":true") => {
+                            samples.push(t.elapsed())
+                        }
+                        Ok(Some(_)) => refused += 1,
+                        _ => break,
                     }
                 }
                 (samples, refused)
-            })
-        })
-        .collect();
+            }
+        });
+        futures_util::future::join_all(tasks).await
+    });
     let mut all = Vec::new();
     let mut refused = 0;
-    for w in workers {
-        let (s, r) = w
-            .join()
-            .map_err(|_| anyhow::anyhow!("a client thread panicked"))?;
+    for (s, r) in results {
         all.extend(s);
         refused += r;
     }
@@ -457,7 +480,23 @@ pub fn daemon(
         },
         daemon_peak_rss_mib: rss,
         daemon_cpu_share: cpu,
+        sequential_per_sec: sequential,
+        times_sequential: commands as f64 / elapsed / sequential,
     })
+}
+
+/// The benchmark's writes: half new leads, half edits of random leads.
+fn mix_line(rules: &crate::domain::Rules, client: usize, i: u64, leads: usize) -> String {
+    if i % 2 == 0 {
+        format!("/lead new topic:\"Bench {client}-{i}\" last:B{client} email:b{client}x{i}@bench.example")
+    } else {
+        let mut x = (i ^ (client as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            .wrapping_mul(0x2545_f491_4f6c_dd1d);
+        x ^= x >> 29;
+        let first = rules.numbering.format(crate::domain::Kind::Lead).first;
+        let lead = rules.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64);
+        format!("/lead edit {lead} city:City{}", x % 1000)
+    }
 }
 
 /// Latencies of every command, per step, and the elapsed seconds.

@@ -465,8 +465,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         .name("leadline-writer".into())
         .spawn(move || writer(store, config, rx, writer_shared))?;
     let path = socket_path(data);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
