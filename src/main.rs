@@ -228,98 +228,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| config.store.path.clone());
     // With a daemon running, commands go through its control socket.
-    if let Some(mut client) = leadline::daemon::client::Client::connect(&path) {
-        let now = cli.now;
-        let mut ask = |line: &str| {
-            let req = leadline::daemon::Request {
-                cmd: Some(line.to_string()),
-                actor: Some(actor.clone()),
-                now,
-                data: cli.json,
-                ..Default::default()
-            };
-            client.request(&req)
-        };
-        return match &cli.command {
-            Action::Cmd { text } => Ok(print_answer(&ask(&text.join(" "))?, cli.json)),
-            Action::Outbox { action: None, all } => Ok(print_answer(&ask(if *all { "/outbox all" } else { "/outbox" })?, cli.json)),
-            Action::Shell => {
-                shell(|line| ask(line).map(|v| print_answer(&v, cli.json)))?;
-                Ok(ExitCode::SUCCESS)
-            }
-            Action::Status => {
-                let v = client.request(&leadline::daemon::Request {
-                    status: true,
-                    ..Default::default()
-                })?;
-                println!("{}", serde_json::to_string_pretty(&v["status"])?);
-                Ok(ExitCode::SUCCESS)
-            }
-            Action::Tick => {
-                let v = client.request(&leadline::daemon::Request {
-                    tick: true,
-                    now,
-                    ..Default::default()
-                })?;
-                let ran: Vec<String> = serde_json::from_value(v["report"]["ran"].clone()).unwrap_or_default();
-                if v["ok"] != true {
-                    anyhow::bail!("{}", v["message"].as_str().unwrap_or("the daemon could not tick"));
-                }
-                if cli.json {
-                    println!("{}", serde_json::to_string_pretty(&v["report"])?);
-                } else if ran.is_empty() {
-                    println!("nothing was due");
-                } else {
-                    ran.iter().for_each(|r| println!("{r}"));
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Action::Digest { owner, html } => {
-                let v = client.request(&leadline::daemon::Request {
-                    digest: Some(owner.clone()),
-                    now,
-                    ..Default::default()
-                })?;
-                if v["ok"] != true {
-                    anyhow::bail!("{}", v["message"].as_str().unwrap_or("the daemon could not make the digest"));
-                }
-                if cli.json {
-                    println!("{v}");
-                } else if *html {
-                    println!("{}", v["html"].as_str().unwrap_or(""));
-                } else {
-                    println!("Subject: {}\n\n{}", v["subject"].as_str().unwrap_or(""), v["text"].as_str().unwrap_or(""));
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Action::Import {
-                what: ImportWhat::Leads { file, map },
-            } => {
-                let csv = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
-                let map = parse_mappings(map)?;
-                let v = client.request(&leadline::daemon::Request {
-                    import_leads: Some(leadline::daemon::ImportRequest { csv, map }),
-                    actor: Some(actor.clone()),
-                    now,
-                    ..Default::default()
-                })?;
-                if v["ok"] != true {
-                    anyhow::bail!("{}", v["message"].as_str().unwrap_or("the daemon could not import"));
-                }
-                if cli.json {
-                    println!("{}", serde_json::to_string_pretty(&v["report"])?);
-                } else {
-                    print!("{}", v["text"].as_str().unwrap_or(""));
-                }
-                let failed = v["report"]["failed"].as_array().is_some_and(|f| !f.is_empty());
-                Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
-            }
-            Action::Run => anyhow::bail!("a leadline daemon already runs on {}", path.display()),
-            _ => anyhow::bail!(
-                "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",
-                path.display()
-            ),
-        };
+    if let Some(client) = leadline::daemon::client::Client::connect(&path) {
+        return via_daemon(&cli, client, &actor, &path);
     }
     if matches!(cli.command, Action::Status) {
         println!("no leadline daemon runs on {}", path.display());
@@ -420,42 +330,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Action::Tick => {
             let report = leadline::scheduler::tick(&store, &config, &ctx("scheduler"))?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else if report.ran.is_empty() {
-                println!("nothing was due");
-            } else {
-                for r in &report.ran {
-                    println!("{r}");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            print_tick(&serde_json::to_value(&report)?, cli.json)
         }
         Action::Digest { owner, html } => {
-            let c = ctx("scheduler");
-            let owner = if config.team.members.is_empty() {
-                owner.clone()
-            } else {
-                config
-                    .team
-                    .member(owner)
-                    .map(|m| m.name.clone())
-                    .with_context(|| format!("'{owner}' is not on the team"))?
-            };
-            let data = leadline::scheduler::digest::gather(&store.reader(), &c, &owner)?;
-            let d =
-                leadline::scheduler::digest::render(data, config.scheduler.templates.as_deref())?;
-            if cli.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"subject": d.subject, "text": d.text, "html": d.html, "data": d.data})
-                );
-            } else if *html {
-                println!("{}", d.html);
-            } else {
-                println!("Subject: {}\n\n{}", d.subject, d.text);
-            }
-            Ok(ExitCode::SUCCESS)
+            let d = leadline::scheduler::digest::preview(
+                &store.reader(),
+                &ctx("scheduler"),
+                &config,
+                owner,
+            )?;
+            Ok(print_digest(&d.to_json(), cli.json, *html))
         }
         Action::Run => {
             let tty = std::io::stdin().is_terminal();
@@ -474,20 +358,94 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let reader = std::fs::File::open(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let report = leadline::import::import_leads(&store, reader, &mapping, &ctx("import"))?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render(&config.process));
-            }
-            Ok(if report.failed.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            print_import(
+                &serde_json::to_value(&report)?,
+                &report.render(&config.process),
+                cli.json,
+            )
         }
         Action::Bench { .. } | Action::BenchScheduler { .. } | Action::BenchDaemon { .. } => {
             anyhow::bail!("benchmarks run on stores of their own")
         }
+    }
+}
+
+/// Runs a subcommand through the running daemon's control socket.
+fn via_daemon(
+    cli: &Cli,
+    mut client: leadline::daemon::client::Client,
+    actor: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let now = cli.now;
+    let mut ask = |line: &str| {
+        let req = leadline::daemon::Request {
+            cmd: Some(line.to_string()),
+            actor: Some(actor.to_string()),
+            now,
+            data: cli.json,
+            ..Default::default()
+        };
+        client.request(&req)
+    };
+    match &cli.command {
+        Action::Cmd { text } => Ok(print_answer(&ask(&text.join(" "))?, cli.json)),
+        Action::Outbox { action: None, all } => Ok(print_answer(
+            &ask(if *all { "/outbox all" } else { "/outbox" })?,
+            cli.json,
+        )),
+        Action::Shell => {
+            shell(|line| ask(line).map(|v| print_answer(&v, cli.json)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Status => {
+            let v = client.request(&leadline::daemon::Request {
+                status: true,
+                ..Default::default()
+            })?;
+            println!("{}", serde_json::to_string_pretty(&v["status"])?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Tick => {
+            let v = client.request(&leadline::daemon::Request {
+                tick: true,
+                now,
+                ..Default::default()
+            })?;
+            print_tick(
+                &answered(v, "the daemon could not tick")?["report"],
+                cli.json,
+            )
+        }
+        Action::Digest { owner, html } => {
+            let v = client.request(&leadline::daemon::Request {
+                digest: Some(owner.clone()),
+                now,
+                ..Default::default()
+            })?;
+            let d = answered(v, "the daemon could not make the digest")?;
+            Ok(print_digest(&d, cli.json, *html))
+        }
+        Action::Import {
+            what: ImportWhat::Leads { file, map },
+        } => {
+            let csv = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+            let map = parse_mappings(map)?;
+            let v = client.request(&leadline::daemon::Request {
+                import_leads: Some(leadline::daemon::ImportRequest { csv, map }),
+                actor: Some(actor.to_string()),
+                now,
+                ..Default::default()
+            })?;
+            let v = answered(v, "the daemon could not import")?;
+            print_import(&v["report"], v["text"].as_str().unwrap_or(""), cli.json)
+        }
+        Action::Run => anyhow::bail!("a leadline daemon already runs on {}", path.display()),
+        _ => anyhow::bail!(
+            "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",
+            path.display()
+        ),
     }
 }
 
@@ -521,53 +479,72 @@ fn print_report<T: serde::Serialize + std::fmt::Display>(
 }
 
 fn resolve_actor(config: &Config, given: Option<&str>) -> anyhow::Result<String> {
-    let name = given.unwrap_or(&config.team.default_user).trim();
-    if name.is_empty() {
-        anyhow::bail!("--as needs a name");
-    }
-    if config.team.members.is_empty() {
-        return Ok(name.to_string());
-    }
-    match config.team.member(name) {
-        Some(m) => Ok(m.name.clone()),
-        None => anyhow::bail!(
-            "'{name}' is not on the team; members: {}",
-            config
-                .team
-                .members
-                .iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
+    config
+        .team
+        .resolve_actor(given.unwrap_or(&config.team.default_user))
+        .map_err(anyhow::Error::msg)
 }
 
 fn print_result(result: Result<Reply, CommandError>, json: bool) -> ExitCode {
-    match result {
-        Ok(reply) => {
-            if json {
-                let out = serde_json::json!({"ok": true, "reply": reply.text, "data": reply.data, "next": reply.next});
-                println!("{out}");
-            } else {
-                println!("{}", reply.text);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            if json {
-                let out =
-                    serde_json::json!({"ok": false, "error": e.code(), "message": e.to_string()});
-                println!("{out}");
-            }
-            eprintln!("{e}");
-            match e {
-                CommandError::Invalid(_) => ExitCode::from(2),
-                CommandError::Refused(_) | CommandError::NotFound(_) => ExitCode::from(1),
-                CommandError::Store(_) => ExitCode::from(3),
-            }
+    print_answer(&leadline::daemon::response(result, true), json)
+}
+
+/// What a tick ran; the report itself with `--json`.
+fn print_tick(report: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
+    let ran = report["ran"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else if ran.is_empty() {
+        println!("nothing was due");
+    } else {
+        for r in ran {
+            println!("{}", r.as_str().unwrap_or_default());
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A digest (as [`leadline::scheduler::digest::Digest::to_json`] gives it):
+/// subject and text, the HTML with `--html`, all of it with `--json`.
+fn print_digest(d: &serde_json::Value, json: bool, html: bool) -> ExitCode {
+    let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+    if json {
+        println!("{d}");
+    } else if html {
+        println!("{}", field("html"));
+    } else {
+        println!("Subject: {}\n\n{}", field("subject"), field("text"));
+    }
+    ExitCode::SUCCESS
+}
+
+/// An import's report; exits 1 when a row failed.
+fn print_import(report: &serde_json::Value, text: &str, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{text}");
+    }
+    let failed = report["failed"].as_array().is_some_and(|f| !f.is_empty());
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The daemon's answer without its `ok`, or its message as the error.
+fn answered(mut v: serde_json::Value, otherwise: &str) -> anyhow::Result<serde_json::Value> {
+    if v["ok"] != true {
+        anyhow::bail!("{}", v["message"].as_str().unwrap_or(otherwise));
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.remove("ok");
+    }
+    Ok(v)
 }
 
 /// Reads commands from standard input, one per line, until its end.

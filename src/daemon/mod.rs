@@ -170,7 +170,8 @@ fn writer(
     let _ = store.flush();
 }
 
-fn response(result: Result<Reply, CommandError>, data: bool) -> serde_json::Value {
+/// A command's result as the control socket answers it (and `--json` prints it).
+pub fn response(result: Result<Reply, CommandError>, data: bool) -> serde_json::Value {
     match result {
         Ok(r) if data => {
             serde_json::json!({"ok": true, "reply": r.text, "data": r.data, "next": r.next})
@@ -195,15 +196,15 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     if req.tick || req.digest.is_some() {
         return scheduler_request(req, shared);
     }
+    let config = &shared.config;
+    let actor = match config
+        .team
+        .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
+    {
+        Ok(a) => a,
+        Err(e) => return failure("invalid", e),
+    };
     if let Some(import) = req.import_leads {
-        let config = &shared.config;
-        let actor = match config
-            .team
-            .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
-        {
-            Ok(a) => a,
-            Err(e) => return failure("invalid", e),
-        };
         let ctx = config.context(&actor, req.now.unwrap_or_else(Utc::now), "import");
         return match crate::import::import_leads(
             &shared.store,
@@ -219,14 +220,6 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     }
     let Some(text) = req.cmd else {
         return failure("invalid", "a request needs cmd or status");
-    };
-    let config = &shared.config;
-    let actor = match config
-        .team
-        .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
-    {
-        Ok(a) => a,
-        Err(e) => return failure("invalid", e),
     };
     let via = req.via.unwrap_or_else(|| "shell".to_string());
     let now = req.now.unwrap_or_else(Utc::now);
@@ -280,17 +273,14 @@ fn scheduler_request(req: Request, shared: &Shared) -> serde_json::Value {
         };
     }
     let who = req.digest.unwrap_or_default();
-    let owner = match config.team.resolve_actor(&who) {
-        Ok(o) => o,
-        Err(e) => return failure("invalid", e),
-    };
-    let data = match crate::scheduler::digest::gather(&shared.store.reader(), &ctx, &owner) {
-        Ok(d) => d,
-        Err(e) => return failure("store", e.to_string()),
-    };
-    match crate::scheduler::digest::render(data, config.scheduler.templates.as_deref()) {
+    match crate::scheduler::digest::preview(&shared.store.reader(), &ctx, config, &who) {
         Ok(d) => {
-            serde_json::json!({"ok": true, "subject": d.subject, "text": d.text, "html": d.html})
+            let mut v = d.to_json();
+            v["ok"] = true.into();
+            v
+        }
+        Err(e @ crate::scheduler::digest::DigestError::Owner(_)) => {
+            failure("invalid", e.to_string())
         }
         Err(e) => failure("store", e.to_string()),
     }

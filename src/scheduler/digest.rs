@@ -72,6 +72,32 @@ pub enum DigestError {
     Store(#[from] CommandError),
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
+    #[error("{0}")]
+    Owner(String),
+}
+
+impl Digest {
+    /// The digest as `leadline digest --json` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"subject": self.subject, "text": self.text, "html": self.html, "data": self.data})
+    }
+}
+
+/// The digest `who` (a team member) would get at `ctx.now`, rendered with
+/// the configured templates: what `leadline digest` shows.
+///
+/// Fails for a name not on the team, or when the store or a template fails.
+pub fn preview(
+    tx: &dyn Tx,
+    ctx: &Context,
+    config: &crate::config::Config,
+    who: &str,
+) -> Result<Digest, DigestError> {
+    let owner = config.team.resolve_actor(who).map_err(DigestError::Owner)?;
+    render(
+        gather(tx, ctx, &owner)?,
+        config.scheduler.templates.as_deref(),
+    )
 }
 
 /// At most this many lines per section; the count says how many there are.

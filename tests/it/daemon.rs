@@ -348,6 +348,20 @@ fn an_unknown_member_is_refused_through_the_socket() {
         v["reply"].as_str().is_some_and(|r| r.contains("No leads")),
         "{v}"
     );
+    // A digest for someone off the team is refused the same way.
+    let v = c
+        .request(&Request {
+            digest: Some("mallory".into()),
+            ..Default::default()
+        })
+        .expect("answer");
+    assert_eq!(v["error"], "invalid", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("'mallory' is not on the team")),
+        "{v}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
