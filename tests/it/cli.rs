@@ -84,14 +84,7 @@ fn json_output_carries_the_reply_the_record_and_errors() {
 fn the_acting_user_is_recorded_and_must_be_on_a_configured_team() {
     let b = Bin::new();
     let cfg = b.file("team.toml", "[team]\ndefault_user = \"maria\"\n[[team.members]]\nname = \"maria\"\n[[team.members]]\nname = \"jonas\"\nrole = \"manager\"\n");
-    let run = |args: &[&str]| {
-        b.command()
-            .arg("--config")
-            .arg(&cfg)
-            .args(args)
-            .output()
-            .expect("run")
-    };
+    let run = |args: &[&str]| b.configured(&cfg).args(args).output().expect("run");
     let out = run(&["--as", "Jonas", "cmd", "/lead new topic:X last:Y"]);
     assert!(
         out.status.success(),
@@ -123,9 +116,7 @@ fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
     let b = Bin::new();
     let cfg = b.file("bad.toml", "[process.reasons]\nlead_disqualify = []\n");
     let out = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .args(["cmd", "/help"])
         .output()
         .expect("run");
@@ -138,9 +129,7 @@ fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
     assert_eq!(err.trim().lines().count(), 1);
     let cfg = b.file("typo.toml", "[team]\ntimezon = \"Europe/Berlin\"\n");
     let out = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .args(["cmd", "/help"])
         .output()
         .expect("run");

@@ -304,9 +304,7 @@ fn an_unknown_member_is_refused_through_the_socket() {
         "[team]\ndefault_user = \"maria\"\n[[team.members]]\nname = \"maria\"\n",
     );
     let mut child = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .arg("run")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -36,9 +36,7 @@ fn start() -> Bot {
         ),
     );
     let child = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .arg("run")
         .env("LEADLINE_DISCORD_TOKEN", "fake-token")
         .stdin(Stdio::null())
@@ -213,9 +211,7 @@ fn an_unreachable_discord_never_stops_the_daemon_and_shows_in_status() {
         &format!("[chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\napi_base = \"http://127.0.0.1:{port}\"\n"),
     );
     let mut child = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .arg("run")
         .env("LEADLINE_DISCORD_TOKEN", "fake-token")
         .stdin(Stdio::null())

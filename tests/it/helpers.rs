@@ -167,6 +167,13 @@ impl Bin {
         c
     }
 
+    /// `leadline --config <cfg>`, to add arguments to.
+    pub fn configured(&self, cfg: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = self.command();
+        c.arg("--config").arg(cfg);
+        c
+    }
+
     /// Runs `leadline <args>`.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run leadline")

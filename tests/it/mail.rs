@@ -58,9 +58,7 @@ impl Mail {
 
     fn run_at(&self, now: &str, args: &[&str]) -> std::process::Output {
         self.b
-            .command()
-            .arg("--config")
-            .arg(&self.cfg)
+            .configured(&self.cfg)
             .args(["--now", now])
             .args(args)
             .env("LEADLINE_TEST_IMAP", &self.sales.password)
@@ -439,9 +437,7 @@ fn a_crash_before_marking_or_a_new_uidvalidity_never_adds_a_mail_twice() {
 fn an_unreachable_server_or_a_wrong_password_is_reported_not_fatal() {
     let m = Mail::new(None);
     let out =
-        m.b.command()
-            .arg("--config")
-            .arg(&m.cfg)
+        m.b.configured(&m.cfg)
             .args(["ingest", "--once"])
             .env("LEADLINE_TEST_IMAP", "wrong")
             .output()
@@ -458,9 +454,7 @@ fn an_unreachable_server_or_a_wrong_password_is_reported_not_fatal() {
     );
     drop(m.dovecot);
     let out =
-        m.b.command()
-            .arg("--config")
-            .arg(&m.cfg)
+        m.b.configured(&m.cfg)
             .args(["ingest", "--once"])
             .env("LEADLINE_TEST_IMAP", "x")
             .output()
@@ -566,9 +560,7 @@ fn mail_settings_with_a_password_inside_or_plain_text_to_a_remote_host_are_refus
     let b = Bin::new();
     let cfg = b.file("m.toml", "[[mail.accounts]]\nname = \"x\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nuser = \"u\"\npassword = \"hunter2\"\n");
     let out = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .args(["cmd", "/help"])
         .output()
         .expect("run");
@@ -579,9 +571,7 @@ fn mail_settings_with_a_password_inside_or_plain_text_to_a_remote_host_are_refus
     );
     let cfg = b.file("n.toml", "[[mail.accounts]]\nname = \"x\"\nhost = \"imap.example.com\"\ntls = \"none\"\nuser = \"u\"\npassword_env = \"P\"\n");
     let out = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
+        .configured(&cfg)
         .args(["cmd", "/help"])
         .output()
         .expect("run");
@@ -681,9 +671,7 @@ fn a_running_ingest_wakes_on_idle_and_stops_cleanly_on_sigterm() {
     std::fs::write(&m.cfg, cfg).expect("config");
     m.cmd("/lead new topic:Desks last:Meier email:bob@fabrikam.example");
     let mut child =
-        m.b.command()
-            .arg("--config")
-            .arg(&m.cfg)
+        m.b.configured(&m.cfg)
             .arg("ingest")
             .env("LEADLINE_TEST_IMAP", &m.sales.password)
             .stdout(Stdio::piped())
@@ -766,9 +754,7 @@ fn implicit_tls_and_starttls_work_with_a_private_ca_and_an_untrusted_server_is_r
     };
     let run = |cfg: &str| {
         let path = b.file("tls.toml", cfg);
-        b.command()
-            .arg("--config")
-            .arg(&path)
+        b.configured(&path)
             .args(["ingest", "--once"])
             .env("LEADLINE_TEST_IMAP", &sales.password)
             .output()
@@ -824,14 +810,7 @@ fn mail_goes_out_over_starttls_to_a_server_with_a_private_ca() {
             ca.display()
         ),
     );
-    let run = |args: &[&str]| {
-        b.command()
-            .arg("--config")
-            .arg(&cfg)
-            .args(args)
-            .output()
-            .expect("run")
-    };
+    let run = |args: &[&str]| b.configured(&cfg).args(args).output().expect("run");
     assert!(run(&[
         "cmd",
         "/lead new topic:Chairs last:Schmidt email:anna@contoso.example"

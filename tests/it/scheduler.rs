@@ -23,9 +23,7 @@ impl Team {
     fn at(&self, now: &str, args: &[&str]) -> String {
         let out = self
             .b
-            .command()
-            .arg("--config")
-            .arg(&self.cfg)
+            .configured(&self.cfg)
             .args(["--now", now])
             .args(args)
             .output()
@@ -226,13 +224,7 @@ Pipeline:
 fn a_bad_schedule_or_time_zone_is_refused_naming_it() {
     let b = Bin::new();
     let cfg = b.file("bad.toml", "[scheduler]\ndigest = \"0 25 * * *\"\n");
-    let out = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["tick"])
-        .output()
-        .expect("run");
+    let out = b.configured(&cfg).args(["tick"]).output().expect("run");
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the hour field '25' is not valid"), "{err}");
@@ -240,13 +232,7 @@ fn a_bad_schedule_or_time_zone_is_refused_naming_it() {
         "tz.toml",
         "[[team.members]]\nname = \"x\"\ntimezone = \"Mars/Olympus\"\n",
     );
-    let out = b
-        .command()
-        .arg("--config")
-        .arg(&cfg)
-        .args(["tick"])
-        .output()
-        .expect("run");
+    let out = b.configured(&cfg).args(["tick"]).output().expect("run");
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Mars/Olympus"));
 }
