@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::helpers::{all, check_invariants, Bin};
@@ -21,8 +21,13 @@ struct Daemon {
 
 impl Daemon {
     fn start(b: &Bin) -> Daemon {
-        let mut child = b
-            .command()
+        Daemon::start_with(b.command())
+    }
+
+    /// Starts `leadline run` from `cmd` (e.g. with a config) and waits
+    /// until it runs.
+    fn start_with(mut cmd: std::process::Command) -> Daemon {
+        let mut child = cmd
             .arg("run")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -303,29 +308,7 @@ fn an_unknown_member_is_refused_through_the_socket() {
         "team.toml",
         "[team]\ndefault_user = \"maria\"\n[[team.members]]\nname = \"maria\"\n",
     );
-    let mut child = b
-        .configured(&cfg)
-        .arg("run")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let ready = Arc::new(Mutex::new(false));
-    let r = ready.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("leadline is running") {
-                *r.lock().expect("lock") = true;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !*ready.lock().expect("lock") {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut d = Daemon::start_with(b.configured(&cfg));
     let mut c = Client::connect(&b.data()).expect("daemon");
     let v = c
         .request(&Request {
@@ -360,6 +343,6 @@ fn an_unknown_member_is_refused_through_the_socket() {
             .is_some_and(|m| m.contains("'mallory' is not on the team")),
         "{v}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    d.signal("-TERM");
+    assert!(d.wait(10).success());
 }
