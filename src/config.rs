@@ -199,6 +199,7 @@ impl Config {
             actor: actor.to_string(),
             now,
             via,
+            roles: &self.chat.roles,
         }
     }
 

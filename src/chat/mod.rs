@@ -7,7 +7,9 @@
 //! - A stranger (no team member with that chat user id) gets a polite
 //!   refusal, and nothing changes.
 //! - Roles: `[chat.roles]` gives the lowest role allowed per step; by
-//!   default only managers (and admins) cancel orders and invoices.
+//!   default only managers (and admins) cancel orders and invoices. The
+//!   core enforces them for every front end ([`command::permit`]); chat
+//!   checks first so a refused step is not offered for confirmation.
 //! - Irreversible steps (`[chat] confirm`, by default cancel order, cancel
 //!   invoice, disqualify) first answer with a confirmation token; the same
 //!   member's confirmation within 5 minutes runs the command.
@@ -21,7 +23,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::command::{self, queue, Command, CommandError, Tx};
+use crate::command::{self, queue, CommandError, Tx};
 use crate::config::{Config, Member, Role};
 
 /// The chat settings.
@@ -84,92 +86,14 @@ impl ChatConfig {
             );
         }
         for step in self.roles.keys().chain(&self.confirm) {
-            if !STEPS.contains(&step.as_str()) {
+            if !command::STEPS.contains(&step.as_str()) {
                 return Err(format!(
                     "chat: '{step}' is not a step; steps: {}",
-                    STEPS.join(", ")
+                    command::STEPS.join(", ")
                 ));
             }
         }
         Ok(())
-    }
-}
-
-/// The steps roles and confirmations can name.
-pub const STEPS: &[&str] = &[
-    "lead new",
-    "lead edit",
-    "qualify",
-    "disqualify",
-    "reactivate",
-    "opp new",
-    "opp edit",
-    "opp win",
-    "opp lose",
-    "opp reopen",
-    "line",
-    "quote new",
-    "quote edit",
-    "quote activate",
-    "quote revise",
-    "quote close",
-    "quote win",
-    "order fulfil",
-    "order cancel",
-    "order invoice",
-    "invoice paid",
-    "invoice cancel",
-    "product",
-    "activity",
-    "email",
-    "inbox",
-    "outbox",
-    "edit",
-    "read",
-];
-
-/// The step a command is, for roles and confirmations.
-pub fn step(cmd: &Command) -> &'static str {
-    use crate::domain::Kind;
-    match cmd {
-        Command::New {
-            kind: Kind::Lead, ..
-        } => "lead new",
-        Command::New {
-            kind: Kind::Opportunity,
-            ..
-        } => "opp new",
-        Command::Edit { target, .. } if target.kind == Kind::Lead => "lead edit",
-        Command::Edit { target, .. } if target.kind == Kind::Opportunity => "opp edit",
-        Command::Edit { target, .. } if target.kind == Kind::Quote => "quote edit",
-        Command::New { .. } | Command::Edit { .. } => "edit",
-        Command::ProductNew { .. } | Command::ProductEdit { .. } => "product",
-        Command::Qualify(_) => "qualify",
-        Command::Disqualify { .. } => "disqualify",
-        Command::Reactivate(_) => "reactivate",
-        Command::OppWin { .. } => "opp win",
-        Command::OppLose { .. } => "opp lose",
-        Command::OppReopen(_) => "opp reopen",
-        Command::LineAdd { .. } | Command::LineEdit { .. } | Command::LineRemove { .. } => "line",
-        Command::QuoteNew(_) => "quote new",
-        Command::QuoteActivate(_) => "quote activate",
-        Command::QuoteRevise(_) => "quote revise",
-        Command::QuoteClose { .. } => "quote close",
-        Command::QuoteWin { .. } => "quote win",
-        Command::OrderFulfil { .. } => "order fulfil",
-        Command::OrderCancel { .. } => "order cancel",
-        Command::OrderInvoice(_) => "order invoice",
-        Command::InvoicePaid { .. } => "invoice paid",
-        Command::InvoiceCancel { .. } => "invoice cancel",
-        Command::NewActivity(_)
-        | Command::ActivityDone { .. }
-        | Command::ActivityCancel(_)
-        | Command::ActivityReschedule { .. }
-        | Command::ActivityAssign { .. } => "activity",
-        Command::Email(_) => "email",
-        Command::InboxLink { .. } | Command::InboxLead { .. } => "inbox",
-        Command::OutboxStep { .. } | Command::OutboxRecover => "outbox",
-        _ => "read",
     }
 }
 
@@ -230,17 +154,11 @@ impl Chat {
             Ok(c) => c,
             Err(e) => return Decision::Refuse(e.to_string()),
         };
-        let step = step(&cmd);
-        if let Some(needed) = config.chat.roles.get(step) {
-            if member.role < *needed {
-                return Decision::Refuse(format!(
-                    "'{step}' needs the role {} or higher; you are {}. Ask a {}.",
-                    needed.name(),
-                    member.role.name(),
-                    needed.name()
-                ));
-            }
+        // Refused before asking for a confirmation; the core checks again.
+        if let Err(e) = command::permit(&cmd, &ctx) {
+            return Decision::Refuse(e.to_string());
         }
+        let step = command::step(&cmd);
         if config.chat.confirm.iter().any(|c| c == step) {
             let n = {
                 let mut c = self.counter.lock().unwrap_or_else(|e| e.into_inner());

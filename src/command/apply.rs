@@ -36,6 +36,7 @@ pub fn apply(
     ctx: &Context,
 ) -> Result<Reply, CommandError> {
     let text = text.trim();
+    super::permit(cmd, ctx)?;
     match cmd {
         Command::Help(topic) => help::text(topic.as_deref(), ctx.rules)
             .map(Reply::text)

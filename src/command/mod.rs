@@ -43,6 +43,8 @@ pub struct Context<'a> {
     pub now: DateTime<Utc>,
     /// The front end it came from (`shell`, `chat`, `import`...), for history.
     pub via: &'a str,
+    /// The lowest role each step needs (`[chat.roles]`), for every front end.
+    pub roles: &'a std::collections::BTreeMap<String, crate::config::Role>,
 }
 
 impl Context<'_> {
@@ -102,4 +104,103 @@ impl Reply {
             next: Vec::new(),
         }
     }
+}
+
+/// The steps roles and confirmations can name.
+pub const STEPS: &[&str] = &[
+    "lead new",
+    "lead edit",
+    "qualify",
+    "disqualify",
+    "reactivate",
+    "opp new",
+    "opp edit",
+    "opp win",
+    "opp lose",
+    "opp reopen",
+    "line",
+    "quote new",
+    "quote edit",
+    "quote activate",
+    "quote revise",
+    "quote close",
+    "quote win",
+    "order fulfil",
+    "order cancel",
+    "order invoice",
+    "invoice paid",
+    "invoice cancel",
+    "product",
+    "activity",
+    "email",
+    "inbox",
+    "outbox",
+    "edit",
+    "read",
+];
+
+/// The step a command is, for roles and confirmations.
+pub fn step(cmd: &Command) -> &'static str {
+    use crate::domain::Kind;
+    match cmd {
+        Command::New {
+            kind: Kind::Lead, ..
+        } => "lead new",
+        Command::New {
+            kind: Kind::Opportunity,
+            ..
+        } => "opp new",
+        Command::Edit { target, .. } if target.kind == Kind::Lead => "lead edit",
+        Command::Edit { target, .. } if target.kind == Kind::Opportunity => "opp edit",
+        Command::Edit { target, .. } if target.kind == Kind::Quote => "quote edit",
+        Command::New { .. } | Command::Edit { .. } => "edit",
+        Command::ProductNew { .. } | Command::ProductEdit { .. } => "product",
+        Command::Qualify(_) => "qualify",
+        Command::Disqualify { .. } => "disqualify",
+        Command::Reactivate(_) => "reactivate",
+        Command::OppWin { .. } => "opp win",
+        Command::OppLose { .. } => "opp lose",
+        Command::OppReopen(_) => "opp reopen",
+        Command::LineAdd { .. } | Command::LineEdit { .. } | Command::LineRemove { .. } => "line",
+        Command::QuoteNew(_) => "quote new",
+        Command::QuoteActivate(_) => "quote activate",
+        Command::QuoteRevise(_) => "quote revise",
+        Command::QuoteClose { .. } => "quote close",
+        Command::QuoteWin { .. } => "quote win",
+        Command::OrderFulfil { .. } => "order fulfil",
+        Command::OrderCancel { .. } => "order cancel",
+        Command::OrderInvoice(_) => "order invoice",
+        Command::InvoicePaid { .. } => "invoice paid",
+        Command::InvoiceCancel { .. } => "invoice cancel",
+        Command::NewActivity(_)
+        | Command::ActivityDone { .. }
+        | Command::ActivityCancel(_)
+        | Command::ActivityReschedule { .. }
+        | Command::ActivityAssign { .. } => "activity",
+        Command::Email(_) => "email",
+        Command::InboxLink { .. } | Command::InboxLead { .. } => "inbox",
+        Command::OutboxStep { .. } | Command::OutboxRecover => "outbox",
+        _ => "read",
+    }
+}
+
+/// Whether the acting member's role allows `cmd` (`[chat.roles]`). Actors
+/// that are not team members (the scheduler, mail ingest, a store without
+/// a team) are not limited.
+///
+/// Fails, naming the role needed, when the member's role is too low.
+pub fn permit(cmd: &Command, ctx: &Context) -> Result<(), CommandError> {
+    let step = step(cmd);
+    let (Some(needed), Some(member)) = (ctx.roles.get(step), ctx.team.member(&ctx.actor)) else {
+        return Ok(());
+    };
+    if member.role >= *needed {
+        return Ok(());
+    }
+    Err(CommandError::Refused(Refusal::new(format!(
+        "'{step}' needs the role {} or higher; you are {}. Ask a {}.",
+        needed.name(),
+        member.role.name(),
+        needed.name()
+    ))))
 }

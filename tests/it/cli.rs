@@ -202,3 +202,49 @@ fn the_shell_reads_commands_from_standard_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot qualify L-1001"));
     assert!(out.status.success());
 }
+
+#[test]
+fn roles_hold_in_the_shell_too_not_only_in_chat() {
+    let b = Bin::new();
+    let cfg = b.file(
+        "team.toml",
+        "[team]\ndefault_user = \"maria\"\n\
+         [[team.members]]\nname = \"maria\"\nrole = \"manager\"\n\
+         [[team.members]]\nname = \"jonas\"\nrole = \"rep\"\n",
+    );
+    let as_ = |who: &str, line: &str| {
+        b.configured(&cfg)
+            .args(["--as", who, "cmd", line])
+            .output()
+            .expect("run")
+    };
+    for line in [
+        "/product new CHAIR-01 name:Chair price:199.99 tax:19%",
+        "/lead new topic:Chairs last:Schmidt email:anna@contoso.example",
+        "/qualify L-1001",
+        "/opp line add O-1001 sku:CHAIR-01 qty:10",
+        "/quote new O-1001",
+        "/quote activate Q-1001",
+        "/quote win Q-1001",
+        "/order fulfil SO-1001 reason:complete",
+        "/order invoice SO-1001",
+    ] {
+        let out = as_("jonas", line);
+        assert!(out.status.success(), "{line}: {out:?}");
+    }
+    // A rep may not cancel an invoice (by default only managers do), from
+    // the shell just as from chat; nothing changes.
+    let out = as_("jonas", "/invoice cancel INV-1001 reason:Canceled");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'invoice cancel' needs the role manager or higher; you are rep"),
+        "{err}"
+    );
+    let show = String::from_utf8_lossy(&as_("jonas", "/show INV-1001").stdout).to_string();
+    assert!(!show.contains("Canceled"), "{show}");
+    let out = as_("maria", "/invoice cancel INV-1001 reason:Canceled");
+    assert!(out.status.success(), "{out:?}");
+    let show = String::from_utf8_lossy(&as_("maria", "/show INV-1001").stdout).to_string();
+    assert!(show.contains("Canceled"), "{show}");
+}

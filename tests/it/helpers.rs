@@ -40,13 +40,7 @@ impl Lib {
     }
 
     pub fn ctx(&self) -> Context<'_> {
-        Context {
-            rules: &self.config.process,
-            team: &self.config.team,
-            actor: self.actor.clone(),
-            now: self.now,
-            via: "test",
-        }
+        self.config.context(&self.actor, self.now, "test")
     }
 
     /// Runs a command that must succeed.

@@ -520,13 +520,7 @@ fn a_send_interrupted_by_a_crash_is_never_repeated_by_itself() {
         // A run that marked the mail "sending" and died before the answer.
         let store = Store::open(&StoreOptions::new(m.b.data())).expect("open");
         let config = leadline::config::Config::load(Some(&m.cfg)).expect("config");
-        let ctx = leadline::command::Context {
-            rules: &config.process,
-            team: &config.team,
-            actor: "maria".into(),
-            now: chrono::Utc::now(),
-            via: "test",
-        };
+        let ctx = config.context("maria", chrono::Utc::now(), "test");
         store
             .run(
                 &Command::OutboxStep {
