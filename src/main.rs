@@ -2,7 +2,7 @@
 //! the store and hands over to the library. No rules live here.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -86,6 +86,18 @@ enum Action {
         /// Also list sent mail.
         #[arg(long)]
         all: bool,
+    },
+    /// Sign a mail account in with OAuth2 (Microsoft 365, Gmail): shows an
+    /// address and a code to enter in a browser anywhere, waits for the
+    /// approval and keeps the sign-in (owner-only) in the data folder.
+    Login {
+        /// The mail account's name (`[[mail.accounts]] name`).
+        account: String,
+    },
+    /// Forget a mail account's OAuth2 sign-in.
+    Logout {
+        /// The mail account's name.
+        account: String,
     },
     /// Import records from a table.
     Import {
@@ -227,6 +239,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .data
         .clone()
         .unwrap_or_else(|| config.store.path.clone());
+    // Sign-ins live in files beside the store, daemon or not.
+    match &cli.command {
+        Action::Login { account } => return login(&config, &path, account, cli.json),
+        Action::Logout { account } => return logout(&config, &path, account),
+        _ => {}
+    }
     // With a daemon running, commands go through its control socket.
     if let Some(client) = leadline::daemon::client::Client::connect(&path) {
         return via_daemon(&cli, client, &actor, &path);
@@ -310,11 +328,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             let c = ctx("mail");
-            let report = runtime()?.block_on(leadline::mail::smtp::send_once(
-                &store,
-                &c,
-                config.mail.smtp.as_ref(),
-            ))?;
+            let report =
+                runtime()?.block_on(leadline::mail::smtp::send_once(&store, &c, &config.mail))?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -366,6 +381,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Action::Bench { .. } | Action::BenchScheduler { .. } | Action::BenchDaemon { .. } => {
             anyhow::bail!("benchmarks run on stores of their own")
+        }
+        Action::Login { .. } | Action::Logout { .. } => {
+            anyhow::bail!("sign-ins are handled before the store is opened")
         }
     }
 }
@@ -447,6 +465,86 @@ fn via_daemon(
             path.display()
         ),
     }
+}
+
+/// The OAuth2 settings of mail account `name`.
+fn oauth_account<'a>(
+    config: &'a Config,
+    name: &str,
+) -> anyhow::Result<&'a leadline::mail::oauth::OAuthConfig> {
+    let Some(account) = config.mail.account(name) else {
+        let known: Vec<&str> = config
+            .mail
+            .accounts
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        anyhow::bail!(
+            "no mail account is named '{name}' (configured: {})",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    };
+    account.oauth2.as_ref().with_context(|| {
+        format!("mail account {name} signs in with a password; login is for accounts with [oauth2]")
+    })
+}
+
+/// `leadline login ACCOUNT`: the device flow, then the sign-in is stored.
+fn login(config: &Config, data: &Path, name: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let cfg = oauth_account(config, name)?;
+    let tokens = leadline::mail::oauth::Tokens::new(data);
+    let shown = |p: &leadline::mail::oauth::Prompt| {
+        if json {
+            println!("{}", serde_json::json!({"prompt": p}));
+        } else {
+            println!(
+                "To sign in mail account {name}, open {} and enter the code {} (valid for {} minutes).",
+                p.verification_uri,
+                p.user_code,
+                p.expires_in_seconds.div_ceil(60)
+            );
+            if let Some(direct) = &p.verification_uri_complete {
+                println!("Or open {direct}");
+            }
+            println!("Waiting for the sign-in...");
+        }
+        let _ = std::io::stdout().flush();
+    };
+    match runtime()?.block_on(leadline::mail::oauth::login(name, cfg, &tokens, shown)) {
+        Ok(()) => {
+            if json {
+                println!("{}", serde_json::json!({"ok": true, "account": name}));
+            } else {
+                println!(
+                    "Signed in mail account {name}. A running daemon uses it from its next connection."
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("leadline: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// `leadline logout ACCOUNT`: the stored sign-in is deleted.
+fn logout(config: &Config, data: &Path, name: &str) -> anyhow::Result<ExitCode> {
+    oauth_account(config, name)?;
+    let tokens = leadline::mail::oauth::Tokens::new(data);
+    let removed = tokens
+        .remove(name)
+        .with_context(|| format!("cannot delete {}", tokens.path(name).display()))?;
+    if removed {
+        println!("Signed out mail account {name}: its sign-in is deleted; leadline stops reading it until `leadline login {name}`.");
+    } else {
+        println!("Mail account {name} was not signed in.");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--map "Firma=company"` options as (column, field) pairs.

@@ -231,6 +231,9 @@ pub fn apply(
         Command::Outbox { all } => mailbox::outbox(tx, *all),
         Command::OutboxStep { mail, step } => mailbox::outbox_step(tx, ctx, text, *mail, step),
         Command::OutboxRecover => mailbox::outbox_recover(tx, ctx),
+        Command::MailAccountNotice { account, text } => {
+            mailbox::account_notice(tx, ctx, account, text)
+        }
         Command::NoticeDelivered(n) => {
             super::queue::delivered(tx, ctx, *n)?;
             Ok(Reply::text(format!("notice #{n} delivered")))

@@ -1114,3 +1114,39 @@ pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandEr
         "{count} outbox entr(ies) marked uncertain"
     )))
 }
+
+/// Tells the team's admins (the default user when the team names none)
+/// that mail account `account` needs attention or works again.
+///
+/// Fails when the store cannot be read.
+pub fn account_notice(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    account: &str,
+    text: &str,
+) -> Result<Reply, CommandError> {
+    let mut to: Vec<&str> = ctx
+        .team
+        .members
+        .iter()
+        .filter(|m| m.role == crate::config::Role::Admin)
+        .map(|m| m.name.as_str())
+        .collect();
+    if to.is_empty() {
+        to.push(&ctx.team.default_user);
+    }
+    for who in &to {
+        queue::notify(
+            tx,
+            ctx,
+            who,
+            NoticeKind::MailAccount,
+            text.to_string(),
+            None,
+        )?;
+    }
+    Ok(Reply::text(format!(
+        "mail account {account}: told {}",
+        to.join(", ")
+    )))
+}

@@ -239,6 +239,12 @@ pub enum Command {
     OutboxRecover,
     /// Chat posted notice `n`.
     NoticeDelivered(u64),
+    /// A mail account's sign-in needs attention (or works again): a
+    /// notice for the team's admins. Not in the text grammar.
+    MailAccountNotice {
+        account: String,
+        text: String,
+    },
 }
 
 impl Command {

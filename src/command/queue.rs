@@ -49,6 +49,8 @@ pub enum NoticeKind {
     Unmatched,
     /// A mail that could not be sent.
     MailFailed,
+    /// A mail account needs a new sign-in, or works again (to admins).
+    MailAccount,
 }
 
 /// Who gets notices meant for the triage channel.

@@ -97,6 +97,8 @@ struct Shared {
     status: Mutex<Parts>,
     /// The Discord connection's state, for `leadline status`.
     discord: Arc<Mutex<String>>,
+    /// Wakes the outbox sender when a command queued mail.
+    outbox_wake: tokio::sync::Notify,
 }
 
 /// What each part is doing, for `leadline status`.
@@ -109,6 +111,8 @@ struct Parts {
     outbox_sender: String,
     last_send: Option<DateTime<Utc>>,
     last_send_error: Option<String>,
+    /// With `oauth2_account`: the sender's sign-in state.
+    outbox_sign_in: Option<String>,
     discord: String,
     commits: u64,
     commands: u64,
@@ -242,6 +246,7 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
         );
     };
     let (tx, rx) = oneshot::channel();
+    let queues_mail = matches!(command::step(&cmd), "email" | "outbox");
     let job = Job {
         cmd,
         text,
@@ -257,7 +262,12 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
         );
     }
     match rx.await {
-        Ok(r) => response(r, req.data),
+        Ok(r) => {
+            if queues_mail && r.is_ok() {
+                shared.outbox_wake.notify_one();
+            }
+            response(r, req.data)
+        }
         Err(_) => failure("store", "the writer stopped before answering"),
     }
 }
@@ -332,6 +342,8 @@ fn status(shared: &Shared) -> serde_json::Value {
                 "failed": count(|s| matches!(s, MailState::Failed { .. })),
                 "uncertain": count(|s| matches!(s, MailState::Uncertain { .. })),
                 "last_send": parts.last_send,
+                "last_error": parts.last_send_error,
+                "sign_in": parts.outbox_sign_in,
                 "last_failure": last_failure,
             },
             "discord": {
@@ -402,11 +414,17 @@ async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    use crate::mail::imap::{alert_change, Alert};
+    let oauth = shared
+        .config
+        .mail
+        .smtp
+        .as_ref()
+        .and_then(|s| s.oauth2_account.clone());
+    let mut alert = None;
     loop {
         let ctx = shared.config.context("mail", Utc::now(), "mail");
-        let result =
-            crate::mail::smtp::send_once(&shared.store, &ctx, shared.config.mail.smtp.as_ref())
-                .await;
+        let result = crate::mail::smtp::send_once(&shared.store, &ctx, &shared.config.mail).await;
         match &result {
             Ok(r) if r.sent + r.deferred + r.failed + r.uncertain > 0 => {
                 tracing::info!(
@@ -417,11 +435,27 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                     "outbox"
                 )
             }
-            Err(e) => tracing::warn!("outbox: {e}"),
+            Err(e) if Alert::of(e).is_none() => tracing::warn!("outbox: {e}"),
             _ => {}
+        }
+        if let Some(account) = &oauth {
+            // Admins hear when the sender's sign-in breaks and when it works again.
+            match &result {
+                Err(e) => {
+                    let now = Alert::of(e).map(|a| (a, e));
+                    alert_change(&shared.store, &shared.config, account, &mut alert, now);
+                }
+                Ok(r) if r.sent + r.deferred + r.failed > 0 => {
+                    alert_change(&shared.store, &shared.config, account, &mut alert, None);
+                }
+                Ok(_) => {}
+            }
         }
         if let Ok(mut p) = shared.status.lock() {
             p.last_send = Some(Utc::now());
+            if oauth.is_some() {
+                p.outbox_sign_in = Some(alert.map_or("signed in", Alert::state).to_string());
+            }
             p.last_send_error = match result {
                 Ok(r) => r.errors.first().cloned(),
                 Err(e) => Some(e.to_string()),
@@ -429,6 +463,7 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = shared.outbox_wake.notified() => {}
             _ = stop.changed() => return,
         }
     }
@@ -449,6 +484,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         health: Health::default(),
         status: Mutex::new(Parts::default()),
         discord: Arc::new(Mutex::new(String::new())),
+        outbox_wake: tokio::sync::Notify::new(),
     });
     let writer_shared = shared.clone();
     let writer = std::thread::Builder::new()
@@ -478,12 +514,22 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         parts.push(if cfg.mail.accounts.is_empty() {
             "mail ingest: off, no [[mail.accounts]] configured".to_string()
         } else {
+            let tokens = crate::mail::oauth::Tokens::new(shared.store.path());
             format!(
                 "mail ingest: on ({})",
                 cfg.mail
                     .accounts
                     .iter()
-                    .map(|a| a.name.as_str())
+                    .map(|a| match &a.oauth2 {
+                        None => a.name.clone(),
+                        Some(_) if tokens.changed_at(&a.name).is_some() => {
+                            format!("{}: OAuth2, signed in", a.name)
+                        }
+                        Some(_) => format!(
+                            "{}: OAuth2, not signed in: run `leadline login {}`",
+                            a.name, a.name
+                        ),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             )

@@ -11,6 +11,7 @@ use async_imap::Session;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 
+use super::oauth::Tokens;
 use super::stream::{self, MailStream};
 use super::{ImapAccount, MailConfig, MailError, Secret, Tls};
 use crate::command::mailbox::MailSource;
@@ -38,7 +39,56 @@ pub struct AccountReport {
     pub errors: Vec<String>,
 }
 
-async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError> {
+/// How a session signs in.
+enum Login {
+    Password(Secret),
+    OAuth(super::oauth::Access),
+}
+
+/// Sends `response` to the first challenge and nothing after (a server
+/// refusing XOAUTH2 sends its reasons as a second challenge).
+struct OneShot(Option<String>);
+
+impl async_imap::Authenticator for OneShot {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        self.0.take().map(String::into_bytes).unwrap_or_default()
+    }
+}
+
+/// The SASL mechanisms the server offers before login (`AUTH=...`).
+async fn offered(client: &mut async_imap::Client<MailStream>) -> Vec<String> {
+    use async_imap::imap_proto::{Capability, Response};
+    use async_imap::types::UnsolicitedResponse;
+    let (tx, rx) = async_channel::bounded(16);
+    if client
+        .run_command_and_check_ok("CAPABILITY", Some(tx))
+        .await
+        .is_err()
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        if let UnsolicitedResponse::Other(data) = r {
+            if let Response::Capabilities(caps) = data.parsed() {
+                for c in caps {
+                    if let Capability::Auth(m) = c {
+                        out.push(m.to_ascii_uppercase());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A signed-in session, and when it should be renewed (its OAuth2 access
+/// token is about to expire).
+type Connected = (Session<MailStream>, Option<chrono::DateTime<chrono::Utc>>);
+
+async fn connect(account: &ImapAccount, tokens: &Tokens) -> Result<Connected, MailError> {
     let port = account.port.unwrap_or(match account.tls {
         Tls::Implicit => 993,
         _ => 143,
@@ -53,11 +103,15 @@ async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError
         account: account.name.clone(),
         reason,
     };
-    let password = Secret::load(
-        &format!("mail account {}", account.name),
-        &account.password_env,
-        &account.password_file,
-    )?;
+    // The credentials first: a missing sign-in needs no connection.
+    let login = match &account.oauth2 {
+        None => Login::Password(Secret::load(
+            &format!("mail account {}", account.name),
+            &account.password_env,
+            &account.password_file,
+        )?),
+        Some(o) => Login::OAuth(super::oauth::access_token(&account.name, o, tokens, false).await?),
+    };
     let mut last = String::new();
     for attempt in 0..CONNECT_ATTEMPTS {
         if attempt > 0 {
@@ -105,18 +159,90 @@ async fn connect(account: &ImapAccount) -> Result<Session<MailStream>, MailError
                     .map_err(|e| err(format!("TLS: {e}")))?,
             );
         }
-        return client
-            .login(&account.user, password.expose())
-            .await
-            .map_err(|(e, _)| {
-                proto(format!(
-                    "login as {} failed: {}",
-                    account.user,
-                    server_words(&e)
-                ))
-            });
+        return match login {
+            Login::Password(password) => client
+                .login(&account.user, password.expose())
+                .await
+                .map(|s| (s, None))
+                .map_err(|(e, _)| {
+                    proto(format!(
+                        "login as {} failed: {}",
+                        account.user,
+                        server_words(&e)
+                    ))
+                }),
+            Login::OAuth(access) => sign_in(client, account, port, tokens, access).await,
+        };
     }
     Err(err(last))
+}
+
+/// Signs in with OAUTHBEARER or XOAUTH2. A refused stored token is
+/// refreshed and tried once more; a refused fresh one means the account
+/// needs a new sign-in (revoked, or the mailbox is disabled).
+async fn sign_in(
+    mut client: async_imap::Client<MailStream>,
+    account: &ImapAccount,
+    port: u16,
+    tokens: &Tokens,
+    mut access: super::oauth::Access,
+) -> Result<Connected, MailError> {
+    use super::oauth::{self, AuthError, Sasl};
+    let Some(cfg) = &account.oauth2 else {
+        return Err(MailError::Config(format!(
+            "{}: no [oauth2] settings",
+            account.name
+        )));
+    };
+    let offers = offered(&mut client).await;
+    let bearer = match cfg.sasl {
+        Sasl::Oauthbearer => true,
+        Sasl::Xoauth2 => false,
+        Sasl::Auto => offers.iter().any(|m| m == "OAUTHBEARER"),
+    };
+    let mechanism = if bearer { "OAUTHBEARER" } else { "XOAUTH2" };
+    if !offers.is_empty() && !offers.iter().any(|m| m == mechanism) {
+        return Err(MailError::Protocol {
+            account: account.name.clone(),
+            reason: format!(
+                "the server does not offer {mechanism} (it offers {})",
+                offers.join(", ")
+            ),
+        });
+    }
+    loop {
+        let response = if bearer {
+            oauth::oauthbearer(&account.user, &account.host, port, &access.token)
+        } else {
+            oauth::xoauth2(&account.user, &access.token)
+        };
+        match client
+            .authenticate(mechanism, OneShot(Some(response)))
+            .await
+        {
+            Ok(session) => return Ok((session, access.renew_at)),
+            Err((e, _)) if access.fresh => {
+                return Err(AuthError::SignIn {
+                    account: account.name.clone(),
+                    reason: format!(
+                        "the server refused a fresh access token for {} ({mechanism}: {}); is the mailbox enabled and the IMAP scope granted?",
+                        account.user,
+                        server_words(&e)
+                    ),
+                }
+                .into())
+            }
+            Err((e, c)) => {
+                tracing::info!(
+                    "{}: the server refused the stored access token ({}); refreshing",
+                    account.name,
+                    server_words(&e)
+                );
+                client = c;
+                access = oauth::access_token(&account.name, cfg, tokens, true).await?;
+            }
+        }
+    }
 }
 
 /// What the server said, without async-imap's debug wrapping.
@@ -235,8 +361,8 @@ pub async fn ingest_account(
         account: account.name.clone(),
         ..AccountReport::default()
     };
-    let mut session = match connect(account).await {
-        Ok(s) => s,
+    let mut session = match connect(account, &Tokens::new(store.path())).await {
+        Ok((s, _)) => s,
         Err(e) => {
             report.errors.push(e.to_string());
             return report;
@@ -274,6 +400,9 @@ pub struct AccountHealth {
     pub fetched_total: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// OAuth2 accounts: `signed in`, `needs sign-in` or `provider unreachable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<String>,
 }
 
 /// Health of every watched account, shared with the daemon's status.
@@ -290,24 +419,113 @@ fn update(health: Option<&Health>, account: &str, f: impl FnOnce(&mut AccountHea
 /// Longest wait between passes when something keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// How a connected session ended.
+enum Ended {
+    Stopped,
+    /// Its access token is about to expire: sign in again.
+    Renew,
+}
+
+/// What the admins were last told about an account's sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alert {
+    NeedsSignIn,
+    Unreachable,
+}
+
+impl Alert {
+    /// The alert a failure calls for, if it is a sign-in failure.
+    pub fn of(e: &MailError) -> Option<Alert> {
+        match e {
+            MailError::Auth(a) if a.needs_sign_in() => Some(Alert::NeedsSignIn),
+            MailError::Auth(_) => Some(Alert::Unreachable),
+            _ => None,
+        }
+    }
+
+    /// As `leadline status` shows it.
+    pub fn state(self) -> &'static str {
+        match self {
+            Alert::NeedsSignIn => "needs sign-in",
+            Alert::Unreachable => "provider unreachable",
+        }
+    }
+}
+
+/// Tells the team's admins (a notice, which chat delivers) and the log.
+pub fn tell_admins(store: &Store, config: &crate::config::Config, account: &str, text: String) {
+    let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "mail");
+    let cmd = Command::MailAccountNotice {
+        account: account.to_string(),
+        text,
+    };
+    if let Err(e) = store.run(
+        &cmd,
+        &format!("(mail) notice {account}"),
+        &ctx,
+        Durability::Flush,
+    ) {
+        tracing::warn!("{account}: cannot queue a notice for the admins: {e}");
+    }
+}
+
+/// Updates the account's alert after a failure (or success, `None`):
+/// admins hear of each change once, not of every retry.
+pub fn alert_change(
+    store: &Store,
+    config: &crate::config::Config,
+    account: &str,
+    alert: &mut Option<Alert>,
+    now: Option<(Alert, &MailError)>,
+) {
+    match now {
+        Some((a, e)) if *alert != Some(a) => {
+            tracing::warn!("{e}");
+            let text = match a {
+                Alert::NeedsSignIn => format!("{e}"),
+                Alert::Unreachable => format!("{e}; leadline keeps retrying"),
+            };
+            tell_admins(store, config, account, text);
+            *alert = Some(a);
+        }
+        Some(_) => {}
+        None if alert.is_some() => {
+            tracing::info!("{account}: signed in again");
+            tell_admins(
+                store,
+                config,
+                account,
+                format!("mail account {account}: signed in again, working as before"),
+            );
+            *alert = None;
+        }
+        None => {}
+    }
+}
+
 /// One connected session: passes, then IDLE (when the server offers it)
-/// or a pause, until `stop` is set. Returns when stopped; fails when the
-/// connection fails.
+/// or a pause, until `stop` is set or its access token needs renewing.
+/// Fails when the connection fails.
 async fn session_loop(
     store: &Store,
     config: &crate::config::Config,
     account: &ImapAccount,
     stop: &mut tokio::sync::watch::Receiver<bool>,
     health: Option<&Health>,
-) -> Result<(), MailError> {
+    alert: &mut Option<Alert>,
+) -> Result<Ended, MailError> {
     let proto = |reason: String| MailError::Protocol {
         account: account.name.clone(),
         reason,
     };
-    let mut session = connect(account).await?;
+    let (mut session, renew_at) = connect(account, &Tokens::new(store.path())).await?;
+    alert_change(store, config, &account.name, alert, None);
     update(health, &account.name, |h| {
         h.connected = true;
         h.last_error = None;
+        if account.oauth2.is_some() {
+            h.sign_in = Some("signed in".to_string());
+        }
     });
     let idle = session
         .capabilities()
@@ -351,8 +569,15 @@ async fn session_loop(
         }
         if *stop.borrow() {
             let _ = session.logout().await;
-            return Ok(());
+            return Ok(Ended::Stopped);
         }
+        // Sign in afresh before the access token runs out.
+        let left = renew_at.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO));
+        if left == Some(Duration::ZERO) {
+            let _ = session.logout().await;
+            return Ok(Ended::Renew);
+        }
+        let wait = left.map_or(wait, |l| l.min(wait));
         if idle {
             // IDLE on the first folder; the others are read on every wake-up.
             session
@@ -384,14 +609,14 @@ async fn session_loop(
                 .map_err(|e| proto(format!("ending IDLE: {e}")))?;
             if stopped {
                 let _ = session.logout().await;
-                return Ok(());
+                return Ok(Ended::Stopped);
             }
         } else {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {
                     let _ = session.logout().await;
-                    return Ok(());
+                    return Ok(Ended::Stopped);
                 }
             }
         }
@@ -400,7 +625,9 @@ async fn session_loop(
 
 /// Ingests continuously from one account until `stop` is set: a dropped
 /// connection or an unreachable server is reported and retried with
-/// backoff (1 s doubling to 5 minutes), never fatal.
+/// backoff (1 s doubling to 5 minutes), never fatal. An account that
+/// needs a new sign-in is reported (status, admins, log) and waits for
+/// `leadline login`, then goes on by itself.
 pub async fn watch_account(
     store: &Store,
     config: &crate::config::Config,
@@ -408,17 +635,48 @@ pub async fn watch_account(
     mut stop: tokio::sync::watch::Receiver<bool>,
     health: Option<&Health>,
 ) {
+    let tokens = Tokens::new(store.path());
     let mut backoff = Duration::from_secs(1);
+    let mut alert = None;
     while !*stop.borrow() {
-        let result = session_loop(store, config, account, &mut stop, health).await;
+        let result = session_loop(store, config, account, &mut stop, health, &mut alert).await;
         update(health, &account.name, |h| h.connected = false);
         match result {
-            Ok(()) => return,
+            Ok(Ended::Stopped) => return,
+            Ok(Ended::Renew) => backoff = Duration::from_secs(1),
             Err(e) => {
+                let now = Alert::of(&e);
                 update(health, &account.name, |h| {
-                    h.last_error = Some(e.to_string())
+                    h.last_error = Some(e.to_string());
+                    if let Some(a) = now {
+                        h.sign_in = Some(a.state().to_string());
+                    }
                 });
-                tracing::warn!("{e}; retrying in {} s", backoff.as_secs());
+                alert_change(
+                    store,
+                    config,
+                    &account.name,
+                    &mut alert,
+                    now.map(|a| (a, &e)),
+                );
+                if now == Some(Alert::NeedsSignIn) {
+                    // Wait for `leadline login` to write a new sign-in.
+                    let seen = tokens.changed_at(&account.name);
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            _ = stop.changed() => return,
+                        }
+                        if tokens.changed_at(&account.name) != seen {
+                            break;
+                        }
+                    }
+                    backoff = Duration::from_secs(1);
+                    continue;
+                }
+                if now.is_none() {
+                    tracing::warn!("{e}; retrying in {} s", backoff.as_secs());
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = stop.changed() => return,

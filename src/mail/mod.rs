@@ -4,6 +4,7 @@
 //! matching rules live in `command::mailbox`.
 
 pub mod imap;
+pub mod oauth;
 pub mod parse;
 pub mod smtp;
 mod stream;
@@ -41,6 +42,9 @@ pub struct ImapAccount {
     pub password_env: Option<String>,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// Sign in with OAuth2 instead of a password (`leadline login`).
+    #[serde(default)]
+    pub oauth2: Option<oauth::OAuthConfig>,
     /// Extra certificate authority (PEM) to trust, for servers with a
     /// private CA; the public roots are always trusted.
     #[serde(default)]
@@ -77,6 +81,11 @@ pub struct SmtpConfig {
     pub password_env: Option<String>,
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// Sign in with the OAuth2 sign-in of this mail account (SASL
+    /// XOAUTH2) instead of a password; the login is `user`, else the
+    /// account's.
+    #[serde(default)]
+    pub oauth2_account: Option<String>,
     /// The sender, e.g. `Sales <sales@example.com>`.
     pub from: String,
     /// Extra certificate authority (PEM) to trust, for servers with a private CA.
@@ -107,7 +116,7 @@ impl Default for MailConfig {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     matches!(host, "localhost" | "::1" | "[::1]") || host.starts_with("127.")
 }
 
@@ -150,7 +159,18 @@ impl MailConfig {
                     a.host
                 ));
             }
-            check_secret(&what, &a.password, &a.password_env, &a.password_file, true)?;
+            match &a.oauth2 {
+                Some(o) => {
+                    if a.password.is_some() || a.password_env.is_some() || a.password_file.is_some()
+                    {
+                        return Err(format!(
+                            "{what}: give either a password (password_env, password_file) or [oauth2], not both"
+                        ));
+                    }
+                    o.validate(&what)?;
+                }
+                None => check_secret(&what, &a.password, &a.password_env, &a.password_file, true)?,
+            }
             if a.folders.is_empty() {
                 return Err(format!("{what}: folders cannot be empty"));
             }
@@ -162,13 +182,33 @@ impl MailConfig {
                     s.host
                 ));
             }
-            check_secret(
-                "mail.smtp",
-                &s.password,
-                &s.password_env,
-                &s.password_file,
-                s.user.is_some(),
-            )?;
+            match &s.oauth2_account {
+                Some(name) => {
+                    if s.password.is_some() || s.password_env.is_some() || s.password_file.is_some()
+                    {
+                        return Err(
+                            "mail.smtp: give either a password or oauth2_account, not both"
+                                .to_string(),
+                        );
+                    }
+                    if !self
+                        .accounts
+                        .iter()
+                        .any(|a| &a.name == name && a.oauth2.is_some())
+                    {
+                        return Err(format!(
+                            "mail.smtp: oauth2_account '{name}' is not a mail account with [oauth2]"
+                        ));
+                    }
+                }
+                None => check_secret(
+                    "mail.smtp",
+                    &s.password,
+                    &s.password_env,
+                    &s.password_file,
+                    s.user.is_some(),
+                )?,
+            }
             if s.from.parse::<lettre::message::Mailbox>().is_err() {
                 return Err(format!("mail.smtp: from '{}' is not an address", s.from));
             }
@@ -240,4 +280,20 @@ pub enum MailError {
     Store(#[from] crate::command::CommandError),
     #[error("mail: {0}")]
     Config(String),
+    #[error("{0}")]
+    Auth(#[from] oauth::AuthError),
+}
+
+impl MailError {
+    /// Whether the account needs a new `leadline login`.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, MailError::Auth(e) if e.needs_sign_in())
+    }
+}
+
+impl MailConfig {
+    /// The account named `name`.
+    pub fn account(&self, name: &str) -> Option<&ImapAccount> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
 }

@@ -9,12 +9,13 @@
 use std::time::Duration;
 
 use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 
-use super::{MailError, Secret, SmtpConfig, Tls};
+use super::oauth::{AuthError, Tokens};
+use super::{MailConfig, MailError, Secret, SmtpConfig, Tls};
 use crate::command::mailbox::OutboxStep;
 use crate::command::queue::{self, MailState, OutMail};
 use crate::command::{Command, Context, Tx};
@@ -32,7 +33,50 @@ pub struct SendReport {
     pub errors: Vec<String>,
 }
 
-fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+/// How the sender signs in.
+enum Login {
+    None,
+    Password(String, Secret),
+    OAuth(String, super::oauth::Access),
+}
+
+/// The sign-in the SMTP settings ask for.
+async fn login(
+    mail: &MailConfig,
+    config: &SmtpConfig,
+    tokens: &Tokens,
+) -> Result<Login, MailError> {
+    if let Some(name) = &config.oauth2_account {
+        let account = mail
+            .account(name)
+            .filter(|a| a.oauth2.is_some())
+            .ok_or_else(|| {
+                MailError::Config(format!(
+                    "mail.smtp: oauth2_account '{name}' is not a mail account with [oauth2]"
+                ))
+            })?;
+        let Some(cfg) = &account.oauth2 else {
+            return Err(MailError::Config(format!("{name}: no [oauth2] settings")));
+        };
+        let user = config.user.clone().unwrap_or_else(|| account.user.clone());
+        return Ok(Login::OAuth(
+            user,
+            super::oauth::access_token(name, cfg, tokens, false).await?,
+        ));
+    }
+    match &config.user {
+        Some(user) => Ok(Login::Password(
+            user.clone(),
+            Secret::load("mail.smtp", &config.password_env, &config.password_file)?,
+        )),
+        None => Ok(Login::None),
+    }
+}
+
+fn transport(
+    config: &SmtpConfig,
+    login: &Login,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let bad = |e: lettre::transport::smtp::Error| MailError::Config(format!("mail.smtp: {e}"));
     let ca = match &config.ca_file {
         Some(path) => {
@@ -70,11 +114,90 @@ fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, 
     let mut builder = builder
         .port(config.port.unwrap_or(default_port))
         .timeout(Some(Duration::from_secs(30)));
-    if let Some(user) = &config.user {
-        let secret = Secret::load("mail.smtp", &config.password_env, &config.password_file)?;
-        builder = builder.credentials(Credentials::new(user.clone(), secret.expose().to_string()));
+    match login {
+        Login::None => {}
+        Login::Password(user, secret) => {
+            builder =
+                builder.credentials(Credentials::new(user.clone(), secret.expose().to_string()));
+        }
+        Login::OAuth(user, access) => {
+            builder = builder
+                .credentials(Credentials::new(
+                    user.clone(),
+                    access.token.expose().to_string(),
+                ))
+                .authentication(vec![Mechanism::Xoauth2]);
+        }
     }
     Ok(builder.build())
+}
+
+/// Whether an SMTP error is the server refusing the sign-in (or, for
+/// XOAUTH2, answering it with a challenge, which is how a refusal starts).
+fn refused_login(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_client()
+        || e.status()
+            .is_some_and(|c| matches!(c.to_string().as_str(), "530" | "534" | "535"))
+}
+
+/// A transport whose sign-in the server accepted: checked before any mail
+/// is claimed, so a refused login leaves every mail waiting instead of
+/// failing it. A refused stored OAuth2 token is refreshed and tried once
+/// more.
+async fn signed_in(
+    mail: &MailConfig,
+    config: &SmtpConfig,
+    tokens: &Tokens,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let mut login = login(mail, config, tokens).await?;
+    loop {
+        let transport = transport(config, &login)?;
+        let e = match transport.test_connection().await {
+            Ok(_) => return Ok(transport),
+            Err(e) => e,
+        };
+        let port = config.port.unwrap_or(match config.tls {
+            Tls::None => 25,
+            Tls::Starttls => 587,
+            Tls::Implicit => 465,
+        });
+        if !refused_login(&e) {
+            return Err(MailError::Connect {
+                account: "mail.smtp".to_string(),
+                host: config.host.clone(),
+                port,
+                reason: e.to_string(),
+            });
+        }
+        match login {
+            Login::OAuth(user, access) if !access.fresh => {
+                let Some(name) = &config.oauth2_account else {
+                    return Err(MailError::Config("mail.smtp: no oauth2_account".into()));
+                };
+                let cfg = mail.account(name).and_then(|a| a.oauth2.as_ref());
+                let Some(cfg) = cfg else {
+                    return Err(MailError::Config(format!("{name}: no [oauth2] settings")));
+                };
+                tracing::info!("mail.smtp: the server refused the stored access token; refreshing");
+                login = Login::OAuth(user, super::oauth::access_token(name, cfg, tokens, true).await?);
+            }
+            Login::OAuth(user, _) => {
+                return Err(AuthError::SignIn {
+                    account: config.oauth2_account.clone().unwrap_or_default(),
+                    reason: format!(
+                        "the SMTP server refused a fresh access token for {user} ({e}); is SMTP AUTH enabled for the mailbox and the SMTP scope granted?"
+                    ),
+                }
+                .into())
+            }
+            _ => {
+                return Err(MailError::Protocol {
+                    account: "mail.smtp".to_string(),
+                    reason: format!("the server refused the login: {e}"),
+                })
+            }
+        }
+    }
 }
 
 /// Builds the message; an invalid address is a permanent failure.
@@ -127,10 +250,12 @@ fn step(store: &Store, ctx: &Context<'_>, n: u64, step: OutboxStep) -> Result<()
 pub async fn send_once(
     store: &Store,
     ctx: &Context<'_>,
-    config: Option<&SmtpConfig>,
+    mail: &MailConfig,
 ) -> Result<SendReport, MailError> {
-    let config =
-        config.ok_or_else(|| MailError::Config("no [mail.smtp] is configured".to_string()))?;
+    let config = mail
+        .smtp
+        .as_ref()
+        .ok_or_else(|| MailError::Config("no [mail.smtp] is configured".to_string()))?;
     let mut report = SendReport::default();
     let recovered = store.run(
         &Command::OutboxRecover,
@@ -152,7 +277,7 @@ pub async fn send_once(
     if due.is_empty() {
         return Ok(report);
     }
-    let transport = transport(config)?;
+    let transport = signed_in(mail, config, &Tokens::new(store.path())).await?;
     for m in due {
         let msg = match message(config, &m) {
             Ok(msg) => msg,

@@ -14,9 +14,9 @@ use leadline::domain::lead::Lead;
 use leadline::domain::Kind;
 use leadline::store::{Store, StoreOptions};
 
-struct Daemon {
+pub struct Daemon {
     child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
+    pub lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl Daemon {
@@ -26,7 +26,7 @@ impl Daemon {
 
     /// Starts `leadline run` from `cmd` (e.g. with a config) and waits
     /// until it runs.
-    fn start_with(mut cmd: std::process::Command) -> Daemon {
+    pub fn start_with(mut cmd: std::process::Command) -> Daemon {
         let mut child = cmd
             .arg("run")
             .stdin(Stdio::null())
@@ -46,7 +46,7 @@ impl Daemon {
         d
     }
 
-    fn wait_for(&self, needle: &str) -> Vec<String> {
+    pub fn wait_for(&self, needle: &str) -> Vec<String> {
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(15);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {

@@ -64,16 +64,22 @@ pub struct MailUser {
 
 impl Dovecot {
     pub fn start() -> Dovecot {
-        Dovecot::launch(false)
+        Dovecot::launch(false, None)
+    }
+
+    /// Accepting XOAUTH2 and OAUTHBEARER too, each token checked with the
+    /// provider's introspection endpoint (`introspection_mode = post`).
+    pub fn start_oauth(introspection_url: &str) -> Dovecot {
+        Dovecot::launch(false, Some(introspection_url))
     }
 
     /// With a self-signed certificate for 127.0.0.1: implicit TLS on its
     /// own port, STARTTLS on the plain one.
     pub fn start_tls() -> Dovecot {
-        Dovecot::launch(true)
+        Dovecot::launch(true, None)
     }
 
-    fn launch(tls: bool) -> Dovecot {
+    fn launch(tls: bool, oauth: Option<&str>) -> Dovecot {
         let dir = tempfile::tempdir().expect("temp dir");
         let d = dir.path();
         let (uid, gid) = (id("-u"), id("-g"));
@@ -156,9 +162,27 @@ impl Dovecot {
             ) + &format!("service imap-login {{\n  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n  }}\n}}\n"),
             None => "ssl = no\nservice imap-login {\n  inet_listener imaps {\n    port = 0\n  }\n}\n".to_string(),
         };
+        let (mechanisms, oauth_passdb) = match oauth {
+            Some(url) => {
+                std::fs::write(
+                    d.join("oauth2.conf.ext"),
+                    format!("introspection_mode = post\nintrospection_url = {url}\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n"),
+                )
+                .expect("oauth2 conf");
+                (
+                    "plain login xoauth2 oauthbearer\nauth_failure_delay = 0",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}/oauth2.conf.ext\n}}\n",
+                        d.display()
+                    ),
+                )
+            }
+            None => ("plain login", String::new()),
+        };
         let conf = format!(
             "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             {ssl}disable_plaintext_auth = no\nauth_mechanisms = plain login\nmail_location = maildir:{d}/mail/%u\n\
+             {ssl}disable_plaintext_auth = no\nauth_mechanisms = {mechanisms}\nmail_location = maildir:{d}/mail/%u\n\
+             {oauth_passdb}\
              first_valid_uid = {uid}\nlast_valid_uid = {uid}\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
              userdb {{\n  driver = passwd-file\n  args = username_format=%u {d}/users\n}}\n\

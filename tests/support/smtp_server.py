@@ -9,6 +9,10 @@ AUTH (over plain text, loopback only), refuse some recipients for good
 """
 import argparse
 import asyncio
+import base64
+import json
+import urllib.parse
+import urllib.request
 import os
 import pwd
 import signal
@@ -27,12 +31,42 @@ p.add_argument("--reject", help="recipients containing this get 550")
 p.add_argument("--tempfail", help="recipients containing this get 451")
 p.add_argument("--tls-cert", help="offer STARTTLS with this certificate (PEM)")
 p.add_argument("--tls-key", help="the certificate's key (PEM)")
+p.add_argument("--oauth-introspect", help="require AUTH XOAUTH2 with a token this introspection URL says is active")
 args = p.parse_args()
 
 counter = 0
 
 
+def introspect(token):
+    data = urllib.parse.urlencode({"token": token}).encode()
+    with urllib.request.urlopen(args.oauth_introspect, data=data, timeout=5) as r:
+        return json.load(r)
+
+
 class Handler:
+    async def auth_XOAUTH2(self, server, args_):
+        """XOAUTH2 as Gmail does it: a refusal is a 334 challenge with a
+        JSON error, answered by an empty line, then 535."""
+        if not args.oauth_introspect:
+            return AuthResult(success=False, handled=False)
+        if len(args_) > 1:
+            raw = base64.b64decode(args_[1])
+        else:
+            raw = await server.challenge_auth("", encode_to_b64=False)
+            if not isinstance(raw, bytes):
+                return AuthResult(success=False, handled=False)
+        parts = dict(
+            p.split("=", 1) for p in raw.decode(errors="replace").split("\x01") if "=" in p
+        )
+        user = parts.get("user", "")
+        token = parts.get("auth", "").removeprefix("Bearer ")
+        info = await asyncio.get_running_loop().run_in_executor(None, introspect, token)
+        if info.get("active") in (True, "true") and info.get("username") == user:
+            return AuthResult(success=True, auth_data=user)
+        err = base64.b64encode(json.dumps({"status": "401", "schemes": "bearer"}).encode())
+        await server.challenge_auth(err.decode(), encode_to_b64=False)
+        return AuthResult(success=False, handled=False)
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if args.reject and args.reject in address:
             return "550 5.1.1 no such user here"
@@ -66,6 +100,9 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 
 
 kwargs = {}
+if args.oauth_introspect:
+    kwargs = dict(authenticator=lambda *a: AuthResult(success=False), auth_required=True,
+                  auth_require_tls=False, auth_exclude_mechanism=["PLAIN", "LOGIN"])
 if args.user:
     kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
 if args.tls_cert:

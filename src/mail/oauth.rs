@@ -1,0 +1,708 @@
+//! OAuth2 sign-in for mail accounts (Microsoft 365, Gmail, or any provider
+//! with the device flow), with the `oauth2` crate over reqwest and rustls.
+//!
+//! `leadline login <account>` runs the device authorization grant
+//! (RFC 8628) and keeps the refresh token in `<data>/oauth/<account>.json`,
+//! readable by the owner only. The daemon asks [`access_token`] before each
+//! IMAP or SMTP sign-in; it refreshes the access token when it is about to
+//! expire and writes the new tokens back the same way (a temporary file,
+//! synced, then renamed), so a crash never leaves half a token file.
+//! Tokens are [`Secret`]s: never printed, never logged.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointNotSet, EndpointSet, ErrorResponseType,
+    HttpClientError, RefreshToken, RequestTokenError, Scope, StandardDeviceAuthorizationResponse,
+    StandardErrorResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use super::Secret;
+
+/// Who signs the account in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Microsoft 365 / Outlook.com (Microsoft identity platform v2.0).
+    Microsoft,
+    /// Gmail and Google Workspace.
+    Google,
+    /// Any provider, its endpoints given by URL.
+    Custom,
+}
+
+/// Which SASL mechanism signs in to IMAP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sasl {
+    /// OAUTHBEARER (RFC 7628) where the server offers it, else XOAUTH2.
+    #[default]
+    Auto,
+    Xoauth2,
+    Oauthbearer,
+}
+
+/// `[mail.accounts.oauth2]`: how an account signs in with OAuth2.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    pub provider: Provider,
+    /// Microsoft only: the tenant (`contoso.onmicrosoft.com`, its id,
+    /// `organizations` or `common`); default `common`.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    pub client_id: String,
+    /// Refused when present: secrets never go in the config file.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Default: what the provider needs for IMAP and SMTP.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// Endpoints: required for `custom`, overrides for the others.
+    #[serde(default)]
+    pub authorization_url: Option<String>,
+    #[serde(default)]
+    pub device_authorization_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    #[serde(default)]
+    pub sasl: Sasl,
+    /// How long to wait for the provider's answer.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+/// The provider's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub authorization: Option<String>,
+    pub device: String,
+    pub token: String,
+}
+
+impl OAuthConfig {
+    fn tenant(&self) -> &str {
+        self.tenant.as_deref().unwrap_or("common")
+    }
+
+    /// The endpoints: the provider's own, or those given.
+    pub fn endpoints(&self) -> Endpoints {
+        let ms = |path: &str| {
+            format!(
+                "https://login.microsoftonline.com/{}/oauth2/v2.0/{path}",
+                self.tenant()
+            )
+        };
+        let (auth, device, token) = match self.provider {
+            Provider::Microsoft => (Some(ms("authorize")), ms("devicecode"), ms("token")),
+            Provider::Google => (
+                Some("https://accounts.google.com/o/oauth2/v2/auth".to_string()),
+                "https://oauth2.googleapis.com/device/code".to_string(),
+                "https://oauth2.googleapis.com/token".to_string(),
+            ),
+            Provider::Custom => (None, String::new(), String::new()),
+        };
+        Endpoints {
+            authorization: self.authorization_url.clone().or(auth),
+            device: self.device_authorization_url.clone().unwrap_or(device),
+            token: self.token_url.clone().unwrap_or(token),
+        }
+    }
+
+    /// The scopes asked for: those given, or the provider's defaults.
+    pub fn scopes(&self) -> Vec<String> {
+        if let Some(s) = &self.scopes {
+            return s.clone();
+        }
+        match self.provider {
+            Provider::Microsoft => vec![
+                "https://outlook.office.com/IMAP.AccessAsUser.All".to_string(),
+                "https://outlook.office.com/SMTP.Send".to_string(),
+                "offline_access".to_string(),
+            ],
+            Provider::Google => vec!["https://mail.google.com/".to_string()],
+            Provider::Custom => Vec::new(),
+        }
+    }
+
+    /// Checks the settings; `what` names the account.
+    pub fn validate(&self, what: &str) -> Result<(), String> {
+        if self.client_id.trim().is_empty() {
+            return Err(format!("{what}: oauth2.client_id is empty"));
+        }
+        if self.client_secret.is_some() {
+            return Err(format!(
+                "{what}: secrets never go in the config file; use oauth2.client_secret_env or oauth2.client_secret_file"
+            ));
+        }
+        if let Some(t) = &self.tenant {
+            if self.provider != Provider::Microsoft {
+                return Err(format!(
+                    "{what}: oauth2.tenant is for provider \"microsoft\" only"
+                ));
+            }
+            if t.is_empty()
+                || !t
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            {
+                return Err(format!(
+                    "{what}: oauth2.tenant '{t}' is not a tenant name or id"
+                ));
+            }
+        }
+        if self.provider == Provider::Custom
+            && (self.device_authorization_url.is_none() || self.token_url.is_none())
+        {
+            return Err(format!(
+                "{what}: provider \"custom\" needs oauth2.device_authorization_url and oauth2.token_url"
+            ));
+        }
+        let e = self.endpoints();
+        for (name, url) in [
+            ("authorization_url", e.authorization.as_deref()),
+            ("device_authorization_url", Some(e.device.as_str())),
+            ("token_url", Some(e.token.as_str())),
+        ] {
+            let Some(url) = url else { continue };
+            let parsed = oauth2::url::Url::parse(url)
+                .map_err(|err| format!("{what}: oauth2.{name} '{url}': {err}"))?;
+            let loopback = parsed.host_str().is_some_and(super::is_loopback);
+            if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+                return Err(format!(
+                    "{what}: oauth2.{name} must be https (plain http only to a loopback address): {url}"
+                ));
+            }
+        }
+        if self.scopes().is_empty() {
+            return Err(format!("{what}: oauth2.scopes cannot be empty"));
+        }
+        if self.timeout_seconds == 0 {
+            return Err(format!("{what}: oauth2.timeout_seconds must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Why an OAuth2 step failed: the account needs a new sign-in, or the
+/// provider (or this machine) failed for now and a retry may work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("mail account {account}: {reason}; sign in again with `leadline login {account}`")]
+    SignIn { account: String, reason: String },
+    #[error("mail account {account}: {reason}")]
+    Unavailable { account: String, reason: String },
+}
+
+impl AuthError {
+    /// Whether only a new `leadline login` helps.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, AuthError::SignIn { .. })
+    }
+}
+
+/// What is kept of a sign-in.
+#[derive(Clone, Serialize, Deserialize)]
+struct Stored {
+    client_id: String,
+    token_url: String,
+    refresh_token: String,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_at: Option<DateTime<Utc>>,
+    /// When the access token was issued, to refresh well before it expires.
+    #[serde(default)]
+    issued_at: Option<DateTime<Utc>>,
+    signed_in_at: DateTime<Utc>,
+}
+
+/// The token files of one data folder: `<data>/oauth/<account>.json`.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    dir: PathBuf,
+}
+
+impl Tokens {
+    pub fn new(data: &Path) -> Tokens {
+        Tokens {
+            dir: data.join("oauth"),
+        }
+    }
+
+    /// The file of an account's sign-in.
+    pub fn path(&self, account: &str) -> PathBuf {
+        self.dir.join(format!("{account}.json"))
+    }
+
+    /// When the account's sign-in was last written (by `login` or a
+    /// refresh); `None` when it is not signed in.
+    pub fn changed_at(&self, account: &str) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.path(account))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    fn load(&self, account: &str) -> Result<Option<Stored>, AuthError> {
+        let path = self.path(account);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(AuthError::Unavailable {
+                    account: account.to_string(),
+                    reason: format!("cannot read {}: {e}", path.display()),
+                })
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| AuthError::SignIn {
+                account: account.to_string(),
+                reason: format!("{} is damaged", path.display()),
+            })
+    }
+
+    fn save(&self, account: &str, stored: &Stored) -> Result<(), AuthError> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        let fail = |e: std::io::Error| AuthError::Unavailable {
+            account: account.to_string(),
+            reason: format!("cannot store the sign-in in {}: {e}", self.dir.display()),
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(fail)?;
+        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(fail)?;
+        let tmp = self.dir.join(format!(".{account}.json.tmp"));
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(fail)?;
+        let json = serde_json::to_vec(stored).map_err(|e| fail(std::io::Error::other(e)))?;
+        f.write_all(&json)
+            .and_then(|_| f.sync_all())
+            .map_err(fail)?;
+        drop(f);
+        std::fs::rename(&tmp, self.path(account)).map_err(fail)?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(fail)
+    }
+
+    /// Forgets an account's sign-in; false when there was none.
+    ///
+    /// Fails when the file cannot be removed.
+    pub fn remove(&self, account: &str) -> std::io::Result<bool> {
+        match std::fs::remove_file(self.path(account)) {
+            Ok(()) => {
+                if let Ok(d) = std::fs::File::open(&self.dir) {
+                    let _ = d.sync_all();
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+type Client = BasicClient<EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+struct Provided {
+    client: Client,
+    http: oauth2::reqwest::Client,
+    host: String,
+    timeout: u64,
+}
+
+fn provided(account: &str, cfg: &OAuthConfig) -> Result<Provided, AuthError> {
+    let bad = |reason: String| AuthError::SignIn {
+        account: account.to_string(),
+        reason,
+    };
+    cfg.validate(&format!("mail account {account}"))
+        .map_err(|r| bad(r.replace(&format!("mail account {account}: "), "")))?;
+    let e = cfg.endpoints();
+    let device =
+        DeviceAuthorizationUrl::new(e.device.clone()).map_err(|err| bad(err.to_string()))?;
+    let token = TokenUrl::new(e.token.clone()).map_err(|err| bad(err.to_string()))?;
+    let mut client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+        .set_device_authorization_url(device)
+        .set_token_uri(token);
+    if cfg.client_secret_env.is_some() || cfg.client_secret_file.is_some() {
+        let secret = Secret::load(
+            &format!("mail account {account}: client secret"),
+            &cfg.client_secret_env,
+            &cfg.client_secret_file,
+        )
+        .map_err(|err| {
+            bad(err
+                .to_string()
+                .replace(&format!("mail account {account}: "), ""))
+        })?;
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
+    }
+    let http = oauth2::reqwest::ClientBuilder::new()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(cfg.timeout_seconds))
+        .build()
+        .map_err(|err| AuthError::Unavailable {
+            account: account.to_string(),
+            reason: format!("cannot make an HTTP client: {err}"),
+        })?;
+    let host = oauth2::url::Url::parse(&e.token)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                format!(
+                    "{h}{}",
+                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                )
+            })
+        })
+        .unwrap_or_default();
+    Ok(Provided {
+        client,
+        http,
+        host,
+        timeout: cfg.timeout_seconds,
+    })
+}
+
+/// The first line of a provider's description (Microsoft adds trace ids).
+fn first_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or("").trim();
+    line.chars().take(300).collect()
+}
+
+/// One line for a failed exchange with the provider.
+fn explain<T: ErrorResponseType + std::fmt::Display>(
+    account: &str,
+    p: &Provided,
+    client_id: &str,
+    err: RequestTokenError<HttpClientError<oauth2::reqwest::Error>, StandardErrorResponse<T>>,
+) -> AuthError {
+    let sign_in = |reason: String| AuthError::SignIn {
+        account: account.to_string(),
+        reason,
+    };
+    let unavailable = |reason: String| AuthError::Unavailable {
+        account: account.to_string(),
+        reason,
+    };
+    match err {
+        RequestTokenError::ServerResponse(r) => {
+            let code = r.error().to_string();
+            let said = r
+                .error_description()
+                .map(|d| format!(": {}", first_line(d)))
+                .unwrap_or_default();
+            match code.as_str() {
+                "invalid_grant" => sign_in(format!("the sign-in has expired or was revoked{said}")),
+                "invalid_client" | "unauthorized_client" => sign_in(format!(
+                    "the provider refused client id {client_id} (check oauth2.client_id and the client secret){said}"
+                )),
+                "access_denied" | "authorization_declined" => {
+                    sign_in(format!("the sign-in was denied in the browser{said}"))
+                }
+                "expired_token" => sign_in(
+                    "the code expired before the sign-in was approved".to_string(),
+                ),
+                "invalid_scope" => sign_in(format!("the provider refused the scopes{said}")),
+                "temporarily_unavailable" | "server_error" => {
+                    unavailable(format!("the provider at {} is failing ({code}){said}", p.host))
+                }
+                _ => sign_in(format!("the provider refused the request ({code}){said}")),
+            }
+        }
+        RequestTokenError::Request(HttpClientError::Reqwest(e)) if e.is_timeout() => {
+            unavailable(format!(
+                "the provider at {} did not answer within {} s",
+                p.host, p.timeout
+            ))
+        }
+        RequestTokenError::Request(e) => {
+            let mut reason = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                reason = s.to_string();
+                source = s.source();
+            }
+            unavailable(format!("cannot reach the provider at {}: {reason}", p.host))
+        }
+        RequestTokenError::Parse(_, body) => unavailable(format!(
+            "the provider at {} answered something that is not an OAuth2 answer ({} bytes)",
+            p.host,
+            body.len()
+        )),
+        RequestTokenError::Other(s) => unavailable(format!(
+            "the provider at {} answered something unexpected: {}",
+            p.host,
+            first_line(&s)
+        )),
+    }
+}
+
+/// How long before expiry a token is refreshed: a fifth of its life, at
+/// most five minutes (so clocks a little apart do not matter).
+fn margin(issued: DateTime<Utc>, expires: DateTime<Utc>) -> chrono::Duration {
+    ((expires - issued) / 5).min(chrono::Duration::minutes(5))
+}
+
+/// When an access token should be replaced.
+fn renew_at(s: &Stored) -> Option<DateTime<Utc>> {
+    let expires = s.expires_at?;
+    Some(expires - margin(s.issued_at.unwrap_or(expires), expires))
+}
+
+fn stored_from(
+    cfg: &OAuthConfig,
+    token: &oauth2::basic::BasicTokenResponse,
+    refresh: String,
+    signed_in_at: DateTime<Utc>,
+) -> Stored {
+    let now = Utc::now();
+    let life = token
+        .expires_in()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .unwrap_or(chrono::Duration::hours(1));
+    Stored {
+        client_id: cfg.client_id.clone(),
+        token_url: cfg.endpoints().token,
+        refresh_token: refresh,
+        access_token: Some(token.access_token().secret().clone()),
+        expires_at: Some(now + life),
+        issued_at: Some(now),
+        signed_in_at,
+    }
+}
+
+/// An access token ready to use.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub token: Secret,
+    /// When it should be replaced (the session is renewed then).
+    pub renew_at: Option<DateTime<Utc>>,
+    /// Whether it was just fetched (a refusal then is not a stale token).
+    pub fresh: bool,
+}
+
+/// One refresh at a time in this process: providers that rotate refresh
+/// tokens would otherwise see the old one twice.
+static REFRESH: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// An access token for the account: the stored one while it is good,
+/// else a refreshed one (stored for next time). `force` refreshes anyway
+/// (the server refused the stored one).
+///
+/// Fails with [`AuthError::SignIn`] when the account is not signed in or
+/// its sign-in is revoked, and [`AuthError::Unavailable`] when the provider
+/// cannot be reached or answers garbage.
+pub async fn access_token(
+    account: &str,
+    cfg: &OAuthConfig,
+    tokens: &Tokens,
+    force: bool,
+) -> Result<Access, AuthError> {
+    let _one = REFRESH.lock().await;
+    let sign_in = |reason: &str| AuthError::SignIn {
+        account: account.to_string(),
+        reason: reason.to_string(),
+    };
+    let Some(stored) = tokens.load(account)? else {
+        return Err(sign_in("it is not signed in"));
+    };
+    if stored.client_id != cfg.client_id || stored.token_url != cfg.endpoints().token {
+        return Err(sign_in(
+            "it was signed in with another client id or provider than the config names",
+        ));
+    }
+    if !force {
+        if let (Some(token), Some(at)) = (&stored.access_token, renew_at(&stored)) {
+            if Utc::now() < at {
+                return Ok(Access {
+                    token: Secret(token.clone()),
+                    renew_at: Some(at),
+                    fresh: false,
+                });
+            }
+        }
+    }
+    let p = provided(account, cfg)?;
+    let token = p
+        .client
+        .exchange_refresh_token(&RefreshToken::new(stored.refresh_token.clone()))
+        .request_async(&p.http)
+        .await
+        .map_err(|e| explain(account, &p, &cfg.client_id, e))?;
+    let refresh = token
+        .refresh_token()
+        .map(|r| r.secret().clone())
+        .unwrap_or(stored.refresh_token);
+    let renewed = stored_from(cfg, &token, refresh, stored.signed_in_at);
+    tokens.save(account, &renewed)?;
+    tracing::info!("{account}: access token refreshed");
+    Ok(Access {
+        token: Secret(token.access_token().secret().clone()),
+        renew_at: renew_at(&renewed),
+        fresh: true,
+    })
+}
+
+/// What the user is asked to do to sign in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prompt {
+    pub verification_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_uri_complete: Option<String>,
+    pub user_code: String,
+    pub expires_in_seconds: u64,
+}
+
+/// Signs the account in with the device authorization grant: asks the
+/// provider for a code, shows it with `show`, waits while the user
+/// approves in a browser elsewhere, and stores the tokens. Nothing is
+/// stored unless the sign-in completes.
+///
+/// Fails with one line naming the account and what to do: the code
+/// expired, the user denied, the client id or tenant is wrong, the
+/// provider answered garbage or not at all.
+pub async fn login(
+    account: &str,
+    cfg: &OAuthConfig,
+    tokens: &Tokens,
+    show: impl FnOnce(&Prompt),
+) -> Result<(), AuthError> {
+    let p = provided(account, cfg)?;
+    let scopes = cfg.scopes().into_iter().map(Scope::new);
+    let details: StandardDeviceAuthorizationResponse = p
+        .client
+        .exchange_device_code()
+        .add_scopes(scopes)
+        .request_async(&p.http)
+        .await
+        .map_err(|e| explain(account, &p, &cfg.client_id, e))?;
+    show(&Prompt {
+        verification_uri: details.verification_uri().to_string(),
+        verification_uri_complete: details
+            .verification_uri_complete()
+            .map(|u| u.secret().to_string()),
+        user_code: details.user_code().secret().to_string(),
+        expires_in_seconds: details.expires_in().as_secs(),
+    });
+    let token = p
+        .client
+        .exchange_device_access_token(&details)
+        .request_async(&p.http, tokio::time::sleep, None)
+        .await
+        .map_err(|e| explain(account, &p, &cfg.client_id, e))?;
+    let Some(refresh) = token.refresh_token() else {
+        return Err(AuthError::SignIn {
+            account: account.to_string(),
+            reason: "the provider gave no refresh token (the scopes need offline_access)"
+                .to_string(),
+        });
+    };
+    let stored = stored_from(cfg, &token, refresh.secret().clone(), Utc::now());
+    tokens.save(account, &stored)
+}
+
+/// The SASL XOAUTH2 initial response.
+pub fn xoauth2(user: &str, token: &Secret) -> String {
+    format!("user={user}\x01auth=Bearer {}\x01\x01", token.expose())
+}
+
+/// The SASL OAUTHBEARER (RFC 7628) initial response.
+pub fn oauthbearer(user: &str, host: &str, port: u16, token: &Secret) -> String {
+    format!(
+        "n,a={},\x01host={host}\x01port={port}\x01auth=Bearer {}\x01\x01",
+        user.replace('=', "=3D").replace(',', "=2C"),
+        token.expose()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(toml_text: &str) -> OAuthConfig {
+        toml::from_str(toml_text).expect("parses")
+    }
+
+    #[test]
+    fn providers_have_their_endpoints_and_scopes() {
+        let ms = cfg(
+            "provider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"abc\"\n",
+        );
+        assert_eq!(
+            ms.endpoints().device,
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"
+        );
+        assert!(ms.scopes().contains(&"offline_access".to_string()));
+        assert!(ms.scopes().iter().any(|s| s.ends_with("SMTP.Send")));
+        assert!(ms.validate("a").is_ok());
+        let g = cfg("provider = \"google\"\nclient_id = \"abc\"\n");
+        assert_eq!(g.scopes(), vec!["https://mail.google.com/".to_string()]);
+        assert_eq!(g.endpoints().token, "https://oauth2.googleapis.com/token");
+        let c = cfg("provider = \"custom\"\nclient_id = \"abc\"\n");
+        assert!(c
+            .validate("a")
+            .unwrap_err()
+            .contains("device_authorization_url"));
+        let plain = cfg("provider = \"custom\"\nclient_id = \"abc\"\nscopes = [\"mail\"]\ndevice_authorization_url = \"http://idp.example.com/d\"\ntoken_url = \"https://idp.example.com/t\"\n");
+        assert!(plain.validate("a").unwrap_err().contains("must be https"));
+        let t = cfg("provider = \"google\"\ntenant = \"x\"\nclient_id = \"abc\"\n");
+        assert!(t.validate("a").unwrap_err().contains("for provider \"microsoft\" only"));
+    }
+
+    #[test]
+    fn sasl_responses_carry_user_and_token() {
+        let t = Secret("tok".to_string());
+        assert_eq!(
+            xoauth2("a@b.c", &t),
+            "user=a@b.c\x01auth=Bearer tok\x01\x01"
+        );
+        assert_eq!(
+            oauthbearer("a,b=c", "h", 993, &t),
+            "n,a=a=2Cb=3Dc,\x01host=h\x01port=993\x01auth=Bearer tok\x01\x01"
+        );
+    }
+
+    #[test]
+    fn tokens_are_renewed_before_they_expire() {
+        let now = Utc::now();
+        let s = |life: i64| Stored {
+            client_id: String::new(),
+            token_url: String::new(),
+            refresh_token: String::new(),
+            access_token: None,
+            expires_at: Some(now + chrono::Duration::seconds(life)),
+            issued_at: Some(now),
+            signed_in_at: now,
+        };
+        assert_eq!(
+            renew_at(&s(3600)),
+            Some(now + chrono::Duration::seconds(3300))
+        );
+        assert_eq!(renew_at(&s(10)), Some(now + chrono::Duration::seconds(8)));
+    }
+}

@@ -1,0 +1,491 @@
+//! OAuth2 sign-in for mail accounts, against real servers on 127.0.0.1:
+//! the fake provider (`fakeoauth`), Dovecot checking XOAUTH2 and
+//! OAUTHBEARER tokens with the provider's introspection endpoint, and an
+//! aiosmtpd server that takes only XOAUTH2 with a live token. Everything
+//! goes through the `leadline` binary: `login`, `logout`, `ingest`,
+//! `outbox send` and the daemon.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::daemon::Daemon;
+use crate::fakeoauth::{FakeOAuth, Mode};
+use crate::helpers::Bin;
+use crate::mailserver::{Dovecot, MailUser, Smtp};
+
+struct Setup {
+    b: Bin,
+    cfg: PathBuf,
+    fake: FakeOAuth,
+    dovecot: Dovecot,
+    sales: MailUser,
+    customer: MailUser,
+    _smtp: Smtp,
+}
+
+impl Setup {
+    /// A team (maria, and ada the admin) reading `sales` with OAuth2 and
+    /// sending as `sales` through an XOAUTH2-only SMTP server. `extra`
+    /// goes into the account's `[oauth2]` table.
+    fn new(extra: &str) -> Setup {
+        let fake = FakeOAuth::start();
+        let dovecot = Dovecot::start_oauth(&fake.url("/introspect"));
+        let sales = dovecot.user("sales");
+        let customer = dovecot.user("customer");
+        let smtp = Smtp::start(&customer, &["--oauth-introspect", &fake.url("/introspect")]);
+        let b = Bin::new();
+        let cfg = b.file(
+            "oauth.toml",
+            &format!(
+                "[team]\ndomains = [\"example.com\"]\ndefault_user = \"maria\"\n\
+                 [[team.members]]\nname = \"maria\"\nemail = \"maria@example.com\"\n\
+                 [[team.members]]\nname = \"ada\"\nrole = \"admin\"\n\
+                 [mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"Maria <maria@example.com>\"\noauth2_account = \"sales\"\n\
+                 [[mail.accounts]]\nname = \"sales\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"sales\"\npoll_seconds = 1\n{}{extra}",
+                smtp.port,
+                dovecot.port,
+                fake.account_config()
+            ),
+        );
+        Setup {
+            b,
+            cfg,
+            fake,
+            dovecot,
+            sales,
+            customer,
+            _smtp: smtp,
+        }
+    }
+
+    fn command(&self) -> Command {
+        self.b.configured(&self.cfg)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.command().args(args).output().expect("run leadline")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn cmd(&self, line: &str) -> String {
+        self.ok(&["cmd", line])
+    }
+
+    fn token_file(&self) -> PathBuf {
+        self.b.data().join("oauth").join("sales.json")
+    }
+
+    /// Starts `leadline login sales` and returns it with the user code it
+    /// showed (and the line that showed it).
+    fn start_login(&self) -> (Child, String, String) {
+        let mut child = self
+            .command()
+            .args(["login", "sales"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn login");
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut first)
+            .expect("the prompt line");
+        let code = first
+            .split_whitespace()
+            .find(|w| w.starts_with("WDJB-"))
+            .unwrap_or_else(|| panic!("no user code in: {first}"))
+            .to_string();
+        (child, code, first)
+    }
+
+    /// `leadline login sales`, approved by the test as the browser would.
+    fn login(&self) -> String {
+        let (mut child, code, first) = self.start_login();
+        assert!(
+            first.contains(&self.fake.url("/verify")),
+            "the prompt names the address: {first}"
+        );
+        self.fake.approve(&code, "sales");
+        let (status, out, err) = finish(&mut child);
+        assert!(status, "login failed: {out}{err}");
+        format!("{first}{out}{err}")
+    }
+
+    /// `leadline login sales` that must fail: returns its one-line error.
+    fn login_fails(&self, then: impl FnOnce(&FakeOAuth, &str)) -> String {
+        let out = {
+            let mut child = self
+                .command()
+                .args(["login", "sales"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn login");
+            let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+            let mut first = String::new();
+            let _ = stdout.read_line(&mut first);
+            let code = first
+                .split_whitespace()
+                .find(|w| w.starts_with("WDJB-"))
+                .unwrap_or("")
+                .to_string();
+            then(&self.fake, &code);
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+            let (status, _, err) = finish(&mut child);
+            assert!(!status, "login should fail: {first}{rest}");
+            assert!(!first.contains("rt-") && !rest.contains("at-"));
+            err
+        };
+        assert_eq!(out.trim().lines().count(), 1, "one line: {out}");
+        assert!(
+            !self.token_file().exists(),
+            "a failed sign-in stores nothing: {out}"
+        );
+        out
+    }
+
+    fn deliver(&self, subject: &str) {
+        let id = subject.replace(' ', "-");
+        let raw = format!(
+            "From: Anna Schmidt <anna@contoso.example>\r\nTo: sales@example.com\r\nSubject: {subject}\r\nMessage-ID: <{id}@contoso.example>\r\nDate: Tue, 01 Dec 2026 09:30:00 +0100\r\n\r\nHello.\r\n"
+        );
+        self.sales.deliver(raw.as_bytes(), "F");
+    }
+
+    fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status"])).expect("status json")
+    }
+}
+
+fn finish(child: &mut Child) -> (bool, String, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "login did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (status.success(), out, err)
+}
+
+/// Waits until `f` holds, for up to 30 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn delivered(user: &MailUser, subject: &str) -> bool {
+    user.messages()
+        .iter()
+        .any(|m| m.contains(&format!("Subject: {subject}")))
+}
+
+#[test]
+fn the_whole_path_login_ingest_send_refresh_revoke_and_login_again() {
+    let s = Setup::new("");
+    s.fake.with(|st| st.access_ttl = 4);
+    // Not signed in yet: a clear line, nothing fetched.
+    let out = s.run(&["ingest", "--once"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains(
+            "mail account sales: it is not signed in; sign in again with `leadline login sales`"
+        ),
+        "{text}"
+    );
+
+    let shown = s.login();
+    assert!(shown.contains("Signed in mail account sales"), "{shown}");
+    assert!(
+        !shown.contains("rt-") && !shown.contains("at-"),
+        "no token is printed: {shown}"
+    );
+    let file = std::fs::metadata(s.token_file()).expect("token file");
+    assert_eq!(file.permissions().mode() & 0o777, 0o600);
+    let dir = std::fs::metadata(s.token_file().parent().expect("dir")).expect("dir");
+    assert_eq!(dir.permissions().mode() & 0o777, 0o700);
+    let refresh_token = |s: &Setup| {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(s.token_file()).expect("token file"))
+                .expect("json");
+        v["refresh_token"].as_str().unwrap_or_default().to_string()
+    };
+    let first_refresh_token = refresh_token(&s);
+    assert!(first_refresh_token.starts_with("rt-"));
+
+    s.cmd("/lead new topic:Chairs last:Schmidt email:anna@contoso.example company:Contoso");
+    s.deliver("First question");
+    let d = Daemon::start_with(s.command());
+    eventually("the first mail on the timeline", || {
+        s.cmd("/timeline L-1001").contains("First question")
+    });
+    s.cmd("/email L-1001 subject:\"Offer one\" body:\"Here it is.\"");
+    eventually("the first mail sent over XOAUTH2", || {
+        delivered(&s.customer, "Offer one")
+    });
+    assert_eq!(s.status()["mail"]["sales"]["sign_in"], "signed in");
+
+    // Access tokens live 4 s: the daemon refreshes them and signs in anew.
+    eventually("a refresh", || s.fake.refreshes() >= 2);
+    s.deliver("Second question");
+    eventually("the second mail, after the first token expired", || {
+        s.cmd("/timeline L-1001").contains("Second question")
+    });
+    s.cmd("/email L-1001 subject:\"Offer two\" body:\"And another.\"");
+    eventually("the second mail sent with a refreshed token", || {
+        delivered(&s.customer, "Offer two")
+    });
+    assert_ne!(
+        refresh_token(&s),
+        first_refresh_token,
+        "the rotated refresh token was stored"
+    );
+
+    // The user revokes leadline's access: the account needs a new sign-in,
+    // the admins hear of it, the daemon goes on.
+    s.fake.revoke_all();
+    eventually("needs sign-in in the status", || {
+        s.status()["mail"]["sales"]["sign_in"] == "needs sign-in"
+    });
+    let st = s.status();
+    let err = st["mail"]["sales"]["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("expired or was revoked") && err.contains("leadline login sales"),
+        "{err}"
+    );
+    assert!(!err.contains("rt-"), "{err}");
+    let notices = s.ok(&["--as", "ada", "cmd", "/notices"]);
+    assert!(notices.contains("mail account sales"), "{notices}");
+    assert!(
+        s.cmd("/show L-1001").contains("Chairs"),
+        "the daemon still answers"
+    );
+    s.cmd("/email L-1001 subject:\"Offer three\" body:\"Waiting.\"");
+    eventually("the sender reports the sign-in", || {
+        s.status()["outbox"]["sign_in"] == "needs sign-in"
+    });
+    let outbox = s.cmd("/outbox");
+    assert!(outbox.contains("Offer three"), "the mail waits: {outbox}");
+    assert!(!delivered(&s.customer, "Offer three"));
+    let logged: Vec<String> = d.lines.try_iter().collect();
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("sign in again with `leadline login sales`")),
+        "the log says what to do: {logged:?}"
+    );
+    assert!(
+        !logged
+            .iter()
+            .any(|l| l.contains("rt-") || l.contains("at-")),
+        "no token in the log: {logged:?}"
+    );
+
+    // Signing in again while the daemon runs: it goes on by itself.
+    s.deliver("Third question");
+    s.login();
+    eventually("the third mail after the new sign-in", || {
+        s.cmd("/timeline L-1001").contains("Third question")
+    });
+    s.cmd("/email L-1001 subject:\"Offer four\" body:\"Signed in again.\"");
+    eventually("the waiting mail sent after the new sign-in", || {
+        delivered(&s.customer, "Offer three") && delivered(&s.customer, "Offer four")
+    });
+    eventually("signed in again in the status", || {
+        s.status()["mail"]["sales"]["sign_in"] == "signed in"
+    });
+    let notices = s.ok(&["--as", "ada", "cmd", "/notices"]);
+    assert!(notices.contains("signed in again"), "{notices}");
+    drop(d);
+}
+
+#[test]
+fn dovecot_takes_xoauth2_and_oauthbearer_and_refuses_a_bad_token() {
+    // The fixture itself: a good token logs in, a bad one is refused.
+    let fake = FakeOAuth::start();
+    let dovecot = Dovecot::start_oauth(&fake.url("/introspect"));
+    dovecot.user("sales");
+    let auth = |mech: &str, token: &str| {
+        use base64::Engine;
+        let raw = if mech == "XOAUTH2" {
+            format!("user=sales\x01auth=Bearer {token}\x01\x01")
+        } else {
+            format!("n,a=sales,\x01auth=Bearer {token}\x01\x01")
+        };
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", dovecot.port)).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut r = BufReader::new(c.try_clone().expect("clone"));
+        let mut line = String::new();
+        r.read_line(&mut line).expect("greeting");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        write!(c, "a AUTHENTICATE {mech} {b64}\r\n").expect("write");
+        loop {
+            line.clear();
+            r.read_line(&mut line).expect("answer");
+            if line.starts_with('+') {
+                write!(c, "\r\n").expect("write");
+            } else if line.starts_with("a ") {
+                return line;
+            }
+        }
+    };
+    let good = fake.issue("sales");
+    assert!(auth("XOAUTH2", &good).starts_with("a OK"));
+    assert!(auth("OAUTHBEARER", &good).starts_with("a OK"));
+    assert!(auth("XOAUTH2", "at-forged").contains("AUTHENTICATIONFAILED"));
+    assert!(auth("OAUTHBEARER", "at-forged").contains("AUTHENTICATIONFAILED"));
+
+    // leadline with each mechanism; and a token the provider expired
+    // early (clocks apart) is refreshed and tried once more.
+    for sasl in ["xoauth2", "oauthbearer"] {
+        let s = Setup::new(&format!("sasl = \"{sasl}\"\n"));
+        s.login();
+        s.deliver(&format!("Hello over {sasl}"));
+        let out = s.ok(&["ingest", "--once"]);
+        assert!(out.contains("fetched 1"), "{sasl}: {out}");
+        assert!(s.cmd("/inbox").contains(&format!("Hello over {sasl}")));
+        s.fake.expire_access();
+        s.deliver(&format!("Again over {sasl}"));
+        let before = s.fake.refreshes();
+        let out = s.ok(&["ingest", "--once"]);
+        assert!(out.contains("fetched 1"), "{sasl}: {out}");
+        assert_eq!(
+            s.fake.refreshes(),
+            before + 1,
+            "refreshed once after the refusal"
+        );
+        // The sender refreshes the same way.
+        s.fake.expire_access();
+        s.cmd("/lead new topic:Chairs last:Schmidt email:anna@contoso.example");
+        s.cmd("/email L-1001 subject:Quick body:x");
+        let out = s.ok(&["outbox", "send", "--once"]);
+        assert!(out.contains("sent 1"), "{out}");
+        assert!(delivered(&s.customer, "Quick"));
+        let _ = &s.dovecot;
+    }
+}
+
+#[test]
+fn failed_sign_ins_say_what_to_do_in_one_line_and_store_nothing() {
+    let s = Setup::new("");
+    let err = s.login_fails(|fake, code| fake.deny(code));
+    assert!(
+        err.contains("mail account sales: the sign-in was denied in the browser")
+            && err.contains("leadline login sales"),
+        "{err}"
+    );
+
+    s.fake.with(|st| st.device_ttl = 2);
+    let err = s.login_fails(|_, _| {});
+    assert!(
+        err.contains("the code expired before the sign-in was approved"),
+        "{err}"
+    );
+    s.fake.with(|st| st.device_ttl = 600);
+
+    s.fake.with(|st| st.client_id = "another-app".to_string());
+    let err = s.login_fails(|_, _| {});
+    assert!(
+        err.contains("the provider refused client id leadline-test")
+            && err.contains("AADSTS700016: Application not found in the directory.")
+            && !err.contains("Trace ID"),
+        "{err}"
+    );
+    s.fake.with(|st| st.client_id = "leadline-test".to_string());
+
+    s.fake.with(|st| st.mode = Mode::Garbage);
+    let err = s.login_fails(|_, _| {});
+    assert!(
+        err.contains("mail account sales: the provider at 127.0.0.1"),
+        "{err}"
+    );
+    assert!(err.contains("answered something"), "{err}");
+
+    s.fake.with(|st| st.mode = Mode::Down);
+    let err = s.login_fails(|_, _| {});
+    assert!(
+        err.contains("is failing (temporarily_unavailable)"),
+        "{err}"
+    );
+
+    s.fake.with(|st| st.mode = Mode::Silent);
+    let err = s.login_fails(|_, _| {});
+    assert!(err.contains("did not answer within 3 s"), "{err}");
+    s.fake.with(|st| st.mode = Mode::Normal);
+
+    // Accounts that are not there or use a password.
+    let out = s.run(&["login", "nosuch"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no mail account is named 'nosuch' (configured: sales)"));
+
+    // A secret in the config file is refused without being echoed.
+    let bad = s.b.file(
+        "bad.toml",
+        "[[mail.accounts]]\nname = \"x\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nuser = \"u\"\n[mail.accounts.oauth2]\nprovider = \"google\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n",
+    );
+    let out =
+        s.b.configured(&bad)
+            .args(["login", "x"])
+            .output()
+            .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("client_secret_env") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let both = s.b.file(
+        "both.toml",
+        "[[mail.accounts]]\nname = \"x\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nuser = \"u\"\npassword_env = \"P\"\n[mail.accounts.oauth2]\nprovider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"c\"\n",
+    );
+    let out =
+        s.b.configured(&both)
+            .args(["login", "x"])
+            .output()
+            .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("either a password"));
+
+    // Then a good sign-in, and logout forgets it.
+    s.login();
+    assert!(s.token_file().exists());
+    assert!(s
+        .ok(&["logout", "sales"])
+        .contains("Signed out mail account sales"));
+    assert!(!s.token_file().exists());
+    assert!(s.ok(&["logout", "sales"]).contains("was not signed in"));
+    let out = s.run(&["ingest", "--once"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("it is not signed in"));
+}
