@@ -93,6 +93,14 @@ enum Action {
     Login {
         /// The mail account's name (`[[mail.accounts]] name`).
         account: String,
+        /// Sign in through a browser (authorization code with PKCE; the
+        /// default for Google, whose device sign-in grants no mail access).
+        #[arg(long, conflicts_with = "device")]
+        browser: bool,
+        /// Sign in with a code shown here (device flow; the default for
+        /// Microsoft and custom providers).
+        #[arg(long)]
+        device: bool,
     },
     /// Forget a mail account's OAuth2 sign-in.
     Logout {
@@ -241,7 +249,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| config.store.path.clone());
     // Sign-ins live in files beside the store, daemon or not.
     match &cli.command {
-        Action::Login { account } => return login(&config, &path, account, cli.json),
+        Action::Login {
+            account,
+            browser,
+            device,
+        } => return login(&config, &path, account, *browser, *device, cli.json),
         Action::Logout { account } => return logout(&config, &path, account),
         _ => {}
     }
@@ -493,28 +505,74 @@ fn oauth_account<'a>(
     })
 }
 
-/// `leadline login ACCOUNT`: the device flow, then the sign-in is stored.
-fn login(config: &Config, data: &Path, name: &str, json: bool) -> anyhow::Result<ExitCode> {
+/// `leadline login ACCOUNT`: the device flow (or the browser flow), then
+/// the sign-in is stored.
+fn login(
+    config: &Config,
+    data: &Path,
+    name: &str,
+    browser: bool,
+    device: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use leadline::mail::oauth::{self, Provider};
     let cfg = oauth_account(config, name)?;
-    let tokens = leadline::mail::oauth::Tokens::new(data);
-    let shown = |p: &leadline::mail::oauth::Prompt| {
-        if json {
-            println!("{}", serde_json::json!({"prompt": p}));
-        } else {
-            println!(
-                "To sign in mail account {name}, open {} and enter the code {} (valid for {} minutes).",
-                p.verification_uri,
-                p.user_code,
-                p.expires_in_seconds.div_ceil(60)
-            );
-            if let Some(direct) = &p.verification_uri_complete {
-                println!("Or open {direct}");
+    let tokens = oauth::Tokens::new(data);
+    let use_browser = browser
+        || (!device && (cfg.provider == Provider::Google || cfg.endpoints().device.is_none()));
+    let rt = runtime()?;
+    let result = if use_browser {
+        // The address the browser was sent to may be pasted here.
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
             }
-            println!("Waiting for the sign-in...");
-        }
-        let _ = std::io::stdout().flush();
+        });
+        let shown = |p: &oauth::BrowserPrompt| {
+            if json {
+                println!("{}", serde_json::json!({"prompt": p}));
+            } else {
+                println!(
+                    "To sign in mail account {name}, open this address in a browser:\n  {}",
+                    p.url
+                );
+                println!(
+                    "After you approve, the browser is sent to {}. If the browser runs on another machine, it shows an error page there: copy the address from its address bar and paste it here.",
+                    p.redirect
+                );
+                println!(
+                    "Waiting for the sign-in ({} minutes)...",
+                    p.expires_in_seconds / 60
+                );
+            }
+            let _ = std::io::stdout().flush();
+        };
+        rt.block_on(oauth::login_browser(name, cfg, &tokens, shown, rx))
+    } else {
+        let shown = |p: &oauth::Prompt| {
+            if json {
+                println!("{}", serde_json::json!({"prompt": p}));
+            } else {
+                println!(
+                    "To sign in mail account {name}, open {} and enter the code {} (valid for {} minutes).",
+                    p.verification_uri,
+                    p.user_code,
+                    p.expires_in_seconds.div_ceil(60)
+                );
+                if let Some(direct) = &p.verification_uri_complete {
+                    println!("Or open {direct}");
+                }
+                println!("Waiting for the sign-in...");
+            }
+            let _ = std::io::stdout().flush();
+        };
+        rt.block_on(oauth::login(name, cfg, &tokens, shown))
     };
-    match runtime()?.block_on(leadline::mail::oauth::login(name, cfg, &tokens, shown)) {
+    match result {
         Ok(()) => {
             if json {
                 println!("{}", serde_json::json!({"ok": true, "account": name}));

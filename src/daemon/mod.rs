@@ -9,7 +9,7 @@
 //!   once, and only then answers each (group commit).
 //! - The scheduler ticks every minute (and at start, catching up what was
 //!   missed); each mail account is watched (IDLE or polling); the outbox is
-//!   sent every 30 seconds.
+//!   sent every 30 seconds and as soon as a command queues mail.
 //! - SIGINT/SIGTERM: stop taking work, finish what is in flight, flush,
 //!   log out, exit. A second signal exits at once; the store's journal keeps
 //!   it consistent either way.

@@ -16,9 +16,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use oauth2::basic::BasicClient;
 use oauth2::{
-    ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointNotSet, EndpointSet, ErrorResponseType,
-    HttpClientError, RefreshToken, RequestTokenError, Scope, StandardDeviceAuthorizationResponse,
-    StandardErrorResponse, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, ErrorResponseType, HttpClientError,
+    PkceCodeChallenge, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardDeviceAuthorizationResponse, StandardErrorResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +90,7 @@ fn default_timeout() -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub authorization: Option<String>,
-    pub device: String,
+    pub device: Option<String>,
     pub token: String,
 }
 
@@ -107,17 +108,17 @@ impl OAuthConfig {
             )
         };
         let (auth, device, token) = match self.provider {
-            Provider::Microsoft => (Some(ms("authorize")), ms("devicecode"), ms("token")),
+            Provider::Microsoft => (Some(ms("authorize")), Some(ms("devicecode")), ms("token")),
             Provider::Google => (
                 Some("https://accounts.google.com/o/oauth2/v2/auth".to_string()),
-                "https://oauth2.googleapis.com/device/code".to_string(),
+                Some("https://oauth2.googleapis.com/device/code".to_string()),
                 "https://oauth2.googleapis.com/token".to_string(),
             ),
-            Provider::Custom => (None, String::new(), String::new()),
+            Provider::Custom => (None, None, String::new()),
         };
         Endpoints {
             authorization: self.authorization_url.clone().or(auth),
-            device: self.device_authorization_url.clone().unwrap_or(device),
+            device: self.device_authorization_url.clone().or(device),
             token: self.token_url.clone().unwrap_or(token),
         }
     }
@@ -165,16 +166,17 @@ impl OAuthConfig {
             }
         }
         if self.provider == Provider::Custom
-            && (self.device_authorization_url.is_none() || self.token_url.is_none())
+            && (self.token_url.is_none()
+                || (self.device_authorization_url.is_none() && self.authorization_url.is_none()))
         {
             return Err(format!(
-                "{what}: provider \"custom\" needs oauth2.device_authorization_url and oauth2.token_url"
+                "{what}: provider \"custom\" needs oauth2.token_url and oauth2.device_authorization_url or oauth2.authorization_url"
             ));
         }
         let e = self.endpoints();
         for (name, url) in [
             ("authorization_url", e.authorization.as_deref()),
-            ("device_authorization_url", Some(e.device.as_str())),
+            ("device_authorization_url", e.device.as_deref()),
             ("token_url", Some(e.token.as_str())),
         ] {
             let Some(url) = url else { continue };
@@ -325,7 +327,8 @@ impl Tokens {
     }
 }
 
-type Client = BasicClient<EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type Client =
+    BasicClient<EndpointMaybeSet, EndpointMaybeSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 struct Provided {
     client: Client,
@@ -342,11 +345,20 @@ fn provided(account: &str, cfg: &OAuthConfig) -> Result<Provided, AuthError> {
     cfg.validate(&format!("mail account {account}"))
         .map_err(|r| bad(r.replace(&format!("mail account {account}: "), "")))?;
     let e = cfg.endpoints();
-    let device =
-        DeviceAuthorizationUrl::new(e.device.clone()).map_err(|err| bad(err.to_string()))?;
+    let device = e
+        .device
+        .map(DeviceAuthorizationUrl::new)
+        .transpose()
+        .map_err(|err| bad(err.to_string()))?;
+    let auth = e
+        .authorization
+        .map(AuthUrl::new)
+        .transpose()
+        .map_err(|err| bad(err.to_string()))?;
     let token = TokenUrl::new(e.token.clone()).map_err(|err| bad(err.to_string()))?;
     let mut client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
-        .set_device_authorization_url(device)
+        .set_device_authorization_url_option(device)
+        .set_auth_uri_option(auth)
         .set_token_uri(token);
     if cfg.client_secret_env.is_some() || cfg.client_secret_file.is_some() {
         let secret = Secret::load(
@@ -594,9 +606,11 @@ pub async fn login(
 ) -> Result<(), AuthError> {
     let p = provided(account, cfg)?;
     let scopes = cfg.scopes().into_iter().map(Scope::new);
-    let details: StandardDeviceAuthorizationResponse = p
-        .client
-        .exchange_device_code()
+    let request = p.client.exchange_device_code().map_err(|_| AuthError::SignIn {
+        account: account.to_string(),
+        reason: "the provider has no device sign-in (no device_authorization_url); use `leadline login --browser`".to_string(),
+    })?;
+    let details: StandardDeviceAuthorizationResponse = request
         .add_scopes(scopes)
         .request_async(&p.http)
         .await
@@ -615,6 +629,16 @@ pub async fn login(
         .request_async(&p.http, tokio::time::sleep, None)
         .await
         .map_err(|e| explain(account, &p, &cfg.client_id, e))?;
+    keep(account, cfg, tokens, &token)
+}
+
+/// Stores a new sign-in; without a refresh token there is nothing to keep.
+fn keep(
+    account: &str,
+    cfg: &OAuthConfig,
+    tokens: &Tokens,
+    token: &oauth2::basic::BasicTokenResponse,
+) -> Result<(), AuthError> {
     let Some(refresh) = token.refresh_token() else {
         return Err(AuthError::SignIn {
             account: account.to_string(),
@@ -622,8 +646,176 @@ pub async fn login(
                 .to_string(),
         });
     };
-    let stored = stored_from(cfg, &token, refresh.secret().clone(), Utc::now());
+    let stored = stored_from(cfg, token, refresh.secret().clone(), Utc::now());
     tokens.save(account, &stored)
+}
+
+/// What the user is asked to do to sign in with a browser.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrowserPrompt {
+    /// The provider's sign-in page.
+    pub url: String,
+    /// Where the provider sends the browser afterwards (leadline listens).
+    pub redirect: String,
+    pub expires_in_seconds: u64,
+}
+
+/// How long a browser sign-in may take.
+const BROWSER_WAIT: Duration = Duration::from_secs(600);
+
+/// The redirect, if this connection brings it: answers the browser and
+/// returns the address it was sent to.
+async fn redirected(mut stream: tokio::net::TcpStream, port: u16) -> Option<oauth2::url::Url> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 2048];
+    let read = async {
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
+    let head = String::from_utf8_lossy(&buf);
+    let target = head.lines().next()?.split_whitespace().nth(1)?.to_string();
+    let url = oauth2::url::Url::parse(&format!("http://127.0.0.1:{port}{target}")).ok()?;
+    let answer = url.query_pairs().any(|(k, _)| k == "code" || k == "error");
+    let (status, page) = if answer {
+        (
+            "200 OK",
+            "<!doctype html><title>leadline</title><p>leadline has the answer of your sign-in. You can close this tab and go back to the terminal.</p>",
+        )
+    } else {
+        (
+            "404 Not Found",
+            "<!doctype html><title>leadline</title><p>Not here.</p>",
+        )
+    };
+    let _ = stream
+        .write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            )
+            .as_bytes(),
+        )
+        .await;
+    let _ = stream.shutdown().await;
+    answer.then_some(url)
+}
+
+/// Signs the account in with the authorization code grant and PKCE
+/// (RFC 7636) through a browser (Gmail's way: Google's device flow does
+/// not grant mail scopes). The provider sends the browser back to a
+/// listener on 127.0.0.1; when the browser runs on another machine, the
+/// user pastes the address it was sent to (a line on `pasted`). Nothing is
+/// stored unless the sign-in completes.
+///
+/// Fails with one line naming the account and what to do: denied, an
+/// answer from another sign-in, no answer in 10 minutes, the provider
+/// refusing the client or the code.
+pub async fn login_browser(
+    account: &str,
+    cfg: &OAuthConfig,
+    tokens: &Tokens,
+    show: impl FnOnce(&BrowserPrompt),
+    mut pasted: tokio::sync::mpsc::UnboundedReceiver<String>,
+) -> Result<(), AuthError> {
+    let sign_in = |reason: String| AuthError::SignIn {
+        account: account.to_string(),
+        reason,
+    };
+    let p = provided(account, cfg)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| sign_in(format!("cannot listen on 127.0.0.1 for the browser: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| sign_in(format!("cannot listen on 127.0.0.1 for the browser: {e}")))?
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/");
+    let client = p
+        .client
+        .clone()
+        .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|e| sign_in(e.to_string()))?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .map_err(|_| {
+            sign_in(
+                "the provider has no browser sign-in (no authorization_url); use `leadline login --device`"
+                    .to_string(),
+            )
+        })?
+        .add_scopes(cfg.scopes().into_iter().map(Scope::new))
+        .set_pkce_challenge(challenge);
+    if cfg.provider == Provider::Google {
+        // Google gives a refresh token only when asked for offline access.
+        request = request
+            .add_extra_param("access_type", "offline")
+            .add_extra_param("prompt", "consent");
+    }
+    let (url, state) = request.url();
+    show(&BrowserPrompt {
+        url: url.to_string(),
+        redirect: redirect.clone(),
+        expires_in_seconds: BROWSER_WAIT.as_secs(),
+    });
+    let deadline = tokio::time::sleep(BROWSER_WAIT);
+    tokio::pin!(deadline);
+    let mut typing = true;
+    let answer = loop {
+        tokio::select! {
+            _ = &mut deadline => {
+                return Err(sign_in("no sign-in arrived within 10 minutes".to_string()))
+            }
+            conn = listener.accept() => {
+                if let Ok((stream, _)) = conn {
+                    if let Some(url) = redirected(stream, port).await {
+                        break url;
+                    }
+                }
+            }
+            line = pasted.recv(), if typing => match line {
+                None => typing = false,
+                Some(l) if l.trim().is_empty() => {}
+                Some(l) => match oauth2::url::Url::parse(l.trim()) {
+                    Ok(u) if u.query_pairs().any(|(k, _)| k == "code" || k == "error") => break u,
+                    _ => {
+                        return Err(sign_in(format!(
+                            "what was pasted is not the address the browser was sent to (it starts with {redirect})"
+                        )))
+                    }
+                },
+            }
+        }
+    };
+    let q: std::collections::HashMap<String, String> = answer.query_pairs().into_owned().collect();
+    if q.get("state") != Some(state.secret()) {
+        return Err(sign_in(
+            "the answer is not from this sign-in (its state differs)".to_string(),
+        ));
+    }
+    if let Some(code) = q.get("error") {
+        let said = q
+            .get("error_description")
+            .map(|d| format!(": {}", first_line(d)))
+            .unwrap_or_default();
+        return Err(sign_in(match code.as_str() {
+            "access_denied" => format!("the sign-in was denied in the browser{said}"),
+            other => format!("the provider refused the sign-in ({other}){said}"),
+        }));
+    }
+    let code = q.get("code").cloned().unwrap_or_default();
+    let token = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&p.http)
+        .await
+        .map_err(|e| explain(account, &p, &cfg.client_id, e))?;
+    keep(account, cfg, tokens, &token)
 }
 
 /// The SASL XOAUTH2 initial response.
@@ -654,8 +846,10 @@ mod tests {
             "provider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"abc\"\n",
         );
         assert_eq!(
-            ms.endpoints().device,
-            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"
+            ms.endpoints().device.as_deref(),
+            Some(
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"
+            )
         );
         assert!(ms.scopes().contains(&"offline_access".to_string()));
         assert!(ms.scopes().iter().any(|s| s.ends_with("SMTP.Send")));
@@ -671,7 +865,10 @@ mod tests {
         let plain = cfg("provider = \"custom\"\nclient_id = \"abc\"\nscopes = [\"mail\"]\ndevice_authorization_url = \"http://idp.example.com/d\"\ntoken_url = \"https://idp.example.com/t\"\n");
         assert!(plain.validate("a").unwrap_err().contains("must be https"));
         let t = cfg("provider = \"google\"\ntenant = \"x\"\nclient_id = \"abc\"\n");
-        assert!(t.validate("a").unwrap_err().contains("for provider \"microsoft\" only"));
+        assert!(t
+            .validate("a")
+            .unwrap_err()
+            .contains("for provider \"microsoft\" only"));
     }
 
     #[test]

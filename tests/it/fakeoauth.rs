@@ -56,6 +56,10 @@ pub struct State {
     devices: Vec<Device>,
     refresh: HashMap<String, Token>,
     access: HashMap<String, Token>,
+    /// Who approves browser sign-ins (`/authorize`); `None` denies them.
+    pub browser_user: Option<String>,
+    /// Authorization codes: (user, redirect_uri, PKCE challenge).
+    codes: HashMap<String, (String, String, String)>,
     pub refreshes: usize,
     pub introspections: usize,
     /// Every form field ever received, to check what clients sent.
@@ -100,6 +104,8 @@ impl FakeOAuth {
             devices: Vec::new(),
             refresh: HashMap::new(),
             access: HashMap::new(),
+            browser_user: Some("sales".to_string()),
+            codes: HashMap::new(),
             refreshes: 0,
             introspections: 0,
             seen: Vec::new(),
@@ -124,6 +130,15 @@ impl FakeOAuth {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The `[oauth2]` table of an account signing in here by browser only.
+    pub fn browser_config(&self) -> String {
+        format!(
+            "[mail.accounts.oauth2]\nprovider = \"custom\"\nclient_id = \"leadline-test\"\nscopes = [\"mail\", \"offline_access\"]\nauthorization_url = \"{}\"\ntoken_url = \"{}\"\ntimeout_seconds = 3\n",
+            self.url("/authorize"),
+            self.url("/token")
+        )
     }
 
     /// The `[oauth2]` table of an account signing in here.
@@ -302,6 +317,31 @@ fn answer(
                 }),
             )
         }
+        "/authorize" => {
+            // The browser: answered with a redirect, as after the user's choice.
+            let redirect = f.get("redirect_uri").cloned().unwrap_or_default();
+            let state = f.get("state").cloned().unwrap_or_default();
+            if f.get("client_id") != Some(&s.client_id)
+                || f.get("code_challenge_method").map(String::as_str) != Some("S256")
+                || !redirect.starts_with("http://127.0.0.1:")
+            {
+                return (400, "text/plain", "bad authorization request".to_string());
+            }
+            let query = match s.browser_user.clone() {
+                Some(user) => {
+                    s.next += 1;
+                    let code = format!("code-{}", s.next);
+                    let challenge = f.get("code_challenge").cloned().unwrap_or_default();
+                    s.codes
+                        .insert(code.clone(), (user, redirect.clone(), challenge));
+                    format!("code={code}&state={state}")
+                }
+                None => format!(
+                    "error=access_denied&error_description=The+user+declined.&state={state}"
+                ),
+            };
+            (302, "text/plain", format!("{redirect}?{query}"))
+        }
         "/token" => {
             if !client_ok(s, f, basic) {
                 return error(401, "invalid_client", "Client authentication failed.");
@@ -329,6 +369,21 @@ fn answer(
                             tokens(s, &user)
                         }
                     }
+                }
+                Some("authorization_code") => {
+                    use base64::Engine;
+                    use sha2::Digest;
+                    let code = f.get("code").cloned().unwrap_or_default();
+                    let Some((user, redirect, challenge)) = s.codes.remove(&code) else {
+                        return error(400, "invalid_grant", "unknown or used code");
+                    };
+                    let verifier = f.get("code_verifier").cloned().unwrap_or_default();
+                    let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+                    if f.get("redirect_uri") != Some(&redirect) || hashed != challenge {
+                        return error(400, "invalid_grant", "PKCE or redirect mismatch");
+                    }
+                    tokens(s, &user)
                 }
                 Some("refresh_token") => {
                     let rt = f.get("refresh_token").cloned().unwrap_or_default();
@@ -396,15 +451,11 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>, port: u16) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .split('?')
-        .next()
-        .unwrap_or("/")
-        .to_string();
-    let f = form(&String::from_utf8_lossy(&body));
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = path.to_string();
+    let mut f = form(&String::from_utf8_lossy(&body));
+    f.extend(form(query));
     let mode = state.lock().map(|s| s.mode).unwrap_or(Mode::Normal);
     let (status, kind, text) = match mode {
         Mode::Silent => {
@@ -427,9 +478,14 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>, port: u16) {
         }
     };
     let mut conn = conn;
+    let location = if status == 302 {
+        format!("Location: {text}\r\n")
+    } else {
+        String::new()
+    };
     let _ = write!(
         conn,
-        "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
         text.len()
     );
     let _ = conn.flush();

@@ -31,6 +31,11 @@ impl Setup {
     /// sending as `sales` through an XOAUTH2-only SMTP server. `extra`
     /// goes into the account's `[oauth2]` table.
     fn new(extra: &str) -> Setup {
+        Setup::build(|f| f.account_config() + extra)
+    }
+
+    /// With the account's `[oauth2]` table made by `table`.
+    fn build(table: impl FnOnce(&FakeOAuth) -> String) -> Setup {
         let fake = FakeOAuth::start();
         let dovecot = Dovecot::start_oauth(&fake.url("/introspect"));
         let sales = dovecot.user("sales");
@@ -44,10 +49,10 @@ impl Setup {
                  [[team.members]]\nname = \"maria\"\nemail = \"maria@example.com\"\n\
                  [[team.members]]\nname = \"ada\"\nrole = \"admin\"\n\
                  [mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"Maria <maria@example.com>\"\noauth2_account = \"sales\"\n\
-                 [[mail.accounts]]\nname = \"sales\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"sales\"\npoll_seconds = 1\n{}{extra}",
+                 [[mail.accounts]]\nname = \"sales\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"sales\"\npoll_seconds = 1\n{}",
                 smtp.port,
                 dovecot.port,
-                fake.account_config()
+                table(&fake)
             ),
         );
         Setup {
@@ -112,12 +117,17 @@ impl Setup {
 
     /// `leadline login sales`, approved by the test as the browser would.
     fn login(&self) -> String {
+        self.login_as("sales")
+    }
+
+    /// `leadline login sales`, approved by mailbox user `user`.
+    fn login_as(&self, user: &str) -> String {
         let (mut child, code, first) = self.start_login();
         assert!(
             first.contains(&self.fake.url("/verify")),
             "the prompt names the address: {first}"
         );
-        self.fake.approve(&code, "sales");
+        self.fake.approve(&code, user);
         let (status, out, err) = finish(&mut child);
         assert!(status, "login failed: {out}{err}");
         format!("{first}{out}{err}")
@@ -488,4 +498,265 @@ fn failed_sign_ins_say_what_to_do_in_one_line_and_store_nothing() {
     assert!(s.ok(&["logout", "sales"]).contains("was not signed in"));
     let out = s.run(&["ingest", "--once"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("it is not signed in"));
+}
+
+#[test]
+fn an_outage_or_a_revoked_sign_in_stops_only_that_account() {
+    // A second account, `support`, signs in with a password on the same
+    // server; it goes on whatever happens to `sales`.
+    let s = Setup::new("");
+    let support = s.dovecot.user("support");
+    let cfg = std::fs::read_to_string(&s.cfg).expect("cfg")
+        + &format!(
+            "[[mail.accounts]]\nname = \"support\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nuser = \"support\"\npassword_env = \"LEADLINE_TEST_IMAP\"\npoll_seconds = 1\n",
+            s.dovecot.port
+        );
+    std::fs::write(&s.cfg, cfg).expect("cfg");
+    s.fake.with(|st| st.access_ttl = 3);
+    s.login();
+    let mut cmd = s.command();
+    cmd.env("LEADLINE_TEST_IMAP", &support.password);
+    let d = Daemon::start_with(cmd);
+    let to_support = |subject: &str| {
+        let raw = format!(
+            "From: Bob <bob@fabrikam.example>\r\nTo: support@example.com\r\nSubject: {subject}\r\nMessage-ID: <{}@fabrikam.example>\r\n\r\nHi.\r\n",
+            subject.replace(' ', "-")
+        );
+        support.deliver(raw.as_bytes(), "F");
+    };
+    s.deliver("Before the outage");
+    eventually("sales read", || {
+        s.cmd("/inbox").contains("Before the outage")
+    });
+
+    // The provider is down: tokens cannot be refreshed. Status and admins
+    // say so, support goes on, and sales recovers by itself afterwards.
+    s.fake.with(|st| st.mode = Mode::Down);
+    eventually("provider unreachable in the status", || {
+        s.status()["mail"]["sales"]["sign_in"] == "provider unreachable"
+    });
+    let notices = s.ok(&["--as", "ada", "cmd", "/notices"]);
+    assert!(
+        notices.contains("is failing (temporarily_unavailable)"),
+        "{notices}"
+    );
+    to_support("During the outage");
+    eventually("support read during the outage", || {
+        s.cmd("/inbox").contains("During the outage")
+    });
+    s.deliver("After the outage");
+    s.fake.with(|st| st.mode = Mode::Normal);
+    eventually("sales read after the outage, without a new sign-in", || {
+        s.cmd("/inbox").contains("After the outage")
+    });
+    assert_eq!(s.status()["mail"]["sales"]["sign_in"], "signed in");
+
+    // Revoked: sales waits for a sign-in; support still goes on.
+    s.fake.revoke_all();
+    eventually("needs sign-in", || {
+        s.status()["mail"]["sales"]["sign_in"] == "needs sign-in"
+    });
+    to_support("While sales waits");
+    eventually("support read while sales waits", || {
+        s.cmd("/inbox").contains("While sales waits")
+    });
+    assert_eq!(s.status()["mail"]["support"]["connected"], true);
+    drop(d);
+}
+
+#[test]
+fn a_token_the_mail_server_refuses_even_fresh_means_a_new_sign_in() {
+    // Signed in as a user the mailbox is not (or a disabled mailbox): the
+    // provider gives tokens, the server refuses them.
+    let s = Setup::new("");
+    s.login_as("someone-else");
+    s.deliver("Never read");
+    let out = s.run(&["ingest", "--once"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("mail account sales: the server refused a fresh access token for sales")
+            && text.contains("leadline login sales"),
+        "{text}"
+    );
+    assert!(s.cmd("/inbox").contains("(0)"));
+}
+
+/// A plain HTTP GET, as a browser would send it: the status and the
+/// `Location` header (or the body when there is none).
+fn get(url: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut c = std::net::TcpStream::connect(host).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        c,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let location = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("Location: "))
+        .map(str::to_string);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, location.unwrap_or(body))
+}
+
+/// Starts `leadline login sales` (browser flow) and returns it with the
+/// sign-in address it showed.
+fn start_browser_login(s: &Setup) -> (Child, String) {
+    let mut child = s
+        .command()
+        .args(["login", "sales"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn login");
+    let mut out = BufReader::new(child.stdout.as_mut().expect("stdout"));
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).expect("read") > 0,
+            "no address in: {seen}"
+        );
+        seen.push_str(&line);
+        if let Some(u) = line.trim().strip_prefix("http://") {
+            break format!("http://{u}");
+        }
+    };
+    (child, url)
+}
+
+#[test]
+fn a_browser_sign_in_comes_back_to_leadline_or_is_pasted() {
+    let s = Setup::build(|f| f.browser_config());
+    // The browser on this machine: the provider sends it to leadline.
+    let (mut child, url) = start_browser_login(&s);
+    assert!(url.starts_with(&s.fake.url("/authorize?")), "{url}");
+    assert!(url.contains("code_challenge_method=S256"), "PKCE: {url}");
+    let (status, back) = get(&url);
+    assert_eq!(status, 302);
+    assert!(back.starts_with("http://127.0.0.1:"), "{back}");
+    let (status, page) = get(&back);
+    assert_eq!(status, 200);
+    assert!(page.contains("go back to the terminal"), "{page}");
+    let (ok, out, err) = finish(&mut child);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Signed in mail account sales"), "{out}");
+    s.deliver("Through the browser");
+    assert!(s.ok(&["ingest", "--once"]).contains("fetched 1"));
+
+    // The browser on another machine: the address is pasted.
+    s.ok(&["logout", "sales"]);
+    let (mut child, url) = start_browser_login(&s);
+    let (_, back) = get(&url);
+    let stdin = child.stdin.as_mut().expect("stdin");
+    writeln!(stdin, "{back}").expect("paste");
+    let (ok, out, err) = finish(&mut child);
+    assert!(ok, "{out}{err}");
+    assert!(s.token_file().exists());
+
+    // An answer from another sign-in is refused.
+    s.ok(&["logout", "sales"]);
+    let (mut child, url) = start_browser_login(&s);
+    let (_, back) = get(&url);
+    let forged = back.split("&state=").next().unwrap_or("").to_string() + "&state=forged";
+    writeln!(child.stdin.as_mut().expect("stdin"), "{forged}").expect("paste");
+    let (ok, _, err) = finish(&mut child);
+    assert!(!ok);
+    assert!(err.contains("the answer is not from this sign-in"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!s.token_file().exists());
+
+    // Denied in the browser.
+    s.fake.with(|st| st.browser_user = None);
+    let (mut child, url) = start_browser_login(&s);
+    let (_, back) = get(&url);
+    let (status, _) = get(&back);
+    assert_eq!(status, 200);
+    let (ok, _, err) = finish(&mut child);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "mail account sales: the sign-in was denied in the browser: The user declined."
+        ),
+        "{err}"
+    );
+    assert!(!s.token_file().exists());
+}
+
+#[test]
+fn google_signs_in_by_browser_and_microsoft_asks_for_imap_and_smtp() {
+    // Only the sign-in address is made; nothing reaches the providers.
+    let b = Bin::new();
+    let cfg = b.file(
+        "providers.toml",
+        "[[mail.accounts]]\nname = \"gmail\"\nhost = \"imap.gmail.com\"\ntls = \"implicit\"\nuser = \"a@gmail.example\"\n\
+         [mail.accounts.oauth2]\nprovider = \"google\"\nclient_id = \"g-id\"\nclient_secret_env = \"G_SECRET\"\n\
+         [[mail.accounts]]\nname = \"m365\"\nhost = \"outlook.office365.com\"\ntls = \"implicit\"\nuser = \"a@contoso.example\"\n\
+         [mail.accounts.oauth2]\nprovider = \"microsoft\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"m-id\"\n",
+    );
+    let address = |args: &[&str]| {
+        let mut child = b
+            .configured(&cfg)
+            .args(args)
+            .env("G_SECRET", "not-so-secret")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn login");
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut text = String::new();
+        let url = loop {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).expect("read") > 0, "{text}");
+            text.push_str(&line);
+            if let Some(u) = line.trim().strip_prefix("https://") {
+                break format!("https://{u}");
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(!text.contains("not-so-secret"), "{text}");
+        url
+    };
+    let g = address(&["login", "gmail"]);
+    assert!(
+        g.starts_with("https://accounts.google.com/o/oauth2/v2/auth?"),
+        "{g}"
+    );
+    for part in [
+        "scope=https%3A%2F%2Fmail.google.com%2F",
+        "access_type=offline",
+        "client_id=g-id",
+        "redirect_uri=http%3A%2F%2F127.0.0.1%3A",
+        "code_challenge_method=S256",
+    ] {
+        assert!(g.contains(part), "{part} in {g}");
+    }
+    let m = address(&["login", "m365", "--browser"]);
+    assert!(
+        m.starts_with(
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize?"
+        ),
+        "{m}"
+    );
+    for part in [
+        "https%3A%2F%2Foutlook.office.com%2FIMAP.AccessAsUser.All",
+        "https%3A%2F%2Foutlook.office.com%2FSMTP.Send",
+        "offline_access",
+    ] {
+        assert!(m.contains(part), "{part} in {m}");
+    }
 }
