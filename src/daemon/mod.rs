@@ -520,12 +520,14 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
                 cfg.mail
                     .accounts
                     .iter()
-                    .map(|a| match &a.oauth2 {
-                        None => a.name.clone(),
-                        Some(_) if tokens.changed_at(&a.name).is_some() => {
-                            format!("{}: OAuth2, signed in", a.name)
-                        }
-                        Some(_) => format!(
+                    .map(|a| match (&a.oauth2, tokens.signed_in_at(&a.name)) {
+                        (None, _) => a.name.clone(),
+                        (Some(_), Some(at)) => format!(
+                            "{}: OAuth2, signed in {}",
+                            a.name,
+                            at.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                        (Some(_), None) => format!(
                             "{}: OAuth2, not signed in: run `leadline login {}`",
                             a.name, a.name
                         ),

@@ -639,6 +639,7 @@ pub async fn watch_account(
     let mut backoff = Duration::from_secs(1);
     let mut alert = None;
     while !*stop.borrow() {
+        let signed_in = tokens.signed_in_at(&account.name);
         let result = session_loop(store, config, account, &mut stop, health, &mut alert).await;
         update(health, &account.name, |h| h.connected = false);
         match result {
@@ -660,15 +661,12 @@ pub async fn watch_account(
                     now.map(|a| (a, &e)),
                 );
                 if now == Some(Alert::NeedsSignIn) {
-                    // Wait for `leadline login` to write a new sign-in.
-                    let seen = tokens.changed_at(&account.name);
-                    loop {
+                    // Wait for `leadline login` (unless it already ran
+                    // while this attempt failed).
+                    while tokens.signed_in_at(&account.name) == signed_in {
                         tokio::select! {
                             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                             _ = stop.changed() => return,
-                        }
-                        if tokens.changed_at(&account.name) != seen {
-                            break;
                         }
                     }
                     backoff = Duration::from_secs(1);

@@ -250,12 +250,10 @@ impl Tokens {
         self.dir.join(format!("{account}.json"))
     }
 
-    /// When the account's sign-in was last written (by `login` or a
-    /// refresh); `None` when it is not signed in.
-    pub fn changed_at(&self, account: &str) -> Option<std::time::SystemTime> {
-        std::fs::metadata(self.path(account))
-            .and_then(|m| m.modified())
-            .ok()
+    /// When the account was last signed in with `leadline login` (a
+    /// refresh keeps it); `None` when it is not signed in.
+    pub fn signed_in_at(&self, account: &str) -> Option<DateTime<Utc>> {
+        self.load(account).ok().flatten().map(|s| s.signed_in_at)
     }
 
     fn load(&self, account: &str) -> Result<Option<Stored>, AuthError> {

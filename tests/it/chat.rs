@@ -201,3 +201,25 @@ fn a_token_in_the_config_or_an_unknown_step_is_refused() {
         .unwrap_or_default();
     assert!(e.contains("'launch rockets' is not a step"), "{e}");
 }
+
+#[test]
+fn a_mail_account_needing_sign_in_is_told_to_the_admins_in_chat() {
+    let t = Lib::with_config(&format!(
+        "{TEAM}[[team.members]]\nname = \"ada\"\nrole = \"admin\"\ndiscord_id = \"333\"\n"
+    ));
+    t.store
+        .run(
+            &leadline::command::Command::MailAccountNotice {
+                account: "sales".into(),
+                text: "mail account sales: it is not signed in; sign in again with `leadline login sales`".into(),
+            },
+            "notice",
+            &t.ctx(),
+            leadline::store::Durability::Flush,
+        )
+        .expect("notice");
+    let out = outgoing(&t.store.reader(), &t.config).expect("outgoing");
+    assert_eq!(out.len(), 1, "only the admin: {out:?}");
+    assert_eq!(out[0].to, "dm:333");
+    assert!(out[0].text.contains("leadline login sales"));
+}

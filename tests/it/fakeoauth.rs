@@ -24,6 +24,8 @@ pub enum Mode {
     Silent,
     /// 503 temporarily_unavailable.
     Down,
+    /// Microsoft's answer for a tenant that does not exist.
+    UnknownTenant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,6 +468,11 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>, port: u16) {
             200,
             "text/html",
             "<html><body>502 Bad Gateway</body></html>".to_string(),
+        ),
+        Mode::UnknownTenant if path != "/introspect" => error(
+            400,
+            "invalid_request",
+            "AADSTS90002: Tenant 'nosuch.onmicrosoft.com' not found. Check to make sure you have the correct tenant ID.\r\nTrace ID: 3",
         ),
         Mode::Down if path != "/introspect" => error(
             503,

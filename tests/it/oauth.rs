@@ -451,6 +451,13 @@ fn failed_sign_ins_say_what_to_do_in_one_line_and_store_nothing() {
         "{err}"
     );
 
+    s.fake.with(|st| st.mode = Mode::UnknownTenant);
+    let err = s.login_fails(|_, _| {});
+    assert!(
+        err.contains("the provider refused the request (invalid_request): AADSTS90002: Tenant 'nosuch.onmicrosoft.com' not found"),
+        "{err}"
+    );
+
     s.fake.with(|st| st.mode = Mode::Silent);
     let err = s.login_fails(|_, _| {});
     assert!(err.contains("did not answer within 3 s"), "{err}");
