@@ -5,8 +5,9 @@
 //!   the daemon's user) takes one JSON request per line: commands from
 //!   `leadline cmd` and the shell, and `status`.
 //! - Reads run on the connection's task. Writes go to one writer thread that
-//!   commits in groups: it applies every command that has arrived, flushes
-//!   once, and only then answers each (group commit).
+//!   commits in groups: it applies every command that has arrived, journals
+//!   and flushes once, and only then answers each (group commit), while the
+//!   group's writes go into the tree (reads wait for that).
 //! - The scheduler ticks every minute (and at start, catching up what was
 //!   missed); each mail account is watched (IDLE or polling); the outbox is
 //!   sent every 30 seconds and as soon as a command queues mail.
@@ -84,7 +85,7 @@ struct Job {
     actor: String,
     via: String,
     now: DateTime<Utc>,
-    reply: oneshot::Sender<Result<Reply, CommandError>>,
+    reply: Answer,
 }
 
 /// What the connection tasks share.
@@ -133,45 +134,72 @@ fn writer(
                 Err(_) => break,
             }
         }
-        let contexts: Vec<Context> = batch
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut lines = Vec::with_capacity(batch.len());
+        for job in batch {
+            replies.push(job.reply);
+            lines.push((job.cmd, job.text, job.actor, job.via, job.now));
+        }
+        let contexts: Vec<Context> = lines
             .iter()
-            .map(|job| config.context(&job.actor, job.now, &job.via))
+            .map(|(_, _, actor, via, now)| config.context(actor, *now, via))
             .collect();
-        let work: Vec<(&Command, &str, &Context)> = batch
+        let work: Vec<(&Command, &str, &Context)> = lines
             .iter()
             .zip(&contexts)
-            .map(|(j, c)| (&j.cmd, j.text.as_str(), c))
+            .map(|((cmd, text, ..), c)| (cmd, text.as_str(), c))
             .collect();
         // A panic in a command (a bug) must not take the writer down: the
         // group was not committed, so the store is as before it.
-        let results =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.run_group(&work)))
-                .unwrap_or_else(|_| {
-                    Err(crate::command::TxError(
-                "an internal error stopped this group of commands; nothing of it was written"
-                    .to_string(),
-            ))
-                });
+        let mut jobs = Some(replies);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.run_group(&work, |results| answer(&shared, &mut jobs, results))
+        }))
+        .is_err();
         drop(work);
         drop(contexts);
-        match results {
-            Ok(results) => {
-                if let Ok(mut p) = shared.status.lock() {
-                    p.commits += 1;
-                    p.commands += results.iter().filter(|r| r.is_ok()).count() as u64;
-                }
-                for (job, r) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(r);
-                }
-            }
-            Err(e) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(CommandError::Store(e.clone())));
-                }
-            }
+        if panicked {
+            answer(
+                &shared,
+                &mut jobs,
+                Err(crate::command::TxError(
+                    "an internal error stopped this group of commands; nothing of it was written"
+                        .to_string(),
+                )),
+            );
         }
     }
     let _ = store.flush();
+}
+
+/// Where a command's answer goes.
+type Answer = oneshot::Sender<Result<Reply, CommandError>>;
+
+/// Answers a group's commands (once: `replies` is taken).
+fn answer(
+    shared: &Shared,
+    replies: &mut Option<Vec<Answer>>,
+    results: Result<Vec<Result<Reply, CommandError>>, crate::command::TxError>,
+) {
+    let Some(replies) = replies.take() else {
+        return;
+    };
+    match results {
+        Ok(results) => {
+            if let Ok(mut p) = shared.status.lock() {
+                p.commits += 1;
+                p.commands += results.iter().filter(|r| r.is_ok()).count() as u64;
+            }
+            for (reply, r) in replies.into_iter().zip(results) {
+                let _ = reply.send(r);
+            }
+        }
+        Err(e) => {
+            for reply in replies {
+                let _ = reply.send(Err(CommandError::Store(e.clone())));
+            }
+        }
+    }
 }
 
 /// A command's result as the control socket answers it (and `--json` prints it).

@@ -77,6 +77,8 @@ pub struct Store {
     /// Held shared by readers and exclusively while a command's writes are
     /// applied, so reads never see half of a command.
     visible: RwLock<()>,
+    /// Set when a journaled change could not be applied.
+    broken: std::sync::atomic::AtomicBool,
 }
 
 /// Whether a command's changes are flushed before it returns.
@@ -122,6 +124,7 @@ impl Store {
             path,
             writer: Mutex::new(()),
             visible: RwLock::new(()),
+            broken: Default::default(),
         };
         store.recover()?;
         Ok(store)
@@ -138,6 +141,7 @@ impl Store {
             path: PathBuf::from("(temporary)"),
             writer: Mutex::new(()),
             visible: RwLock::new(()),
+            broken: Default::default(),
         })
     }
 
@@ -184,15 +188,21 @@ impl Store {
     /// top of the group's (so it sees the commands before it, and a refused
     /// one changes nothing), then the group is journaled once, flushed once
     /// and applied. This is the daemon's group commit: one sync for many
-    /// commands, each answered only after it.
+    /// commands. `answer` gets the results once the group is durable (its
+    /// journal entry flushed), while the writes are being applied; readers
+    /// wait for that, so an answered change is always seen.
     ///
-    /// Fails as a whole only when the store cannot be written; each
-    /// command's own refusal is in its result.
+    /// `answer` gets an error as a whole only when the store cannot be
+    /// written; each command's own refusal is in its result.
     pub fn run_group(
         &self,
         jobs: &[(&Command, &str, &Context)],
-    ) -> Result<Vec<Result<Reply, CommandError>>, TxError> {
+        answer: impl FnOnce(Result<Vec<Result<Reply, CommandError>>, TxError>),
+    ) {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = self.usable() {
+            return answer(Err(e));
+        }
         let mut group = Writes::new();
         let mut out = Vec::with_capacity(jobs.len());
         for (cmd, text, ctx) in jobs {
@@ -208,8 +218,42 @@ impl Store {
             }
             out.push(result);
         }
-        self.commit(group, Durability::Flush)?;
-        Ok(out)
+        if group.is_empty() {
+            return answer(Ok(out));
+        }
+        if let Err(e) = self.journal(&group, Durability::Flush) {
+            return answer(Err(e));
+        }
+        // Durable now: answer while the writes are applied. Readers wait for
+        // the visibility lock, so whoever got an answer reads its change.
+        let _visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
+        answer(Ok(out));
+        let applied =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_locked(group)));
+        match applied {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.broken(&e.to_string()),
+            Err(_) => self.broken("an internal error"),
+        }
+    }
+
+    /// Refuses writes after a journaled change could not be applied: its
+    /// journal entry must stay until a restart replays it.
+    fn usable(&self) -> Result<(), TxError> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(TxError(
+                "the store could not apply a saved change; restart leadline to replay it"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn broken(&self, e: &str) {
+        tracing::error!(
+            "store: applying a journaled change failed ({e}); writes are refused until a restart replays it"
+        );
+        self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Journals `writes`, flushes (with [`Durability::Flush`]), applies them.
@@ -217,19 +261,33 @@ impl Store {
         if writes.is_empty() {
             return Ok(());
         }
-        let err = |e: sled::Error| TxError(e.to_string());
+        self.usable()?;
+        self.journal(&writes, durability)?;
+        self.apply_writes(writes).map_err(|e: sled::Error| {
+            self.broken(&e.to_string());
+            TxError(e.to_string())
+        })
+    }
+
+    /// Writes `writes` as the journal entry; flushed with [`Durability::Flush`].
+    fn journal(&self, writes: &Writes, durability: Durability) -> Result<(), TxError> {
         self.db
-            .insert(keys::JOURNAL, journal::encode(&writes))
-            .map_err(err)?;
+            .insert(keys::JOURNAL, journal::encode(writes))
+            .map_err(|e| TxError(e.to_string()))?;
         if durability == Durability::Flush {
             self.flush()?;
         }
-        self.apply_writes(writes).map_err(err)
+        Ok(())
     }
 
     /// Applies journaled writes and removes the journal entry.
     fn apply_writes(&self, writes: Writes) -> sled::Result<()> {
         let _visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
+        self.apply_locked(writes)
+    }
+
+    /// [`Store::apply_writes`], with the visibility lock already held.
+    fn apply_locked(&self, writes: Writes) -> sled::Result<()> {
         for (k, v) in writes {
             match v {
                 Some(v) => self.db.insert(k, v)?,
@@ -488,6 +546,33 @@ mod journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_is_answered_once_durable_and_an_answered_change_is_read(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let store = std::sync::Arc::new(Store::temporary()?);
+        let config = crate::config::Config::parse(crate::config::DEFAULT, "test")?;
+        let ctx = config.context("me", chrono::Utc::now(), "test");
+        let cmd = command::parse("/lead new topic:Chairs last:Schmidt", &ctx)?;
+        let text = "/lead new topic:Chairs last:Schmidt";
+        let mut seen = None;
+        store.run_group(&[(&cmd, text, &ctx)], |answer| {
+            let answer = answer.expect("written");
+            assert!(answer[0].is_ok());
+            // A reader started the moment the answer goes out sees the lead.
+            let s = store.clone();
+            let show = command::parse("/show L-1001", &ctx).expect("parses");
+            let cfg = config.clone();
+            seen = Some(std::thread::spawn(move || {
+                let ctx = cfg.context("me", chrono::Utc::now(), "test");
+                s.run(&show, "/show L-1001", &ctx, Durability::Flush)
+                    .map(|r| r.text)
+            }));
+        });
+        let shown = seen.expect("answered").join().expect("reader")?;
+        assert!(shown.contains("Chairs"), "{shown}");
+        Ok(())
+    }
 
     #[test]
     fn journal_entries_round_trip_and_damage_is_detected() {
