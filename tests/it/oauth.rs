@@ -67,7 +67,9 @@ impl Setup {
     }
 
     fn command(&self) -> Command {
-        self.b.configured(&self.cfg)
+        let mut c = self.b.configured(&self.cfg);
+        c.env("LEADLINE_TEST_OAUTH_SECRET", "s3cret-value");
+        c
     }
 
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -494,6 +496,26 @@ fn failed_sign_ins_say_what_to_do_in_one_line_and_store_nothing() {
             .output()
             .expect("run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("either a password"));
+
+    // An app that needs a client secret: refused without it, signed in
+    // with it (sent as HTTP Basic authentication, never printed).
+    s.fake
+        .with(|st| st.client_secret = Some("s3cret-value".to_string()));
+    let err = s.login_fails(|_, _| {});
+    assert!(err.contains("the provider refused client id leadline-test (check oauth2.client_id and the client secret)"), "{err}");
+    let mut cfg = std::fs::read_to_string(&s.cfg).expect("cfg");
+    cfg.push_str("client_secret_env = \"LEADLINE_TEST_OAUTH_SECRET\"\n");
+    std::fs::write(&s.cfg, cfg).expect("cfg");
+    let shown = s.login();
+    assert!(!shown.contains("s3cret-value"), "{shown}");
+    s.fake.expire_access();
+    s.deliver("Refreshed with the secret");
+    let out = s.ok(&["ingest", "--once"]);
+    assert!(
+        out.contains("fetched 1") && !out.contains("s3cret-value"),
+        "{out}"
+    );
+    assert!(s.ok(&["logout", "sales"]).contains("Signed out"));
 
     // Then a good sign-in, and logout forgets it.
     s.login();
