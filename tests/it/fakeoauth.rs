@@ -63,6 +63,8 @@ pub struct State {
     /// Authorization codes: (user, redirect_uri, PKCE challenge).
     codes: HashMap<String, (String, String, String)>,
     pub refreshes: usize,
+    /// Every request to the token endpoint, answered or refused.
+    pub token_calls: usize,
     pub introspections: usize,
     /// Every form field ever received, to check what clients sent.
     pub seen: Vec<String>,
@@ -109,6 +111,7 @@ impl FakeOAuth {
             browser_user: Some("sales".to_string()),
             codes: HashMap::new(),
             refreshes: 0,
+            token_calls: 0,
             introspections: 0,
             seen: Vec::new(),
             next: 1,
@@ -345,6 +348,7 @@ fn answer(
             (302, "text/plain", format!("{redirect}?{query}"))
         }
         "/token" => {
+            s.token_calls += 1;
             if !client_ok(s, f, basic) {
                 return error(401, "invalid_client", "Client authentication failed.");
             }

@@ -310,6 +310,14 @@ fn the_whole_path_login_ingest_send_refresh_revoke_and_login_again() {
     });
     let outbox = s.cmd("/outbox");
     assert!(outbox.contains("Offer three"), "the mail waits: {outbox}");
+    // Nobody keeps asking the provider with the refused sign-in.
+    let calls = s.fake.with(|st| st.token_calls);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        s.fake.with(|st| st.token_calls),
+        calls,
+        "no retries until a new login"
+    );
     assert!(!delivered(&s.customer, "Offer three"));
     let logged: Vec<String> = d.lines.try_iter().collect();
     assert!(
