@@ -340,8 +340,7 @@ fn provided(account: &str, cfg: &OAuthConfig) -> Result<Provided, AuthError> {
         account: account.to_string(),
         reason,
     };
-    cfg.validate(&format!("mail account {account}"))
-        .map_err(|r| bad(r.replace(&format!("mail account {account}: "), "")))?;
+    // The settings were checked when the config was read.
     let e = cfg.endpoints();
     let device = e
         .device
@@ -360,15 +359,11 @@ fn provided(account: &str, cfg: &OAuthConfig) -> Result<Provided, AuthError> {
         .set_token_uri(token);
     if cfg.client_secret_env.is_some() || cfg.client_secret_file.is_some() {
         let secret = Secret::load(
-            &format!("mail account {account}: client secret"),
+            "oauth2 client secret",
             &cfg.client_secret_env,
             &cfg.client_secret_file,
         )
-        .map_err(|err| {
-            bad(err
-                .to_string()
-                .replace(&format!("mail account {account}: "), ""))
-        })?;
+        .map_err(|err| bad(err.to_string()))?;
         client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
     }
     let http = oauth2::reqwest::ClientBuilder::new()

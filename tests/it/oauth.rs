@@ -782,6 +782,19 @@ fn google_signs_in_by_browser_and_microsoft_asks_for_imap_and_smtp() {
     ] {
         assert!(g.contains(part), "{part} in {g}");
     }
+    let out = b
+        .configured(&cfg)
+        .args(["login", "gmail"])
+        .env_remove("G_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("mail account gmail: oauth2 client secret: the environment variable G_SECRET is not set"),
+        "{err}"
+    );
     let m = address(&["login", "m365", "--browser"]);
     assert!(
         m.starts_with(
