@@ -471,13 +471,17 @@ pub fn save<R: Record>(
             write(tx, keys::latest_revision(new.number()), &rev)?;
         }
     }
-    let new_json = serde_json::to_value(new).map_err(store_err)?;
-    let changes = match old {
-        None => vec![match new.revision() {
-            Some(r) if r > 1 => format!("created revision {r}"),
-            _ => "created".to_string(),
-        }],
+    // A new record needs no diff: it is encoded once, straight to bytes.
+    let (changes, bytes) = match old {
+        None => (
+            vec![match new.revision() {
+                Some(r) if r > 1 => format!("created revision {r}"),
+                _ => "created".to_string(),
+            }],
+            serde_json::to_vec(new).map_err(store_err)?,
+        ),
         Some(old) => {
+            let new_json = serde_json::to_value(new).map_err(store_err)?;
             let old_json = serde_json::to_value(old).map_err(store_err)?;
             let mut changes = Vec::new();
             diff("", &old_json, &new_json, &mut changes);
@@ -486,7 +490,7 @@ pub fn save<R: Record>(
                     *c = format!("rev {r}: {c}");
                 }
             }
-            changes
+            (changes, serde_json::to_vec(&new_json).map_err(store_err)?)
         }
     };
     write_history(
@@ -496,10 +500,7 @@ pub fn save<R: Record>(
         command,
         changes,
     )?;
-    tx.put(
-        keys::record(R::KIND, new.number(), new.revision()),
-        serde_json::to_vec(&new_json).map_err(store_err)?,
-    );
+    tx.put(keys::record(R::KIND, new.number(), new.revision()), bytes);
     Ok(())
 }
 
