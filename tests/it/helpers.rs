@@ -205,6 +205,18 @@ impl Bin {
 }
 
 /// Every record of `kind` in the store, decoded, in key order.
+/// The standard output of a `leadline` run that must succeed; `what` names
+/// it when it did not.
+pub fn stdout_of(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 pub fn all<R: serde::de::DeserializeOwned>(store: &Store, kind: Kind) -> Vec<R> {
     store
         .reader()

@@ -68,14 +68,7 @@ impl Mail {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run_at(NOW, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        crate::helpers::stdout_of(self.run_at(NOW, args), &format!("{args:?}"))
     }
 
     fn cmd(&self, line: &str) -> String {

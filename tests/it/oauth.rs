@@ -77,14 +77,7 @@ impl Setup {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+        crate::helpers::stdout_of(self.run(args), &format!("{args:?}"))
     }
 
     fn cmd(&self, line: &str) -> String {
@@ -95,25 +88,26 @@ impl Setup {
         self.b.data().join("oauth").join("sales.json")
     }
 
-    /// Starts `leadline login sales` and returns it with the user code it
-    /// showed (and the line that showed it).
-    fn start_login(&self) -> (Child, String, String) {
-        let mut child = self
-            .command()
+    /// `leadline login sales`, its input and output piped.
+    fn spawn_login(&self) -> Child {
+        self.command()
             .args(["login", "sales"])
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn login");
+            .expect("spawn login")
+    }
+
+    /// Starts `leadline login sales` and returns it with the user code it
+    /// showed (and the line that showed it).
+    fn start_login(&self) -> (Child, String, String) {
+        let mut child = self.spawn_login();
         let mut first = String::new();
         BufReader::new(child.stdout.as_mut().expect("stdout"))
             .read_line(&mut first)
             .expect("the prompt line");
-        let code = first
-            .split_whitespace()
-            .find(|w| w.starts_with("WDJB-"))
-            .unwrap_or_else(|| panic!("no user code in: {first}"))
-            .to_string();
+        let code = user_code(&first).unwrap_or_else(|| panic!("no user code in: {first}"));
         (child, code, first)
     }
 
@@ -138,22 +132,11 @@ impl Setup {
     /// `leadline login sales` that must fail: returns its one-line error.
     fn login_fails(&self, then: impl FnOnce(&FakeOAuth, &str)) -> String {
         let out = {
-            let mut child = self
-                .command()
-                .args(["login", "sales"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn login");
+            let mut child = self.spawn_login();
             let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
             let mut first = String::new();
             let _ = stdout.read_line(&mut first);
-            let code = first
-                .split_whitespace()
-                .find(|w| w.starts_with("WDJB-"))
-                .unwrap_or("")
-                .to_string();
-            then(&self.fake, &code);
+            then(&self.fake, &user_code(&first).unwrap_or_default());
             let mut rest = String::new();
             let _ = stdout.read_to_string(&mut rest);
             let (status, _, err) = finish(&mut child);
@@ -180,6 +163,13 @@ impl Setup {
     fn status(&self) -> serde_json::Value {
         serde_json::from_str(&self.ok(&["status"])).expect("status json")
     }
+}
+
+/// The fake provider's user code in a line of `login`'s output.
+fn user_code(line: &str) -> Option<String> {
+    line.split_whitespace()
+        .find(|w| w.starts_with("WDJB-"))
+        .map(str::to_string)
 }
 
 fn finish(child: &mut Child) -> (bool, String, String) {
@@ -647,30 +637,29 @@ fn get(url: &str) -> (u16, String) {
     (status, location.unwrap_or(body))
 }
 
-/// Starts `leadline login sales` (browser flow) and returns it with the
-/// sign-in address it showed.
-fn start_browser_login(s: &Setup) -> (Child, String) {
-    let mut child = s
-        .command()
-        .args(["login", "sales"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn login");
+/// Reads a login's output until a line is an address starting with
+/// `scheme`; returns it and everything shown until then.
+fn shown_address(child: &mut Child, scheme: &str) -> (String, String) {
     let mut out = BufReader::new(child.stdout.as_mut().expect("stdout"));
     let mut seen = String::new();
-    let url = loop {
+    loop {
         let mut line = String::new();
         assert!(
             out.read_line(&mut line).expect("read") > 0,
-            "no address in: {seen}"
+            "no {scheme} address in: {seen}"
         );
         seen.push_str(&line);
-        if let Some(u) = line.trim().strip_prefix("http://") {
-            break format!("http://{u}");
+        if line.trim().starts_with(scheme) {
+            return (line.trim().to_string(), seen);
         }
-    };
+    }
+}
+
+/// Starts `leadline login sales` (browser flow) and returns it with the
+/// sign-in address it showed.
+fn start_browser_login(s: &Setup) -> (Child, String) {
+    let mut child = s.spawn_login();
+    let (url, _) = shown_address(&mut child, "http://");
     (child, url)
 }
 
@@ -753,16 +742,7 @@ fn google_signs_in_by_browser_and_microsoft_asks_for_imap_and_smtp() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn login");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut text = String::new();
-        let url = loop {
-            let mut line = String::new();
-            assert!(out.read_line(&mut line).expect("read") > 0, "{text}");
-            text.push_str(&line);
-            if let Some(u) = line.trim().strip_prefix("https://") {
-                break format!("https://{u}");
-            }
-        };
+        let (url, text) = shown_address(&mut child, "https://");
         let _ = child.kill();
         let _ = child.wait();
         assert!(!text.contains("not-so-secret"), "{text}");
