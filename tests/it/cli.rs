@@ -114,12 +114,11 @@ fn the_acting_user_is_recorded_and_must_be_on_a_configured_team() {
 #[test]
 fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
     let b = Bin::new();
-    let cfg = b.file("bad.toml", "[process.reasons]\nlead_disqualify = []\n");
-    let out = b
-        .configured(&cfg)
-        .args(["cmd", "/help"])
-        .output()
-        .expect("run");
+    let out = b.with_config(
+        "bad.toml",
+        "[process.reasons]\nlead_disqualify = []\n",
+        &["cmd", "/help"],
+    );
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -127,12 +126,11 @@ fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1);
-    let cfg = b.file("typo.toml", "[team]\ntimezon = \"Europe/Berlin\"\n");
-    let out = b
-        .configured(&cfg)
-        .args(["cmd", "/help"])
-        .output()
-        .expect("run");
+    let out = b.with_config(
+        "typo.toml",
+        "[team]\ntimezon = \"Europe/Berlin\"\n",
+        &["cmd", "/help"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2") && err.contains("timezon"), "{err}");
     let out = b

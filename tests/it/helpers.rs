@@ -202,9 +202,17 @@ impl Bin {
         std::fs::write(&p, text).expect("write test file");
         p
     }
+
+    /// Runs `leadline --config <file with toml> <args>`.
+    pub fn with_config(&self, name: &str, toml: &str, args: &[&str]) -> Output {
+        let cfg = self.file(name, toml);
+        self.configured(&cfg)
+            .args(args)
+            .output()
+            .expect("run leadline")
+    }
 }
 
-/// Every record of `kind` in the store, decoded, in key order.
 /// The standard output of a `leadline` run that must succeed; `what` names
 /// it when it did not.
 pub fn stdout_of(out: Output, what: &str) -> String {
@@ -217,6 +225,7 @@ pub fn stdout_of(out: Output, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// Every record of `kind` in the store, decoded, in key order.
 pub fn all<R: serde::de::DeserializeOwned>(store: &Store, kind: Kind) -> Vec<R> {
     store
         .reader()

@@ -545,23 +545,13 @@ fn a_send_interrupted_by_a_crash_is_never_repeated_by_itself() {
 #[test]
 fn mail_settings_with_a_password_inside_or_plain_text_to_a_remote_host_are_refused() {
     let b = Bin::new();
-    let cfg = b.file("m.toml", "[[mail.accounts]]\nname = \"x\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nuser = \"u\"\npassword = \"hunter2\"\n");
-    let out = b
-        .configured(&cfg)
-        .args(["cmd", "/help"])
-        .output()
-        .expect("run");
+    let out = b.with_config("m.toml", "[[mail.accounts]]\nname = \"x\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nuser = \"u\"\npassword = \"hunter2\"\n", &["cmd", "/help"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("passwords never go in the config file") && !err.contains("hunter2"),
         "{err}"
     );
-    let cfg = b.file("n.toml", "[[mail.accounts]]\nname = \"x\"\nhost = \"imap.example.com\"\ntls = \"none\"\nuser = \"u\"\npassword_env = \"P\"\n");
-    let out = b
-        .configured(&cfg)
-        .args(["cmd", "/help"])
-        .output()
-        .expect("run");
+    let out = b.with_config("n.toml", "[[mail.accounts]]\nname = \"x\"\nhost = \"imap.example.com\"\ntls = \"none\"\nuser = \"u\"\npassword_env = \"P\"\n", &["cmd", "/help"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("only allowed to a loopback address"));
 }
 

@@ -472,12 +472,7 @@ fn failed_sign_ins_say_what_to_do_in_one_line_and_store_nothing() {
     // A secret in the config file is refused without being echoed; a
     // password and [oauth2] together are refused.
     let login_with = |name: &str, toml: &str| {
-        let cfg = s.b.file(name, toml);
-        let out =
-            s.b.configured(&cfg)
-                .args(["login", "x"])
-                .output()
-                .expect("run");
+        let out = s.b.with_config(name, toml, &["login", "x"]);
         assert!(!out.status.success());
         String::from_utf8_lossy(&out.stderr).to_string()
     };
