@@ -442,7 +442,7 @@ async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    use crate::mail::imap::{alert_change, Alert};
+    use crate::mail::alert::{alert_change, until_signed_in_again, Alert};
     let oauth = shared
         .config
         .mail
@@ -451,28 +451,11 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         .and_then(|s| s.oauth2_account.clone());
     let tokens = crate::mail::oauth::Tokens::new(shared.store.path());
     let mut alert = None;
-    // The sign-in that was refused: no use asking the provider again until
-    // `leadline login` replaces it.
-    let mut refused: Option<Option<DateTime<Utc>>> = None;
     loop {
-        let waiting = match (&oauth, &refused) {
-            (Some(account), Some(at)) => tokens.signed_in_at(account) == *at,
-            _ => false,
-        };
-        if waiting {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stop.changed() => return,
-            }
-            continue;
-        }
-        let signed_in = oauth.as_ref().map(|a| tokens.signed_in_at(a));
+        let signed_in = oauth.as_ref().and_then(|a| tokens.signed_in_at(a));
         let ctx = shared.config.context("mail", Utc::now(), "mail");
         let result = crate::mail::smtp::send_once(&shared.store, &ctx, &shared.config.mail).await;
-        refused = match &result {
-            Err(e) if e.needs_sign_in() => signed_in,
-            _ => None,
-        };
+        let refused = matches!(&result, Err(e) if e.needs_sign_in());
         match &result {
             Ok(r) if r.sent + r.deferred + r.failed + r.uncertain > 0 => {
                 tracing::info!(
@@ -508,6 +491,13 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 Ok(r) => r.errors.first().cloned(),
                 Err(e) => Some(e.to_string()),
             };
+        }
+        // No use asking the provider again with the refused sign-in.
+        if let (Some(account), true) = (&oauth, refused) {
+            if !until_signed_in_again(&tokens, account, signed_in, &mut stop).await {
+                return;
+            }
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}

@@ -11,6 +11,7 @@ use async_imap::Session;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 
+use super::alert::{alert_change, until_signed_in_again, Alert};
 use super::oauth::Tokens;
 use super::stream::{self, MailStream};
 use super::{ImapAccount, MailConfig, MailError, Secret, Tls};
@@ -40,9 +41,9 @@ pub struct AccountReport {
 }
 
 /// How a session signs in.
-enum Login {
+enum Login<'a> {
     Password(Secret),
-    OAuth(super::oauth::Access),
+    OAuth(&'a super::oauth::OAuthConfig, super::oauth::Access),
 }
 
 /// Sends `response` to the first challenge and nothing after (a server
@@ -110,7 +111,10 @@ async fn connect(account: &ImapAccount, tokens: &Tokens) -> Result<Connected, Ma
             &account.password_env,
             &account.password_file,
         )?),
-        Some(o) => Login::OAuth(super::oauth::access_token(&account.name, o, tokens, false).await?),
+        Some(o) => Login::OAuth(
+            o,
+            super::oauth::access_token(&account.name, o, tokens, false).await?,
+        ),
     };
     let mut last = String::new();
     for attempt in 0..CONNECT_ATTEMPTS {
@@ -171,7 +175,7 @@ async fn connect(account: &ImapAccount, tokens: &Tokens) -> Result<Connected, Ma
                         server_words(&e)
                     ))
                 }),
-            Login::OAuth(access) => sign_in(client, account, port, tokens, access).await,
+            Login::OAuth(cfg, access) => sign_in(client, account, cfg, port, tokens, access).await,
         };
     }
     Err(err(last))
@@ -183,17 +187,12 @@ async fn connect(account: &ImapAccount, tokens: &Tokens) -> Result<Connected, Ma
 async fn sign_in(
     mut client: async_imap::Client<MailStream>,
     account: &ImapAccount,
+    cfg: &super::oauth::OAuthConfig,
     port: u16,
     tokens: &Tokens,
     mut access: super::oauth::Access,
 ) -> Result<Connected, MailError> {
     use super::oauth::{self, AuthError, Sasl};
-    let Some(cfg) = &account.oauth2 else {
-        return Err(MailError::Config(format!(
-            "{}: no [oauth2] settings",
-            account.name
-        )));
-    };
     let offers = offered(&mut client).await;
     let bearer = match cfg.sasl {
         Sasl::Oauthbearer => true,
@@ -426,83 +425,6 @@ enum Ended {
     Renew,
 }
 
-/// What the admins were last told about an account's sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alert {
-    NeedsSignIn,
-    Unreachable,
-}
-
-impl Alert {
-    /// The alert a failure calls for, if it is a sign-in failure.
-    pub fn of(e: &MailError) -> Option<Alert> {
-        match e {
-            MailError::Auth(a) if a.needs_sign_in() => Some(Alert::NeedsSignIn),
-            MailError::Auth(_) => Some(Alert::Unreachable),
-            _ => None,
-        }
-    }
-
-    /// As `leadline status` shows it.
-    pub fn state(self) -> &'static str {
-        match self {
-            Alert::NeedsSignIn => "needs sign-in",
-            Alert::Unreachable => "provider unreachable",
-        }
-    }
-}
-
-/// Tells the team's admins (a notice, which chat delivers) and the log.
-pub fn tell_admins(store: &Store, config: &crate::config::Config, account: &str, text: String) {
-    let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "mail");
-    let cmd = Command::MailAccountNotice {
-        account: account.to_string(),
-        text,
-    };
-    if let Err(e) = store.run(
-        &cmd,
-        &format!("(mail) notice {account}"),
-        &ctx,
-        Durability::Flush,
-    ) {
-        tracing::warn!("{account}: cannot queue a notice for the admins: {e}");
-    }
-}
-
-/// Updates the account's alert after a failure (or success, `None`):
-/// admins hear of each change once, not of every retry.
-pub fn alert_change(
-    store: &Store,
-    config: &crate::config::Config,
-    account: &str,
-    alert: &mut Option<Alert>,
-    now: Option<(Alert, &MailError)>,
-) {
-    match now {
-        Some((a, e)) if *alert != Some(a) => {
-            tracing::warn!("{e}");
-            let text = match a {
-                Alert::NeedsSignIn => format!("{e}"),
-                Alert::Unreachable => format!("{e}; leadline keeps retrying"),
-            };
-            tell_admins(store, config, account, text);
-            *alert = Some(a);
-        }
-        Some(_) => {}
-        None if alert.is_some() => {
-            tracing::info!("{account}: signed in again");
-            tell_admins(
-                store,
-                config,
-                account,
-                format!("mail account {account}: signed in again, working as before"),
-            );
-            *alert = None;
-        }
-        None => {}
-    }
-}
-
 /// One connected session: passes, then IDLE (when the server offers it)
 /// or a pause, until `stop` is set or its access token needs renewing.
 /// Fails when the connection fails.
@@ -661,13 +583,8 @@ pub async fn watch_account(
                     now.map(|a| (a, &e)),
                 );
                 if now == Some(Alert::NeedsSignIn) {
-                    // Wait for `leadline login` (unless it already ran
-                    // while this attempt failed).
-                    while tokens.signed_in_at(&account.name) == signed_in {
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                            _ = stop.changed() => return,
-                        }
+                    if !until_signed_in_again(&tokens, &account.name, signed_in, &mut stop).await {
+                        return;
                     }
                     backoff = Duration::from_secs(1);
                     continue;

@@ -3,6 +3,7 @@
 //! of the workflow core. Configuration, secrets and errors live here; the
 //! matching rules live in `command::mailbox`.
 
+pub mod alert;
 pub mod imap;
 pub mod oauth;
 pub mod parse;

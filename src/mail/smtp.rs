@@ -14,7 +14,7 @@ use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 
-use super::oauth::{AuthError, Tokens};
+use super::oauth::{AuthError, OAuthConfig, Tokens};
 use super::{MailConfig, MailError, Secret, SmtpConfig, Tls};
 use crate::command::mailbox::OutboxStep;
 use crate::command::queue::{self, MailState, OutMail};
@@ -33,36 +33,42 @@ pub struct SendReport {
     pub errors: Vec<String>,
 }
 
+/// An OAuth2 sign-in the sender borrows from a mail account.
+struct Borrowed<'a> {
+    account: &'a str,
+    cfg: &'a OAuthConfig,
+    user: String,
+    access: super::oauth::Access,
+}
+
 /// How the sender signs in.
-enum Login {
+enum Login<'a> {
     None,
     Password(String, Secret),
-    OAuth(String, super::oauth::Access),
+    OAuth(Borrowed<'a>),
 }
 
 /// The sign-in the SMTP settings ask for.
-async fn login(
-    mail: &MailConfig,
+async fn login<'a>(
+    mail: &'a MailConfig,
     config: &SmtpConfig,
     tokens: &Tokens,
-) -> Result<Login, MailError> {
+) -> Result<Login<'a>, MailError> {
     if let Some(name) = &config.oauth2_account {
-        let account = mail
+        let (account, cfg) = mail
             .account(name)
-            .filter(|a| a.oauth2.is_some())
+            .and_then(|a| Some((a, a.oauth2.as_ref()?)))
             .ok_or_else(|| {
                 MailError::Config(format!(
                     "mail.smtp: oauth2_account '{name}' is not a mail account with [oauth2]"
                 ))
             })?;
-        let Some(cfg) = &account.oauth2 else {
-            return Err(MailError::Config(format!("{name}: no [oauth2] settings")));
-        };
-        let user = config.user.clone().unwrap_or_else(|| account.user.clone());
-        return Ok(Login::OAuth(
-            user,
-            super::oauth::access_token(name, cfg, tokens, false).await?,
-        ));
+        return Ok(Login::OAuth(Borrowed {
+            account: &account.name,
+            cfg,
+            user: config.user.clone().unwrap_or_else(|| account.user.clone()),
+            access: super::oauth::access_token(&account.name, cfg, tokens, false).await?,
+        }));
     }
     match &config.user {
         Some(user) => Ok(Login::Password(
@@ -71,6 +77,15 @@ async fn login(
         )),
         None => Ok(Login::None),
     }
+}
+
+/// The server's port: the one given, or the usual one for its TLS mode.
+fn port(config: &SmtpConfig) -> u16 {
+    config.port.unwrap_or(match config.tls {
+        Tls::None => 25,
+        Tls::Starttls => 587,
+        Tls::Implicit => 465,
+    })
 }
 
 fn transport(
@@ -94,25 +109,14 @@ fn transport(
         }
         b.build().map_err(bad)
     };
-    let (builder, default_port) = match config.tls {
-        Tls::None => (
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
-                .tls(LettreTls::None),
-            25,
-        ),
-        Tls::Starttls => (
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
-                .tls(LettreTls::Required(tls(&config.host)?)),
-            587,
-        ),
-        Tls::Implicit => (
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
-                .tls(LettreTls::Wrapper(tls(&config.host)?)),
-            465,
-        ),
+    let tls = match config.tls {
+        Tls::None => LettreTls::None,
+        Tls::Starttls => LettreTls::Required(tls(&config.host)?),
+        Tls::Implicit => LettreTls::Wrapper(tls(&config.host)?),
     };
-    let mut builder = builder
-        .port(config.port.unwrap_or(default_port))
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+        .tls(tls)
+        .port(port(config))
         .timeout(Some(Duration::from_secs(30)));
     match login {
         Login::None => {}
@@ -120,11 +124,11 @@ fn transport(
             builder =
                 builder.credentials(Credentials::new(user.clone(), secret.expose().to_string()));
         }
-        Login::OAuth(user, access) => {
+        Login::OAuth(o) => {
             builder = builder
                 .credentials(Credentials::new(
-                    user.clone(),
-                    access.token.expose().to_string(),
+                    o.user.clone(),
+                    o.access.token.expose().to_string(),
                 ))
                 .authentication(vec![Mechanism::Xoauth2]);
         }
@@ -156,36 +160,26 @@ async fn signed_in(
             Ok(_) => return Ok(transport),
             Err(e) => e,
         };
-        let port = config.port.unwrap_or(match config.tls {
-            Tls::None => 25,
-            Tls::Starttls => 587,
-            Tls::Implicit => 465,
-        });
         if !refused_login(&e) {
             return Err(MailError::Connect {
                 account: "mail.smtp".to_string(),
                 host: config.host.clone(),
-                port,
+                port: port(config),
                 reason: e.to_string(),
             });
         }
         match login {
-            Login::OAuth(user, access) if !access.fresh => {
-                let Some(name) = &config.oauth2_account else {
-                    return Err(MailError::Config("mail.smtp: no oauth2_account".into()));
-                };
-                let cfg = mail.account(name).and_then(|a| a.oauth2.as_ref());
-                let Some(cfg) = cfg else {
-                    return Err(MailError::Config(format!("{name}: no [oauth2] settings")));
-                };
+            Login::OAuth(mut o) if !o.access.fresh => {
                 tracing::info!("mail.smtp: the server refused the stored access token; refreshing");
-                login = Login::OAuth(user, super::oauth::access_token(name, cfg, tokens, true).await?);
+                o.access = super::oauth::access_token(o.account, o.cfg, tokens, true).await?;
+                login = Login::OAuth(o);
             }
-            Login::OAuth(user, _) => {
+            Login::OAuth(o) => {
                 return Err(AuthError::SignIn {
-                    account: config.oauth2_account.clone().unwrap_or_default(),
+                    account: o.account.to_string(),
                     reason: format!(
-                        "the SMTP server refused a fresh access token for {user} ({e}); is SMTP AUTH enabled for the mailbox and the SMTP scope granted?"
+                        "the SMTP server refused a fresh access token for {} ({e}); is SMTP AUTH enabled for the mailbox and the SMTP scope granted?",
+                        o.user
                     ),
                 }
                 .into())

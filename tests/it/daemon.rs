@@ -17,6 +17,8 @@ use leadline::store::{Store, StoreOptions};
 pub struct Daemon {
     child: Child,
     pub lines: std::sync::mpsc::Receiver<String>,
+    /// What it logged until it ran (which parts are on, and why not).
+    pub started: Vec<String>,
 }
 
 impl Daemon {
@@ -41,8 +43,12 @@ impl Daemon {
                 let _ = tx.send(line);
             }
         });
-        let d = Daemon { child, lines };
-        d.wait_for("leadline is running");
+        let mut d = Daemon {
+            child,
+            lines,
+            started: Vec::new(),
+        };
+        d.started = d.wait_for("leadline is running");
         d
     }
 
@@ -107,8 +113,19 @@ fn ask(c: &mut Client, line: &str) -> serde_json::Value {
 fn commands_go_through_the_control_socket_while_the_daemon_runs() {
     let b = Bin::new();
     let mut d = Daemon::start(&b);
-    let started = d.lines.try_iter().collect::<Vec<_>>();
-    let _ = started;
+    // At start it says which parts run, and why the others are off.
+    for part in [
+        "scheduler: on",
+        "mail ingest: off, no [[mail.accounts]] configured",
+        "outbox sender: off, no [mail.smtp] configured",
+        "discord: off, no token set",
+    ] {
+        assert!(
+            d.started.iter().any(|l| l.contains(part)),
+            "{part} in {:?}",
+            d.started
+        );
+    }
     // The shell's commands reach the daemon; the store stays the daemon's.
     assert!(b
         .ok("/lead new topic:Chairs last:Schmidt")

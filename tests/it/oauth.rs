@@ -247,6 +247,13 @@ fn the_whole_path_login_ingest_send_refresh_revoke_and_login_again() {
     s.cmd("/lead new topic:Chairs last:Schmidt email:anna@contoso.example company:Contoso");
     s.deliver("First question");
     let d = Daemon::start_with(s.command());
+    assert!(
+        d.started
+            .iter()
+            .any(|l| l.contains("mail ingest: on (sales: OAuth2, signed in 20")),
+        "the start says the account is signed in: {:?}",
+        d.started
+    );
     eventually("the first mail on the timeline", || {
         s.cmd("/timeline L-1001").contains("First question")
     });
