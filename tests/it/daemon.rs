@@ -29,13 +29,21 @@ impl Daemon {
     /// Starts `leadline run` from `cmd` (e.g. with a config) and waits
     /// until it runs.
     pub fn start_with(mut cmd: std::process::Command) -> Daemon {
+        cmd.arg("run");
+        let mut d = Daemon::spawn(cmd);
+        d.started = d.wait_for("leadline is running");
+        d
+    }
+
+    /// Starts a long-running `leadline` command (`run`, `ingest`), its
+    /// output lines read as they come.
+    pub fn spawn(mut cmd: std::process::Command) -> Daemon {
         let mut child = cmd
-            .arg("run")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn leadline run");
+            .expect("spawn leadline");
         let (tx, lines) = std::sync::mpsc::channel();
         let stdout = child.stdout.take().expect("stdout");
         std::thread::spawn(move || {
@@ -43,15 +51,14 @@ impl Daemon {
                 let _ = tx.send(line);
             }
         });
-        let mut d = Daemon {
+        Daemon {
             child,
             lines,
             started: Vec::new(),
-        };
-        d.started = d.wait_for("leadline is running");
-        d
+        }
     }
 
+    /// The lines up to the first that holds `needle` (which is last).
     pub fn wait_for(&self, needle: &str) -> Vec<String> {
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -70,7 +77,7 @@ impl Daemon {
         panic!("no line with '{needle}': {seen:?}");
     }
 
-    fn signal(&self, sig: &str) {
+    pub fn signal(&self, sig: &str) {
         let ok = std::process::Command::new("kill")
             .args([sig, &self.child.id().to_string()])
             .status()
@@ -79,7 +86,7 @@ impl Daemon {
         assert!(ok);
     }
 
-    fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
+    pub fn wait(&mut self, secs: u64) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             if let Some(s) = self.child.try_wait().expect("wait") {
@@ -87,7 +94,7 @@ impl Daemon {
             }
             assert!(
                 Instant::now() < deadline,
-                "the daemon did not stop within {secs} s"
+                "leadline did not stop within {secs} s"
             );
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -22,6 +22,18 @@ impl Drop for Bot {
     }
 }
 
+/// `leadline run` with a bot token, in the background.
+fn spawn_bot(b: &Bin, cfg: &std::path::Path) -> std::process::Child {
+    b.configured(cfg)
+        .arg("run")
+        .env("LEADLINE_DISCORD_TOKEN", "fake-token")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
 fn start() -> Bot {
     let b = Bin::new();
     let fake = FakeDiscord::start();
@@ -35,15 +47,7 @@ fn start() -> Bot {
             fake.base()
         ),
     );
-    let child = b
-        .configured(&cfg)
-        .arg("run")
-        .env("LEADLINE_DISCORD_TOKEN", "fake-token")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let child = spawn_bot(&b, &cfg);
     let bot = Bot { b, fake, child };
     bot.fake
         .wait_call("/applications/100000000000000001/guilds/1/commands");
@@ -210,15 +214,7 @@ fn an_unreachable_discord_never_stops_the_daemon_and_shows_in_status() {
         "bot.toml",
         &format!("[chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\napi_base = \"http://127.0.0.1:{port}\"\n"),
     );
-    let mut child = b
-        .configured(&cfg)
-        .arg("run")
-        .env("LEADLINE_DISCORD_TOKEN", "fake-token")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_bot(&b, &cfg);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let status = loop {
         let out = b.run(&["status"]);

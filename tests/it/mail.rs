@@ -637,8 +637,6 @@ fn quotes_invoices_and_meeting_invitations_go_out_with_their_content() {
 
 #[test]
 fn a_running_ingest_wakes_on_idle_and_stops_cleanly_on_sigterm() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
     let m = Mail::new(None);
     // Poll only every 5 minutes: a mail that lands within seconds came by IDLE.
     let cfg = std::fs::read_to_string(&m.cfg).expect("config").replace(
@@ -647,32 +645,12 @@ fn a_running_ingest_wakes_on_idle_and_stops_cleanly_on_sigterm() {
     );
     std::fs::write(&m.cfg, cfg).expect("config");
     m.cmd("/lead new topic:Desks last:Meier email:bob@fabrikam.example");
-    let mut child =
-        m.b.configured(&m.cfg)
-            .arg("ingest")
-            .env("LEADLINE_TEST_IMAP", &m.sales.password)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let wait_for = |needle: &str| -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        panic!("no line with '{needle}' within 15 s");
-    };
+    let mut ingest = m.b.configured(&m.cfg);
+    ingest
+        .arg("ingest")
+        .env("LEADLINE_TEST_IMAP", &m.sales.password);
+    let mut d = crate::daemon::Daemon::spawn(ingest);
+    let wait_for = |needle: &str| d.wait_for(needle).pop().unwrap_or_default();
     assert!(wait_for("watching").contains("sales: watching INBOX (IDLE)"));
     m.sales.deliver(
         &mail(
@@ -686,23 +664,8 @@ fn a_running_ingest_wakes_on_idle_and_stops_cleanly_on_sigterm() {
     );
     let line = wait_for("fetched");
     assert!(line.contains("sales: fetched 1, matched 1"), "{line}");
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill")
-        .success());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    d.signal("-TERM");
+    let status = d.wait(10);
     assert!(status.success(), "{status:?}");
     assert!(m.cmd("/timeline L-1001").contains("Woken by IDLE"));
 }
