@@ -180,7 +180,7 @@ impl Store {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut tx = SledTx::new(&self.db);
         let reply = command::apply(cmd, text, &mut tx, ctx)?;
-        self.commit(tx.writes, durability)?;
+        self.commit(tx.writes, durability, || {})?;
         Ok(reply)
     }
 
@@ -218,22 +218,15 @@ impl Store {
             }
             out.push(result);
         }
-        if group.is_empty() {
-            return answer(Ok(out));
-        }
-        if let Err(e) = self.journal(&group, Durability::Flush) {
-            return answer(Err(e));
-        }
-        // Durable now: answer while the writes are applied. Readers wait for
-        // the visibility lock, so whoever got an answer reads its change.
-        let _visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
-        answer(Ok(out));
-        let applied =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_locked(group)));
-        match applied {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => self.broken(&e.to_string()),
-            Err(_) => self.broken("an internal error"),
+        // Answered once durable, while the writes are applied.
+        let mut answer = Some(answer);
+        let committed = self.commit(group, Durability::Flush, || {
+            if let Some(a) = answer.take() {
+                a(Ok(out));
+            }
+        });
+        if let (Err(e), Some(a)) = (committed, answer.take()) {
+            a(Err(e));
         }
     }
 
@@ -256,17 +249,34 @@ impl Store {
         self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Journals `writes`, flushes (with [`Durability::Flush`]), applies them.
-    fn commit(&self, writes: Writes, durability: Durability) -> Result<(), TxError> {
+    /// Journals `writes`, flushes (with [`Durability::Flush`]), then calls
+    /// `durable` and applies them. Readers wait for the visibility lock
+    /// from before `durable` until the writes are in, so whoever `durable`
+    /// answers reads the change. A failed apply leaves the journal entry
+    /// and refuses writes until a restart replays it.
+    fn commit(
+        &self,
+        writes: Writes,
+        durability: Durability,
+        durable: impl FnOnce(),
+    ) -> Result<(), TxError> {
         if writes.is_empty() {
+            durable();
             return Ok(());
         }
         self.usable()?;
         self.journal(&writes, durability)?;
-        self.apply_writes(writes).map_err(|e: sled::Error| {
-            self.broken(&e.to_string());
-            TxError(e.to_string())
-        })
+        let _visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
+        durable();
+        let applied =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_writes(writes)));
+        let e = match applied {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "an internal error".to_string(),
+        };
+        self.broken(&e);
+        Err(TxError(e))
     }
 
     /// Writes `writes` as the journal entry; flushed with [`Durability::Flush`].
@@ -280,14 +290,9 @@ impl Store {
         Ok(())
     }
 
-    /// Applies journaled writes and removes the journal entry.
+    /// Applies journaled writes and removes the journal entry; the caller
+    /// holds the visibility lock (or, opening the store, nobody reads yet).
     fn apply_writes(&self, writes: Writes) -> sled::Result<()> {
-        let _visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
-        self.apply_locked(writes)
-    }
-
-    /// [`Store::apply_writes`], with the visibility lock already held.
-    fn apply_locked(&self, writes: Writes) -> sled::Result<()> {
         for (k, v) in writes {
             match v {
                 Some(v) => self.db.insert(k, v)?,
