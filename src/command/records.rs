@@ -255,7 +255,7 @@ fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
 }
 
 /// A record the scheduler watches: who owns it, when it becomes overdue
-/// (in the owner's time zone, fixed when saved), and whether the sweep has
+/// (in the owner's time zone, fixed when the due time or owner is saved), and whether the sweep has
 /// announced that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchItem {
@@ -461,7 +461,13 @@ pub fn save<R: Record>(
             write(tx, keys::unique(what, value), &new.number())?;
         }
     }
-    if R::KIND != Kind::Quote {
+    // A new record has no watch item yet, and a saved one keeps its item
+    // while its due moment and owner stay the same: no read needed then.
+    let watch_changed = match old {
+        None => new.watch().is_some(),
+        Some(old) => old.watch() != new.watch() || old.owner() != new.owner(),
+    };
+    if R::KIND != Kind::Quote && watch_changed {
         update_watch(tx, ctx, new)?;
     }
     if R::KIND == Kind::Quote {

@@ -149,25 +149,10 @@ fn writer(
             .zip(&contexts)
             .map(|((cmd, text, ..), c)| (cmd, text.as_str(), c))
             .collect();
-        // A panic in a command (a bug) must not take the writer down: the
-        // group was not committed, so the store is as before it.
-        let mut jobs = Some(replies);
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            store.run_group(&work, |results| answer(&shared, &mut jobs, results))
-        }))
-        .is_err();
-        drop(work);
-        drop(contexts);
-        if panicked {
-            answer(
-                &shared,
-                &mut jobs,
-                Err(crate::command::TxError(
-                    "an internal error stopped this group of commands; nothing of it was written"
-                        .to_string(),
-                )),
-            );
-        }
+        // Answered from the flush thread once the group is synced, while
+        // this thread goes on with the next group.
+        let shared = shared.clone();
+        store.run_group(&work, move |results| answer(&shared, replies, results));
     }
     let _ = store.flush();
 }
@@ -175,15 +160,12 @@ fn writer(
 /// Where a command's answer goes.
 type Answer = oneshot::Sender<Result<Reply, CommandError>>;
 
-/// Answers a group's commands (once: `replies` is taken).
+/// Answers a group's commands.
 fn answer(
     shared: &Shared,
-    replies: &mut Option<Vec<Answer>>,
+    replies: Vec<Answer>,
     results: Result<Vec<Result<Reply, CommandError>>, crate::command::TxError>,
 ) {
-    let Some(replies) = replies.take() else {
-        return;
-    };
     match results {
         Ok(results) => {
             if let Ok(mut p) = shared.status.lock() {

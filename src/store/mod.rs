@@ -4,26 +4,32 @@
 //! Each command runs in a [`SledTx`] overlay: reads see the command's own
 //! writes; a refused command's overlay is dropped, so it changes nothing.
 //!
-//! A successful command commits through a redo journal:
-//! 1. all its writes are encoded into one value under one journal key, and
-//!    that single insert is flushed before the reply (one disk sync);
-//! 2. the writes are then applied key by key, and the journal key removed.
+//! A successful command (or a group of them) commits through a redo journal:
+//! 1. all its writes are encoded into one value under one journal key;
+//! 2. the writes are applied key by key, and the journal key removed;
+//! 3. a flush thread syncs the log (one sync for everything applied since
+//!    the last one) and only then is the command answered.
 //!
 //! sled recovers a prefix of its log, so after a crash either the journal
-//! entry is there (and [`Store::open`] replays it: the command takes effect
-//! whole) or it is not (nothing of it took effect). This gives the atomicity
-//! of a sled batch at the cost of one sync per command: sled 0.34's
+//! entry is there without its removal (and [`Store::open`] replays it: the
+//! command takes effect whole) or it is not (nothing of it took effect), or
+//! the removal is there too, after every write. This gives the atomicity
+//! of a sled batch at the cost of one sync per group: sled 0.34's
 //! `apply_batch` rolls its IO buffer twice, and every buffer write waits
-//! for a `sync_file_range`, which made a batch three syncs.
+//! for a `sync_file_range`, which made a batch three syncs. The writer does
+//! not wait for the sync: it prepares the next group meanwhile.
 //!
-//! One writer at a time (a mutex), so commands never interleave; reads take
-//! a shared lock that step 2 holds exclusively, so no reader ever sees half
-//! of a command.
+//! One writer at a time (a mutex), so commands never interleave. Readers
+//! pass a gate: they wait while applied changes are not yet synced (so a
+//! reader never sees a change a crash could still take back), and take a
+//! shared lock that step 2 holds exclusively (so no reader ever sees half
+//! of a command). A writer lets waiting readers in before it applies more.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx, TxError};
 
@@ -77,8 +83,118 @@ pub struct Store {
     /// Held shared by readers and exclusively while a command's writes are
     /// applied, so reads never see half of a command.
     visible: RwLock<()>,
-    /// Set when a journaled change could not be applied.
-    broken: std::sync::atomic::AtomicBool,
+    /// Keeps readers out while applied changes wait for their sync.
+    gate: Arc<Gate>,
+    /// Syncs applied changes and then answers them.
+    flusher: Flusher,
+    /// Set when a journaled change could not be applied or synced.
+    broken: Arc<AtomicBool>,
+}
+
+/// What the writer, the flush thread and readers share about syncs.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    /// Groups of changes applied to the tree, numbered from 1.
+    applied: u64,
+    /// The last of those known to be synced.
+    synced: u64,
+    /// Readers waiting for the sync.
+    waiting: usize,
+}
+
+impl Gate {
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        // The state is a few counters, never left half-updated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Everything applied up to `seq` is synced.
+    fn synced(&self, seq: u64) {
+        {
+            let mut state = self.lock();
+            state.synced = state.synced.max(seq);
+        }
+        self.changed.notify_all();
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, GateState>) -> MutexGuard<'a, GateState> {
+        self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Logs why the store refuses writes from now on, and refuses them.
+fn refuse_writes(broken: &AtomicBool, what: &str, e: &str) {
+    tracing::error!(
+        "store: {what} failed ({e}); writes are refused until a restart (which replays what was journaled)"
+    );
+    broken.store(true, Ordering::SeqCst);
+}
+
+/// Called once a change is synced (or could not be).
+type Synced = Box<dyn FnOnce(Result<(), TxError>) + Send>;
+
+/// The flush thread: takes every applied group waiting for a sync, syncs
+/// once for all of them, then opens the gate and answers them in order.
+struct Flusher {
+    queue: Option<mpsc::Sender<(u64, Synced)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(db: sled::Db, gate: Arc<Gate>, broken: Arc<AtomicBool>) -> std::io::Result<Flusher> {
+        let (queue, rx) = mpsc::channel::<(u64, Synced)>();
+        let thread = std::thread::Builder::new()
+            .name("leadline-sync".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut group = vec![first];
+                    group.extend(rx.try_iter());
+                    let result = db.flush().map(|_| ()).map_err(|e| {
+                        refuse_writes(&broken, "syncing to disk", &e.to_string());
+                        TxError(format!("the change could not be saved to disk: {e}"))
+                    });
+                    gate.synced(group.last().map_or(0, |(seq, _)| *seq));
+                    for (_, done) in group {
+                        done(result.clone());
+                    }
+                }
+            })?;
+        Ok(Flusher {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
+    }
+
+    /// Calls `done` once everything applied up to group `seq` is synced.
+    fn after_sync(&self, seq: u64, done: Synced) {
+        let refused = match &self.queue {
+            Some(q) => q.send((seq, done)).err().map(|e| e.0 .1),
+            None => Some(done),
+        };
+        if let Some(done) = refused {
+            done(Err(TxError("the store is closing".to_string())));
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Every queued answer is given before the store closes.
+        self.flusher.queue.take();
+        if let Some(t) = self.flusher.thread.take() {
+            // An answer may hold the last handle on the store: then this
+            // runs on the flush thread itself, which ends on its own.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
+        }
+    }
 }
 
 /// Whether a command's changes are flushed before it returns.
@@ -119,15 +235,27 @@ impl Store {
             }
             None => return Err(StoreError::Foreign { path }),
         }
-        let store = Store {
+        let store = Store::with(db, path).map_err(|e| StoreError::Open {
+            path: options.path.clone(),
+            reason: e.to_string(),
+        })?;
+        store.recover()?;
+        Ok(store)
+    }
+
+    fn with(db: sled::Db, path: PathBuf) -> std::io::Result<Store> {
+        let gate = Arc::new(Gate::default());
+        let broken = Arc::new(AtomicBool::new(false));
+        let flusher = Flusher::start(db.clone(), gate.clone(), broken.clone())?;
+        Ok(Store {
             db,
             path,
             writer: Mutex::new(()),
             visible: RwLock::new(()),
-            broken: Default::default(),
-        };
-        store.recover()?;
-        Ok(store)
+            gate,
+            flusher,
+            broken,
+        })
     }
 
     /// A throwaway store for tests, removed when dropped.
@@ -136,12 +264,9 @@ impl Store {
     pub fn temporary() -> Result<Store, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
         db.insert(keys::SCHEMA, SCHEMA.to_string().as_bytes())?;
-        Ok(Store {
-            db,
+        Store::with(db, PathBuf::from("(temporary)")).map_err(|e| StoreError::Open {
             path: PathBuf::from("(temporary)"),
-            writer: Mutex::new(()),
-            visible: RwLock::new(()),
-            broken: Default::default(),
+            reason: e.to_string(),
         })
     }
 
@@ -171,122 +296,177 @@ impl Store {
         durability: Durability,
     ) -> Result<Reply, CommandError> {
         if cmd.is_read_only() {
-            let _visible = self.visible.read().unwrap_or_else(|e| e.into_inner());
+            let _visible = self.enter_read();
             let mut tx = SledTx::new(&self.db);
             return command::apply(cmd, text, &mut tx, ctx);
         }
         // A poisoned lock only means another command panicked; its overlay
         // was never applied, so the store is consistent.
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut tx = SledTx::new(&self.db);
         let reply = command::apply(cmd, text, &mut tx, ctx)?;
-        self.commit(tx.writes, durability, || {})?;
+        let seq = self.apply_journaled(tx.writes, durability)?;
+        // The next writer may go on while this one syncs.
+        drop(writer);
+        self.sync_now(seq)?;
         Ok(reply)
+    }
+
+    /// Lets a reader in once every applied change is synced and none is
+    /// being applied; the guard keeps writes from being applied meanwhile.
+    fn enter_read(&self) -> RwLockReadGuard<'_, ()> {
+        let mut state = self.gate.lock();
+        state.waiting += 1;
+        while state.applied > state.synced {
+            state = self.gate.wait(state);
+        }
+        // No apply can be under way: one counts itself applied (under this
+        // mutex) before it takes the write lock, and is synced only after
+        // it let go of it.
+        let guard = self.visible.read().unwrap_or_else(|e| e.into_inner());
+        state.waiting -= 1;
+        drop(state);
+        self.gate.changed.notify_all();
+        guard
     }
 
     /// Runs several commands as one group: each in an overlay of its own on
     /// top of the group's (so it sees the commands before it, and a refused
-    /// one changes nothing), then the group is journaled once, flushed once
-    /// and applied. This is the daemon's group commit: one sync for many
-    /// commands. `answer` gets the results once the group is durable (its
-    /// journal entry flushed), while the writes are being applied; readers
-    /// wait for that, so an answered change is always seen.
+    /// one changes nothing), then the group is journaled once and applied,
+    /// and synced by the flush thread together with whatever else was
+    /// applied meanwhile. This is the daemon's group commit: one sync for
+    /// many commands, and the writer prepares the next group during it.
+    /// `answer` gets the results (on the flush thread) once the group is
+    /// synced; readers wait for that, so nobody reads a change that a
+    /// crash could take back, and an answered change is always seen.
     ///
     /// `answer` gets an error as a whole only when the store cannot be
     /// written; each command's own refusal is in its result.
     pub fn run_group(
         &self,
         jobs: &[(&Command, &str, &Context)],
-        answer: impl FnOnce(Result<Vec<Result<Reply, CommandError>>, TxError>),
+        answer: impl FnOnce(Result<Vec<Result<Reply, CommandError>>, TxError>) + Send + 'static,
     ) {
         let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = self.usable() {
             return answer(Err(e));
         }
-        let mut group = Writes::new();
-        let mut out = Vec::with_capacity(jobs.len());
-        for (cmd, text, ctx) in jobs {
-            let mut tx = SledTx {
-                tree: &self.db,
-                below: Some(&group),
-                writes: Writes::new(),
-            };
-            let result = command::apply(cmd, text, &mut tx, ctx);
-            let writes = std::mem::take(&mut tx.writes);
-            if result.is_ok() {
-                group.extend(writes);
+        // A panic in a command (a bug) must not take the writer down: the
+        // group is not committed, so the store is as before it.
+        let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut group = Writes::new();
+            let mut out = Vec::with_capacity(jobs.len());
+            for (cmd, text, ctx) in jobs {
+                let mut tx = SledTx {
+                    tree: &self.db,
+                    below: Some(&group),
+                    writes: Writes::new(),
+                };
+                let result = command::apply(cmd, text, &mut tx, ctx);
+                let writes = std::mem::take(&mut tx.writes);
+                if result.is_ok() {
+                    group.extend(writes);
+                }
+                out.push(result);
             }
-            out.push(result);
-        }
-        // Answered once durable, while the writes are applied.
-        let mut answer = Some(answer);
-        let committed = self.commit(group, Durability::Flush, || {
-            if let Some(a) = answer.take() {
-                a(Ok(out));
-            }
-        });
-        if let (Err(e), Some(a)) = (committed, answer.take()) {
-            a(Err(e));
+            (group, out)
+        }));
+        let Ok((group, out)) = prepared else {
+            return answer(Err(TxError(
+                "an internal error stopped this group of commands; nothing of it was written"
+                    .to_string(),
+            )));
+        };
+        match self.apply_journaled(group, Durability::Flush) {
+            Err(e) => answer(Err(e)),
+            Ok(0) => answer(Ok(out)),
+            Ok(seq) => self
+                .flusher
+                .after_sync(seq, Box::new(move |synced| answer(synced.map(|()| out)))),
         }
     }
 
-    /// Refuses writes after a journaled change could not be applied: its
-    /// journal entry must stay until a restart replays it.
+    /// Refuses writes after a journaled change could not be applied (its
+    /// journal entry must stay until a restart replays it) or synced.
     fn usable(&self) -> Result<(), TxError> {
-        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.broken.load(Ordering::SeqCst) {
             return Err(TxError(
-                "the store could not apply a saved change; restart leadline to replay it"
+                "the store could not save a change; restart leadline (it replays what was journaled)"
                     .to_string(),
             ));
         }
         Ok(())
     }
 
-    fn broken(&self, e: &str) {
-        tracing::error!(
-            "store: applying a journaled change failed ({e}); writes are refused until a restart replays it"
-        );
-        self.broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    fn broken(&self, what: &str, e: &str) {
+        refuse_writes(&self.broken, what, e);
     }
 
-    /// Journals `writes`, flushes (with [`Durability::Flush`]), then calls
-    /// `durable` and applies them. Readers wait for the visibility lock
-    /// from before `durable` until the writes are in, so whoever `durable`
-    /// answers reads the change. A failed apply leaves the journal entry
-    /// and refuses writes until a restart replays it.
-    fn commit(
-        &self,
-        writes: Writes,
-        durability: Durability,
-        durable: impl FnOnce(),
-    ) -> Result<(), TxError> {
+    /// Journals and applies `writes`. With [`Durability::Flush`] it returns
+    /// the number readers now wait to see synced (see [`Store::sync_now`]
+    /// and [`Flusher::after_sync`]); 0 when nothing waits for a sync.
+    /// A failed apply leaves the journal entry and refuses writes until a
+    /// restart replays it.
+    fn apply_journaled(&self, writes: Writes, durability: Durability) -> Result<u64, TxError> {
+        let flushed = durability == Durability::Flush;
         if writes.is_empty() {
-            durable();
-            return Ok(());
+            // Nothing to write, but a reply may rest on changes still
+            // waiting for their sync.
+            let state = self.gate.lock();
+            return Ok(if flushed && state.applied > state.synced {
+                state.applied
+            } else {
+                0
+            });
         }
         self.usable()?;
-        self.journal(&writes, durability)?;
-        let _visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
-        durable();
+        self.journal(&writes)?;
+        let mut seq = 0;
+        if flushed {
+            let mut state = self.gate.lock();
+            while state.waiting > 0 {
+                state = self.gate.wait(state);
+            }
+            state.applied += 1;
+            seq = state.applied;
+        }
+        let visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
         let applied =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_writes(writes)));
+        drop(visible);
         let e = match applied {
-            Ok(Ok(())) => return Ok(()),
+            Ok(Ok(())) => return Ok(seq),
             Ok(Err(e)) => e.to_string(),
             Err(_) => "an internal error".to_string(),
         };
-        self.broken(&e);
+        self.broken("applying a journaled change", &e);
+        if seq > 0 {
+            // Readers wait for it: it is synced all the same (the journal
+            // entry is kept for the restart).
+            self.flusher.after_sync(seq, Box::new(|_| {}));
+        }
         Err(TxError(e))
     }
 
-    /// Writes `writes` as the journal entry; flushed with [`Durability::Flush`].
-    fn journal(&self, writes: &Writes, durability: Durability) -> Result<(), TxError> {
+    /// Syncs everything applied so far, on this thread; then readers may
+    /// see changes up to `seq`. Does nothing for 0.
+    fn sync_now(&self, seq: u64) -> Result<(), TxError> {
+        if seq == 0 {
+            return Ok(());
+        }
+        let result = self.db.flush();
+        self.gate.synced(seq);
+        result.map(|_| ()).map_err(|e| {
+            self.broken("syncing to disk", &e.to_string());
+            TxError(format!("the change could not be saved to disk: {e}"))
+        })
+    }
+
+    /// Writes `writes` as the journal entry.
+    fn journal(&self, writes: &Writes) -> Result<(), TxError> {
         self.db
             .insert(keys::JOURNAL, journal::encode(writes))
             .map_err(|e| TxError(e.to_string()))?;
-        if durability == Durability::Flush {
-            self.flush()?;
-        }
         Ok(())
     }
 
@@ -553,29 +733,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_group_is_answered_once_durable_and_an_answered_change_is_read(
+    fn a_group_is_answered_once_synced_and_an_answered_change_is_read(
     ) -> Result<(), Box<dyn std::error::Error>> {
         let store = std::sync::Arc::new(Store::temporary()?);
         let config = crate::config::Config::parse(crate::config::DEFAULT, "test")?;
         let ctx = config.context("me", chrono::Utc::now(), "test");
-        let cmd = command::parse("/lead new topic:Chairs last:Schmidt", &ctx)?;
         let text = "/lead new topic:Chairs last:Schmidt";
-        let mut seen = None;
-        store.run_group(&[(&cmd, text, &ctx)], |answer| {
+        let cmd = command::parse(text, &ctx)?;
+        let (tx, rx) = mpsc::channel();
+        let (s, cfg) = (store.clone(), config.clone());
+        store.run_group(&[(&cmd, text, &ctx)], move |answer| {
             let answer = answer.expect("written");
             assert!(answer[0].is_ok());
             // A reader started the moment the answer goes out sees the lead.
-            let s = store.clone();
-            let show = command::parse("/show L-1001", &ctx).expect("parses");
-            let cfg = config.clone();
-            seen = Some(std::thread::spawn(move || {
+            let reader = std::thread::spawn(move || {
                 let ctx = cfg.context("me", chrono::Utc::now(), "test");
+                let show = command::parse("/show L-1001", &ctx)?;
                 s.run(&show, "/show L-1001", &ctx, Durability::Flush)
                     .map(|r| r.text)
-            }));
+            });
+            let _ = tx.send(reader);
         });
-        let shown = seen.expect("answered").join().expect("reader")?;
+        let shown = rx.recv()?.join().expect("reader")?;
         assert!(shown.contains("Chairs"), "{shown}");
+        // A read after the group was applied, not waiting for its answer,
+        // sees it too (it waits for the sync).
+        let text = "/lead new topic:Tables last:Weber";
+        let cmd = command::parse(text, &ctx)?;
+        store.run_group(&[(&cmd, text, &ctx)], |_| {});
+        let show = command::parse("/show L-1002", &ctx)?;
+        let shown = store
+            .run(&show, "/show L-1002", &ctx, Durability::Flush)?
+            .text;
+        assert!(shown.contains("Tables"), "{shown}");
         Ok(())
     }
 
