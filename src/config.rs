@@ -200,6 +200,7 @@ impl Config {
             now,
             via,
             roles: &self.chat.roles,
+            with_data: true,
         }
     }
 

@@ -69,6 +69,7 @@ pub fn apply(
             }
             save_product(tx, ctx, text, None, &p)?;
             Ok(reply(
+                ctx,
                 format!("Created product {}.", render::product_line(&p)),
                 &p,
                 vec![],
@@ -85,6 +86,7 @@ pub fn apply(
             }
             save_product(tx, ctx, text, Some(&old), &p)?;
             Ok(reply(
+                ctx,
                 format!("Updated product {}.", render::product_line(&p)),
                 &p,
                 vec![],
@@ -97,6 +99,7 @@ pub fn apply(
             })?;
             let id = ctx.rules.show(Kind::Lead, *lead);
             Ok(reply(
+                ctx,
                 format!(
                     "Disqualified {id} {}: {}.",
                     new.topic,
@@ -110,6 +113,7 @@ pub fn apply(
             let new: Lead = step(tx, ctx, text, *n, None, |l: &Lead| l.reactivate(ctx.rules))?;
             let id = ctx.rules.show(Kind::Lead, *n);
             Ok(reply(
+                ctx,
                 format!("Reactivated {id} {}: it is open again.", new.topic),
                 &new,
                 vec![format!("/qualify {id}")],
@@ -129,6 +133,7 @@ pub fn apply(
             let new = old.win(revenue, *date, description.clone(), ctx.rules)?;
             save(tx, ctx, text, Some(&old), &new)?;
             Ok(reply(
+                ctx,
                 format!(
                     "Won {} {}: actual revenue {} ({how}).",
                     ctx.rules.show(Kind::Opportunity, *opp),
@@ -149,6 +154,7 @@ pub fn apply(
             })?;
             let id = ctx.rules.show(Kind::Opportunity, *opp);
             Ok(reply(
+                ctx,
                 format!("Lost {id} {}: {}.", new.name, opp_state(&new.state)),
                 &new,
                 vec![format!("/opp reopen {id}")],
@@ -160,6 +166,7 @@ pub fn apply(
             })?;
             let id = ctx.rules.show(Kind::Opportunity, *n);
             Ok(reply(
+                ctx,
                 format!("Reopened {id} {}.", new.name),
                 &new,
                 vec![format!("/quote new {id}")],
@@ -180,6 +187,7 @@ pub fn apply(
             save(tx, ctx, text, None, &quote)?;
             let id = ctx.rules.show(Kind::Quote, number);
             Ok(reply(
+                ctx,
                 format!(
                     "Created draft {id} from {}: {} line(s), total {}.",
                     ctx.rules.show(Kind::Opportunity, *opp),
@@ -256,6 +264,7 @@ pub fn apply(
             let shown = quote_id(ctx, &new);
             let base = ctx.rules.show(Kind::Quote, new.number);
             Ok(reply(
+                ctx,
                 format!(
                     "Activated {shown}: it is read-only now; total {}.",
                     new.pricing
@@ -276,6 +285,7 @@ pub fn apply(
             save(tx, ctx, text, Some(&old), &closed)?;
             save(tx, ctx, text, None, &draft)?;
             Ok(reply(
+                ctx,
                 format!(
                     "Revised {}: it is closed as revised; {} is a draft to edit.",
                     quote_id(ctx, &closed),
@@ -330,7 +340,7 @@ pub fn apply(
                     opp_state(&opp_new.state)
                 ));
             }
-            Ok(reply(msg, &closed, next))
+            Ok(reply(ctx, msg, &closed, next))
         }
         Command::QuoteWin {
             quote,
@@ -354,6 +364,7 @@ pub fn apply(
             })?;
             let id = ctx.rules.show(Kind::Order, *order);
             Ok(reply(
+                ctx,
                 format!(
                     "Fulfilled {id} {} ({}).",
                     new.name,
@@ -368,6 +379,7 @@ pub fn apply(
                 o.cancel(close, ctx.rules)
             })?;
             Ok(reply(
+                ctx,
                 format!(
                     "Canceled {} {} ({}).",
                     ctx.rules.show(Kind::Order, *order),
@@ -387,6 +399,7 @@ pub fn apply(
             save(tx, ctx, text, None, &invoice)?;
             let id = ctx.rules.show(Kind::Invoice, number);
             Ok(reply(
+                ctx,
                 format!(
                     "Created invoice {id} for {}: total {}, due {}.",
                     ctx.rules.show(Kind::Order, *order),
@@ -410,6 +423,7 @@ pub fn apply(
                 }
             })?;
             Ok(reply(
+                ctx,
                 format!(
                     "{} {} {}: {}.",
                     if paid { "Paid" } else { "Canceled" },
@@ -442,10 +456,15 @@ fn step<R: Record>(
     Ok(new)
 }
 
-fn reply<T: serde::Serialize>(text: String, data: &T, next: Vec<String>) -> Reply {
+/// A reply; its `data` only when the caller wants it ([`Context::with_data`]).
+fn reply<T: serde::Serialize>(ctx: &Context, text: String, data: &T, next: Vec<String>) -> Reply {
     Reply {
         text,
-        data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
+        data: if ctx.with_data {
+            serde_json::to_value(data).unwrap_or(serde_json::Value::Null)
+        } else {
+            serde_json::Value::Null
+        },
         next,
     }
 }
@@ -641,7 +660,7 @@ fn create(
             if !others.is_empty() {
                 msg.push_str(&format!(" Note: {} also has this e-mail.", others.join(", ")));
             }
-            Ok(reply(msg, &lead, vec![format!("/qualify {id}"), format!("/disqualify {id} reason:")]))
+            Ok(reply(ctx, msg, &lead, vec![format!("/qualify {id}"), format!("/disqualify {id} reason:")]))
         }
         Kind::Contact => {
             let mut c = Contact {
@@ -664,7 +683,7 @@ fn create(
             }
             check_unique(tx, ctx, kind, number, c.lookups())?;
             save(tx, ctx, text, None, &c)?;
-            Ok(reply(format!("Created {id} {}.", c.full_name()), &c, vec![]))
+            Ok(reply(ctx, format!("Created {id} {}.", c.full_name()), &c, vec![]))
         }
         Kind::Account => {
             let mut a = Account {
@@ -685,7 +704,7 @@ fn create(
             }
             check_unique(tx, ctx, kind, number, a.lookups())?;
             save(tx, ctx, text, None, &a)?;
-            Ok(reply(format!("Created {id} {}.", a.name), &a, vec![]))
+            Ok(reply(ctx, format!("Created {id} {}.", a.name), &a, vec![]))
         }
         Kind::Opportunity => {
             if field_text(fields, "name").is_none() {
@@ -717,7 +736,7 @@ fn create(
             };
             set_fields(tx, ctx, kind, &mut o, fields)?;
             save(tx, ctx, text, None, &o)?;
-            Ok(reply(format!("Created {id} {}.", o.name), &o, vec![format!("/opp line add {id} sku:"), format!("/quote new {id}")]))
+            Ok(reply(ctx, format!("Created {id} {}.", o.name), &o, vec![format!("/opp line add {id} sku:"), format!("/quote new {id}")]))
         }
         Kind::Activity => Err(CommandError::Invalid(
             "activities are added from a record's timeline: /call, /task, /meeting or /note <id> ...".to_string(),
@@ -759,6 +778,7 @@ fn edit(
             .collect();
         let id = ctx.rules.numbering.display(new.id());
         Ok(reply(
+            ctx,
             format!("Updated {id} ({}).", names.join(", ")),
             &new,
             vec![],
@@ -841,6 +861,7 @@ fn lines(
         save(tx, ctx, text, Some(&old), &new)?;
         let p = new.pricing();
         Ok(reply(
+            ctx,
             format!(
                 "{what}; total {} ({} line(s)).",
                 p.currency.format(p.totals().total_amount),
@@ -1016,6 +1037,7 @@ fn quote_win(
         ));
     }
     Ok(reply(
+        ctx,
         msg,
         &order,
         vec![format!("/order fulfil {order_id} reason:complete")],
@@ -1031,13 +1053,13 @@ fn show(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandErr
     ) -> Result<Reply, CommandError> {
         let r: R = require(tx, ctx, id.number, id.revision)?;
         let (text, next) = f(&r, tx)?;
-        Ok(reply(text, &r, next))
+        Ok(reply(ctx, text, &r, next))
     }
     match target {
         Target::Product(sku) => {
             let p = read_product(tx, sku)?
                 .ok_or_else(|| CommandError::NotFound(format!("there is no product {sku}")))?;
-            Ok(reply(render::product(&p), &p, vec![]))
+            Ok(reply(ctx, render::product(&p), &p, vec![]))
         }
         Target::Record(id) => match id.kind {
             Kind::Lead => one::<Lead>(tx, ctx, *id, |r, _| Ok(render::lead(r, ctx))),
@@ -1125,21 +1147,32 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
         } else {
             lines.join("\n")
         };
-        return Ok(reply(text, &data, vec![]));
+        return Ok(reply(ctx, text, &data, vec![]));
     };
-    let prefix = keys::index(kind, q.state, q.owner.as_deref());
-    let from = q.after.map(|n| {
-        let mut k = prefix.clone();
-        k.extend_from_slice(keys::entry(n, None).as_bytes());
-        k
-    });
-    let rows = tx.scan(&prefix, from.as_deref(), true, q.limit + 1)?;
-    let more = rows.len() > q.limit;
+    let entries = match (q.state, q.owner.as_deref()) {
+        (Some(state), owner) => newest_entries(tx, &keys::index(kind, state, owner), q)?,
+        (None, None) => newest_entries(tx, &keys::records(kind), q)?,
+        // An owner's records in any state: the newest of each state's range.
+        (None, Some(owner)) => {
+            let mut all = Vec::new();
+            for state in indexed_states(tx, kind)? {
+                all.extend(newest_entries(
+                    tx,
+                    &keys::index(kind, &state, Some(owner)),
+                    q,
+                )?);
+            }
+            all.sort_unstable_by(|a, b| b.cmp(a));
+            all.truncate(q.limit + 1);
+            all
+        }
+    };
+    let more = entries.len() > q.limit;
     let mut lines = Vec::new();
     let mut data = Vec::new();
     let mut last = None;
-    for (key, _) in rows.into_iter().take(q.limit) {
-        let entry = String::from_utf8_lossy(&key[prefix.len()..]).to_string();
+    for entry in entries.into_iter().take(q.limit) {
+        let entry = String::from_utf8_lossy(&entry).to_string();
         let mut parts = entry.split('/');
         let number: u64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
         let revision: Option<u32> = parts.next().and_then(|r| r.parse().ok());
@@ -1165,7 +1198,48 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
         text.push_str(&format!("\n(more: add after:{after})"));
         next.push(format!("after:{after}"));
     }
-    Ok(reply(text, &data, next))
+    Ok(reply(ctx, text, &data, next))
+}
+
+/// The entries (`number` or `number/revision`, as key bytes) under
+/// `prefix`, newest first, before `q.after` when given; one more than
+/// `q.limit` tells that there are more.
+fn newest_entries(tx: &dyn Tx, prefix: &[u8], q: &ListQuery) -> Result<Vec<Vec<u8>>, CommandError> {
+    let from = q.after.map(|n| {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(keys::entry(n, None).as_bytes());
+        k
+    });
+    Ok(tx
+        .scan(prefix, from.as_deref(), true, q.limit + 1)?
+        .into_iter()
+        .map(|(key, _)| key[prefix.len()..].to_vec())
+        .collect())
+}
+
+/// The states that have records of `kind` in the state-and-owner index,
+/// found by seeking from one state's range past its end to the next.
+fn indexed_states(tx: &dyn Tx, kind: Kind) -> Result<Vec<String>, CommandError> {
+    let base = keys::state_owner_base(kind);
+    let mut states = Vec::new();
+    let mut from: Option<Vec<u8>> = None;
+    while let Some((key, _)) = tx
+        .scan(&base, from.as_deref(), false, 1)?
+        .into_iter()
+        .next()
+    {
+        let rest = &key[base.len()..];
+        let Some(end) = rest.iter().position(|b| *b == b'/') else {
+            break;
+        };
+        // Every key of this state is below `base + state + "0"` ('0' follows '/').
+        let mut past = base.clone();
+        past.extend_from_slice(&rest[..end]);
+        past.push(b'0');
+        states.push(String::from_utf8_lossy(&rest[..end]).to_string());
+        from = Some(past);
+    }
+    Ok(states)
 }
 
 fn history(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandError> {
@@ -1185,7 +1259,12 @@ fn history(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, Command
             "there is no history for {id}"
         )));
     }
-    Ok(reply(render::history(&id, &entries, ctx), &entries, vec![]))
+    Ok(reply(
+        ctx,
+        render::history(&id, &entries, ctx),
+        &entries,
+        vec![],
+    ))
 }
 
 fn ensure_exists_any(tx: &dyn Tx, ctx: &Context, id: RecordId) -> Result<(), CommandError> {

@@ -45,6 +45,9 @@ pub struct Context<'a> {
     pub via: &'a str,
     /// The lowest role each step needs (`[chat.roles]`), for every front end.
     pub roles: &'a std::collections::BTreeMap<String, crate::config::Role>,
+    /// Whether replies carry the records as JSON ([`Reply::data`]); a front
+    /// end that shows only the text turns it off and saves the work.
+    pub with_data: bool,
 }
 
 impl Context<'_> {

@@ -97,17 +97,28 @@ pub mod keys {
         format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
     }
 
-    /// An index prefix: `i/lead/s/open/`, `i/lead/o/maria/`,
-    /// `i/lead/so/open/maria/`; with neither, the records themselves.
-    pub fn index(kind: Kind, state: Option<&str>, owner: Option<&str>) -> Vec<u8> {
+    /// An index prefix: `i/lead/s/open/`, or `i/lead/so/open/maria/` with
+    /// an owner. A record's entries are kept in both; an owner's records in
+    /// every state are those of each state's `so` range (see
+    /// [`state_owner_base`]), so no third index is written.
+    pub fn index(kind: Kind, state: &str, owner: Option<&str>) -> Vec<u8> {
         let k = kind.name();
-        match (state, owner) {
-            (Some(s), Some(o)) => format!("i/{k}/so/{s}/{}/", owner_key(o)),
-            (Some(s), None) => format!("i/{k}/s/{s}/"),
-            (None, Some(o)) => format!("i/{k}/o/{}/", owner_key(o)),
-            (None, None) => format!("r/{k}/"),
+        match owner {
+            Some(o) => format!("i/{k}/so/{state}/{}/", owner_key(o)),
+            None => format!("i/{k}/s/{state}/"),
         }
         .into_bytes()
+    }
+
+    /// Where the state-and-owner index of a kind starts: `i/lead/so/`.
+    pub fn state_owner_base(kind: Kind) -> Vec<u8> {
+        format!("i/{}/so/", kind.name()).into_bytes()
+    }
+
+    /// The owner index that schema 1 also kept (`i/lead/o/maria/...`);
+    /// the upgrade to schema 2 removes it.
+    pub fn schema1_owner_index(kind: Kind) -> Vec<u8> {
+        format!("i/{}/o/", kind.name()).into_bytes()
     }
 
     /// An owner name as it appears in keys.
@@ -240,11 +251,11 @@ fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
     let entry = keys::entry(r.number(), r.revision());
     let state = r.state_name();
     let owner = r.owner();
-    // No index for "all records of a kind": their record keys sort the same way.
+    // No index for "all records of a kind": their record keys sort the same
+    // way; none for "all of an owner's": the state-and-owner ranges hold them.
     [
-        keys::index(R::KIND, Some(state), None),
-        keys::index(R::KIND, None, Some(owner)),
-        keys::index(R::KIND, Some(state), Some(owner)),
+        keys::index(R::KIND, state, None),
+        keys::index(R::KIND, state, Some(owner)),
     ]
     .into_iter()
     .map(|mut k| {

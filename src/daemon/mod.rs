@@ -85,6 +85,8 @@ struct Job {
     actor: String,
     via: String,
     now: DateTime<Utc>,
+    /// Whether the answer carries the record's JSON.
+    data: bool,
     reply: Answer,
 }
 
@@ -138,11 +140,14 @@ fn writer(
         let mut lines = Vec::with_capacity(batch.len());
         for job in batch {
             replies.push(job.reply);
-            lines.push((job.cmd, job.text, job.actor, job.via, job.now));
+            lines.push((job.cmd, job.text, job.actor, job.via, job.now, job.data));
         }
         let contexts: Vec<Context> = lines
             .iter()
-            .map(|(_, _, actor, via, now)| config.context(actor, *now, via))
+            .map(|(_, _, actor, via, now, data)| Context {
+                with_data: *data,
+                ..config.context(actor, *now, via)
+            })
             .collect();
         let work: Vec<(&Command, &str, &Context)> = lines
             .iter()
@@ -237,7 +242,10 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     };
     let via = req.via.unwrap_or_else(|| "shell".to_string());
     let now = req.now.unwrap_or_else(Utc::now);
-    let ctx = config.context(&actor, now, &via);
+    let ctx = Context {
+        with_data: req.data,
+        ..config.context(&actor, now, &via)
+    };
     let cmd = match command::parse(&text, &ctx) {
         Ok(c) => c,
         Err(e) => return response(Err(e), false),
@@ -263,6 +271,7 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
         actor,
         via,
         now,
+        data: req.data,
         reply: tx,
     };
     if sender.send(job).await.is_err() {

@@ -33,8 +33,13 @@ use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx, TxError};
 
-/// The schema version this build writes and reads.
-pub const SCHEMA: u64 = 1;
+/// The schema version this build writes and reads; older stores are
+/// upgraded when opened (see [`Store::upgrade`]).
+///
+/// - 1: the first.
+/// - 2: no owner-only index (`i/KIND/o/...`); an owner's records are found
+///   in the state-and-owner ranges.
+pub const SCHEMA: u64 = 2;
 
 /// Why the store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +224,7 @@ impl Store {
             .flush_every_ms(options.fsync_every_ms.filter(|ms| *ms > 0))
             .open()
             .map_err(|e| open_error(&path, e))?;
-        match db.get(keys::SCHEMA)? {
+        let found = match db.get(keys::SCHEMA)? {
             Some(v) => {
                 let found = std::str::from_utf8(&v)
                     .ok()
@@ -228,19 +233,52 @@ impl Store {
                 if found > SCHEMA {
                     return Err(StoreError::TooNew { path, found });
                 }
+                found
             }
             None if db.is_empty() => {
                 db.insert(keys::SCHEMA, SCHEMA.to_string().as_bytes())?;
                 db.flush()?;
+                SCHEMA
             }
             None => return Err(StoreError::Foreign { path }),
-        }
+        };
         let store = Store::with(db, path).map_err(|e| StoreError::Open {
             path: options.path.clone(),
             reason: e.to_string(),
         })?;
         store.recover()?;
+        if found < SCHEMA {
+            store.upgrade(found)?;
+        }
         Ok(store)
+    }
+
+    /// Brings a store written with schema `from` to [`SCHEMA`], as one
+    /// journaled change: a crash leaves it wholly upgraded or not at all.
+    fn upgrade(&self, from: u64) -> Result<(), StoreError> {
+        let failed = |e: TxError| StoreError::Open {
+            path: self.path.clone(),
+            reason: format!("upgrading it from schema {from} to {SCHEMA} failed: {e}"),
+        };
+        let mut tx = SledTx::new(&self.db);
+        if from < 2 {
+            for kind in crate::domain::Kind::ALL {
+                let prefix = keys::schema1_owner_index(kind);
+                for (key, _) in tx.scan(&prefix, None, false, usize::MAX).map_err(failed)? {
+                    tx.remove(key);
+                }
+            }
+        }
+        tx.put(keys::SCHEMA.to_vec(), SCHEMA.to_string().into_bytes());
+        let writes = std::mem::take(&mut tx.writes);
+        self.apply_journaled(writes, Durability::Deferred)
+            .and_then(|_| self.flush())
+            .map_err(failed)?;
+        tracing::info!(
+            "store: upgraded {} from schema {from} to {SCHEMA}",
+            self.path.display()
+        );
+        Ok(())
     }
 
     fn with(db: sled::Db, path: PathBuf) -> std::io::Result<Store> {
@@ -766,6 +804,29 @@ mod tests {
             .run(&show, "/show L-1002", &ctx, Durability::Flush)?
             .text;
         assert!(shown.contains("Tables"), "{shown}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_schema_1_store_is_upgraded_when_opened() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        {
+            let db = sled::open(dir.path())?;
+            db.insert(keys::SCHEMA, b"1")?;
+            db.insert("r/lead/00000000000000001001", b"{}".to_vec())?;
+            db.insert("i/lead/o/anna/00000000000000001001", b"".to_vec())?;
+            db.insert("i/quote/o/ben/00000000000000001001/000001", b"".to_vec())?;
+            db.insert("i/lead/so/open/anna/00000000000000001001", b"".to_vec())?;
+            db.flush()?;
+        }
+        let store = Store::open(&StoreOptions::new(dir.path()))?;
+        let r = store.reader();
+        assert_eq!(r.get(keys::SCHEMA)?, Some(SCHEMA.to_string().into_bytes()));
+        assert!(r.scan(b"i/lead/o/", None, false, 10)?.is_empty());
+        assert!(r.scan(b"i/quote/o/", None, false, 10)?.is_empty());
+        assert_eq!(r.scan(b"i/lead/so/", None, false, 10)?.len(), 1);
+        assert!(r.get(b"r/lead/00000000000000001001")?.is_some());
+        assert_eq!(r.get(keys::JOURNAL)?, None);
         Ok(())
     }
 

@@ -835,6 +835,24 @@ fn lists_filter_by_state_and_owner_and_page_newest_first() {
         .collect();
     assert_eq!(dq, vec![1002]);
     t.invalid("/list leads state:won");
+    // An owner's records in every state, newest first, page by page.
+    t.ok("/qualify L-1003");
+    let numbers = |line: &str| -> Vec<u64> {
+        t.ok(line)
+            .data
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["number"].as_u64())
+            .collect()
+    };
+    assert_eq!(numbers("/list leads owner:anna"), vec![1005, 1003, 1001]);
+    assert_eq!(numbers("/list leads owner:ben"), vec![1004, 1002]);
+    let first = t.ok("/list leads owner:anna limit:2");
+    assert!(first.text.contains("after:L-1003"), "{}", first.text);
+    assert_eq!(numbers("/list leads owner:anna limit:2"), vec![1005, 1003]);
+    assert_eq!(numbers("/list leads owner:anna after:L-1003"), vec![1001]);
+    assert_eq!(numbers("/list leads owner:nobody"), Vec::<u64>::new());
 }
 
 #[test]
