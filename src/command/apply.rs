@@ -1150,21 +1150,19 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
         return Ok(reply(ctx, text, &data, vec![]));
     };
     let entries = match (q.state, q.owner.as_deref()) {
-        (Some(state), owner) => newest_entries(tx, &keys::index(kind, state, owner), q)?,
         (None, None) => newest_entries(tx, &keys::records(kind), q)?,
-        // An owner's records in any state: the newest of each state's range.
+        (Some(state), Some(owner)) => newest_entries(tx, &keys::index(kind, state, owner), q)?,
+        // A state's records: the newest of each of its owners' ranges; an
+        // owner's: the newest of each state's.
+        (Some(state), None) => {
+            let mut base = keys::state_owner_base(kind);
+            base.extend_from_slice(format!("{state}/").as_bytes());
+            let owners = segments(tx, &base)?;
+            merge_newest(tx, q, owners.iter().map(|o| keys::index(kind, state, o)))?
+        }
         (None, Some(owner)) => {
-            let mut all = Vec::new();
-            for state in indexed_states(tx, kind)? {
-                all.extend(newest_entries(
-                    tx,
-                    &keys::index(kind, &state, Some(owner)),
-                    q,
-                )?);
-            }
-            all.sort_unstable_by(|a, b| b.cmp(a));
-            all.truncate(q.limit + 1);
-            all
+            let states = segments(tx, &keys::state_owner_base(kind))?;
+            merge_newest(tx, q, states.iter().map(|s| keys::index(kind, s, owner)))?
         }
     };
     let more = entries.len() > q.limit;
@@ -1217,29 +1215,41 @@ fn newest_entries(tx: &dyn Tx, prefix: &[u8], q: &ListQuery) -> Result<Vec<Vec<u
         .collect())
 }
 
-/// The states that have records of `kind` in the state-and-owner index,
-/// found by seeking from one state's range past its end to the next.
-fn indexed_states(tx: &dyn Tx, kind: Kind) -> Result<Vec<String>, CommandError> {
-    let base = keys::state_owner_base(kind);
-    let mut states = Vec::new();
+/// The newest entries of several ranges together, as [`newest_entries`].
+fn merge_newest(
+    tx: &dyn Tx,
+    q: &ListQuery,
+    prefixes: impl Iterator<Item = Vec<u8>>,
+) -> Result<Vec<Vec<u8>>, CommandError> {
+    let mut all = Vec::new();
+    for prefix in prefixes {
+        all.extend(newest_entries(tx, &prefix, q)?);
+    }
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    all.truncate(q.limit + 1);
+    Ok(all)
+}
+
+/// The distinct path segments right under `base` (states under
+/// `i/lead/so/`, owners under `i/lead/so/open/`), found by seeking from
+/// one segment's keys past their end to the next: one seek each.
+fn segments(tx: &dyn Tx, base: &[u8]) -> Result<Vec<String>, CommandError> {
+    let mut found = Vec::new();
     let mut from: Option<Vec<u8>> = None;
-    while let Some((key, _)) = tx
-        .scan(&base, from.as_deref(), false, 1)?
-        .into_iter()
-        .next()
-    {
+    while let Some((key, _)) = tx.scan(base, from.as_deref(), false, 1)?.into_iter().next() {
         let rest = &key[base.len()..];
         let Some(end) = rest.iter().position(|b| *b == b'/') else {
             break;
         };
-        // Every key of this state is below `base + state + "0"` ('0' follows '/').
-        let mut past = base.clone();
+        // Every key of this segment is below `base + segment + "0"` ('0'
+        // follows '/').
+        let mut past = base.to_vec();
         past.extend_from_slice(&rest[..end]);
         past.push(b'0');
-        states.push(String::from_utf8_lossy(&rest[..end]).to_string());
+        found.push(String::from_utf8_lossy(&rest[..end]).to_string());
         from = Some(past);
     }
-    Ok(states)
+    Ok(found)
 }
 
 fn history(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandError> {

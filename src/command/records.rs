@@ -97,17 +97,12 @@ pub mod keys {
         format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
     }
 
-    /// An index prefix: `i/lead/s/open/`, or `i/lead/so/open/maria/` with
-    /// an owner. A record's entries are kept in both; an owner's records in
-    /// every state are those of each state's `so` range (see
-    /// [`state_owner_base`]), so no third index is written.
-    pub fn index(kind: Kind, state: &str, owner: Option<&str>) -> Vec<u8> {
-        let k = kind.name();
-        match owner {
-            Some(o) => format!("i/{k}/so/{state}/{}/", owner_key(o)),
-            None => format!("i/{k}/s/{state}/"),
-        }
-        .into_bytes()
+    /// The index of a kind's records in one state of one owner:
+    /// `i/lead/so/open/maria/`. It is the only index: a state's records
+    /// are those of each of its owners' ranges, an owner's those of each
+    /// state's (see [`state_owner_base`]).
+    pub fn index(kind: Kind, state: &str, owner: &str) -> Vec<u8> {
+        format!("i/{}/so/{state}/{}/", kind.name(), owner_key(owner)).into_bytes()
     }
 
     /// Where the state-and-owner index of a kind starts: `i/lead/so/`.
@@ -115,10 +110,15 @@ pub mod keys {
         format!("i/{}/so/", kind.name()).into_bytes()
     }
 
-    /// The owner index that schema 1 also kept (`i/lead/o/maria/...`);
-    /// the upgrade to schema 2 removes it.
-    pub fn schema1_owner_index(kind: Kind) -> Vec<u8> {
-        format!("i/{}/o/", kind.name()).into_bytes()
+    /// The owner-only and state-only indexes that schema 1 also kept
+    /// (`i/lead/o/maria/...`, `i/lead/s/open/...`); the upgrade to schema 2
+    /// removes them.
+    pub fn schema1_indexes(kind: Kind) -> [Vec<u8>; 2] {
+        let k = kind.name();
+        [
+            format!("i/{k}/o/").into_bytes(),
+            format!("i/{k}/s/").into_bytes(),
+        ]
     }
 
     /// An owner name as it appears in keys.
@@ -251,18 +251,15 @@ fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
     let entry = keys::entry(r.number(), r.revision());
     let state = r.state_name();
     let owner = r.owner();
-    // No index for "all records of a kind": their record keys sort the same
-    // way; none for "all of an owner's": the state-and-owner ranges hold them.
-    [
-        keys::index(R::KIND, state, None),
-        keys::index(R::KIND, state, Some(owner)),
-    ]
-    .into_iter()
-    .map(|mut k| {
-        k.extend_from_slice(entry.as_bytes());
-        k
-    })
-    .collect()
+    // One index: "all records of a kind" are the record keys themselves,
+    // and a state's or an owner's records are unions of these ranges.
+    [keys::index(R::KIND, state, owner)]
+        .into_iter()
+        .map(|mut k| {
+            k.extend_from_slice(entry.as_bytes());
+            k
+        })
+        .collect()
 }
 
 /// A record the scheduler watches: who owns it, when it becomes overdue

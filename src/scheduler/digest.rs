@@ -127,7 +127,7 @@ fn count_index(
     state: &str,
     owner: &str,
 ) -> Result<Vec<u64>, CommandError> {
-    let prefix = keys::index(kind, state, Some(owner));
+    let prefix = keys::index(kind, state, owner);
     Ok(tx
         .scan(&prefix, None, false, usize::MAX)?
         .iter()

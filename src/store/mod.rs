@@ -37,8 +37,9 @@ use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx
 /// upgraded when opened (see [`Store::upgrade`]).
 ///
 /// - 1: the first.
-/// - 2: no owner-only index (`i/KIND/o/...`); an owner's records are found
-///   in the state-and-owner ranges.
+/// - 2: one index, by state and owner (`i/KIND/so/STATE/OWNER/...`); the
+///   owner-only and state-only ones (`i/KIND/o/`, `i/KIND/s/`) are gone: a
+///   state's or an owner's records are found in its ranges of that one.
 pub const SCHEMA: u64 = 2;
 
 /// Why the store could not be opened or written.
@@ -262,8 +263,10 @@ impl Store {
         };
         let mut tx = SledTx::new(&self.db);
         if from < 2 {
-            for kind in crate::domain::Kind::ALL {
-                let prefix = keys::schema1_owner_index(kind);
+            for prefix in crate::domain::Kind::ALL
+                .into_iter()
+                .flat_map(keys::schema1_indexes)
+            {
                 for (key, _) in tx.scan(&prefix, None, false, usize::MAX).map_err(failed)? {
                     tx.remove(key);
                 }
@@ -770,6 +773,21 @@ mod journal {
 mod tests {
     use super::*;
 
+    /// Opens a store that a plain `sled::Db` of the test just had open:
+    /// sled's IO threads may hold its lock a moment after the drop.
+    fn open_once_released(dir: &Path) -> Result<Store, StoreError> {
+        let mut tries = 0;
+        loop {
+            match Store::open(&StoreOptions::new(dir)) {
+                Err(StoreError::Locked { .. }) if tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     #[test]
     fn a_group_is_answered_once_synced_and_an_answered_change_is_read(
     ) -> Result<(), Box<dyn std::error::Error>> {
@@ -816,14 +834,16 @@ mod tests {
             db.insert("r/lead/00000000000000001001", b"{}".to_vec())?;
             db.insert("i/lead/o/anna/00000000000000001001", b"".to_vec())?;
             db.insert("i/quote/o/ben/00000000000000001001/000001", b"".to_vec())?;
+            db.insert("i/lead/s/open/00000000000000001001", b"".to_vec())?;
             db.insert("i/lead/so/open/anna/00000000000000001001", b"".to_vec())?;
             db.flush()?;
         }
-        let store = Store::open(&StoreOptions::new(dir.path()))?;
+        let store = open_once_released(dir.path())?;
         let r = store.reader();
         assert_eq!(r.get(keys::SCHEMA)?, Some(SCHEMA.to_string().into_bytes()));
         assert!(r.scan(b"i/lead/o/", None, false, 10)?.is_empty());
         assert!(r.scan(b"i/quote/o/", None, false, 10)?.is_empty());
+        assert!(r.scan(b"i/lead/s/", None, false, 10)?.is_empty());
         assert_eq!(r.scan(b"i/lead/so/", None, false, 10)?.len(), 1);
         assert!(r.get(b"r/lead/00000000000000001001")?.is_some());
         assert_eq!(r.get(keys::JOURNAL)?, None);
@@ -858,7 +878,7 @@ mod tests {
             db.insert(keys::JOURNAL, journal::encode(&w))?;
             db.flush()?;
         }
-        let store = Store::open(&StoreOptions::new(dir.path()))?;
+        let store = open_once_released(dir.path())?;
         let r = store.reader();
         assert_eq!(r.get(b"a")?, Some(b"1".to_vec()));
         assert_eq!(r.get(b"old")?, None);

@@ -853,6 +853,13 @@ fn lists_filter_by_state_and_owner_and_page_newest_first() {
     assert_eq!(numbers("/list leads owner:anna limit:2"), vec![1005, 1003]);
     assert_eq!(numbers("/list leads owner:anna after:L-1003"), vec![1001]);
     assert_eq!(numbers("/list leads owner:nobody"), Vec::<u64>::new());
+    // A state's records of every owner, the same way.
+    assert_eq!(numbers("/list leads state:open"), vec![1005, 1004, 1001]);
+    let first = t.ok("/list leads state:open limit:2");
+    assert!(first.text.contains("after:L-1004"), "{}", first.text);
+    assert_eq!(numbers("/list leads state:open limit:2"), vec![1005, 1004]);
+    assert_eq!(numbers("/list leads state:open after:L-1004"), vec![1001]);
+    assert_eq!(numbers("/list leads state:qualified"), vec![1003]);
 }
 
 #[test]
