@@ -5,9 +5,10 @@
 //!   the daemon's user) takes one JSON request per line: commands from
 //!   `leadline cmd` and the shell, and `status`.
 //! - Reads run on the connection's task. Writes go to one writer thread that
-//!   commits in groups: it applies every command that has arrived, journals
-//!   and flushes once, and only then answers each (group commit), while the
-//!   group's writes go into the tree (reads wait for that).
+//!   commits in groups: it runs every command that has arrived, journals and
+//!   applies the group, and goes on with the next; the store's flush thread
+//!   flushes once for all that was applied meanwhile and only then answers
+//!   each command (group commit). Reads wait for that flush too.
 //! - The scheduler ticks every minute (and at start, catching up what was
 //!   missed); each mail account is watched (IDLE or polling); the outbox is
 //!   sent every 30 seconds and as soon as a command queues mail.
