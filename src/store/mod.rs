@@ -826,6 +826,34 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_waits_until_what_was_applied_is_synced() -> Result<(), Box<dyn std::error::Error>> {
+        let store = std::sync::Arc::new(Store::temporary()?);
+        let config = crate::config::Config::parse(crate::config::DEFAULT, "test")?;
+        let ctx = config.context("me", chrono::Utc::now(), "test");
+        let text = "/lead new topic:Chairs last:Schmidt";
+        let mut tx = SledTx::new(&store.db);
+        command::apply(&command::parse(text, &ctx)?, text, &mut tx, &ctx)?;
+        let writes = std::mem::take(&mut tx.writes);
+        let seq = store.apply_journaled(writes, Durability::Flush)?;
+        assert!(seq > 0);
+        let (shown, reads) = mpsc::channel();
+        let (s, cfg) = (store.clone(), config.clone());
+        std::thread::spawn(move || {
+            let ctx = cfg.context("me", chrono::Utc::now(), "test");
+            let read = command::parse("/show L-1001", &ctx)
+                .and_then(|show| s.run(&show, "/show L-1001", &ctx, Durability::Flush));
+            let _ = shown.send(read.map(|r| r.text));
+        });
+        // Applied but not synced: a crash could still take it back.
+        let early = reads.recv_timeout(std::time::Duration::from_millis(300));
+        assert!(early.is_err(), "read before the sync: {early:?}");
+        store.sync_now(seq)?;
+        let text = reads.recv_timeout(std::time::Duration::from_secs(10))??;
+        assert!(text.contains("Chairs"), "{text}");
+        Ok(())
+    }
+
+    #[test]
     fn a_schema_1_store_is_upgraded_when_opened() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         {
