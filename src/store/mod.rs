@@ -150,41 +150,72 @@ type Synced = Box<dyn FnOnce(Result<(), TxError>) + Send>;
 struct Flusher {
     queue: Option<mpsc::Sender<(u64, Synced)>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// What it syncs with, also for a sync on the caller's thread.
+    syncer: Syncer,
+}
+
+/// Syncs the store and opens the gate for what that covered.
+#[derive(Clone)]
+struct Syncer {
+    db: sled::Db,
+    gate: Arc<Gate>,
+    broken: Arc<AtomicBool>,
+}
+
+impl Syncer {
+    /// Syncs everything applied so far, opens the gate up to the last of
+    /// `waiting`, then answers each in order. An answer that panics (a bug)
+    /// does not keep the others from theirs.
+    fn sync(&self, waiting: Vec<(u64, Synced)>) {
+        let result = self.sync_to(waiting.iter().map(|(seq, _)| *seq).max().unwrap_or(0));
+        for (_, done) in waiting {
+            let r = result.clone();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(r)));
+        }
+    }
+
+    /// Syncs everything applied so far and opens the gate up to `seq`
+    /// (also after a failed sync, which refuses writes from then on).
+    fn sync_to(&self, seq: u64) -> Result<(), TxError> {
+        let result = self.db.flush().map(|_| ()).map_err(|e| {
+            refuse_writes(&self.broken, "syncing to disk", &e.to_string());
+            TxError(format!("the change could not be saved to disk: {e}"))
+        });
+        self.gate.synced(seq);
+        result
+    }
 }
 
 impl Flusher {
-    fn start(db: sled::Db, gate: Arc<Gate>, broken: Arc<AtomicBool>) -> std::io::Result<Flusher> {
+    fn start(syncer: Syncer) -> std::io::Result<Flusher> {
         let (queue, rx) = mpsc::channel::<(u64, Synced)>();
+        let s = syncer.clone();
         let thread = std::thread::Builder::new()
             .name("leadline-sync".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
-                    let mut group = vec![first];
-                    group.extend(rx.try_iter());
-                    let result = db.flush().map(|_| ()).map_err(|e| {
-                        refuse_writes(&broken, "syncing to disk", &e.to_string());
-                        TxError(format!("the change could not be saved to disk: {e}"))
-                    });
-                    gate.synced(group.last().map_or(0, |(seq, _)| *seq));
-                    for (_, done) in group {
-                        done(result.clone());
-                    }
+                    let mut waiting = vec![first];
+                    waiting.extend(rx.try_iter());
+                    s.sync(waiting);
                 }
             })?;
         Ok(Flusher {
             queue: Some(queue),
             thread: Some(thread),
+            syncer,
         })
     }
 
-    /// Calls `done` once everything applied up to group `seq` is synced.
+    /// Calls `done` once everything applied up to group `seq` is synced:
+    /// on the flush thread, or on this one if that thread is gone (readers
+    /// wait for the sync, so it must happen either way).
     fn after_sync(&self, seq: u64, done: Synced) {
         let refused = match &self.queue {
-            Some(q) => q.send((seq, done)).err().map(|e| e.0 .1),
-            None => Some(done),
+            Some(q) => q.send((seq, done)).err().map(|e| e.0),
+            None => Some((seq, done)),
         };
-        if let Some(done) = refused {
-            done(Err(TxError("the store is closing".to_string())));
+        if let Some(waiting) = refused {
+            self.syncer.sync(vec![waiting]);
         }
     }
 }
@@ -287,7 +318,11 @@ impl Store {
     fn with(db: sled::Db, path: PathBuf) -> std::io::Result<Store> {
         let gate = Arc::new(Gate::default());
         let broken = Arc::new(AtomicBool::new(false));
-        let flusher = Flusher::start(db.clone(), gate.clone(), broken.clone())?;
+        let flusher = Flusher::start(Syncer {
+            db: db.clone(),
+            gate: gate.clone(),
+            broken: broken.clone(),
+        })?;
         Ok(Store {
             db,
             path,
@@ -495,12 +530,7 @@ impl Store {
         if seq == 0 {
             return Ok(());
         }
-        let result = self.db.flush();
-        self.gate.synced(seq);
-        result.map(|_| ()).map_err(|e| {
-            self.broken("syncing to disk", &e.to_string());
-            TxError(format!("the change could not be saved to disk: {e}"))
-        })
+        self.flusher.syncer.sync_to(seq)
     }
 
     /// Writes `writes` as the journal entry.
