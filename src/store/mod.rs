@@ -34,7 +34,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx, TxError};
 
 /// The schema version this build writes and reads; older stores are
-/// upgraded when opened (see [`Store::upgrade`]).
+/// upgraded when opened ([`Store::open`]).
 ///
 /// - 1: the first.
 /// - 2: one index, by state and owner (`i/KIND/so/STATE/OWNER/...`); the
@@ -396,9 +396,10 @@ impl Store {
         while state.applied > state.synced {
             state = self.gate.wait(state);
         }
-        // No apply can be under way: one counts itself applied (under this
-        // mutex) before it takes the write lock, and is synced only after
-        // it let go of it.
+        // No counted apply can be under way: one counts itself applied
+        // (under this mutex) before it takes the write lock, and is synced
+        // only after it let go of it. A bulk load's uncounted apply
+        // ([`Durability::Deferred`]) may be; this waits for it.
         let guard = self.visible.read().unwrap_or_else(|e| e.into_inner());
         state.waiting -= 1;
         drop(state);
