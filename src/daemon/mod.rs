@@ -463,15 +463,14 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         if let Some(account) = &oauth {
             // Admins hear when the sender's sign-in breaks and when it works again.
-            match &result {
-                Err(e) => {
-                    let now = Alert::of(e).map(|a| (a, e));
-                    alert_change(&shared.store, &shared.config, account, &mut alert, now);
-                }
-                Ok(r) if r.sent + r.deferred + r.failed > 0 => {
-                    alert_change(&shared.store, &shared.config, account, &mut alert, None);
-                }
-                Ok(_) => {}
+            let outcome = match &result {
+                Err(e) => Some(Err(e)),
+                // Mail went to the server: it took the sign-in.
+                Ok(r) if r.sent + r.deferred + r.failed > 0 => Some(Ok(())),
+                Ok(_) => None,
+            };
+            if let Some(outcome) = outcome {
+                alert_change(&shared.store, &shared.config, account, &mut alert, outcome);
             }
         }
         if let Ok(mut p) = shared.status.lock() {

@@ -54,27 +54,31 @@ pub fn tell_admins(store: &Store, config: &crate::config::Config, account: &str,
     }
 }
 
-/// Updates the account's alert after a failure (or success, `None`):
-/// admins hear of each change once, not of every retry.
+/// Updates the account's alert after a try: a signed-in success (`Ok`)
+/// clears it, a sign-in failure sets it; any other failure (a server down,
+/// say) tells nothing about the sign-in and leaves it. Admins hear of each
+/// change once, not of every retry.
 pub fn alert_change(
     store: &Store,
     config: &crate::config::Config,
     account: &str,
     alert: &mut Option<Alert>,
-    now: Option<(Alert, &MailError)>,
+    outcome: Result<(), &MailError>,
 ) {
-    match now {
-        Some((a, e)) if *alert != Some(a) => {
-            tracing::warn!("{e}");
-            let text = match a {
-                Alert::NeedsSignIn => format!("{e}"),
-                Alert::Unreachable => format!("{e}; leadline keeps retrying"),
-            };
-            tell_admins(store, config, account, text);
-            *alert = Some(a);
-        }
-        Some(_) => {}
-        None if alert.is_some() => {
+    match outcome {
+        Err(e) => match Alert::of(e) {
+            Some(a) if *alert != Some(a) => {
+                tracing::warn!("{e}");
+                let text = match a {
+                    Alert::NeedsSignIn => format!("{e}"),
+                    Alert::Unreachable => format!("{e}; leadline keeps retrying"),
+                };
+                tell_admins(store, config, account, text);
+                *alert = Some(a);
+            }
+            _ => {}
+        },
+        Ok(()) if alert.is_some() => {
             tracing::info!("{account}: signed in again");
             tell_admins(
                 store,
@@ -84,7 +88,7 @@ pub fn alert_change(
             );
             *alert = None;
         }
-        None => {}
+        Ok(()) => {}
     }
 }
 
@@ -104,4 +108,37 @@ pub async fn until_signed_in_again(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::oauth::AuthError;
+
+    #[test]
+    fn only_sign_in_outcomes_change_the_alert() -> Result<(), Box<dyn std::error::Error>> {
+        let store = Store::temporary()?;
+        let config = crate::config::Config::parse(crate::config::DEFAULT, "test")?;
+        let down = MailError::Auth(AuthError::Unavailable {
+            account: "sales".into(),
+            reason: "the provider did not answer".into(),
+        });
+        let server_down = MailError::Connect {
+            account: "sales".into(),
+            host: "imap.example.com".into(),
+            port: 993,
+            reason: "connection refused".into(),
+        };
+        let mut alert = None;
+        alert_change(&store, &config, "sales", &mut alert, Err(&server_down));
+        assert_eq!(alert, None);
+        alert_change(&store, &config, "sales", &mut alert, Err(&down));
+        assert_eq!(alert, Some(Alert::Unreachable));
+        // The mail server failing says nothing about the sign-in.
+        alert_change(&store, &config, "sales", &mut alert, Err(&server_down));
+        assert_eq!(alert, Some(Alert::Unreachable));
+        alert_change(&store, &config, "sales", &mut alert, Ok(()));
+        assert_eq!(alert, None);
+        Ok(())
+    }
 }

@@ -441,7 +441,7 @@ async fn session_loop(
         reason,
     };
     let (mut session, renew_at) = connect(account, &Tokens::new(store.path())).await?;
-    alert_change(store, config, &account.name, alert, None);
+    alert_change(store, config, &account.name, alert, Ok(()));
     update(health, &account.name, |h| {
         h.connected = true;
         h.last_error = None;
@@ -575,13 +575,7 @@ pub async fn watch_account(
                         h.sign_in = Some(a.state().to_string());
                     }
                 });
-                alert_change(
-                    store,
-                    config,
-                    &account.name,
-                    &mut alert,
-                    now.map(|a| (a, &e)),
-                );
+                alert_change(store, config, &account.name, &mut alert, Err(&e));
                 if now == Some(Alert::NeedsSignIn) {
                     if !until_signed_in_again(&tokens, &account.name, signed_in, &mut stop).await {
                         return;
