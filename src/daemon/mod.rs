@@ -79,8 +79,14 @@ pub struct ImportRequest {
     pub map: Vec<(String, String)>,
 }
 
-/// A write waiting for the writer thread.
+/// A write waiting for the writer thread, and where its answer goes.
 struct Job {
+    write: Write,
+    reply: Answer,
+}
+
+/// A write command as the writer runs it.
+struct Write {
     cmd: Command,
     text: String,
     actor: String,
@@ -88,7 +94,6 @@ struct Job {
     now: DateTime<Utc>,
     /// Whether the answer carries the record's JSON.
     data: bool,
-    reply: Answer,
 }
 
 /// What the connection tasks share.
@@ -137,23 +142,19 @@ fn writer(
                 Err(_) => break,
             }
         }
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut lines = Vec::with_capacity(batch.len());
-        for job in batch {
-            replies.push(job.reply);
-            lines.push((job.cmd, job.text, job.actor, job.via, job.now, job.data));
-        }
-        let contexts: Vec<Context> = lines
+        let (writes, replies): (Vec<Write>, Vec<Answer>) =
+            batch.into_iter().map(|j| (j.write, j.reply)).unzip();
+        let contexts: Vec<Context> = writes
             .iter()
-            .map(|(_, _, actor, via, now, data)| Context {
-                with_data: *data,
-                ..config.context(actor, *now, via)
+            .map(|w| Context {
+                with_data: w.data,
+                ..config.context(&w.actor, w.now, &w.via)
             })
             .collect();
-        let work: Vec<(&Command, &str, &Context)> = lines
+        let work: Vec<(&Command, &str, &Context)> = writes
             .iter()
             .zip(&contexts)
-            .map(|((cmd, text, ..), c)| (cmd, text.as_str(), c))
+            .map(|(w, c)| (&w.cmd, w.text.as_str(), c))
             .collect();
         // Answered from the flush thread once the group is synced, while
         // this thread goes on with the next group.
@@ -267,12 +268,14 @@ async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
     let (tx, rx) = oneshot::channel();
     let queues_mail = matches!(command::step(&cmd), "email" | "outbox");
     let job = Job {
-        cmd,
-        text,
-        actor,
-        via,
-        now,
-        data: req.data,
+        write: Write {
+            cmd,
+            text,
+            actor,
+            via,
+            now,
+            data: req.data,
+        },
         reply: tx,
     };
     if sender.send(job).await.is_err() {
