@@ -20,16 +20,16 @@
 //! not wait for the sync: it prepares the next group meanwhile.
 //!
 //! One writer at a time (a mutex), so commands never interleave. Readers
-//! pass a gate: they wait while applied changes are not yet synced (so a
-//! reader never sees a change a crash could still take back), and take a
-//! shared lock that step 2 holds exclusively (so no reader ever sees half
-//! of a command). A writer lets waiting readers in before it applies more.
+//! pass a gate: they wait while writes are applied (so no reader ever sees
+//! half of a command) and while applied changes are not yet synced (so no
+//! reader sees a change a crash could still take back). A writer waits for
+//! the readers inside, and lets waiting ones in before it applies more.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 
 use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx, TxError};
 
@@ -86,10 +86,8 @@ pub struct Store {
     path: PathBuf,
     /// Serialises writing commands: each sees the one before it complete.
     writer: Mutex<()>,
-    /// Held shared by readers and exclusively while a command's writes are
-    /// applied, so reads never see half of a command.
-    visible: RwLock<()>,
-    /// Keeps readers out while applied changes wait for their sync.
+    /// Keeps readers out while writes are applied (so reads never see half
+    /// of a command) and while applied changes wait for their sync.
     gate: Arc<Gate>,
     /// Syncs applied changes and then answers them.
     flusher: Flusher,
@@ -110,8 +108,12 @@ struct GateState {
     applied: u64,
     /// The last of those known to be synced.
     synced: u64,
-    /// Readers waiting for the sync.
+    /// Readers waiting to get in.
     waiting: usize,
+    /// Readers in.
+    reading: usize,
+    /// Whether writes are being applied.
+    applying: bool,
 }
 
 impl Gate {
@@ -131,6 +133,60 @@ impl Gate {
 
     fn wait<'a>(&self, guard: MutexGuard<'a, GateState>) -> MutexGuard<'a, GateState> {
         self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets a reader in once nothing is being applied and every applied
+    /// change is synced; it stays in until the guard is dropped.
+    fn enter_read(&self) -> Reading<'_> {
+        let mut state = self.lock();
+        state.waiting += 1;
+        while state.applying || state.applied > state.synced {
+            state = self.wait(state);
+        }
+        state.waiting -= 1;
+        state.reading += 1;
+        drop(state);
+        self.changed.notify_all();
+        Reading(self)
+    }
+
+    /// Starts applying writes once no reader is in, and (for writes that
+    /// wait for a sync, `counted`) none is waiting either, so readers get
+    /// their turn between groups. Returns the group's number (0 when not
+    /// counted); the guard ends the apply.
+    fn start_apply(&self, counted: bool) -> (u64, Applying<'_>) {
+        let mut state = self.lock();
+        while state.reading > 0 || (counted && state.waiting > 0) {
+            state = self.wait(state);
+        }
+        state.applying = true;
+        let seq = if counted {
+            state.applied += 1;
+            state.applied
+        } else {
+            0
+        };
+        (seq, Applying(self))
+    }
+}
+
+/// A reader inside the gate.
+struct Reading<'a>(&'a Gate);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.lock().reading -= 1;
+        self.0.changed.notify_all();
+    }
+}
+
+/// Writes being applied; readers wait until it is dropped.
+struct Applying<'a>(&'a Gate);
+
+impl Drop for Applying<'_> {
+    fn drop(&mut self) {
+        self.0.lock().applying = false;
+        self.0.changed.notify_all();
     }
 }
 
@@ -327,7 +383,6 @@ impl Store {
             db,
             path,
             writer: Mutex::new(()),
-            visible: RwLock::new(()),
             gate,
             flusher,
             broken,
@@ -372,7 +427,7 @@ impl Store {
         durability: Durability,
     ) -> Result<Reply, CommandError> {
         if cmd.is_read_only() {
-            let _visible = self.enter_read();
+            let _reading = self.gate.enter_read();
             let mut tx = SledTx::new(&self.db);
             return command::apply(cmd, text, &mut tx, ctx);
         }
@@ -386,25 +441,6 @@ impl Store {
         drop(writer);
         self.sync_now(seq)?;
         Ok(reply)
-    }
-
-    /// Lets a reader in once every applied change is synced and none is
-    /// being applied; the guard keeps writes from being applied meanwhile.
-    fn enter_read(&self) -> RwLockReadGuard<'_, ()> {
-        let mut state = self.gate.lock();
-        state.waiting += 1;
-        while state.applied > state.synced {
-            state = self.gate.wait(state);
-        }
-        // No counted apply can be under way: one counts itself applied
-        // (under this mutex) before it takes the write lock, and is synced
-        // only after it let go of it. A bulk load's uncounted apply
-        // ([`Durability::Deferred`]) may be; this waits for it.
-        let guard = self.visible.read().unwrap_or_else(|e| e.into_inner());
-        state.waiting -= 1;
-        drop(state);
-        self.gate.changed.notify_all();
-        guard
     }
 
     /// Runs several commands as one group: each in an overlay of its own on
@@ -475,10 +511,6 @@ impl Store {
         Ok(())
     }
 
-    fn broken(&self, what: &str, e: &str) {
-        refuse_writes(&self.broken, what, e);
-    }
-
     /// Journals and applies `writes`. With [`Durability::Flush`] it returns
     /// the number readers now wait to see synced (see [`Store::sync_now`]
     /// and [`Flusher::after_sync`]); 0 when nothing waits for a sync.
@@ -498,25 +530,16 @@ impl Store {
         }
         self.usable()?;
         self.journal(&writes)?;
-        let mut seq = 0;
-        if flushed {
-            let mut state = self.gate.lock();
-            while state.waiting > 0 {
-                state = self.gate.wait(state);
-            }
-            state.applied += 1;
-            seq = state.applied;
-        }
-        let visible = self.visible.write().unwrap_or_else(|e| e.into_inner());
+        let (seq, applying) = self.gate.start_apply(flushed);
         let applied =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_writes(writes)));
-        drop(visible);
+        drop(applying);
         let e = match applied {
             Ok(Ok(())) => return Ok(seq),
             Ok(Err(e)) => e.to_string(),
             Err(_) => "an internal error".to_string(),
         };
-        self.broken("applying a journaled change", &e);
+        refuse_writes(&self.broken, "applying a journaled change", &e);
         if seq > 0 {
             // Readers wait for it: it is synced all the same (the journal
             // entry is kept for the restart).
@@ -538,12 +561,13 @@ impl Store {
     fn journal(&self, writes: &Writes) -> Result<(), TxError> {
         self.db
             .insert(keys::JOURNAL, journal::encode(writes))
-            .map_err(|e| TxError(e.to_string()))?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|e| TxError(e.to_string()))
     }
 
     /// Applies journaled writes and removes the journal entry; the caller
-    /// holds the visibility lock (or, opening the store, nobody reads yet).
+    /// keeps readers out (the gate's apply, or, opening the store, nobody
+    /// reads yet).
     fn apply_writes(&self, writes: Writes) -> sled::Result<()> {
         for (k, v) in writes {
             match v {
