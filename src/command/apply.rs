@@ -1155,9 +1155,7 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
         // A state's records: the newest of each of its owners' ranges; an
         // owner's: the newest of each state's.
         (Some(state), None) => {
-            let mut base = keys::state_owner_base(kind);
-            base.extend_from_slice(format!("{state}/").as_bytes());
-            let owners = segments(tx, &base)?;
+            let owners = segments(tx, &keys::state_base(kind, state))?;
             merge_newest(tx, q, owners.iter().map(|o| keys::index(kind, state, o)))?
         }
         (None, Some(owner)) => {

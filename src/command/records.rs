@@ -102,7 +102,16 @@ pub mod keys {
     /// are those of each of its owners' ranges, an owner's those of each
     /// state's (see [`state_owner_base`]).
     pub fn index(kind: Kind, state: &str, owner: &str) -> Vec<u8> {
-        format!("i/{}/so/{state}/{}/", kind.name(), owner_key(owner)).into_bytes()
+        let mut k = state_base(kind, state);
+        k.extend_from_slice(format!("{}/", owner_key(owner)).as_bytes());
+        k
+    }
+
+    /// Where one state's ranges of the index start: `i/lead/so/open/`.
+    pub fn state_base(kind: Kind, state: &str) -> Vec<u8> {
+        let mut k = state_owner_base(kind);
+        k.extend_from_slice(format!("{state}/").as_bytes());
+        k
     }
 
     /// Where the state-and-owner index of a kind starts: `i/lead/so/`.
