@@ -253,27 +253,21 @@ pub fn next_number(tx: &dyn Tx, ctx: &Context, kind: Kind) -> Result<u64, Comman
     })
 }
 
-fn index_keys<R: Record>(r: &R) -> Vec<Vec<u8>> {
+/// The record's entry in the index; none for kinds that are not listed.
+fn index_key<R: Record>(r: &R) -> Option<Vec<u8>> {
     if !R::LISTED {
-        return Vec::new();
+        return None;
     }
-    let entry = keys::entry(r.number(), r.revision());
-    let state = r.state_name();
-    let owner = r.owner();
     // One index: "all records of a kind" are the record keys themselves,
-    // and a state's or an owner's records are unions of these ranges.
-    [keys::index(R::KIND, state, owner)]
-        .into_iter()
-        .map(|mut k| {
-            k.extend_from_slice(entry.as_bytes());
-            k
-        })
-        .collect()
+    // and a state's or an owner's records are unions of its ranges.
+    let mut key = keys::index(R::KIND, r.state_name(), r.owner());
+    key.extend_from_slice(keys::entry(r.number(), r.revision()).as_bytes());
+    Some(key)
 }
 
 /// A record the scheduler watches: who owns it, when it becomes overdue
-/// (in the owner's time zone, fixed when the due time or owner is saved), and whether the sweep has
-/// announced that.
+/// (in the owner's time zone, fixed when the due time or owner is saved),
+/// and whether the sweep has announced that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchItem {
     pub kind: Kind,
@@ -447,15 +441,13 @@ pub fn save<R: Record>(
     new: &R,
 ) -> Result<(), CommandError> {
     // Only what changed is written: fewer keys, fewer pages to flush.
-    let new_keys = index_keys(new);
-    let old_keys = old.map(index_keys).unwrap_or_default();
-    for k in &old_keys {
-        if !new_keys.contains(k) {
-            tx.remove(k.clone());
+    let new_key = index_key(new);
+    let old_key = old.and_then(index_key);
+    if old_key != new_key {
+        if let Some(k) = old_key {
+            tx.remove(k);
         }
-    }
-    for k in new_keys {
-        if !old_keys.contains(&k) {
+        if let Some(k) = new_key {
             tx.put(k, Vec::new());
         }
     }
