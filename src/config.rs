@@ -116,6 +116,9 @@ pub struct Team {
     /// The team's own mail domains: their addresses never match a lead or
     /// contact, and leadline's Message-IDs use the first.
     pub domains: Vec<String>,
+    /// How the team writes numbers: which of `1.500` and `1,500` means
+    /// fifteen hundred (see [`NumberLocale`]).
+    pub locale: NumberLocale,
 }
 
 impl Default for Team {
@@ -125,6 +128,32 @@ impl Default for Team {
             default_user: "me".to_string(),
             members: Vec::new(),
             domains: Vec::new(),
+            locale: NumberLocale::De,
+        }
+    }
+}
+
+/// How a team writes numbers. It matters only for a number with one
+/// separator followed by exactly three digits: `de` reads `20.000` as
+/// twenty thousand and refuses `1,500` (1,5 or 1500?); `en` reads `1,500`
+/// as fifteen hundred and refuses `1.500`. Everything else reads the same
+/// in both (`1.234,56`, `1,234.56`, `1234,56`, `1234.56`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberLocale {
+    /// German: `.` groups thousands, `,` marks decimals.
+    #[default]
+    De,
+    /// English: `,` groups thousands, `.` marks decimals.
+    En,
+}
+
+impl NumberLocale {
+    /// The separator this locale groups thousands with.
+    pub fn grouping(self) -> char {
+        match self {
+            NumberLocale::De => '.',
+            NumberLocale::En => ',',
         }
     }
 }

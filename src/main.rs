@@ -107,6 +107,12 @@ enum Action {
         /// The mail account's name.
         account: String,
     },
+    /// Check the store (read every record) or rebuild one that will not
+    /// open from what it still holds. Stop the daemon first.
+    Store {
+        #[command(subcommand)]
+        action: StoreAction,
+    },
     /// Import records from a table.
     Import {
         #[command(subcommand)]
@@ -176,6 +182,16 @@ enum OutboxAction {
         #[arg(long)]
         once: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreAction {
+    /// Open the store and read every key; says what is wrong, if anything.
+    Check,
+    /// Rebuild a store that will not open: the damaged folder is kept
+    /// beside it (DATA.damaged-TIME) and every key that can still be read
+    /// is copied into a fresh store.
+    Repair,
 }
 
 #[derive(Debug, Subcommand)]
@@ -257,6 +273,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Action::Logout { account } => return logout(&config, &path, account),
         _ => {}
     }
+    let mut options = StoreOptions::new(path.clone());
+    options.fsync_every_ms = Some(config.store.fsync_every_ms);
+    if let Action::Store { action } = &cli.command {
+        return store_action(action, &options, now(), cli.json);
+    }
     // With a daemon running, commands go through its control socket.
     if let Some(client) = leadline::daemon::client::Client::connect(&path) {
         return via_daemon(&cli, client, &actor, &path);
@@ -265,8 +286,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         println!("no leadline daemon runs on {}", path.display());
         return Ok(ExitCode::from(1));
     }
-    let mut options = StoreOptions::new(path.clone());
-    options.fsync_every_ms = Some(config.store.fsync_every_ms);
     let store = Store::open(&options)?;
     let ctx = |via| config.context(&actor, now(), via);
     match &cli.command {
@@ -394,10 +413,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Action::Bench { .. } | Action::BenchScheduler { .. } | Action::BenchDaemon { .. } => {
             anyhow::bail!("benchmarks run on stores of their own")
         }
-        Action::Login { .. } | Action::Logout { .. } => {
-            anyhow::bail!("sign-ins are handled before the store is opened")
+        Action::Login { .. } | Action::Logout { .. } | Action::Store { .. } => {
+            anyhow::bail!("handled before the store is opened")
         }
     }
+}
+
+/// `leadline store check|repair`.
+fn store_action(
+    action: &StoreAction,
+    options: &StoreOptions,
+    now: DateTime<Utc>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use leadline::store::repair;
+    let (value, text, problems) = match action {
+        StoreAction::Check => {
+            let report = repair::check(options)?;
+            (
+                serde_json::to_value(&report)?,
+                report.render(),
+                !report.unreadable.is_empty(),
+            )
+        }
+        StoreAction::Repair => {
+            let report = repair::repair(options, now)?;
+            (
+                serde_json::to_value(&report)?,
+                report.render(),
+                !report.check.unreadable.is_empty(),
+            )
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("{text}");
+    }
+    Ok(if problems {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Runs a subcommand through the running daemon's control socket.

@@ -15,11 +15,11 @@ use super::{
 };
 use crate::domain::activity::Activity;
 use crate::domain::fields::{set_custom, Editable, FieldType, FieldValue};
-use crate::domain::invoice::Invoice;
+use crate::domain::invoice::{Invoice, InvoiceState};
 use crate::domain::lead::{Lead, QualifyInput};
 use crate::domain::lines::{LineInput, Priced};
 use crate::domain::opportunity::{OppState, OppStatus, Opportunity};
-use crate::domain::order::Order;
+use crate::domain::order::{Order, OrderState};
 use crate::domain::party::{account_name_key, website_domain, Account, Address, Contact};
 use crate::domain::product::Product;
 use crate::domain::quote::{Quote, QuoteState};
@@ -259,7 +259,7 @@ pub fn apply(
         }
         Command::QuoteActivate(id) => {
             let new: Quote = step(tx, ctx, text, id.number, id.revision, |q: &Quote| {
-                q.activate(ctx.rules, ctx.now)
+                q.activate(ctx.rules, ctx.today(), ctx.now)
             })?;
             let shown = quote_id(ctx, &new);
             let base = ctx.rules.show(Kind::Quote, new.number);
@@ -306,6 +306,13 @@ pub fn apply(
             opp_reason,
         } => {
             let old: Quote = require(tx, ctx, quote.number, quote.revision)?;
+            if *close_opportunity && opp_reason.is_none() {
+                return Err(CommandError::Invalid(format!(
+                    "closing {} too needs its reason: add opp_reason:<{}>",
+                    ctx.rules.show(Kind::Opportunity, old.opportunity),
+                    ctx.rules.reasons.opportunity_lost.join("|")
+                )));
+            }
             let (closed, copy) = old.close(close, *revise, ctx.rules, ctx.now)?;
             save(tx, ctx, text, Some(&old), &closed)?;
             let mut msg = format!(
@@ -324,11 +331,8 @@ pub fn apply(
             }
             if *close_opportunity {
                 let opp_old: Opportunity = require(tx, ctx, closed.opportunity, None)?;
-                let reason = opp_reason
-                    .clone()
-                    .or_else(|| ctx.rules.reasons.opportunity_lost.first().cloned());
                 let input = CloseInput {
-                    reason,
+                    reason: opp_reason.clone(),
                     date: close.date,
                     description: close.description.clone(),
                 };
@@ -392,8 +396,13 @@ pub fn apply(
         }
         Command::OrderInvoice(order) => {
             let old: Order = require(tx, ctx, *order, None)?;
+            let invoice_canceled = match &old.state {
+                OrderState::Invoiced { invoice, .. } => load::<Invoice>(tx, *invoice, None)?
+                    .is_some_and(|i| matches!(i.state, InvoiceState::Canceled { .. })),
+                _ => false,
+            };
             let number = next_number(tx, ctx, Kind::Invoice)?;
-            let new = old.invoice(number, ctx.rules)?;
+            let new = old.invoice(number, invoice_canceled, ctx.rules)?;
             let invoice = Invoice::from_order(&old, number, ctx.today(), ctx.rules, ctx.now);
             save(tx, ctx, text, Some(&old), &new)?;
             save(tx, ctx, text, None, &invoice)?;
@@ -1007,8 +1016,9 @@ fn quote_win(
     revenue: Option<Decimal>,
 ) -> Result<Reply, CommandError> {
     let old: Quote = require(tx, ctx, id.number, id.revision)?;
+    let opp_old: Opportunity = require(tx, ctx, old.opportunity, None)?;
     let order_no = next_number(tx, ctx, Kind::Order)?;
-    let won = old.win(date, description.clone(), order_no, ctx.rules)?;
+    let won = old.win(&opp_old, date, description.clone(), order_no, ctx.rules)?;
     let order = Order::from_quote(&won, order_no, ctx.rules, ctx.now);
     save(tx, ctx, text, Some(&old), &won)?;
     save(tx, ctx, text, None, &order)?;
@@ -1021,7 +1031,6 @@ fn quote_win(
             .currency
             .format(order.pricing.totals().total_amount)
     );
-    let opp_old: Opportunity = require(tx, ctx, won.opportunity, None)?;
     let is_open = matches!(opp_old.state, OppState::Open { .. });
     if close_opportunity.unwrap_or(is_open) {
         let (rev, how) = match revenue {

@@ -597,7 +597,7 @@ fn lines_data(p: &crate::domain::lines::Pricing) -> (serde_json::Value, serde_js
                 "no": l.no,
                 "description": l.description,
                 "quantity": l.quantity.normalize().to_string(),
-                "unit_price": c.format(l.unit_price),
+                "unit_price": c.format_price(l.unit_price),
                 "discount": if a.discount.is_zero() { String::new() } else { c.format(a.discount) },
                 "net": c.format(a.net),
                 "tax_rate": l.tax_rate.normalize().to_string(),

@@ -434,9 +434,15 @@ impl<'a, 'c> Args<'a, 'c> {
         if reason.is_none() && self.words.front().is_some_and(|(_, quoted)| *quoted) {
             reason = self.word();
         }
+        let date = self.date(&["date", "close_date", "on"])?;
+        if date > self.ctx.today() {
+            return Err(invalid(format!(
+                "date: {date} is in the future; a step is closed on the day it happened (today or earlier)"
+            )));
+        }
         Ok(CloseInput {
             reason,
-            date: self.date(&["date", "close_date", "on"])?,
+            date,
             description: self.text(&["description", "desc", "note", "comment"])?,
         })
     }
@@ -488,20 +494,20 @@ impl<'a, 'c> Args<'a, 'c> {
         let description = self.text(&["name", "description", "desc"])?;
         let quantity = match self.opt(&["qty", "quantity", "menge"])? {
             Some(q) => {
-                Some(super::values::parse_quantity(&q).map_err(|e| invalid(format!("qty: {e}")))?)
+                Some(super::values::parse_quantity(&q, self.ctx.team.locale).map_err(|e| invalid(format!("qty: {e}")))?)
             }
             None => None,
         };
         let unit_price = match self.opt(&["price", "unit_price"])? {
-            Some(p) => Some(parse_amount(&p).map_err(|e| invalid(format!("price: {e}")))?),
+            Some(p) => Some(parse_amount(&p, self.ctx.team.locale).map_err(|e| invalid(format!("price: {e}")))?),
             None => None,
         };
         let discount = match self.opt(&["discount", "rabatt"])? {
-            Some(d) => Some(parse_discount(&d).map_err(|e| invalid(format!("discount: {e}")))?),
+            Some(d) => Some(parse_discount(&d, self.ctx.team.locale).map_err(|e| invalid(format!("discount: {e}")))?),
             None => None,
         };
         let tax_rate = match self.opt(&["tax", "tax_rate", "vat"])? {
-            Some(t) => Some(parse_percent(&t).map_err(|e| invalid(format!("tax: {e}")))?),
+            Some(t) => Some(parse_percent(&t, self.ctx.team.locale).map_err(|e| invalid(format!("tax: {e}")))?),
             None => None,
         };
         Ok(LineInput {
@@ -1153,7 +1159,7 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
             let revenue = match args.opt(&["revenue", "actual_revenue"])? {
                 None => None,
                 Some(r) if normalize_name(&r) == "compute" => None,
-                Some(r) => Some(parse_amount(&r).map_err(|e| invalid(format!("revenue: {e}")))?),
+                Some(r) => Some(parse_amount(&r, args.ctx.team.locale).map_err(|e| invalid(format!("revenue: {e}")))?),
             };
             Command::OppWin {
                 opp,
@@ -1226,7 +1232,7 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
             let revenue = match args.opt(&["revenue", "actual_revenue"])? {
                 None => None,
                 Some(r) if normalize_name(&r) == "compute" => None,
-                Some(r) => Some(parse_amount(&r).map_err(|e| invalid(format!("revenue: {e}")))?),
+                Some(r) => Some(parse_amount(&r, args.ctx.team.locale).map_err(|e| invalid(format!("revenue: {e}")))?),
             };
             Command::QuoteWin {
                 quote,

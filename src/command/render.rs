@@ -60,7 +60,7 @@ fn pricing(out: &mut Vec<String>, p: &Pricing) {
                 .unwrap_or_default(),
             l.description,
             l.quantity.normalize(),
-            c.format(l.unit_price),
+            c.format_price(l.unit_price),
             l.tax_rate.normalize(),
             c.format(a.extended)
         ));
@@ -587,7 +587,7 @@ pub fn product_line(p: &Product) -> String {
         "{} {} - {}, tax {}%{}",
         p.sku,
         p.name,
-        p.currency.format(p.unit_price),
+        p.currency.format_price(p.unit_price),
         p.tax_rate.normalize(),
         if p.active { "" } else { " (retired)" }
     )

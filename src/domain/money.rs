@@ -52,7 +52,21 @@ impl Currency {
 
     /// `12,345.60 EUR`: for people.
     pub fn format(&self, amount: Decimal) -> String {
-        let r = self.round(amount);
+        self.format_exact(self.round(amount))
+    }
+
+    /// A unit price as it is computed with: the currency's minor unit, or
+    /// more decimals when the price has them (`0.0125 EUR`, `100.5 JPY`),
+    /// so that quantity x price on a printed line adds up to its amount.
+    pub fn format_price(&self, price: Decimal) -> String {
+        let mut p = price.normalize();
+        if p.scale() < self.minor_units() {
+            p.rescale(self.minor_units());
+        }
+        self.format_exact(p)
+    }
+
+    fn format_exact(&self, r: Decimal) -> String {
         let text = r.abs().to_string();
         let (int, frac) = match text.split_once('.') {
             Some((i, f)) => (i.to_string(), Some(f.to_string())),

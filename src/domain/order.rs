@@ -11,6 +11,9 @@ use super::quote::Quote;
 use super::rules::Step;
 use super::{carry_custom, Closing, ClosingInput, Record, Refusal, Rules};
 
+/// The fulfilment reason that leaves the rest of an order to deliver.
+pub const PARTIAL: &str = "Partial";
+
 /// An order's state; each variant carries only what is true in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -150,11 +153,16 @@ impl Order {
         )))
     }
 
-    /// Fulfils an active order (P-24).
+    /// Fulfils an active order (P-24). A partly fulfilled order (reason
+    /// `Partial`) is fulfilled again when the rest is delivered.
     ///
-    /// Fails unless active.
+    /// Fails unless active or partly fulfilled.
     pub fn fulfil(&self, input: &ClosingInput, rules: &Rules) -> Result<Order, Refusal> {
-        self.ensure_active(rules, "fulfil")?;
+        let partly = matches!(&self.state, OrderState::Fulfilled { closing }
+            if closing.reason.eq_ignore_ascii_case(PARTIAL));
+        if !partly {
+            self.ensure_active(rules, "fulfil")?;
+        }
         let closing = input.check(rules, Step::OrderFulfil)?;
         let mut o = self.clone();
         o.state = OrderState::Fulfilled { closing };
@@ -172,13 +180,21 @@ impl Order {
         Ok(o)
     }
 
-    /// Marks a fulfilled order as invoiced by `invoice` (P-26).
+    /// Marks a fulfilled order as invoiced by `invoice` (P-26). An order
+    /// whose invoice was canceled (`invoice_canceled`) is invoiced anew.
     ///
-    /// Fails unless fulfilled (and not yet invoiced).
-    pub fn invoice(&self, invoice: u64, rules: &Rules) -> Result<Order, Refusal> {
+    /// Fails unless fulfilled (and not invoiced by a live invoice).
+    pub fn invoice(
+        &self,
+        invoice: u64,
+        invoice_canceled: bool,
+        rules: &Rules,
+    ) -> Result<Order, Refusal> {
         let id = rules.show(Kind::Order, self.number);
         match &self.state {
-            OrderState::Fulfilled { closing } => {
+            OrderState::Fulfilled { closing } | OrderState::Invoiced { closing, .. }
+                if matches!(self.state, OrderState::Fulfilled { .. }) || invoice_canceled =>
+            {
                 let mut o = self.clone();
                 o.state = OrderState::Invoiced {
                     closing: closing.clone(),
@@ -187,10 +203,10 @@ impl Order {
                 Ok(o)
             }
             OrderState::Invoiced { invoice, .. } => Err(Refusal::new(format!(
-                "cannot invoice {id}: it is already invoiced by {}",
+                "cannot invoice {id}: it is already invoiced by {}; cancel that invoice first to invoice it anew",
                 rules.show(Kind::Invoice, *invoice)
             ))),
-            OrderState::Active => Err(Refusal::new(format!(
+            OrderState::Active | OrderState::Fulfilled { .. } => Err(Refusal::new(format!(
                 "cannot invoice {id}: it is active; fulfil it first (/order fulfil {id} reason:complete)"
             ))),
             OrderState::Canceled { .. } => Err(Refusal::new(format!(

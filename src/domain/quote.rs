@@ -177,6 +177,22 @@ impl Quote {
         }
     }
 
+    /// Refuses `action` once `valid_until` has passed.
+    fn ensure_valid(&self, rules: &Rules, action: &str, on: NaiveDate) -> Result<(), Refusal> {
+        match self.valid_until {
+            Some(until) if until < on => Err(Refusal::new(format!(
+                "cannot {action} {}: it expired on {until}; extend it first{}",
+                self.show(rules),
+                if matches!(self.state, QuoteState::Draft) {
+                    format!(" (/quote edit {} valid_until:...)", rules.show(Kind::Quote, self.number))
+                } else {
+                    format!(" by revising it (/quote revise {})", rules.show(Kind::Quote, self.number))
+                }
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     fn ensure_active(&self, rules: &Rules, action: &str) -> Result<(), Refusal> {
         match &self.state {
             QuoteState::Active { .. } => Ok(()),
@@ -201,14 +217,34 @@ impl Quote {
     /// Activates a draft: it becomes read-only (P-19).
     ///
     /// Fails unless the quote is a draft.
-    pub fn activate(&self, rules: &Rules, now: DateTime<Utc>) -> Result<Quote, Refusal> {
+    /// Fails unless the quote is a draft, has lines adding up to more than
+    /// nothing, and is still valid on `today` (D365 refuses both too).
+    pub fn activate(
+        &self,
+        rules: &Rules,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Quote, Refusal> {
+        let id = self.show(rules);
+        let base = rules.show(Kind::Quote, self.number);
         if !matches!(self.state, QuoteState::Draft) {
             return Err(Refusal::new(format!(
-                "cannot activate {}: it is {}; only a draft can be activated",
-                self.show(rules),
+                "cannot activate {id}: it is {}; only a draft can be activated",
                 self.state_text()
             )));
         }
+        if self.pricing.lines.is_empty() {
+            return Err(Refusal::new(format!(
+                "cannot activate {id}: it has no lines; add one first (/quote line add {base} sku:...)"
+            )));
+        }
+        if self.pricing.totals().total_amount <= rust_decimal::Decimal::ZERO {
+            return Err(Refusal::new(format!(
+                "cannot activate {id}: its total is {}; check its prices and discounts",
+                self.pricing.currency.format(self.pricing.totals().total_amount)
+            )));
+        }
+        self.ensure_valid(rules, "activate", today)?;
         let mut q = self.clone();
         q.state = QuoteState::Active { activated_at: now };
         Ok(q)
@@ -265,14 +301,26 @@ impl Quote {
     /// Wins an active quote (P-22); the caller makes the order `order`.
     ///
     /// Fails unless the quote is active.
+    /// Fails unless the quote is active, still valid on `date`, and its
+    /// opportunity is not lost.
     pub fn win(
         &self,
+        opportunity: &Opportunity,
         date: NaiveDate,
         description: Option<String>,
         order: u64,
         rules: &Rules,
     ) -> Result<Quote, Refusal> {
         self.ensure_active(rules, "win")?;
+        if let super::opportunity::OppState::Lost { closing, .. } = &opportunity.state {
+            let opp = rules.show(Kind::Opportunity, opportunity.number);
+            return Err(Refusal::new(format!(
+                "cannot win {}: its opportunity {opp} is lost ({}); reopen it first (/opp reopen {opp})",
+                self.show(rules),
+                closing.reason
+            )));
+        }
+        self.ensure_valid(rules, "win", date)?;
         let mut q = self.clone();
         q.state = QuoteState::Won {
             date,

@@ -31,6 +31,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 
+pub mod repair;
+
 use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx, TxError};
 
 /// The schema version this build writes and reads; older stores are
@@ -55,7 +57,7 @@ pub enum StoreError {
     Foreign { path: PathBuf },
     #[error("the store at {path} has a damaged journal entry: {reason}")]
     Journal { path: PathBuf, reason: String },
-    #[error("store: {0}")]
+    #[error("store: {}", sled_words(.0))]
     Sled(#[from] sled::Error),
 }
 
@@ -234,8 +236,8 @@ impl Syncer {
     /// (also after a failed sync, which refuses writes from then on).
     fn sync_to(&self, seq: u64) -> Result<(), TxError> {
         let result = self.db.flush().map(|_| ()).map_err(|e| {
-            refuse_writes(&self.broken, "syncing to disk", &e.to_string());
-            TxError(format!("the change could not be saved to disk: {e}"))
+            refuse_writes(&self.broken, "syncing to disk", &sled_words(&e));
+            TxError(format!("the change could not be saved to disk: {}", sled_words(&e)))
         });
         self.gate.synced(seq);
         result
@@ -306,6 +308,10 @@ impl Store {
     /// or it was written by a newer leadline.
     pub fn open(options: &StoreOptions) -> Result<Store, StoreError> {
         let path = options.path.clone();
+        clear_interrupted_writes(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            reason: format!("cannot tidy the folder before opening: {e}"),
+        })?;
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(options.cache_bytes)
@@ -536,7 +542,7 @@ impl Store {
         drop(applying);
         let e = match applied {
             Ok(Ok(())) => return Ok(seq),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => sled_words(&e),
             Err(_) => "an internal error".to_string(),
         };
         refuse_writes(&self.broken, "applying a journaled change", &e);
@@ -562,7 +568,7 @@ impl Store {
         self.db
             .insert(keys::JOURNAL, journal::encode(writes))
             .map(|_| ())
-            .map_err(|e| TxError(e.to_string()))
+            .map_err(|e| TxError(sled_words(&e)))
     }
 
     /// Applies journaled writes and removes the journal entry; the caller
@@ -602,7 +608,7 @@ impl Store {
         self.db
             .flush()
             .map(|_| ())
-            .map_err(|e| TxError(e.to_string()))
+            .map_err(|e| TxError(sled_words(&e)))
     }
 
     /// A read-only view of the committed state.
@@ -611,20 +617,79 @@ impl Store {
     }
 }
 
+/// Removes what an interrupted sled write leaves behind that sled would
+/// misread on the next start: a snapshot is written to
+/// `snap.<lsn>.generating`, synced, then renamed to `snap.<lsn>`; a process
+/// killed before the rename leaves the `.generating` file (often empty or
+/// cut short), and sled 0.34 takes it for the newest snapshot and refuses
+/// to open ("Read corrupted data"). Such a file is never a finished
+/// snapshot, so removing it loses nothing: sled reads the last finished
+/// one and replays its log from there.
+///
+/// Runs only while holding the lock sled itself takes on `db`, so it never
+/// touches a snapshot that a running leadline is writing; when the store is
+/// in use it does nothing (the open then reports the store as in use).
+///
+/// Fails when the folder cannot be read or a leftover cannot be removed.
+fn clear_interrupted_writes(dir: &Path) -> std::io::Result<()> {
+    let lock_file = dir.join("db");
+    let file = match std::fs::OpenOptions::new().read(true).write(true).open(&lock_file) {
+        Ok(file) => file,
+        // A new store: nothing to tidy.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if file.try_lock().is_err() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!(
+                "store: removing {name}, a snapshot left unfinished by an interrupted run"
+            );
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    // The lock goes with `file`.
+    Ok(())
+}
+
 fn open_error(path: &Path, e: sled::Error) -> StoreError {
     let reason = e.to_string();
     if reason.contains("lock")
         || reason.contains("WouldBlock")
         || reason.contains("temporarily unavailable")
     {
-        StoreError::Locked {
+        return StoreError::Locked {
             path: path.to_path_buf(),
-        }
-    } else {
-        StoreError::Open {
-            path: path.to_path_buf(),
-            reason,
-        }
+        };
+    }
+    let reason = match e {
+        sled::Error::Corruption { .. } => format!(
+            "its files are damaged ({}); restore the folder from a backup, or run \
+             `leadline store repair`, which keeps the damaged folder and copies every \
+             record it can read into a fresh store",
+            sled_words(&e)
+        ),
+        other => sled_words(&other),
+    };
+    StoreError::Open {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// A sled error in words, without Rust's debug formatting.
+fn sled_words(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Io(io) => io.to_string(),
+        sled::Error::Corruption { .. } => "sled found data it cannot read".to_string(),
+        sled::Error::Unsupported(what) => format!("sled cannot do this: {what}"),
+        sled::Error::ReportableBug(what) => format!("sled failed: {what}"),
+        sled::Error::CollectionNotFound(_) => "a part of the store is missing".to_string(),
     }
 }
 
@@ -672,7 +737,7 @@ impl Tx for SledTx<'_> {
         self.tree
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
-            .map_err(|e| TxError(e.to_string()))
+            .map_err(|e| TxError(sled_words(&e)))
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -726,7 +791,7 @@ impl Tx for SledTx<'_> {
         let mut next_base = base
             .next()
             .transpose()
-            .map_err(|e| TxError(e.to_string()))?;
+            .map_err(|e| TxError(sled_words(&e)))?;
         let mut out = Vec::new();
         let before = |a: &[u8], b: &[u8]| if reverse { a > b } else { a < b };
         while out.len() < limit {
@@ -745,7 +810,7 @@ impl Tx for SledTx<'_> {
                     next_base = base
                         .next()
                         .transpose()
-                        .map_err(|e| TxError(e.to_string()))?;
+                        .map_err(|e| TxError(sled_words(&e)))?;
                 }
                 if let Some(v) = v {
                     out.push((k.clone(), v.clone()));
@@ -755,7 +820,7 @@ impl Tx for SledTx<'_> {
                 next_base = base
                     .next()
                     .transpose()
-                    .map_err(|e| TxError(e.to_string()))?;
+                    .map_err(|e| TxError(sled_words(&e)))?;
             }
         }
         Ok(out)
@@ -966,6 +1031,110 @@ mod tests {
         assert_eq!(r.get(b"a")?, Some(b"1".to_vec()));
         assert_eq!(r.get(b"old")?, None);
         assert_eq!(r.get(keys::JOURNAL)?, None);
+        Ok(())
+    }
+
+    /// A store with one lead, closed again.
+    fn store_with_a_lead(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+        let store = open_once_released(dir)?;
+        let config = crate::config::Config::parse(crate::config::DEFAULT, "test")?;
+        let ctx = config.context("me", chrono::Utc::now(), "test");
+        store.execute("/lead new topic:Chairs last:Schmidt", &ctx)?;
+        Ok(())
+    }
+
+    fn snapshots(dir: &Path) -> Result<Vec<PathBuf>, std::io::Error> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            if e.file_name().to_string_lossy().starts_with("snap.") {
+                out.push(e.path());
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn a_snapshot_left_unfinished_by_a_kill_does_not_keep_the_store_from_opening(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        // The sizes seen after killed starts: empty, one and four pages.
+        for size in [0usize, 8_192, 32_768] {
+            let dir = tempfile::tempdir()?;
+            store_with_a_lead(dir.path())?;
+            let leftover = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
+            std::fs::write(&leftover, vec![0x5a; size])?;
+            // sled alone takes it for the newest snapshot and refuses.
+            let plain = sled::open(dir.path());
+            assert!(plain.is_err(), "sled opened with a {size}-byte leftover");
+            drop(plain);
+            let store = open_once_released(dir.path())?;
+            assert!(store.reader().get(b"r/lead/00000000000000001001")?.is_some());
+            assert!(!leftover.exists());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_store_in_use_keeps_its_unfinished_snapshot() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = open_once_released(dir.path())?;
+        let leftover = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
+        std::fs::write(&leftover, b"being written")?;
+        assert!(matches!(
+            Store::open(&StoreOptions::new(dir.path())),
+            Err(StoreError::Locked { .. })
+        ));
+        assert!(leftover.exists(), "removed a file the open store may be writing");
+        std::fs::remove_file(leftover)?;
+        drop(store);
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_store_says_what_to_do_and_repair_keeps_every_readable_record(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        store_with_a_lead(&data)?;
+        std::fs::create_dir(data.join("oauth"))?;
+        std::fs::write(data.join("oauth/sales.json"), b"{}")?;
+        // Make sure a finished snapshot exists, then damage it.
+        {
+            let db = loop {
+                match sled::open(&data) {
+                    Ok(db) => break db,
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            };
+            db.flush()?;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let snaps = snapshots(&data)?;
+        assert!(!snaps.is_empty(), "sled wrote no snapshot");
+        for snap in &snaps {
+            let mut bytes = std::fs::read(snap)?;
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0xff;
+            std::fs::write(snap, bytes)?;
+        }
+        let e = match open_once_released(&data) {
+            Err(e) => e.to_string(),
+            Ok(_) => return Err("a damaged store opened".into()),
+        };
+        assert!(e.contains("leadline store repair") && e.contains("backup"), "{e}");
+        assert!(!e.contains("None") && !e.contains("Corruption {"), "{e}");
+        let now = chrono::Utc::now();
+        let report = repair::repair(&StoreOptions::new(&data), now)?;
+        assert!(report.kept_at.exists());
+        assert_eq!(report.check.records.get("lead"), Some(&1), "{}", report.render());
+        assert!(data.join("oauth/sales.json").exists());
+        let store = open_once_released(&data)?;
+        assert!(store.reader().get(b"r/lead/00000000000000001001")?.is_some());
+        drop(store);
+        // A store that opens is not "repaired".
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let again = repair::repair(&StoreOptions::new(&data), now);
+        assert!(again.is_err());
         Ok(())
     }
 

@@ -107,3 +107,114 @@ fn killing_the_process_mid_stream_loses_no_acknowledged_command_and_no_half_reco
         drop(store);
     }
 }
+
+/// How many one-shot writers the kill test kills: `LEADLINE_CRASH_KILLS`
+/// (`scripts/crash-test` runs 1,000), 150 in the normal suite.
+fn kills() -> usize {
+    std::env::var("LEADLINE_CRASH_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(150)
+}
+
+/// A small xorshift: the kill moments differ from run to run, and a failure
+/// prints the seed that reproduces it (`LEADLINE_CRASH_SEED`).
+struct Moments(u64);
+
+impl Moments {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+#[test]
+fn one_shot_writers_killed_at_random_moments_never_leave_a_store_that_will_not_open() {
+    let b = Bin::new();
+    let config = Config::embedded();
+    let seed = std::env::var("LEADLINE_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    let mut moments = Moments(seed);
+    // How long one writer takes, uninterrupted, on this machine and build:
+    // the kills fall anywhere from its start to a little past its end.
+    let started = std::time::Instant::now();
+    assert!(b.run(&["cmd", "/list leads"]).status.success());
+    let span = (started.elapsed().as_micros() as u64 * 13 / 10).max(1_000);
+    // Acknowledged changes: topics of new leads, numbers of qualified leads.
+    let mut acked_topics: Vec<String> = Vec::new();
+    let mut acked_qualified: Vec<u64> = Vec::new();
+    let mut open_lead: Option<u64> = None;
+    let (mut acked, mut cut) = (0, 0);
+    for round in 0..kills() {
+        let line = match open_lead {
+            Some(n) => format!("/qualify L-{n}"),
+            None => format!("/lead new topic:\"K{round}\" last:K{round} company:\"Firm {round}\""),
+        };
+        let child = b
+            .command()
+            .args(["cmd", &line])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn leadline cmd");
+        // Anywhere from before the store is open to after the reply.
+        std::thread::sleep(std::time::Duration::from_micros(moments.next(span)));
+        let signal = ["-KILL", "-KILL", "-TERM", "-INT"][moments.next(4) as usize];
+        let _ = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().expect("wait");
+        if out.status.success() {
+            acked += 1;
+            match open_lead {
+                Some(n) => acked_qualified.push(n),
+                None => acked_topics.push(format!("K{round}")),
+            }
+        } else {
+            cut += 1;
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !err.contains("cannot open the store"),
+                "seed {seed}, round {round}: the store would not open: {err}"
+            );
+        }
+        // The restart: the store opens, keeps every acknowledged change, and
+        // no qualify is half-applied.
+        let store = Store::open(&StoreOptions::new(b.data()))
+            .unwrap_or_else(|e| panic!("seed {seed}, round {round}: reopen failed: {e}"));
+        check_invariants(&store, &config.process);
+        let leads: Vec<Lead> = all(&store, Kind::Lead);
+        for t in &acked_topics {
+            assert!(
+                leads.iter().any(|l| &l.topic == t),
+                "seed {seed}: acknowledged lead {t} lost"
+            );
+        }
+        for n in &acked_qualified {
+            assert!(
+                leads
+                    .iter()
+                    .any(|l| l.number == *n && matches!(l.state, LeadState::Qualified { .. })),
+                "seed {seed}: acknowledged qualify of L-{n} lost"
+            );
+        }
+        open_lead = leads
+            .iter()
+            .filter(|l| matches!(l.state, LeadState::Open { .. }))
+            .map(|l| l.number)
+            .max();
+        drop(store);
+    }
+    // Both kinds of ending happened, or the moments were badly chosen.
+    assert!(acked > 0 && cut > 0, "acked {acked}, cut {cut}");
+    eprintln!("seed {seed}: {acked} acknowledged, {cut} cut short");
+}

@@ -517,6 +517,76 @@ fn closing_a_quote_needs_a_reason_and_can_revise_and_close_the_opportunity() {
 }
 
 #[test]
+fn closing_a_quote_and_its_opportunity_asks_for_the_opportunitys_reason() {
+    let t = Lib::new();
+    t.active_quote();
+    let e = t.invalid("/quote close Q-1001 reason:canceled close_opportunity:yes");
+    assert!(e.contains("opp_reason:<Canceled|Out-sold>"), "{e}");
+    assert_eq!(t.state("Q-1001"), "active");
+    assert_eq!(t.state("O-1001"), "open");
+}
+
+#[test]
+fn a_quote_on_a_lost_opportunity_cannot_be_won() {
+    let t = Lib::new();
+    t.active_quote();
+    t.ok("/opp lose O-1001 reason:out-sold");
+    let e = t.refused("/quote win Q-1001");
+    assert!(
+        e.contains("O-1001 is lost (Out-sold)") && e.contains("/opp reopen O-1001"),
+        "{e}"
+    );
+    assert!(t.err("/show SO-1001").to_string().contains("no order"));
+    t.ok("/opp reopen O-1001");
+    t.ok("/quote win Q-1001");
+}
+
+#[test]
+fn an_expired_quote_cannot_be_activated_or_won() {
+    let t = Lib::new();
+    t.qualified();
+    t.ok("/quote new O-1001");
+    t.ok("/quote edit Q-1001 valid_until:2026-11-01");
+    let e = t.refused("/quote activate Q-1001");
+    assert!(e.contains("expired on 2026-11-01"), "{e}");
+    t.ok("/quote edit Q-1001 valid_until:2027-01-31");
+    t.ok("/quote activate Q-1001");
+}
+
+#[test]
+fn a_quote_with_no_lines_or_nothing_to_pay_cannot_be_activated() {
+    let t = Lib::new();
+    t.ok("/lead new topic:Chairs last:Weber company:Weber");
+    t.ok("/qualify L-1001");
+    t.ok("/quote new O-1001");
+    let e = t.refused("/quote activate Q-1001");
+    assert!(e.contains("no lines"), "{e}");
+    t.ok("/quote line add Q-1001 name:Consulting qty:1 price:100 discount:100%");
+    let e = t.refused("/quote activate Q-1001");
+    assert!(e.contains("total is 0.00 EUR"), "{e}");
+}
+
+#[test]
+fn a_close_date_in_the_future_is_refused() {
+    let t = Lib::new();
+    t.order();
+    let e = t.invalid("/order fulfil SO-1001 reason:complete date:2099-01-01");
+    assert!(e.contains("in the future"), "{e}");
+    assert_eq!(t.state("SO-1001"), "active");
+}
+
+#[test]
+fn a_canceled_invoice_no_longer_blocks_invoicing_its_order() {
+    let t = Lib::new();
+    t.invoice();
+    let e = t.refused("/order invoice SO-1001");
+    assert!(e.contains("already invoiced by INV-1001"), "{e}");
+    t.ok("/invoice cancel INV-1001 reason:canceled");
+    let r = t.ok("/order invoice SO-1001");
+    assert!(r.text.contains("INV-1002"), "{}", r.text);
+}
+
+#[test]
 fn a_draft_or_closed_quote_cannot_be_closed_or_won() {
     let t = Lib::new();
     t.qualified();
@@ -599,7 +669,7 @@ fn an_order_is_fulfilled_with_a_reason_and_date() {
     let t = Lib::new();
     t.order();
     t.refused("/order fulfil SO-1001 reason:eventually");
-    t.ok("/order fulfill SO-1001 reason:partial date:2026-12-01 description:\"8 of 10\"");
+    t.ok("/order fulfill SO-1001 reason:partial date:2026-11-20 description:\"8 of 10\"");
     let o = t.json("SO-1001");
     assert_eq!(
         (
@@ -607,11 +677,21 @@ fn an_order_is_fulfilled_with_a_reason_and_date() {
             o["closing"]["reason"].as_str(),
             o["closing"]["date"].as_str()
         ),
-        (Some("fulfilled"), Some("Partial"), Some("2026-12-01"))
+        (Some("fulfilled"), Some("Partial"), Some("2026-11-20"))
     );
     t.refused("/order edit SO-1001 freight:5");
     t.refused("/order cancel SO-1001 reason:oops");
-    t.refused("/order fulfil SO-1001 reason:complete");
+}
+
+#[test]
+fn a_partly_fulfilled_order_can_be_fulfilled_when_the_rest_is_delivered() {
+    let t = Lib::new();
+    t.order();
+    t.ok("/order fulfil SO-1001 reason:partial");
+    t.ok("/order fulfil SO-1001 reason:complete");
+    assert_eq!(t.json("SO-1001")["closing"]["reason"].as_str(), Some("Complete"));
+    let e = t.refused("/order fulfil SO-1001 reason:complete");
+    assert!(e.contains("fulfilled (Complete)"), "{e}");
 }
 
 #[test]
@@ -621,7 +701,7 @@ fn canceling_an_order_needs_a_reason() {
     let m = t.refused("/order cancel SO-1001");
     assert!(m.contains("needs a reason"), "{m}");
     t.refused("/order cancel SO-1001 reason:\"  \"");
-    t.ok("/order cancel SO-1001 reason:\"no money\" date:2026-12-02");
+    t.ok("/order cancel SO-1001 reason:\"no money\" date:2026-11-21");
     let o = t.json("SO-1001");
     assert_eq!(
         (o["state"].as_str(), o["closing"]["reason"].as_str()),
