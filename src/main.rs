@@ -13,6 +13,45 @@ use leadline::command::{CommandError, Reply};
 use leadline::config::Config;
 use leadline::store::{Store, StoreOptions};
 
+/// Writes a line to standard output, control characters and escape
+/// sequences shown escaped (they may come from mail, CSV or input). A reader that went away (`leadline cmd
+/// ... | head -1`) ends the process quietly instead of a panic: every
+/// change was committed before its reply is printed.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let text = leadline::command::terminal_safe(&text);
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// [`outln`] without the line break.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let text = leadline::command::terminal_safe(&text);
+        let mut out = std::io::stdout().lock();
+        if write!(out, "{text}").and_then(|()| out.flush()).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// Writes a line to standard error; a closed standard error is no panic.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let text = format!($($arg)*);
+        let text = leadline::command::terminal_safe(&text);
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }};
+}
+
 /// sled copies tree nodes on write; mimalloc makes those allocations cheap.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -211,7 +250,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("leadline: {e:#}");
+            errln!("leadline: {e:#}");
             ExitCode::from(3)
         }
     }
@@ -283,7 +322,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return via_daemon(&cli, client, &actor, &path);
     }
     if matches!(cli.command, Action::Status) {
-        println!("no leadline daemon runs on {}", path.display());
+        outln!("no leadline daemon runs on {}", path.display());
         return Ok(ExitCode::from(1));
     }
     let store = Store::open(&options)?;
@@ -327,15 +366,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 runtime()?.block_on(leadline::mail::imap::ingest_once(&store, &c, &config.mail));
             let failed = reports.iter().any(|r| !r.errors.is_empty());
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&reports)?);
+                outln!("{}", serde_json::to_string_pretty(&reports)?);
             } else {
                 for r in &reports {
-                    println!(
+                    outln!(
                         "{}: fetched {}, matched {}, unmatched {}, automatic {}, already known {}, failed {}",
                         r.account, r.fetched, r.matched, r.unmatched, r.automatic, r.known, r.failed
                     );
                     for e in &r.errors {
-                        println!("  error: {e}");
+                        outln!("  error: {e}");
                     }
                 }
             }
@@ -362,14 +401,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report =
                 runtime()?.block_on(leadline::mail::smtp::send_once(&store, &c, &config.mail))?;
             if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
+                outln!(
                     "sent {}, deferred {}, failed {}, uncertain {}",
                     report.sent, report.deferred, report.failed, report.uncertain
                 );
                 for e in &report.errors {
-                    println!("  {e}");
+                    outln!("  {e}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -446,9 +485,9 @@ fn store_action(
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        println!("{text}");
+        outln!("{text}");
     }
     Ok(if problems {
         ExitCode::from(1)
@@ -490,7 +529,7 @@ fn via_daemon(
                 status: true,
                 ..Default::default()
             })?;
-            println!("{}", serde_json::to_string_pretty(&v["status"])?);
+            outln!("{}", serde_json::to_string_pretty(&v["status"])?);
             Ok(ExitCode::SUCCESS)
         }
         Action::Tick => {
@@ -591,17 +630,17 @@ fn login(
         });
         let shown = |p: &oauth::BrowserPrompt| {
             if json {
-                println!("{}", serde_json::json!({"prompt": p}));
+                outln!("{}", serde_json::json!({"prompt": p}));
             } else {
-                println!(
+                outln!(
                     "To sign in mail account {name}, open this address in a browser:\n  {}",
                     p.url
                 );
-                println!(
+                outln!(
                     "After you approve, the browser is sent to {}. If the browser runs on another machine, it shows an error page there: copy the address from its address bar and paste it here.",
                     p.redirect
                 );
-                println!(
+                outln!(
                     "Waiting for the sign-in ({} minutes)...",
                     p.expires_in_seconds / 60
                 );
@@ -612,18 +651,18 @@ fn login(
     } else {
         let shown = |p: &oauth::Prompt| {
             if json {
-                println!("{}", serde_json::json!({"prompt": p}));
+                outln!("{}", serde_json::json!({"prompt": p}));
             } else {
-                println!(
+                outln!(
                     "To sign in mail account {name}, open {} and enter the code {} (valid for {} minutes).",
                     p.verification_uri,
                     p.user_code,
                     p.expires_in_seconds.div_ceil(60)
                 );
                 if let Some(direct) = &p.verification_uri_complete {
-                    println!("Or open {direct}");
+                    outln!("Or open {direct}");
                 }
-                println!("Waiting for the sign-in...");
+                outln!("Waiting for the sign-in...");
             }
             let _ = std::io::stdout().flush();
         };
@@ -632,16 +671,16 @@ fn login(
     match result {
         Ok(()) => {
             if json {
-                println!("{}", serde_json::json!({"ok": true, "account": name}));
+                outln!("{}", serde_json::json!({"ok": true, "account": name}));
             } else {
-                println!(
+                outln!(
                     "Signed in mail account {name}. A running daemon uses it from its next connection."
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("leadline: {e}");
+            errln!("leadline: {e}");
             Ok(ExitCode::from(1))
         }
     }
@@ -655,9 +694,9 @@ fn logout(config: &Config, data: &Path, name: &str) -> anyhow::Result<ExitCode> 
         .remove(name)
         .with_context(|| format!("cannot delete {}", tokens.path(name).display()))?;
     if removed {
-        println!("Signed out mail account {name}: its sign-in is deleted; leadline stops reading it until `leadline login {name}`.");
+        outln!("Signed out mail account {name}: its sign-in is deleted; leadline stops reading it until `leadline login {name}`.");
     } else {
-        println!("Mail account {name} was not signed in.");
+        outln!("Mail account {name} was not signed in.");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -684,9 +723,9 @@ fn print_report<T: serde::Serialize + std::fmt::Display>(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        println!("{report}");
+        outln!("{report}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -709,12 +748,12 @@ fn print_tick(report: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode
         .map(Vec::as_slice)
         .unwrap_or_default();
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?);
     } else if ran.is_empty() {
-        println!("nothing was due");
+        outln!("nothing was due");
     } else {
         for r in ran {
-            println!("{}", r.as_str().unwrap_or_default());
+            outln!("{}", r.as_str().unwrap_or_default());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -725,11 +764,11 @@ fn print_tick(report: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode
 fn print_digest(d: &serde_json::Value, json: bool, html: bool) -> ExitCode {
     let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
     if json {
-        println!("{d}");
+        outln!("{d}");
     } else if html {
-        println!("{}", field("html"));
+        outln!("{}", field("html"));
     } else {
-        println!("Subject: {}\n\n{}", field("subject"), field("text"));
+        outln!("Subject: {}\n\n{}", field("subject"), field("text"));
     }
     ExitCode::SUCCESS
 }
@@ -737,9 +776,9 @@ fn print_digest(d: &serde_json::Value, json: bool, html: bool) -> ExitCode {
 /// An import's report; exits 1 when a row failed.
 fn print_import(report: &serde_json::Value, text: &str, json: bool) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        outln!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        print!("{text}");
+        out!("{text}");
     }
     let failed = report["failed"].as_array().is_some_and(|f| !f.is_empty());
     Ok(if failed {
@@ -765,17 +804,24 @@ fn shell(mut run: impl FnMut(&str) -> std::io::Result<ExitCode>) -> anyhow::Resu
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
     if tty {
-        println!("leadline shell - type /help, or /quit to leave");
+        outln!("leadline shell - type /help, or /quit to leave");
     }
-    let mut out = std::io::stdout();
-    let mut lines = stdin.lock().lines();
+    let mut input = stdin.lock();
+    let mut raw = Vec::new();
+    let mut number = 0;
     loop {
         if tty {
-            print!("leadline> ");
-            out.flush()?;
+            out!("leadline> ");
         }
-        let Some(line) = lines.next() else { break };
-        let line = line?;
+        raw.clear();
+        if input.read_until(b'\n', &mut raw)? == 0 {
+            break;
+        }
+        number += 1;
+        let Ok(line) = std::str::from_utf8(&raw) else {
+            errln!("line {number}: not valid UTF-8 text; skipped");
+            continue;
+        };
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
@@ -791,15 +837,15 @@ fn shell(mut run: impl FnMut(&str) -> std::io::Result<ExitCode>) -> anyhow::Resu
 /// Prints a daemon's answer like a local reply; the exit code says how it went.
 fn print_answer(v: &serde_json::Value, json: bool) -> ExitCode {
     if json {
-        println!("{v}");
+        outln!("{v}");
     }
     if v["ok"].as_bool() == Some(true) {
         if !json {
-            println!("{}", v["reply"].as_str().unwrap_or(""));
+            outln!("{}", v["reply"].as_str().unwrap_or(""));
         }
         return ExitCode::SUCCESS;
     }
-    eprintln!(
+    errln!(
         "{}",
         v["message"].as_str().unwrap_or("the daemon gave no answer")
     );

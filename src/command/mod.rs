@@ -25,6 +25,7 @@ pub use apply::{apply, leads_with_email};
 pub use parse::{parse, Command, FieldKey, ListQuery, Target};
 pub use queue::DigestMail;
 pub use records::{keys, Rows, Tx, TxError};
+pub use render::terminal_safe;
 pub use values::parse_date;
 
 use chrono::{DateTime, NaiveDate, Utc};

@@ -684,3 +684,40 @@ pub fn history(id: &str, entries: &[HistoryEntry], ctx: &Context) -> String {
     }
     out.join("\n")
 }
+
+/// `text` safe to print on a terminal: control characters (but line breaks
+/// and tabs) and bidirectional overrides are shown escaped (`\u{1b}`), so
+/// text from mail, CSV or input cannot move the cursor, recolour the
+/// screen or hide what it says.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn escape_sequences_and_control_characters_are_shown_escaped() {
+        assert_eq!(terminal_safe("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(terminal_safe("red \u{1b}[31mX"), "red \\u{1b}[31mX");
+        assert_eq!(terminal_safe("a\rb\u{7}"), "a\\u{d}b\\u{7}");
+        assert_eq!(terminal_safe("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(terminal_safe("Müller „Ergo“"), "Müller „Ergo“");
+    }
+}

@@ -701,8 +701,14 @@ fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof: mpsc::Send
         let req = serde_json::json!({"cmd": t}).to_string();
         let v = handle.block_on(handle_owned(req, shared.clone()));
         match v["ok"].as_bool() {
-            Some(true) => println!("{}", v["reply"].as_str().unwrap_or("")),
-            _ => eprintln!("{}", v["message"].as_str().unwrap_or("failed")),
+            Some(true) => {
+                let reply = v["reply"].as_str().unwrap_or("");
+                let _ = std::io::Write::write_all(&mut std::io::stdout(), format!("{reply}\n").as_bytes());
+            }
+            _ => {
+                let message = v["message"].as_str().unwrap_or("failed");
+                let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{message}\n").as_bytes());
+            }
         }
     }
     let _ = eof.blocking_send(());

@@ -246,3 +246,55 @@ fn roles_hold_in_the_shell_too_not_only_in_chat() {
     let show = String::from_utf8_lossy(&as_("maria", "/show INV-1001").stdout).to_string();
     assert!(show.contains("Canceled"), "{show}");
 }
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    let b = Bin::new();
+    b.ok("/lead new topic:Chairs last:Schmidt");
+    let mut child = b
+        .command()
+        .args(["cmd", "/help"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Close the reading end before leadline writes its reply.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}
+
+#[test]
+fn the_shell_reports_a_line_that_is_not_utf8_and_goes_on() {
+    let b = Bin::new();
+    let mut child = b
+        .command()
+        .arg("shell")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"/lead new topic:One last:A\n/lead new topic:\xff\xfe last:B\n/lead new topic:Three last:C\n")
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2: not valid UTF-8"), "{err}");
+    assert!(out.status.success(), "{err}");
+    assert!(b.ok("/show L-1002").contains("Three"));
+}
+
+#[test]
+fn escape_sequences_from_input_are_printed_escaped() {
+    let b = Bin::new();
+    let out = b.ok("/lead new topic:\"a\u{1b}[2Jb\" last:X");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("a\\u{1b}[2Jb"), "{out}");
+}

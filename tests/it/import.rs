@@ -137,3 +137,21 @@ fn columns_can_be_mapped_by_hand_and_a_wrong_mapping_stops_before_importing() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_german_semicolon_file_with_thousands_separators_imports_the_right_amounts() {
+    let b = Bin::new();
+    let csv = b.file(
+        "leads.csv",
+        "Thema;Nachname;Firma;Budget\n\
+         Bürostühle;Schmidt;Contoso GmbH;12.500,00\n\
+         Tische;Weber;Fabrikam;20.000\n\
+         Lampen;Meier;Litware;1.234\n",
+    );
+    let out = b.run(&["import", "leads", csv.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("imported 3, duplicates 0, failed 0"), "{stdout}");
+    assert!(b.ok("/show L-1001").contains("12,500.00 EUR"));
+    assert!(b.ok("/show L-1002").contains("20,000.00 EUR"));
+    assert!(b.ok("/show L-1003").contains("1,234.00 EUR"));
+}

@@ -965,3 +965,39 @@ fn numbers_too_large_to_compute_are_refused_before_anything_is_computed() {
     t.invalid("/opp edit O-1001 revenue:1e30");
     t.ok("/opp line add O-1001 sku:CHAIR-01 qty:1000000000");
 }
+
+#[test]
+fn a_dot_as_thousands_separator_is_never_read_as_decimals() {
+    let t = Lib::new();
+    t.active_quote();
+    t.ok("/opp edit O-1001 revenue:\"20.000\"");
+    assert_eq!(t.json("O-1001")["estimated_revenue"].as_str(), Some("20000"));
+    t.ok("/product new P1 name:X price:\"1.500\"");
+    assert_eq!(t.json("P1")["unit_price"].as_str(), Some("1500"));
+    t.ok("/product new P2 name:Y price:\"12.500,50\"");
+    assert_eq!(t.json("P2")["unit_price"].as_str(), Some("12500.5"));
+    t.ok("/quote win Q-1001 revenue:\"12.000\"");
+    assert_eq!(t.json("O-1001")["actual_revenue"].as_str(), Some("12000"));
+}
+
+#[test]
+fn an_amount_that_reads_two_ways_is_refused_in_an_english_team() {
+    let t = Lib::with_config("[team]\nlocale = \"en\"\n");
+    let e = t.invalid("/product new P1 name:X price:1.500");
+    assert!(e.contains("1500") && e.contains("1.5"), "{e}");
+    t.ok("/product new P1 name:X price:1,500");
+    assert_eq!(t.json("P1")["unit_price"].as_str(), Some("1500"));
+}
+
+#[test]
+fn printed_lines_add_up_when_unit_prices_have_more_decimals_than_the_currency() {
+    let t = Lib::new();
+    t.ok("/lead new topic:Screws last:Weber company:Weber");
+    t.ok("/qualify L-1001");
+    t.ok("/opp line add O-1001 name:Screw qty:1000 price:0,0125 tax:19%");
+    let shown = t.ok("/show O-1001").text;
+    assert!(shown.contains("x 1000 @ 0.0125 EUR"), "{shown}");
+    t.ok("/product new YEN name:Tea price:100.5 currency:JPY");
+    let shown = t.ok("/show YEN").text;
+    assert!(shown.contains("100.5 JPY"), "{shown}");
+}
