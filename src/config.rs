@@ -14,11 +14,9 @@ pub const DEFAULT: &str = include_str!("../config/leadline.toml");
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Said once: the reason is part of the message, not a second error.
+    #[error("cannot read config {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
     #[error("config {origin}: {message}")]
     Parse { origin: String, message: String },
     #[error("config {origin}: {message}")]
@@ -255,9 +253,9 @@ impl Config {
         match path {
             None => Ok(Config::embedded()),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
                     path: p.to_path_buf(),
-                    source,
+                    reason: e.to_string(),
                 })?;
                 Config::parse(&text, &p.display().to_string())
             }

@@ -244,14 +244,32 @@ enum ImportWhat {
     },
 }
 
-/// Exit codes: 0 done, 1 refused or not found, 2 invalid input, 3 setup or store failure.
+/// Invalid input found before any command runs (an acting user who is not
+/// on the team): exit code 2, like an invalid command.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct InvalidInput(String);
+
+/// Exit codes: 0 done, 1 refused or not found, 2 invalid input, 3 broken
+/// configuration or store, 4 a server (mail, sign-in provider) could not
+/// be reached.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             errln!("leadline: {e:#}");
-            ExitCode::from(3)
+            let unreachable = matches!(
+                e.downcast_ref::<leadline::mail::MailError>(),
+                Some(leadline::mail::MailError::Connect { .. })
+            );
+            if e.downcast_ref::<InvalidInput>().is_some() {
+                ExitCode::from(2)
+            } else if unreachable {
+                ExitCode::from(4)
+            } else {
+                ExitCode::from(3)
+            }
         }
     }
 }
@@ -405,7 +423,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 outln!(
                     "sent {}, deferred {}, failed {}, uncertain {}",
-                    report.sent, report.deferred, report.failed, report.uncertain
+                    report.sent,
+                    report.deferred,
+                    report.failed,
+                    report.uncertain
                 );
                 for e in &report.errors {
                     outln!("  {e}");
@@ -734,7 +755,7 @@ fn resolve_actor(config: &Config, given: Option<&str>) -> anyhow::Result<String>
     config
         .team
         .resolve_actor(given.unwrap_or(&config.team.default_user))
-        .map_err(anyhow::Error::msg)
+        .map_err(|e| InvalidInput(e).into())
 }
 
 fn print_result(result: Result<Reply, CommandError>, json: bool) -> ExitCode {

@@ -1006,6 +1006,9 @@ pub enum OutboxStep {
     Failed { reason: String },
     /// A person asks to send a failed or uncertain mail again.
     Retry,
+    /// The server could not be reached before the mail was claimed: it
+    /// stays waiting, no try spent, with the reason shown in the outbox.
+    Unreachable { reason: String },
 }
 
 /// Moves outbox entry `n` one step.
@@ -1070,6 +1073,9 @@ pub fn outbox_step(
             m.state = MailState::Pending { next_at: None };
         }
         (OutboxStep::Retry, _) => return Err(wrong(&m, "retry")),
+        (OutboxStep::Unreachable { reason }, MailState::Pending { .. }) => {
+            m.last_error = Some(reason.clone());
+        }
         (_, _) => return Err(wrong(&m, "update")),
     }
     queue::put_mail(tx, &m)?;

@@ -68,11 +68,19 @@ pub enum CommandError {
     #[error("{0}")]
     NotFound(String),
     /// The workflow rules refused it.
-    #[error("{0}")]
+    #[error(transparent)]
     Refused(#[from] Refusal),
     /// The store failed; nothing was written.
     #[error("store error: {0}")]
-    Store(#[from] TxError),
+    Store(TxError),
+}
+
+/// Not `#[from]`: that would make the `TxError` a source too, and
+/// `{:#}` would then say it twice.
+impl From<TxError> for CommandError {
+    fn from(e: TxError) -> Self {
+        CommandError::Store(e)
+    }
 }
 
 impl CommandError {

@@ -493,21 +493,31 @@ impl<'a, 'c> Args<'a, 'c> {
         };
         let description = self.text(&["name", "description", "desc"])?;
         let quantity = match self.opt(&["qty", "quantity", "menge"])? {
-            Some(q) => {
-                Some(super::values::parse_quantity(&q, self.ctx.team.locale).map_err(|e| invalid(format!("qty: {e}")))?)
-            }
+            Some(q) => Some(
+                super::values::parse_quantity(&q, self.ctx.team.locale)
+                    .map_err(|e| invalid(format!("qty: {e}")))?,
+            ),
             None => None,
         };
         let unit_price = match self.opt(&["price", "unit_price"])? {
-            Some(p) => Some(parse_amount(&p, self.ctx.team.locale).map_err(|e| invalid(format!("price: {e}")))?),
+            Some(p) => Some(
+                parse_amount(&p, self.ctx.team.locale)
+                    .map_err(|e| invalid(format!("price: {e}")))?,
+            ),
             None => None,
         };
         let discount = match self.opt(&["discount", "rabatt"])? {
-            Some(d) => Some(parse_discount(&d, self.ctx.team.locale).map_err(|e| invalid(format!("discount: {e}")))?),
+            Some(d) => Some(
+                parse_discount(&d, self.ctx.team.locale)
+                    .map_err(|e| invalid(format!("discount: {e}")))?,
+            ),
             None => None,
         };
         let tax_rate = match self.opt(&["tax", "tax_rate", "vat"])? {
-            Some(t) => Some(parse_percent(&t, self.ctx.team.locale).map_err(|e| invalid(format!("tax: {e}")))?),
+            Some(t) => Some(
+                parse_percent(&t, self.ctx.team.locale)
+                    .map_err(|e| invalid(format!("tax: {e}")))?,
+            ),
             None => None,
         };
         Ok(LineInput {
@@ -1159,7 +1169,10 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
             let revenue = match args.opt(&["revenue", "actual_revenue"])? {
                 None => None,
                 Some(r) if normalize_name(&r) == "compute" => None,
-                Some(r) => Some(parse_amount(&r, args.ctx.team.locale).map_err(|e| invalid(format!("revenue: {e}")))?),
+                Some(r) => Some(
+                    parse_amount(&r, args.ctx.team.locale)
+                        .map_err(|e| invalid(format!("revenue: {e}")))?,
+                ),
             };
             Command::OppWin {
                 opp,
@@ -1232,7 +1245,10 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
             let revenue = match args.opt(&["revenue", "actual_revenue"])? {
                 None => None,
                 Some(r) if normalize_name(&r) == "compute" => None,
-                Some(r) => Some(parse_amount(&r, args.ctx.team.locale).map_err(|e| invalid(format!("revenue: {e}")))?),
+                Some(r) => Some(
+                    parse_amount(&r, args.ctx.team.locale)
+                        .map_err(|e| invalid(format!("revenue: {e}")))?,
+                ),
             };
             Command::QuoteWin {
                 quote,

@@ -7,9 +7,9 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 
 use super::Context;
+use crate::config::NumberLocale;
 use crate::domain::fields::{CustomField, FieldType, FieldValue};
 use crate::domain::lines::Discount;
-use crate::config::NumberLocale;
 use crate::domain::{Currency, Kind};
 
 /// Reads a date: `2026-12-10`, `10.12.2026`, `10.12.26` (two-digit years
@@ -28,7 +28,10 @@ pub fn parse_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, String> {
         if (1900..=2999).contains(&d.year()) {
             Ok(d)
         } else {
-            Err(format!("'{raw}' is in the year {}; write the year in full (2026) or with two digits (26)", d.year()))
+            Err(format!(
+                "'{raw}' is in the year {}; write the year in full (2026) or with two digits (26)",
+                d.year()
+            ))
         }
     };
     if let Ok(d) = NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
@@ -207,8 +210,13 @@ pub fn parse_decimal(raw: &str, what: &str, locale: NumberLocale) -> Result<Deci
         Some(rest) => ("-", rest),
         None => ("", t.strip_prefix('+').unwrap_or(&t)),
     };
-    let not_a_number = || format!("'{raw}' is not {what}; write a number such as 12000, 12.000,50 or 99,50");
-    if body.is_empty() || !body.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    let not_a_number =
+        || format!("'{raw}' is not {what}; write a number such as 12000, 12.000,50 or 99,50");
+    if body.is_empty()
+        || !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return Err(not_a_number());
     }
     let last_sep = body.rfind(['.', ',']).map(|i| body.as_bytes()[i] as char);
@@ -228,7 +236,8 @@ pub fn parse_decimal(raw: &str, what: &str, locale: NumberLocale) -> Result<Deci
         }
         Some(sep) => {
             let (int, frac) = body.split_once(sep).unwrap_or((body, ""));
-            let could_group = frac.len() == 3 && (1..=3).contains(&int.len()) && !int.starts_with('0');
+            let could_group =
+                frac.len() == 3 && (1..=3).contains(&int.len()) && !int.starts_with('0');
             if !could_group {
                 Some(sep)
             } else if sep == locale.grouping() {
@@ -236,7 +245,9 @@ pub fn parse_decimal(raw: &str, what: &str, locale: NumberLocale) -> Result<Deci
             } else {
                 let grouped = format!("{sign}{int}{frac}");
                 let decimal = format!("{sign}{int}.{frac}");
-                let decimal = Decimal::from_str(&decimal).map(|d| d.normalize().to_string()).unwrap_or(decimal);
+                let decimal = Decimal::from_str(&decimal)
+                    .map(|d| d.normalize().to_string())
+                    .unwrap_or(decimal);
                 return Err(format!(
                     "'{raw}' could be read as {grouped} or as {decimal}; write {grouped} or {decimal} (or set [team] locale)"
                 ));
@@ -247,7 +258,9 @@ pub fn parse_decimal(raw: &str, what: &str, locale: NumberLocale) -> Result<Deci
         Some(sep) => body.rsplit_once(sep).unwrap_or((body, "")),
         None => (body, ""),
     };
-    let grouping = ['.', ','].into_iter().find(|c| Some(*c) != decimal && int.contains(*c));
+    let grouping = ['.', ',']
+        .into_iter()
+        .find(|c| Some(*c) != decimal && int.contains(*c));
     let digits = match grouping {
         None => int.to_string(),
         Some(g) => {
@@ -267,7 +280,10 @@ pub fn parse_decimal(raw: &str, what: &str, locale: NumberLocale) -> Result<Deci
     let text = if frac.is_empty() {
         format!("{sign}{digits}")
     } else {
-        format!("{sign}{}.{frac}", if digits.is_empty() { "0" } else { &digits })
+        format!(
+            "{sign}{}.{frac}",
+            if digits.is_empty() { "0" } else { &digits }
+        )
     };
     let d = Decimal::from_str(&text)
         .map(|d| d.normalize())
@@ -316,7 +332,11 @@ pub fn parse_amount(raw: &str, locale: NumberLocale) -> Result<Decimal, String> 
 /// Fails outside that range.
 pub fn parse_percent(raw: &str, locale: NumberLocale) -> Result<Decimal, String> {
     let t = raw.trim();
-    let d = parse_decimal(t.strip_suffix('%').unwrap_or(t).trim_end(), "a percentage", locale)?;
+    let d = parse_decimal(
+        t.strip_suffix('%').unwrap_or(t).trim_end(),
+        "a percentage",
+        locale,
+    )?;
     if d.is_sign_negative() || d > Decimal::ONE_HUNDRED {
         return Err(format!("'{raw}' is not a percentage between 0 and 100"));
     }
@@ -442,7 +462,9 @@ pub fn parse_field(
         FieldType::Phone => FieldValue::Text(parse_phone(t).map_err(prefix)?),
         FieldType::Date => FieldValue::Date(parse_date(t, ctx.today()).map_err(prefix)?),
         FieldType::Amount => FieldValue::Amount(parse_amount(t, locale).map_err(prefix)?),
-        FieldType::Number => FieldValue::Number(parse_decimal(t, "a number", locale).map_err(prefix)?),
+        FieldType::Number => {
+            FieldValue::Number(parse_decimal(t, "a number", locale).map_err(prefix)?)
+        }
         FieldType::Percent => FieldValue::Number(parse_percent(t, locale).map_err(prefix)?),
         FieldType::Probability => {
             let p = parse_percent(t, locale).map_err(prefix)?;
@@ -631,8 +653,14 @@ mod tests {
     #[test]
     fn every_usual_way_of_writing_an_amount_reads_the_same() {
         for locale in [DE, EN] {
-            for raw in ["1234.56", "1234,56", "1.234,56", "1,234.56", "1 234,56", "1'234.56"] {
-                assert_eq!(amount(raw, locale), Ok("1234.56".into()), "{raw} {locale:?}");
+            for raw in [
+                "1234.56", "1234,56", "1.234,56", "1,234.56", "1 234,56", "1'234.56",
+            ] {
+                assert_eq!(
+                    amount(raw, locale),
+                    Ok("1234.56".into()),
+                    "{raw} {locale:?}"
+                );
             }
             assert_eq!(amount("12.500,50", locale), Ok("12500.5".into()));
             assert_eq!(amount("0,125", locale), Ok("0.125".into()));
@@ -654,7 +682,17 @@ mod tests {
 
     #[test]
     fn malformed_numbers_and_negatives_are_refused() {
-        for raw in ["1.23.4", "1,2,3", "1.234.56", "12000 EUR", "1.2,3,4", "", ".", "1..2", "abc"] {
+        for raw in [
+            "1.23.4",
+            "1,2,3",
+            "1.234.56",
+            "12000 EUR",
+            "1.2,3,4",
+            "",
+            ".",
+            "1..2",
+            "abc",
+        ] {
             assert!(amount(raw, DE).is_err(), "{raw}");
         }
         assert!(amount("-5", DE).is_err());

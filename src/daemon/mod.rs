@@ -703,11 +703,17 @@ fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof: mpsc::Send
         match v["ok"].as_bool() {
             Some(true) => {
                 let reply = v["reply"].as_str().unwrap_or("");
-                let _ = std::io::Write::write_all(&mut std::io::stdout(), format!("{reply}\n").as_bytes());
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stdout(),
+                    format!("{reply}\n").as_bytes(),
+                );
             }
             _ => {
                 let message = v["message"].as_str().unwrap_or("failed");
-                let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{message}\n").as_bytes());
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    format!("{message}\n").as_bytes(),
+                );
             }
         }
     }

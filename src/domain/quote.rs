@@ -184,9 +184,15 @@ impl Quote {
                 "cannot {action} {}: it expired on {until}; extend it first{}",
                 self.show(rules),
                 if matches!(self.state, QuoteState::Draft) {
-                    format!(" (/quote edit {} valid_until:...)", rules.show(Kind::Quote, self.number))
+                    format!(
+                        " (/quote edit {} valid_until:...)",
+                        rules.show(Kind::Quote, self.number)
+                    )
                 } else {
-                    format!(" by revising it (/quote revise {})", rules.show(Kind::Quote, self.number))
+                    format!(
+                        " by revising it (/quote revise {})",
+                        rules.show(Kind::Quote, self.number)
+                    )
                 }
             ))),
             _ => Ok(()),
@@ -241,7 +247,9 @@ impl Quote {
         if self.pricing.totals().total_amount <= rust_decimal::Decimal::ZERO {
             return Err(Refusal::new(format!(
                 "cannot activate {id}: its total is {}; check its prices and discounts",
-                self.pricing.currency.format(self.pricing.totals().total_amount)
+                self.pricing
+                    .currency
+                    .format(self.pricing.totals().total_amount)
             )));
         }
         self.ensure_valid(rules, "activate", today)?;

@@ -277,11 +277,11 @@ pub enum MailError {
     },
     #[error("{account}: {reason}")]
     Protocol { account: String, reason: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] crate::command::CommandError),
     #[error("mail: {0}")]
     Config(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Auth(#[from] oauth::AuthError),
 }
 

@@ -271,7 +271,19 @@ pub async fn send_once(
     if due.is_empty() {
         return Ok(report);
     }
-    let transport = signed_in(mail, config, &Tokens::new(store.path())).await?;
+    let transport = match signed_in(mail, config, &Tokens::new(store.path())).await {
+        Ok(t) => t,
+        Err(e) => {
+            // Nothing was sent: every due mail keeps waiting, and shows why.
+            if let MailError::Connect { .. } = e {
+                for m in &due {
+                    let reason = e.to_string();
+                    step(store, ctx, m.number, OutboxStep::Unreachable { reason })?;
+                }
+            }
+            return Err(e);
+        }
+    };
     for m in due {
         let msg = match message(config, &m) {
             Ok(msg) => msg,

@@ -68,7 +68,7 @@ pub struct Digest {
 /// Why a digest could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum DigestError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] CommandError),
     #[error("template {name}: {message}")]
     Template { name: String, message: String },

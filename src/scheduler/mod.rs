@@ -62,9 +62,9 @@ pub struct TickReport {
 /// Why a tick failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TickError {
-    #[error("{0}")]
+    #[error(transparent)]
     Command(#[from] CommandError),
-    #[error("{0}")]
+    #[error(transparent)]
     Digest(#[from] digest::DigestError),
 }
 

@@ -57,8 +57,16 @@ pub enum StoreError {
     Foreign { path: PathBuf },
     #[error("the store at {path} has a damaged journal entry: {reason}")]
     Journal { path: PathBuf, reason: String },
+    /// sled's own error, said in words (not as its source: its Display is
+    /// Rust debug formatting).
     #[error("store: {}", sled_words(.0))]
-    Sled(#[from] sled::Error),
+    Sled(sled::Error),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Sled(e)
+    }
 }
 
 /// How to open the store.
@@ -237,7 +245,10 @@ impl Syncer {
     fn sync_to(&self, seq: u64) -> Result<(), TxError> {
         let result = self.db.flush().map(|_| ()).map_err(|e| {
             refuse_writes(&self.broken, "syncing to disk", &sled_words(&e));
-            TxError(format!("the change could not be saved to disk: {}", sled_words(&e)))
+            TxError(format!(
+                "the change could not be saved to disk: {}",
+                sled_words(&e)
+            ))
         });
         self.gate.synced(seq);
         result
@@ -633,7 +644,11 @@ impl Store {
 /// Fails when the folder cannot be read or a leftover cannot be removed.
 fn clear_interrupted_writes(dir: &Path) -> std::io::Result<()> {
     let lock_file = dir.join("db");
-    let file = match std::fs::OpenOptions::new().read(true).write(true).open(&lock_file) {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_file)
+    {
         Ok(file) => file,
         // A new store: nothing to tidy.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -1068,7 +1083,10 @@ mod tests {
             assert!(plain.is_err(), "sled opened with a {size}-byte leftover");
             drop(plain);
             let store = open_once_released(dir.path())?;
-            assert!(store.reader().get(b"r/lead/00000000000000001001")?.is_some());
+            assert!(store
+                .reader()
+                .get(b"r/lead/00000000000000001001")?
+                .is_some());
             assert!(!leftover.exists());
         }
         Ok(())
@@ -1084,7 +1102,10 @@ mod tests {
             Store::open(&StoreOptions::new(dir.path())),
             Err(StoreError::Locked { .. })
         ));
-        assert!(leftover.exists(), "removed a file the open store may be writing");
+        assert!(
+            leftover.exists(),
+            "removed a file the open store may be writing"
+        );
         std::fs::remove_file(leftover)?;
         drop(store);
         Ok(())
@@ -1121,15 +1142,26 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => return Err("a damaged store opened".into()),
         };
-        assert!(e.contains("leadline store repair") && e.contains("backup"), "{e}");
+        assert!(
+            e.contains("leadline store repair") && e.contains("backup"),
+            "{e}"
+        );
         assert!(!e.contains("None") && !e.contains("Corruption {"), "{e}");
         let now = chrono::Utc::now();
         let report = repair::repair(&StoreOptions::new(&data), now)?;
         assert!(report.kept_at.exists());
-        assert_eq!(report.check.records.get("lead"), Some(&1), "{}", report.render());
+        assert_eq!(
+            report.check.records.get("lead"),
+            Some(&1),
+            "{}",
+            report.render()
+        );
         assert!(data.join("oauth/sales.json").exists());
         let store = open_once_released(&data)?;
-        assert!(store.reader().get(b"r/lead/00000000000000001001")?.is_some());
+        assert!(store
+            .reader()
+            .get(b"r/lead/00000000000000001001")?
+            .is_some());
         drop(store);
         // A store that opens is not "repaired".
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -109,7 +109,10 @@ impl RepairReport {
 /// Fails when the store opens normally (nothing to repair), is in use, or
 /// when not even its log can be read; the original folder is then back
 /// where it was.
-pub fn repair(options: &StoreOptions, now: chrono::DateTime<chrono::Utc>) -> Result<RepairReport, StoreError> {
+pub fn repair(
+    options: &StoreOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<RepairReport, StoreError> {
     let dir = options.path.clone();
     let io = |what: &str, e: std::io::Error| StoreError::Open {
         path: dir.clone(),
@@ -125,8 +128,9 @@ pub fn repair(options: &StoreOptions, now: chrono::DateTime<chrono::Utc>) -> Res
         Ok(_) => {
             return Err(StoreError::Open {
                 path: dir.clone(),
-                reason: "it opens normally: nothing to repair (leadline store check reads every record)"
-                    .to_string(),
+                reason:
+                    "it opens normally: nothing to repair (leadline store check reads every record)"
+                        .to_string(),
             })
         }
         Err(e @ (StoreError::Locked { .. } | StoreError::TooNew { .. })) => return Err(e),
@@ -142,13 +146,16 @@ pub fn repair(options: &StoreOptions, now: chrono::DateTime<chrono::Utc>) -> Res
             std::fs::remove_file(entry.path()).map_err(|e| io("cannot tidy the copy", e))?;
         }
     }
-    let old = sled::Config::new().path(&work).open().map_err(|e| StoreError::Open {
-        path: dir.clone(),
-        reason: format!(
-            "not even its log can be read ({}); restore the folder from a backup",
-            super::sled_words(&e)
-        ),
-    })?;
+    let old = sled::Config::new()
+        .path(&work)
+        .open()
+        .map_err(|e| StoreError::Open {
+            path: dir.clone(),
+            reason: format!(
+                "not even its log can be read ({}); restore the folder from a backup",
+                super::sled_words(&e)
+            ),
+        })?;
     std::fs::rename(&dir, &kept_at).map_err(|e| io("cannot move the damaged folder aside", e))?;
     let copied = (|| {
         let new = sled::Config::new().path(&dir).open()?;
@@ -190,9 +197,11 @@ pub fn repair(options: &StoreOptions, now: chrono::DateTime<chrono::Utc>) -> Res
         let sled_file = ["db", "conf", "blobs", "leadline.sock"].contains(&name_text.as_ref())
             || name_text.starts_with("snap.");
         if !sled_file && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-            copy_dir(&entry.path(), &dir.join(&name)).map_err(|e| io("cannot carry over a folder", e))?;
+            copy_dir(&entry.path(), &dir.join(&name))
+                .map_err(|e| io("cannot carry over a folder", e))?;
         } else if !sled_file {
-            std::fs::copy(entry.path(), dir.join(&name)).map_err(|e| io("cannot carry over a file", e))?;
+            std::fs::copy(entry.path(), dir.join(&name))
+                .map_err(|e| io("cannot carry over a file", e))?;
         }
     }
     let check = wait_for_release(|| check(options))?;

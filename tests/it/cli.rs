@@ -100,8 +100,9 @@ fn the_acting_user_is_recorded_and_must_be_on_a_configured_team() {
     let out = run(&["cmd", "/lead edit L-1001 owner:stranger"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("owners: maria, jonas"));
+    // Not a member: invalid input (2), not a broken config (3).
     let out = run(&["--as", "stranger", "cmd", "/list leads"]);
-    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("'stranger' is not on the team"));
     let out = run(&["cmd", "/history L-1001"]);
     let h = String::from_utf8_lossy(&out.stdout);
@@ -138,7 +139,13 @@ fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
         .args(["--config", "/nonexistent/x.toml", "cmd", "/help"])
         .output()
         .expect("run");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read config /nonexistent/x.toml"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read config /nonexistent/x.toml"),
+        "{err}"
+    );
+    // Said once, not twice.
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
 
 #[test]
@@ -297,4 +304,46 @@ fn escape_sequences_from_input_are_printed_escaped() {
     let out = b.ok("/lead new topic:\"a\u{1b}[2Jb\" last:X");
     assert!(!out.contains('\u{1b}'), "{out:?}");
     assert!(out.contains("a\\u{1b}[2Jb"), "{out}");
+}
+
+#[test]
+fn an_unreachable_mail_server_has_its_own_exit_code_and_the_outbox_shows_why() {
+    let b = Bin::new();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let cfg = b.file(
+        "smtp.toml",
+        &format!("[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"Sales <sales@example.com>\"\n"),
+    );
+    let run = |args: &[&str]| b.configured(&cfg).args(args).output().expect("run");
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    ok(&[
+        "cmd",
+        "/lead new topic:Chairs last:Schmidt email:anna@contoso.example",
+    ]);
+    ok(&["cmd", "/email L-1001 subject:Hello body:Hi"]);
+    let out = run(&["outbox", "send", "--once"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{err}"
+    );
+    let outbox = ok(&["outbox"]);
+    assert!(
+        outbox.contains("waiting") && outbox.contains("last error: mail.smtp: cannot connect"),
+        "{outbox}"
+    );
 }

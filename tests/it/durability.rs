@@ -153,7 +153,7 @@ fn one_shot_writers_killed_at_random_moments_never_leave_a_store_that_will_not_o
     let mut acked_topics: Vec<String> = Vec::new();
     let mut acked_qualified: Vec<u64> = Vec::new();
     let mut open_lead: Option<u64> = None;
-    let (mut acked, mut cut) = (0, 0);
+    let (mut acked, mut cut, mut leftovers) = (0, 0, 0);
     for round in 0..kills() {
         let line = match open_lead {
             Some(n) => format!("/qualify L-{n}"),
@@ -187,6 +187,14 @@ fn one_shot_writers_killed_at_random_moments_never_leave_a_store_that_will_not_o
                 "seed {seed}, round {round}: the store would not open: {err}"
             );
         }
+        let unfinished = std::fs::read_dir(b.data())
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".generating"))
+                    .count()
+            })
+            .unwrap_or(0);
+        leftovers += unfinished;
         // The restart: the store opens, keeps every acknowledged change, and
         // no qualify is half-applied.
         let store = Store::open(&StoreOptions::new(b.data()))
@@ -216,5 +224,7 @@ fn one_shot_writers_killed_at_random_moments_never_leave_a_store_that_will_not_o
     }
     // Both kinds of ending happened, or the moments were badly chosen.
     assert!(acked > 0 && cut > 0, "acked {acked}, cut {cut}");
-    eprintln!("seed {seed}: {acked} acknowledged, {cut} cut short");
+    eprintln!(
+        "seed {seed}: {acked} acknowledged, {cut} cut short, {leftovers} unfinished snapshots left and cleared"
+    );
 }

@@ -150,7 +150,10 @@ fn a_german_semicolon_file_with_thousands_separators_imports_the_right_amounts()
     );
     let out = b.run(&["import", "leads", csv.to_str().expect("utf-8 path")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("imported 3, duplicates 0, failed 0"), "{stdout}");
+    assert!(
+        stdout.contains("imported 3, duplicates 0, failed 0"),
+        "{stdout}"
+    );
     assert!(b.ok("/show L-1001").contains("12,500.00 EUR"));
     assert!(b.ok("/show L-1002").contains("20,000.00 EUR"));
     assert!(b.ok("/show L-1003").contains("1,234.00 EUR"));

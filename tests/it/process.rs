@@ -689,7 +689,10 @@ fn a_partly_fulfilled_order_can_be_fulfilled_when_the_rest_is_delivered() {
     t.order();
     t.ok("/order fulfil SO-1001 reason:partial");
     t.ok("/order fulfil SO-1001 reason:complete");
-    assert_eq!(t.json("SO-1001")["closing"]["reason"].as_str(), Some("Complete"));
+    assert_eq!(
+        t.json("SO-1001")["closing"]["reason"].as_str(),
+        Some("Complete")
+    );
     let e = t.refused("/order fulfil SO-1001 reason:complete");
     assert!(e.contains("fulfilled (Complete)"), "{e}");
 }
@@ -971,7 +974,10 @@ fn a_dot_as_thousands_separator_is_never_read_as_decimals() {
     let t = Lib::new();
     t.active_quote();
     t.ok("/opp edit O-1001 revenue:\"20.000\"");
-    assert_eq!(t.json("O-1001")["estimated_revenue"].as_str(), Some("20000"));
+    assert_eq!(
+        t.json("O-1001")["estimated_revenue"].as_str(),
+        Some("20000")
+    );
     t.ok("/product new P1 name:X price:\"1.500\"");
     assert_eq!(t.json("P1")["unit_price"].as_str(), Some("1500"));
     t.ok("/product new P2 name:Y price:\"12.500,50\"");
