@@ -108,7 +108,11 @@ pub fn activity_line(a: &Activity, ctx: &Context) -> String {
     let mut line = format!(
         "{:<9} {:<8} {:<11} {}",
         ctx.rules.show(Kind::Activity, a.number),
-        shown.label(),
+        // Closed either way (P-10), but a canceled one was never done.
+        match a.state {
+            ActivityState::Canceled { .. } => "Canceled",
+            _ => shown.label(),
+        },
         a.details.name(),
         a.subject
     );
@@ -144,7 +148,8 @@ pub fn create(
     if input.scheduled {
         if on.closed() {
             return Err(Refusal::new(format!(
-                "cannot schedule a {what} on {on_id}: it is {}; log it as done, or put it on an open record",
+                "cannot schedule {} on {on_id}: it is {}; log it as done, or put it on an open record",
+                crate::domain::ids::with_article(what),
                 on.state
             ))
             .into());

@@ -76,8 +76,7 @@ pub fn apply(
             ))
         }
         Command::ProductEdit { sku, fields } => {
-            let old = read_product(tx, sku)?
-                .ok_or_else(|| CommandError::NotFound(format!("there is no product {sku}")))?;
+            let old = read_product(tx, sku)?.ok_or_else(|| no_product(ctx, sku))?;
             let mut p = old.clone();
             for (key, value) in fields {
                 if let FieldKey::Builtin(name) = key {
@@ -667,7 +666,11 @@ fn create(
             save(tx, ctx, text, None, &lead)?;
             let mut msg = format!("Created {id} {}.", lead.title());
             if !others.is_empty() {
-                msg.push_str(&format!(" Note: {} also has this e-mail.", others.join(", ")));
+                msg.push_str(&format!(
+                    " Note: {} also {} this e-mail.",
+                    others.join(", "),
+                    if others.len() == 1 { "has" } else { "have" }
+                ));
             }
             Ok(reply(ctx, msg, &lead, vec![format!("/qualify {id}"), format!("/disqualify {id} reason:")]))
         }
@@ -751,8 +754,8 @@ fn create(
             "activities are added from a record's timeline: /call, /task, /meeting or /note <id> ...".to_string(),
         )),
         Kind::Quote | Kind::Order | Kind::Invoice => Err(CommandError::Invalid(format!(
-            "{}s are not made with new; they come from the step before (/quote new O-..., /quote win, /order invoice)",
-            kind.name()
+            "{} are not made with new; they come from the step before (/quote new O-..., /quote win, /order invoice)",
+            kind.plural()
         ))),
     }
 }
@@ -885,8 +888,8 @@ fn lines(
         Kind::Quote => run::<Quote>(tx, ctx, text, target, op),
         Kind::Order => run::<Order>(tx, ctx, text, target, op),
         other => Err(CommandError::Invalid(format!(
-            "{}s have no lines to change",
-            other.name()
+            "{} have no lines to change",
+            other.plural()
         ))),
     }
 }
@@ -998,10 +1001,13 @@ fn computed_revenue(
             "from the opportunity's lines",
         ));
     }
-    Ok((
-        opp.estimated_revenue.unwrap_or_default(),
-        "the estimated revenue",
-    ))
+    match opp.estimated_revenue {
+        Some(estimate) => Ok((estimate, "the estimated revenue: no quote was won")),
+        None => Err(CommandError::Invalid(
+            "the opportunity has no won quotes, no lines and no estimated revenue; give the actual revenue: revenue:12000"
+                .to_string(),
+        )),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1066,8 +1072,7 @@ fn show(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandErr
     }
     match target {
         Target::Product(sku) => {
-            let p = read_product(tx, sku)?
-                .ok_or_else(|| CommandError::NotFound(format!("there is no product {sku}")))?;
+            let p = read_product(tx, sku)?.ok_or_else(|| no_product(ctx, sku))?;
             Ok(reply(ctx, render::product(&p), &p, vec![]))
         }
         Target::Record(id) => match id.kind {
@@ -1188,8 +1193,8 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
     }
     let mut text = if lines.is_empty() {
         format!(
-            "No {}s{}.",
-            kind.name(),
+            "No {}{}.",
+            kind.plural(),
             q.state
                 .map(|s| format!(" in state {s}"))
                 .unwrap_or_default()
@@ -1298,4 +1303,21 @@ fn ensure_exists_any(tx: &dyn Tx, ctx: &Context, id: RecordId) -> Result<(), Com
         )));
     }
     Ok(())
+}
+
+/// "there is no product X", with the record id meant when X is one typed
+/// without its dash (`/show L1001`).
+fn no_product(ctx: &Context, sku: &str) -> CommandError {
+    let meant = Kind::ALL.into_iter().find_map(|kind| {
+        let prefix = ctx.rules.numbering.format(kind).prefix;
+        let bare = prefix.trim_end_matches('-');
+        let upper = sku.to_uppercase();
+        let digits = upper.strip_prefix(&bare.to_uppercase())?;
+        (bare != prefix && !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()))
+            .then(|| format!("{prefix}{digits}"))
+    });
+    CommandError::NotFound(match meant {
+        Some(id) => format!("there is no product {sku}; did you mean {id}?"),
+        None => format!("there is no product {sku}; /product list shows the catalogue"),
+    })
 }

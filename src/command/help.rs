@@ -95,7 +95,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "opp",
         "/opp win O-1001 [revenue:12000|compute] [date:..]",
-        "close as won; revenue defaults to the won quotes' totals",
+        "close as won; revenue defaults to the won quotes' totals, else its lines' total, else its estimated revenue",
     ),
     (
         "opp",

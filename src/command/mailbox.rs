@@ -544,7 +544,10 @@ pub fn why(tx: &dyn Tx, ctx: &Context, n: u64) -> Result<Reply, CommandError> {
             None => format!("{id} was sent from leadline about {on}"),
         },
         Details::Email { .. } => format!("{id} is on {on}; no rule was recorded"),
-        other => format!("{id} is a {} on {on}, not a mail", other.name()),
+        other => format!(
+            "{id} is {} on {on}, not a mail",
+            crate::domain::ids::with_article(other.name())
+        ),
     };
     Ok(Reply {
         text,
@@ -661,7 +664,10 @@ fn render_template(
             if !matches!(q.state, QuoteState::Active { .. }) {
                 return Err(Refusal::new(format!(
                     "cannot send {id}: it is {}; an active quote is the one that goes out (/quote activate {id})",
-                    q.state_name()
+                    match q.state {
+                        QuoteState::Draft => "a draft",
+                        _ => q.state_name(),
+                    }
                 ))
                 .into());
             }

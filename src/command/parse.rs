@@ -593,8 +593,8 @@ fn unknown_field(kind: Kind, typed: &str, ctx: &Context) -> String {
         format!("; custom: {}", custom.join(", "))
     };
     format!(
-        "{}s have no field '{typed}'; fields: {}{custom}",
-        kind.name(),
+        "{} have no field '{typed}'; fields: {}{custom}",
+        kind.plural(),
         names.join(", ")
     )
 }

@@ -649,10 +649,14 @@ pub fn list_line(
         Kind::Account => line::<Account>(tx, ctx, number, None, |a| {
             a.website.clone().unwrap_or_default()
         }),
-        Kind::Opportunity => line::<Opportunity>(tx, ctx, number, None, |o| {
-            o.estimated_revenue
+        Kind::Opportunity => line::<Opportunity>(tx, ctx, number, None, |o| match &o.state {
+            OppState::Won { actual_revenue, .. } => {
+                format!("won {}", o.pricing.currency.format(*actual_revenue))
+            }
+            _ => o
+                .estimated_revenue
                 .map(|v| o.pricing.currency.format(v))
-                .unwrap_or_default()
+                .unwrap_or_default(),
         }),
         Kind::Quote => line::<Quote>(tx, ctx, number, revision, |q| total(&q.pricing)),
         Kind::Order => line::<Order>(tx, ctx, number, None, |o| total(&o.pricing)),

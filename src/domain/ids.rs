@@ -69,13 +69,25 @@ impl Kind {
 
     /// "a lead", "an opportunity": for messages.
     pub fn with_article(self) -> String {
-        match self {
-            Kind::Account | Kind::Opportunity | Kind::Order | Kind::Invoice | Kind::Activity => {
-                format!("an {}", self.name())
-            }
-            _ => format!("a {}", self.name()),
+        with_article(self.name())
+    }
+
+    /// "leads", "opportunities", "activities": for messages.
+    pub fn plural(self) -> String {
+        match self.name().strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{}s", self.name()),
         }
     }
+}
+
+/// "a call", "an appointment", "an e-mail": a word with its article.
+pub fn with_article(word: &str) -> String {
+    let vowel = word
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {word}", if vowel { "an" } else { "a" })
 }
 
 impl fmt::Display for Kind {

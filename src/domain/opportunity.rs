@@ -262,8 +262,12 @@ impl Opportunity {
         Ok(o)
     }
 
-    /// Weighted revenue: estimated revenue x probability.
+    /// Weighted revenue of an open opportunity: estimated revenue x probability.
     pub fn weighted_revenue(&self) -> Option<Decimal> {
+        // A closed opportunity has an outcome, not a forecast.
+        if !matches!(self.state, OppState::Open { .. }) {
+            return None;
+        }
         let p = Decimal::from(self.probability?);
         Some(
             self.pricing

@@ -983,7 +983,10 @@ fn a_dot_as_thousands_separator_is_never_read_as_decimals() {
     t.ok("/product new P2 name:Y price:\"12.500,50\"");
     assert_eq!(t.json("P2")["unit_price"].as_str(), Some("12500.5"));
     t.ok("/quote win Q-1001 revenue:\"12.000\"");
-    assert_eq!(t.json("O-1001")["actual_revenue"].as_str(), Some("12000"));
+    assert_eq!(
+        t.json("O-1001")["actual_revenue"].as_str(),
+        Some("12000.00")
+    );
 }
 
 #[test]
@@ -1006,4 +1009,77 @@ fn printed_lines_add_up_when_unit_prices_have_more_decimals_than_the_currency() 
     t.ok("/product new YEN name:Tea price:100.5 currency:JPY");
     let shown = t.ok("/show YEN").text;
     assert!(shown.contains("100.5 JPY"), "{shown}");
+}
+
+#[test]
+fn messages_say_opportunities_an_appointment_and_have() {
+    let t = Lib::new();
+    let e = t.invalid("/opp edit O-1001 foo:1");
+    assert!(e.starts_with("opportunities have no field"), "{e}");
+    let r = t.ok("/list opps state:won").text;
+    assert_eq!(r, "No opportunities in state won.");
+    t.ok("/lead new topic:A last:A email:a@x.example");
+    t.ok("/lead new topic:B last:B email:a@x.example");
+    let r = t.ok("/lead new topic:C last:C email:a@x.example").text;
+    assert!(r.contains("L-1001, L-1002 also have this e-mail"), "{r}");
+    t.ok("/qualify L-1001");
+    let e = t.refused("/meeting L-1001 Demo start:\"fri 10:00\" end:\"fri 11:00\"");
+    assert!(
+        e.contains("cannot schedule an appointment on L-1001"),
+        "{e}"
+    );
+}
+
+#[test]
+fn show_with_an_id_missing_its_dash_suggests_the_id() {
+    let t = Lib::new();
+    let e = t.err("/show L1001").to_string();
+    assert_eq!(e, "there is no product L1001; did you mean L-1001?");
+}
+
+#[test]
+fn winning_an_opportunity_with_nothing_to_compute_from_asks_for_the_revenue() {
+    let t = Lib::new();
+    t.ok("/lead new topic:Chairs last:Weber company:Weber");
+    t.ok("/qualify L-1001");
+    let e = t.invalid("/opp win O-1001");
+    assert!(e.contains("give the actual revenue: revenue:"), "{e}");
+    t.ok("/opp edit O-1001 revenue:5000");
+    let r = t.ok("/opp win O-1001").text;
+    assert!(
+        r.contains("5,000.00 EUR (the estimated revenue: no quote was won)"),
+        "{r}"
+    );
+}
+
+#[test]
+fn won_opportunities_list_their_actual_revenue_and_no_weighted_revenue() {
+    let t = Lib::new();
+    t.active_quote();
+    t.ok("/opp edit O-1001 revenue:99999 probability:50");
+    assert!(t
+        .ok("/show O-1001")
+        .text
+        .contains("weighted revenue: 49,999.50 EUR"));
+    t.ok("/quote win Q-1001");
+    let list = t.ok("/list opps state:won").text;
+    assert!(
+        list.contains("won 2,260.88 EUR") && !list.contains("99,999"),
+        "{list}"
+    );
+    let shown = t.ok("/show O-1001").text;
+    assert!(!shown.contains("weighted revenue"), "{shown}");
+}
+
+#[test]
+fn a_canceled_activity_shows_as_canceled_not_closed() {
+    let t = Lib::new();
+    t.ok("/lead new topic:A last:A");
+    t.ok("/task L-1001 Call back due:tomorrow");
+    t.ok("/task L-1001 Send brochure due:tomorrow");
+    t.ok("/done ACT-1001");
+    t.ok("/activity cancel ACT-1002");
+    let tl = t.ok("/timeline L-1001").text;
+    assert!(tl.contains("ACT-1001  Closed"), "{tl}");
+    assert!(tl.contains("ACT-1002  Canceled"), "{tl}");
 }
