@@ -490,7 +490,7 @@ pub fn daemon(
 
 /// The benchmark's writes: half new leads, half edits of random leads.
 fn mix_line(rules: &crate::domain::Rules, client: usize, i: u64, leads: usize) -> String {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         format!("/lead new topic:\"Bench {client}-{i}\" last:B{client} email:b{client}x{i}@bench.example")
     } else {
         let mut x = (i ^ (client as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
@@ -710,7 +710,7 @@ pub fn scheduler(
             let id = config
                 .process
                 .show(crate::domain::Kind::Lead, first + lead as u64);
-            if rng % 5 == 0 {
+            if rng.is_multiple_of(5) {
                 // Due between t0 - 60 days and t0 + 30 days, on the minute.
                 let minutes = (rng >> 8) % (90 * 24 * 60);
                 let due = (t0 - D::days(60) + D::minutes(minutes as i64)).to_rfc3339();

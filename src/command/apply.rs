@@ -19,7 +19,7 @@ use crate::domain::invoice::{Invoice, InvoiceState};
 use crate::domain::lead::{Lead, QualifyInput};
 use crate::domain::lines::{LineInput, Priced};
 use crate::domain::opportunity::{OppState, OppStatus, Opportunity};
-use crate::domain::order::{Order, OrderState};
+use crate::domain::order::{Billed, Order, OrderState};
 use crate::domain::party::{account_name_key, website_domain, Account, Address, Contact};
 use crate::domain::product::Product;
 use crate::domain::quote::{Quote, QuoteState};
@@ -393,23 +393,33 @@ pub fn apply(
                 vec![],
             ))
         }
-        Command::OrderInvoice(order) => {
+        Command::OrderInvoice { order, lines } => {
             let old: Order = require(tx, ctx, *order, None)?;
-            let invoice_canceled = match &old.state {
-                OrderState::Invoiced { invoice, .. } => load::<Invoice>(tx, *invoice, None)?
-                    .is_some_and(|i| matches!(i.state, InvoiceState::Canceled { .. })),
-                _ => false,
-            };
+            let mut billed = Billed::default();
+            for n in old.invoice_numbers() {
+                if let Some(i) = load::<Invoice>(tx, n, None)? {
+                    billed.add(&i);
+                }
+            }
             let number = next_number(tx, ctx, Kind::Invoice)?;
-            let new = old.invoice(number, invoice_canceled, ctx.rules)?;
-            let invoice = Invoice::from_order(&old, number, ctx.today(), ctx.rules, ctx.now);
+            let (new, invoice) =
+                old.invoice(number, &billed, lines, ctx.today(), ctx.rules, ctx.now)?;
             save(tx, ctx, text, Some(&old), &new)?;
             save(tx, ctx, text, None, &invoice)?;
             let id = ctx.rules.show(Kind::Invoice, number);
+            let rest = if matches!(new.state, OrderState::Invoiced { .. }) {
+                String::new()
+            } else {
+                format!(
+                    " {} has more to bill (/order invoice {}).",
+                    ctx.rules.show(Kind::Order, *order),
+                    ctx.rules.show(Kind::Order, *order)
+                )
+            };
             Ok(reply(
                 ctx,
                 format!(
-                    "Created invoice {id} for {}: total {}, due {}.",
+                    "Created invoice {id} for {}: total {}, due {}.{rest}",
                     ctx.rules.show(Kind::Order, *order),
                     invoice
                         .pricing
@@ -418,23 +428,72 @@ pub fn apply(
                     invoice.due_date
                 ),
                 &invoice,
-                vec![format!("/invoice paid {id} reason:complete")],
+                vec![
+                    format!("/invoice send {id}"),
+                    format!("/invoice pay {id} amount:"),
+                ],
             ))
         }
-        Command::InvoicePaid { invoice, close } | Command::InvoiceCancel { invoice, close } => {
-            let paid = matches!(cmd, Command::InvoicePaid { .. });
+        Command::InvoicePayment {
+            invoice,
+            amount,
+            date,
+            note,
+        } => {
             let new: Invoice = step(tx, ctx, text, *invoice, None, |i: &Invoice| {
-                if paid {
-                    i.pay(close, ctx.rules)
-                } else {
-                    i.cancel(close, ctx.rules)
-                }
+                i.record_payment(*amount, *date, note.clone(), ctx.rules)
+            })?;
+            let id = ctx.rules.show(Kind::Invoice, *invoice);
+            let c = &new.pricing.currency;
+            let how = match new.state {
+                InvoiceState::Paid { .. } => "paid in full".to_string(),
+                _ => format!("paid in part, {} still due", c.format(new.balance())),
+            };
+            Ok(reply(
+                ctx,
+                format!(
+                    "Recorded {} received {date} on {id}: {how}.",
+                    c.format(*amount)
+                ),
+                &new,
+                vec![],
+            ))
+        }
+        Command::InvoiceCancel { invoice, close } => {
+            let old: Invoice = require(tx, ctx, *invoice, None)?;
+            let credit_no = next_number(tx, ctx, Kind::Invoice)?;
+            let canceled = old.cancel(close, credit_no, ctx.rules)?;
+            let credit = old.credit_note(credit_no, ctx.today(), ctx.rules, ctx.now);
+            save(tx, ctx, text, Some(&old), &canceled)?;
+            save(tx, ctx, text, None, &credit)?;
+            let order_old: Order = require(tx, ctx, old.order, None)?;
+            let order_new = order_old.invoice_canceled();
+            if order_new != order_old {
+                save(tx, ctx, text, Some(&order_old), &order_new)?;
+            }
+            let id = ctx.rules.show(Kind::Invoice, *invoice);
+            let order_id = ctx.rules.show(Kind::Order, old.order);
+            Ok(reply(
+                ctx,
+                format!(
+                    "Canceled {id} {}: {}. Credit note {} of {} cancels it; {order_id} can be invoiced anew (/order invoice {order_id}).",
+                    canceled.name,
+                    render::invoice_state(&canceled.state),
+                    ctx.rules.show(Kind::Invoice, credit_no),
+                    credit.pricing.currency.format(credit.pricing.totals().total_amount),
+                ),
+                &canceled,
+                vec![format!("/order invoice {order_id}")],
+            ))
+        }
+        Command::InvoicePaid { invoice, close } => {
+            let new: Invoice = step(tx, ctx, text, *invoice, None, |i: &Invoice| {
+                i.pay(close, ctx.rules)
             })?;
             Ok(reply(
                 ctx,
                 format!(
-                    "{} {} {}: {}.",
-                    if paid { "Paid" } else { "Canceled" },
+                    "Paid {} {}: {}.",
                     ctx.rules.show(Kind::Invoice, *invoice),
                     new.name,
                     render::invoice_state(&new.state)
@@ -738,7 +797,10 @@ fn create(
                 decision_date: None,
                 follow_up: None,
                 owner,
-                pricing: crate::domain::lines::Pricing::new(ctx.rules.currency.clone()),
+                pricing: crate::domain::lines::Pricing {
+                    freight_tax: ctx.rules.freight_tax,
+                    ..crate::domain::lines::Pricing::new(ctx.rules.currency.clone())
+                },
                 custom: Default::default(),
                 quotes: Vec::new(),
                 state: OppState::Open {

@@ -30,7 +30,7 @@ pub fn actions(kind: Kind) -> &'static [&'static str] {
             "edit", "show", "list", "history", "line", "fulfil", "cancel", "invoice", "timeline",
         ],
         Kind::Invoice => &[
-            "edit", "show", "list", "history", "paid", "cancel", "send", "timeline",
+            "edit", "show", "list", "history", "pay", "paid", "cancel", "send", "timeline",
         ],
         Kind::Activity => &[
             "show",
@@ -154,18 +154,23 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "order",
-        "/order invoice SO-1001",
-        "create the invoice of a fulfilled order (P-26)",
+        "/order invoice SO-1001 [lines:\"1=5 2=3\"]",
+        "invoice a fulfilled order (P-26): everything not yet billed, or these quantities per line (a partial delivery)",
+    ),
+    (
+        "invoice",
+        "/invoice pay INV-1001 amount:500 [date:..] [note:..]",
+        "record a payment; the balance is what is still due; paid in full at zero",
     ),
     (
         "invoice",
         "/invoice paid INV-1001 reason:complete|partial",
-        "mark it paid (P-28)",
+        "mark it paid (P-28); complete records the balance as paid",
     ),
     (
         "invoice",
         "/invoice cancel INV-1001 reason:canceled",
-        "cancel it (P-29)",
+        "cancel it (P-29) by a credit note with its own number; the order can be invoiced anew",
     ),
     (
         "activities",

@@ -608,7 +608,20 @@ fn lines_data(p: &crate::domain::lines::Pricing) -> (serde_json::Value, serde_js
         })
         .collect();
     let t = p.totals();
+    let taxes: Vec<serde_json::Value> = p
+        .tax_shares()
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "rate": s.rate.normalize().to_string(),
+                "base": c.format(s.base),
+                "tax": c.format(s.tax),
+            })
+        })
+        .collect();
     let totals = serde_json::json!({
+        "taxes": taxes,
+        "discount": if t.discount.is_zero() { String::new() } else { c.format(t.discount) },
         "pre_freight": c.format(t.pre_freight_amount),
         "freight": c.format(t.freight),
         "tax": c.format(t.total_tax),
@@ -684,6 +697,14 @@ fn render_template(
             let (lines, totals) = lines_data(&i.pricing);
             data["lines"] = lines;
             data["totals"] = totals;
+            let c = &i.pricing.currency;
+            if !i.payments.is_empty() {
+                data["paid"] = serde_json::json!(c.format(i.paid()));
+            }
+            data["balance"] = serde_json::json!(c.format(i.balance()));
+            if let Some(original) = i.corrects {
+                data["cancels"] = serde_json::json!(ctx.rules.show(Kind::Invoice, original));
+            }
             data["invoice_date"] = serde_json::json!(i.invoice_date);
             data["due_date"] = serde_json::json!(i.due_date);
         }

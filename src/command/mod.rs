@@ -181,7 +181,8 @@ pub fn step(cmd: &Command) -> &'static str {
         Command::QuoteWin { .. } => "quote win",
         Command::OrderFulfil { .. } => "order fulfil",
         Command::OrderCancel { .. } => "order cancel",
-        Command::OrderInvoice(_) => "order invoice",
+        Command::OrderInvoice { .. } => "order invoice",
+        Command::InvoicePayment { .. } => "invoice pay",
         Command::InvoicePaid { .. } => "invoice paid",
         Command::InvoiceCancel { .. } => "invoice cancel",
         Command::NewActivity(_)

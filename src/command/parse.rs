@@ -159,7 +159,19 @@ pub enum Command {
         order: u64,
         close: CloseInput,
     },
-    OrderInvoice(u64),
+    /// Invoice an order: the quantities of `lines` (line number ->
+    /// quantity) or, empty, everything not yet billed.
+    OrderInvoice {
+        order: u64,
+        lines: std::collections::BTreeMap<u32, Decimal>,
+    },
+    /// Record a payment received.
+    InvoicePayment {
+        invoice: u64,
+        amount: Decimal,
+        date: NaiveDate,
+        note: Option<String>,
+    },
     InvoicePaid {
         invoice: u64,
         close: CloseInput,
@@ -966,6 +978,45 @@ fn activity(args: &mut Args, head: &str) -> Result<Command, CommandError> {
     }))
 }
 
+/// `"1=5 2=3"` (also `1=5, 2=3` or `1:5;2:3`): quantities per line number.
+fn bill_lines(
+    raw: &str,
+    locale: crate::config::NumberLocale,
+) -> Result<std::collections::BTreeMap<u32, Decimal>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let items = raw
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .flat_map(|chunk| {
+            if chunk.matches(['=', ':']).count() > 1 {
+                chunk.split(',').collect::<Vec<_>>()
+            } else {
+                vec![chunk]
+            }
+        })
+        .map(|i| i.trim_matches(','))
+        .filter(|i| !i.is_empty());
+    for item in items {
+        let (no, qty) = item.split_once(['=', ':']).ok_or_else(|| {
+            format!("lines: '{item}' is not LINE=QUANTITY, e.g. lines:\"1=5 2=3\"")
+        })?;
+        let no: u32 = no
+            .trim()
+            .parse()
+            .map_err(|_| format!("lines: '{no}' is not a line number"))?;
+        let qty = super::values::parse_quantity(qty, locale).map_err(|e| format!("lines: {e}"))?;
+        if qty <= Decimal::ZERO {
+            return Err(format!("lines: line {no} needs a quantity above 0"));
+        }
+        if out.insert(no, qty).is_some() {
+            return Err(format!("lines: line {no} is given twice"));
+        }
+    }
+    if out.is_empty() {
+        return Err("lines: name at least one LINE=QUANTITY, e.g. lines:\"1=5\"".to_string());
+    }
+    Ok(out)
+}
+
 fn target(args: &mut Args) -> Result<Target, CommandError> {
     let Some(w) = args.words.front().map(|(w, _)| w.clone()) else {
         return Err(invalid(format!(
@@ -1275,7 +1326,39 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
                 close: args.close_input()?,
             }
         }
-        (Kind::Order, "invoice") => Command::OrderInvoice(args.number(kind)?),
+        (Kind::Order, "invoice") => {
+            let order = args.number(kind)?;
+            let lines = match args.opt(&["lines", "line", "qty", "bill"])? {
+                None => std::collections::BTreeMap::new(),
+                Some(v) => bill_lines(&v, args.ctx.team.locale).map_err(invalid)?,
+            };
+            Command::OrderInvoice { order, lines }
+        }
+        (Kind::Invoice, "pay") => {
+            let invoice = args.number(kind)?;
+            match args.opt(&["amount", "betrag"])? {
+                Some(a) => {
+                    let amount = parse_amount(&a, args.ctx.team.locale)
+                        .map_err(|e| invalid(format!("amount: {e}")))?;
+                    let date = args.date(&["date", "on", "paid_on"])?;
+                    if date > args.ctx.today() {
+                        return Err(invalid(format!(
+                            "date: {date} is in the future; record a payment when it is received"
+                        )));
+                    }
+                    Command::InvoicePayment {
+                        invoice,
+                        amount,
+                        date,
+                        note: args.text(&["note", "description", "desc"])?,
+                    }
+                }
+                None => Command::InvoicePaid {
+                    invoice,
+                    close: args.close_input()?,
+                },
+            }
+        }
         (Kind::Invoice, "paid") => {
             let invoice = args.number(kind)?;
             Command::InvoicePaid {
@@ -1332,7 +1415,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("add", "new"),
     ("set", "edit"),
     ("update", "edit"),
-    ("pay", "paid"),
     ("lost", "lose"),
     ("won", "win"),
     ("ls", "list"),

@@ -52,7 +52,7 @@ fn pricing(out: &mut Vec<String>, p: &Pricing) {
             format!(" - {}", c.format(a.discount))
         };
         out.push(format!(
-            "  {}. {}{} x {} @ {}{disc}, tax {}% = {}",
+            "  {}. {}{} x {} @ {}{disc} = {} net, tax {}%",
             l.no,
             l.sku
                 .as_ref()
@@ -61,8 +61,8 @@ fn pricing(out: &mut Vec<String>, p: &Pricing) {
             l.description,
             l.quantity.normalize(),
             c.format_price(l.unit_price),
+            c.format(a.net),
             l.tax_rate.normalize(),
-            c.format(a.extended)
         ));
     }
     let t = p.totals();
@@ -71,13 +71,28 @@ fn pricing(out: &mut Vec<String>, p: &Pricing) {
         return;
     }
     out.push(format!(
-        "  detail {} - discount {} = {}; freight {}; tax {}; total {}",
+        "  detail {} - discount {} = {}; freight {}{}",
         c.format(t.detail_amount),
         c.format(t.discount),
         c.format(t.pre_freight_amount),
         c.format(t.freight),
-        c.format(t.total_tax),
-        c.format(t.total_amount)
+        p.freight_tax
+            .map(|r| format!(" (tax {}%)", r.normalize()))
+            .unwrap_or_default()
+    ));
+    for share in p.tax_shares() {
+        out.push(format!(
+            "  tax {}% on {}: {}",
+            share.rate.normalize(),
+            c.format(share.base),
+            c.format(share.tax)
+        ));
+    }
+    out.push(format!(
+        "  total {} (net {} + tax {})",
+        c.format(t.total_amount),
+        c.format(t.pre_freight_amount + t.freight),
+        c.format(t.total_tax)
     ));
 }
 
@@ -181,7 +196,8 @@ pub fn invoice_state(state: &InvoiceState) -> String {
     match state {
         InvoiceState::Open => "open".into(),
         InvoiceState::Paid { closing } => closing_text("paid", closing),
-        InvoiceState::Canceled { closing } => closing_text("canceled", closing),
+        InvoiceState::Canceled { closing, .. } => closing_text("canceled", closing),
+        InvoiceState::CreditNote { date } => format!("credit note of {date}"),
     }
 }
 
@@ -475,11 +491,48 @@ pub fn invoice(i: &Invoice, names: &Parties, ctx: &Context) -> (String, Vec<Stri
         reference(r, Kind::Opportunity, Some(i.opportunity)),
     );
     parties(&mut out, r, i.account, i.contact, names);
+    push(&mut out, "cancels", reference(r, Kind::Invoice, i.corrects));
+    if let InvoiceState::Canceled {
+        credit_note: Some(n),
+        ..
+    } = i.state
+    {
+        push(
+            &mut out,
+            "canceled by credit note",
+            reference(r, Kind::Invoice, Some(n)),
+        );
+    }
     push(&mut out, "invoice date", Some(i.invoice_date.to_string()));
-    push(&mut out, "due date", Some(i.due_date.to_string()));
+    if i.corrects.is_none() {
+        push(&mut out, "due date", Some(i.due_date.to_string()));
+    }
     push(&mut out, "description", i.description.clone());
     custom(&mut out, &i.custom);
     pricing(&mut out, &i.pricing);
+    let c = &i.pricing.currency;
+    for p in &i.payments {
+        out.push(format!(
+            "  payment {} received {}{}",
+            c.format(p.amount),
+            p.date,
+            p.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ));
+    }
+    if matches!(i.state, InvoiceState::Open) {
+        out.push(format!(
+            "  balance due: {}{}",
+            c.format(i.balance()),
+            if i.payments.is_empty() {
+                String::new()
+            } else {
+                format!(" (paid in part: {})", c.format(i.paid()))
+            }
+        ));
+    }
     out.push(format!(
         "  owner: {} - created {}",
         i.owner,
@@ -487,6 +540,7 @@ pub fn invoice(i: &Invoice, names: &Parties, ctx: &Context) -> (String, Vec<Stri
     ));
     let next = match i.state {
         InvoiceState::Open => vec![
+            format!("/invoice pay {id} amount:"),
             format!("/invoice paid {id} reason:complete"),
             format!("/invoice cancel {id} reason:canceled"),
         ],

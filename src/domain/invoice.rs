@@ -1,6 +1,14 @@
 //! Invoices (P-26 to P-29): made from a fulfilled order, paid or canceled.
+//!
+//! As a German business needs them: payments are recorded with amount and
+//! date, the balance is what is still due, and the invoice is paid when it
+//! reaches zero. An issued invoice is never changed or deleted: canceling
+//! it issues a credit note (Stornorechnung) with its own number from the
+//! same gap-free sequence, negating every amount of the original and
+//! naming it; the order can then be invoiced anew.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::fields::{CustomValues, Editable, FieldSpec, FieldType, FieldValue};
@@ -15,9 +23,33 @@ use super::{carry_custom, Closing, ClosingInput, Record, Refusal, Rules};
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum InvoiceState {
     Open,
-    Paid { closing: Closing },
-    Canceled { closing: Closing },
+    Paid {
+        closing: Closing,
+    },
+    Canceled {
+        closing: Closing,
+        /// The credit note that cancels it (none on stores from before).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credit_note: Option<u64>,
+    },
+    /// A credit note: it cancels the invoice it `corrects`, and is settled
+    /// against it.
+    CreditNote {
+        date: NaiveDate,
+    },
 }
+
+/// A payment received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub amount: Decimal,
+    pub date: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The payment reason that means nothing is left to pay.
+pub const COMPLETE: &str = "Complete";
 
 /// A bill to the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +70,12 @@ pub struct Invoice {
     pub due_date: NaiveDate,
     #[serde(default, skip_serializing_if = "CustomValues::is_empty")]
     pub custom: CustomValues,
+    /// Payments received, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<Payment>,
+    /// For a credit note: the invoice it cancels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrects: Option<u64>,
     #[serde(flatten)]
     pub state: InvoiceState,
     pub created_at: DateTime<Utc>,
@@ -53,6 +91,7 @@ impl Record for Invoice {
             InvoiceState::Open => "open",
             InvoiceState::Paid { .. } => "paid",
             InvoiceState::Canceled { .. } => "canceled",
+            InvoiceState::CreditNote { .. } => "credit_note",
         }
     }
     fn owner(&self) -> &str {
@@ -123,8 +162,119 @@ impl Invoice {
                 .checked_add_days(Days::new(u64::from(rules.payment_days)))
                 .unwrap_or(today),
             custom: carry_custom(rules, Kind::Invoice, &order.custom),
+            payments: Vec::new(),
+            corrects: None,
             state: InvoiceState::Open,
             created_at: now,
+        }
+    }
+
+    /// What was paid so far.
+    pub fn paid(&self) -> Decimal {
+        self.payments.iter().map(|p| p.amount).sum()
+    }
+
+    /// What is still due: the total less the payments (zero once closed).
+    pub fn balance(&self) -> Decimal {
+        match self.state {
+            InvoiceState::Open => self.pricing.totals().total_amount - self.paid(),
+            _ => Decimal::ZERO,
+        }
+    }
+
+    /// Records a payment of `amount` on `date`; at a balance of zero the
+    /// invoice is paid (reason `Complete`, or the first configured one).
+    ///
+    /// Fails unless open, for amounts of zero or less, more than the
+    /// balance, or with more decimals than the currency has.
+    pub fn record_payment(
+        &self,
+        amount: Decimal,
+        date: NaiveDate,
+        note: Option<String>,
+        rules: &Rules,
+    ) -> Result<Invoice, Refusal> {
+        let id = rules.show(Kind::Invoice, self.number);
+        self.ensure_open(rules, "record a payment on")?;
+        let c = &self.pricing.currency;
+        if amount <= Decimal::ZERO {
+            return Err(Refusal::new(format!(
+                "a payment must be more than {}",
+                c.format(Decimal::ZERO)
+            )));
+        }
+        if c.round(amount) != amount {
+            return Err(Refusal::new(format!(
+                "{amount} has more decimals than {c} has; a payment is in whole cents"
+            )));
+        }
+        let balance = self.balance();
+        if amount > balance {
+            return Err(Refusal::new(format!(
+                "cannot record {} on {id}: only {} is due; an overpayment is not taken",
+                c.format(amount),
+                c.format(balance)
+            )));
+        }
+        let mut i = self.clone();
+        i.payments.push(Payment { amount, date, note });
+        if i.balance().is_zero() {
+            let reason = rules
+                .reason(Step::InvoicePaid, Some(COMPLETE))
+                .or_else(|_| {
+                    rules
+                        .reasons
+                        .invoice_paid
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| Refusal::new("no invoice_paid reason is configured"))
+                })?;
+            i.state = InvoiceState::Paid {
+                closing: Closing {
+                    reason,
+                    date,
+                    description: None,
+                },
+            };
+        }
+        Ok(i)
+    }
+
+    /// The credit note (Stornorechnung) `number` that cancels this invoice:
+    /// every amount negated, dated `today`.
+    pub fn credit_note(
+        &self,
+        number: u64,
+        today: NaiveDate,
+        rules: &Rules,
+        now: DateTime<Utc>,
+    ) -> Invoice {
+        let mut pricing = self.pricing.clone();
+        for line in &mut pricing.lines {
+            line.quantity = -line.quantity;
+            if let Some(super::lines::Discount::Amount(a)) = line.discount {
+                line.discount = Some(super::lines::Discount::Amount(-a));
+            }
+        }
+        if let Some(super::lines::Discount::Amount(a)) = pricing.discount {
+            pricing.discount = Some(super::lines::Discount::Amount(-a));
+        }
+        pricing.freight = -pricing.freight;
+        Invoice {
+            number,
+            name: format!(
+                "Credit note for {}: {}",
+                rules.show(Kind::Invoice, self.number),
+                self.name
+            ),
+            pricing,
+            invoice_date: today,
+            due_date: today,
+            payments: Vec::new(),
+            corrects: Some(self.number),
+            state: InvoiceState::CreditNote { date: today },
+            created_at: now,
+            ..self.clone()
         }
     }
 
@@ -135,7 +285,11 @@ impl Invoice {
         let how = match &self.state {
             InvoiceState::Open => return Ok(()),
             InvoiceState::Paid { closing } => format!("paid ({})", closing.reason),
-            InvoiceState::Canceled { closing } => format!("canceled ({})", closing.reason),
+            InvoiceState::Canceled { closing, .. } => format!("canceled ({})", closing.reason),
+            InvoiceState::CreditNote { .. } => format!(
+                "a credit note for {}",
+                rules.show(Kind::Invoice, self.corrects.unwrap_or_default())
+            ),
         };
         Err(Refusal::new(format!(
             "cannot {action} {}: it is {how}; only an open invoice can change",
@@ -146,22 +300,49 @@ impl Invoice {
     /// Marks an open invoice paid (P-28).
     ///
     /// Fails unless open.
+    /// With reason `Complete`, the balance is recorded as paid on the
+    /// closing date first.
     pub fn pay(&self, input: &ClosingInput, rules: &Rules) -> Result<Invoice, Refusal> {
         self.ensure_open(rules, "mark paid")?;
         let closing = input.check(rules, Step::InvoicePaid)?;
         let mut i = self.clone();
+        let balance = i.balance();
+        if closing.reason.eq_ignore_ascii_case(COMPLETE) && balance > Decimal::ZERO {
+            i.payments.push(Payment {
+                amount: balance,
+                date: closing.date,
+                note: Some("the balance, marked paid".to_string()),
+            });
+        }
         i.state = InvoiceState::Paid { closing };
         Ok(i)
     }
 
-    /// Cancels an open invoice (P-29).
+    /// Cancels an open invoice (P-29) by the credit note `credit_note`
+    /// (see [`Invoice::credit_note`]).
     ///
-    /// Fails unless open.
-    pub fn cancel(&self, input: &ClosingInput, rules: &Rules) -> Result<Invoice, Refusal> {
+    /// Fails unless open, and while payments are recorded on it (refunds
+    /// are not kept yet: settle them outside leadline first).
+    pub fn cancel(
+        &self,
+        input: &ClosingInput,
+        credit_note: u64,
+        rules: &Rules,
+    ) -> Result<Invoice, Refusal> {
         self.ensure_open(rules, "cancel")?;
+        if !self.payments.is_empty() {
+            return Err(Refusal::new(format!(
+                "cannot cancel {}: {} was paid on it; leadline keeps no refunds, so it cannot be canceled by a credit note",
+                rules.show(Kind::Invoice, self.number),
+                self.pricing.currency.format(self.paid())
+            )));
+        }
         let closing = input.check(rules, Step::InvoiceCancel)?;
         let mut i = self.clone();
-        i.state = InvoiceState::Canceled { closing };
+        i.state = InvoiceState::Canceled {
+            closing,
+            credit_note: Some(credit_note),
+        };
         Ok(i)
     }
 }

@@ -410,7 +410,10 @@ impl Lead {
                     decision_date: self.estimated_close,
                     follow_up: self.follow_up,
                     owner: self.owner.clone(),
-                    pricing: Pricing::new(self.currency.clone()),
+                    pricing: Pricing {
+                        freight_tax: rules.freight_tax,
+                        ..Pricing::new(self.currency.clone())
+                    },
                     custom: carry_custom(rules, Kind::Opportunity, &self.custom),
                     quotes: Vec::new(),
                     state: OppState::Open {

@@ -2,14 +2,22 @@
 //! invoices (P-15, P-17, P-32).
 //!
 //! Per line: amount = quantity x unit price; manual discount (amount or
-//! percent of the amount); net = amount - discount; tax = net x rate;
-//! extended = net + tax, each rounded to the currency's minor unit. Per
-//! record: detail amount = sum of nets; record discount; pre-freight amount;
-//! freight; total tax = sum of line taxes; total = pre-freight + freight +
-//! total tax.
+//! percent of the amount); net = amount - discount, each rounded to the
+//! currency's minor unit. Per record: detail amount = sum of nets; record
+//! discount; pre-freight amount = detail - discount; freight.
+//!
+//! Tax is charged on what the customer pays (German VAT, §10 UStG): the
+//! nets are grouped by tax rate; the record discount is shared among the
+//! rates in proportion to their nets, and so is the freight (unless the
+//! record has a freight tax rate of its own); each rate's tax = (its nets -
+//! its share of the discount + its share of the freight) x rate, rounded.
+//! Shares are rounded and the largest rate group takes the remainder, so
+//! they add up to the discount and freight exactly. Total tax = sum of the
+//! rates' taxes; total = pre-freight + freight + total tax.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::money::Currency;
 use super::product::Product;
@@ -124,6 +132,21 @@ pub struct Pricing {
     pub discount: Option<Discount>,
     #[serde(default)]
     pub freight: Decimal,
+    /// The tax rate of the freight; `None`: the lines' rates, shared as
+    /// their nets are (freight follows the goods, as German practice has it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freight_tax: Option<Decimal>,
+}
+
+/// One tax rate's part of a record: what it is charged on, and the tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxShare {
+    /// The rate in percent.
+    pub rate: Decimal,
+    /// Nets at this rate, less their share of the record discount, plus
+    /// their share of the freight.
+    pub base: Decimal,
+    pub tax: Decimal,
 }
 
 impl Pricing {
@@ -134,24 +157,65 @@ impl Pricing {
             lines: Vec::new(),
             discount: None,
             freight: Decimal::ZERO,
+            freight_tax: None,
         }
     }
 
-    /// The record's totals.
-    pub fn totals(&self) -> Totals {
-        let mut detail = Decimal::ZERO;
-        let mut tax = Decimal::ZERO;
-        for line in &self.lines {
-            let a = line.amounts(&self.currency);
-            detail += a.net;
-            tax += a.tax;
-        }
+    /// Detail amount (sum of nets) and the record discount on it.
+    fn detail_and_discount(&self) -> (Decimal, Decimal) {
+        let detail: Decimal = self
+            .lines
+            .iter()
+            .map(|l| l.amounts(&self.currency).net)
+            .sum();
         let discount = self
             .discount
             .map_or(Decimal::ZERO, |d| d.of(detail, &self.currency))
             .min(detail.max(Decimal::ZERO));
+        (detail, discount)
+    }
+
+    /// The tax per rate, lowest rate first (see the module documentation).
+    pub fn tax_shares(&self) -> Vec<TaxShare> {
+        let c = &self.currency;
+        let mut nets: BTreeMap<Decimal, Decimal> = BTreeMap::new();
+        for line in &self.lines {
+            *nets.entry(line.tax_rate.normalize()).or_default() += line.amounts(c).net;
+        }
+        let (_, discount) = self.detail_and_discount();
+        let mut bases = nets.clone();
+        for (rate, share) in spread(discount, &nets, c) {
+            *bases.entry(rate).or_default() -= share;
+        }
+        let freight = c.round(self.freight);
+        match self.freight_tax {
+            Some(rate) => *bases.entry(rate.normalize()).or_default() += freight,
+            None if bases.is_empty() => {
+                *bases.entry(Decimal::ZERO).or_default() += freight;
+            }
+            None => {
+                for (rate, share) in spread(freight, &bases.clone(), c) {
+                    *bases.entry(rate).or_default() += share;
+                }
+            }
+        }
+        bases
+            .into_iter()
+            .filter(|(_, base)| !base.is_zero())
+            .map(|(rate, base)| TaxShare {
+                rate,
+                base,
+                tax: c.round(base * rate / Decimal::ONE_HUNDRED),
+            })
+            .collect()
+    }
+
+    /// The record's totals.
+    pub fn totals(&self) -> Totals {
+        let (detail, discount) = self.detail_and_discount();
         let pre = detail - discount;
         let freight = self.currency.round(self.freight);
+        let tax: Decimal = self.tax_shares().iter().map(|s| s.tax).sum();
         Totals {
             detail_amount: detail,
             discount,
@@ -160,6 +224,19 @@ impl Pricing {
             total_tax: tax,
             total_amount: pre + freight + tax,
         }
+    }
+
+    /// Sets the tax rate of the freight (`None`: the lines' rates).
+    ///
+    /// Fails outside 0..100%.
+    pub fn set_freight_tax(&mut self, rate: Option<Decimal>) -> Result<(), Refusal> {
+        if rate.is_some_and(|r| r.is_sign_negative() || r > Decimal::ONE_HUNDRED) {
+            return Err(Refusal::new(
+                "the freight tax rate must be between 0% and 100%",
+            ));
+        }
+        self.freight_tax = rate;
+        Ok(())
     }
 
     /// Adds a line from the catalogue (`product`) or a write-in; returns its number.
@@ -335,6 +412,35 @@ impl Pricing {
     }
 }
 
+/// `amount` shared among `weights` in proportion, each share rounded in
+/// `currency`; the largest weight takes the remainder, so the shares add
+/// up to `amount` exactly.
+fn spread(
+    amount: Decimal,
+    weights: &BTreeMap<Decimal, Decimal>,
+    currency: &Currency,
+) -> Vec<(Decimal, Decimal)> {
+    let total: Decimal = weights.values().copied().sum();
+    if amount.is_zero() || total.is_zero() {
+        return Vec::new();
+    }
+    let Some(largest) = weights
+        .iter()
+        .max_by(|a, b| a.1.abs().cmp(&b.1.abs()).then(a.0.cmp(b.0)))
+        .map(|(rate, _)| *rate)
+    else {
+        return Vec::new();
+    };
+    let mut shares: Vec<(Decimal, Decimal)> = weights
+        .iter()
+        .filter(|(rate, _)| **rate != largest)
+        .map(|(rate, w)| (*rate, currency.round(amount * *w / total)))
+        .collect();
+    let rest = amount - shares.iter().map(|(_, s)| *s).sum::<Decimal>();
+    shares.push((largest, rest));
+    shares
+}
+
 fn check_line(line: &Line, currency: &Currency) -> Result<(), Refusal> {
     if line.quantity <= Decimal::ZERO {
         return Err(Refusal::new(format!(
@@ -439,12 +545,15 @@ mod tests {
             .expect("valid");
         p.set_freight(d("25")).expect("valid");
         let t = p.totals();
-        // 10 x 199.99 = 1999.90, 5% = 99.995 -> 100.00, net 1899.90, tax 360.98
+        // 10 x 199.99 = 1999.90, 5% = 99.995 -> 100.00, net 1899.90 at
+        // 19%; 50.00 at 0%. The 100.00 discount: 2.56 on the 0% net, 97.44
+        // on the 19%; the 25.00 freight: 0.64 and 24.36. 19% of 1826.82 =
+        // 347.10.
         assert_eq!(t.detail_amount, d("1949.90"));
         assert_eq!(t.discount, d("100.00"));
         assert_eq!(t.pre_freight_amount, d("1849.90"));
-        assert_eq!(t.total_tax, d("360.98"));
-        assert_eq!(t.total_amount, d("2235.88"));
+        assert_eq!(t.total_tax, d("347.10"));
+        assert_eq!(t.total_amount, d("2222.00"));
     }
 
     #[test]
@@ -493,5 +602,97 @@ mod tests {
             .expect("valid");
         assert_eq!((a, b, c), (1, 2, 3));
         assert!(p.remove_line(a).is_err());
+    }
+
+    fn book() -> Product {
+        Product {
+            sku: "BOOK".into(),
+            name: "Guide".into(),
+            unit_price: d("24.50"),
+            currency: eur(),
+            tax_rate: d("7"),
+            active: true,
+            description: None,
+        }
+    }
+
+    /// The README's worked example.
+    fn mixed() -> Pricing {
+        let mut p = Pricing::new(eur());
+        let chairs = LineInput {
+            quantity: Some(d("10")),
+            discount: Some(Discount::Percent(d("5"))),
+            ..LineInput::default()
+        };
+        p.add_line(&chairs, Some(&chair())).expect("chairs");
+        let books = LineInput {
+            quantity: Some(d("2")),
+            ..LineInput::default()
+        };
+        p.add_line(&books, Some(&book())).expect("books");
+        p.set_discount(Some(Discount::Percent(d("10"))))
+            .expect("discount");
+        p.set_freight(d("50")).expect("freight");
+        p
+    }
+
+    #[test]
+    fn a_record_discount_lowers_the_tax_base_of_each_rate_in_proportion() {
+        let p = mixed();
+        let shares = p.tax_shares();
+        assert_eq!(
+            shares,
+            vec![
+                TaxShare {
+                    rate: d("7"),
+                    base: d("45.36"),
+                    tax: d("3.18")
+                },
+                TaxShare {
+                    rate: d("19"),
+                    base: d("1758.65"),
+                    tax: d("334.14")
+                },
+            ]
+        );
+        let t = p.totals();
+        assert_eq!(t.discount, d("194.89"));
+        assert_eq!(t.total_tax, d("337.32"));
+        assert_eq!(t.total_amount, d("2141.33"));
+        // The bases add up to what the customer pays before tax.
+        let bases: Decimal = shares.iter().map(|s| s.base).sum();
+        assert_eq!(bases, t.pre_freight_amount + t.freight);
+    }
+
+    #[test]
+    fn freight_with_a_rate_of_its_own_is_taxed_at_that_rate() {
+        let mut p = mixed();
+        p.set_freight_tax(Some(d("19"))).expect("rate");
+        let shares = p.tax_shares();
+        // 7%: 49.00 - 4.90 discount; 19%: 1899.90 - 189.99 + 50 freight.
+        assert_eq!(shares[0].base, d("44.10"));
+        assert_eq!(shares[1].base, d("1759.91"));
+        assert!(p.set_freight_tax(Some(d("101"))).is_err());
+    }
+
+    #[test]
+    fn shares_always_add_up_to_the_discount_and_freight() {
+        let mut p = Pricing::new(eur());
+        for (price, rate) in [("0.01", "19"), ("0.01", "7"), ("0.01", "0")] {
+            let input = LineInput {
+                description: Some("x".into()),
+                unit_price: Some(d(price)),
+                tax_rate: Some(d(rate)),
+                ..LineInput::default()
+            };
+            p.add_line(&input, None).expect("line");
+        }
+        p.set_discount(Some(Discount::Amount(d("0.02"))))
+            .expect("discount");
+        p.set_freight(d("0.01")).expect("freight");
+        let bases: Decimal = p.tax_shares().iter().map(|s| s.base).sum();
+        let t = p.totals();
+        assert_eq!(bases, t.pre_freight_amount + t.freight);
+        assert_eq!(bases, d("0.02"));
     }
 }

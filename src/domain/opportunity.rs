@@ -143,6 +143,7 @@ impl Editable for Opportunity {
         "currency" => FieldType::Currency,
         "discount" => FieldType::Discount,
         "freight" => FieldType::Amount,
+        "freight_tax" => FieldType::Percent,
         "account" | "company" => FieldType::Ref(Kind::Account),
         "contact" => FieldType::Ref(Kind::Contact),
         "status" => FieldType::Choice(&["in_progress", "on_hold"]),
@@ -168,6 +169,7 @@ impl Editable for Opportunity {
             "freight" => self
                 .pricing
                 .set_freight(value.decimal().unwrap_or_default())?,
+            "freight_tax" => self.pricing.set_freight_tax(value.decimal())?,
             "account" => self.account = value.reference(),
             "contact" => self.contact = value.reference(),
             "status" => {

@@ -2,10 +2,13 @@
 //! fulfilled order is invoiced.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::fields::{CustomValues, Editable, FieldSpec, FieldType, FieldValue};
 use super::ids::Kind;
+use super::invoice::Invoice;
 use super::lines::Pricing;
 use super::quote::Quote;
 use super::rules::Step;
@@ -22,7 +25,7 @@ pub enum OrderState {
     Fulfilled {
         closing: Closing,
     },
-    /// Fulfilled, and its invoice made.
+    /// Fulfilled, and invoiced in full (`invoice` is the last invoice).
     Invoiced {
         closing: Closing,
         invoice: u64,
@@ -53,6 +56,10 @@ pub struct Order {
     pub delivery_date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "CustomValues::is_empty")]
     pub custom: CustomValues,
+    /// Its invoices, oldest first (stores from before keep only the one
+    /// in [`OrderState::Invoiced`]: see [`Order::invoice_numbers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invoices: Vec<u64>,
     #[serde(flatten)]
     pub state: OrderState,
     pub created_at: DateTime<Utc>,
@@ -86,6 +93,7 @@ impl Editable for Order {
         "delivery_date" | "delivery" | "requested_delivery" => FieldType::Date,
         "discount" => FieldType::Discount,
         "freight" => FieldType::Amount,
+        "freight_tax" => FieldType::Percent,
         "owner" => FieldType::Owner,
     ];
 
@@ -98,6 +106,7 @@ impl Editable for Order {
             "freight" => self
                 .pricing
                 .set_freight(value.decimal().unwrap_or_default())?,
+            "freight_tax" => self.pricing.set_freight_tax(value.decimal())?,
             "owner" => self.owner = value.required_text("the owner")?,
             _ => return Err(Refusal::new(format!("orders have no field {field}"))),
         }
@@ -125,6 +134,7 @@ impl Order {
             description: quote.description.clone(),
             delivery_date: None,
             custom: carry_custom(rules, Kind::Order, &quote.custom),
+            invoices: Vec::new(),
             state: OrderState::Active,
             created_at: now,
         }
@@ -180,40 +190,175 @@ impl Order {
         Ok(o)
     }
 
-    /// Marks a fulfilled order as invoiced by `invoice` (P-26). An order
-    /// whose invoice was canceled (`invoice_canceled`) is invoiced anew.
+    /// Every invoice made for it, oldest first (credit notes not included).
+    pub fn invoice_numbers(&self) -> Vec<u64> {
+        let mut all = self.invoices.clone();
+        if let OrderState::Invoiced { invoice, .. } = self.state {
+            if !all.contains(&invoice) {
+                all.push(invoice);
+            }
+        }
+        all
+    }
+
+    /// Invoices a fulfilled order (P-26): `request` names line numbers and
+    /// quantities to bill (a partial delivery); empty, everything not yet
+    /// billed. `billed` is what its live invoices bill already. Freight and
+    /// an amount discount go on the first live invoice. The order is
+    /// invoiced once every line is billed in full.
     ///
-    /// Fails unless fulfilled (and not invoiced by a live invoice).
+    /// Fails unless fulfilled (in part or whole), for lines it does not
+    /// have, and for quantities above what is left to bill.
     pub fn invoice(
         &self,
-        invoice: u64,
-        invoice_canceled: bool,
+        number: u64,
+        billed: &Billed,
+        request: &BTreeMap<u32, Decimal>,
+        today: NaiveDate,
         rules: &Rules,
-    ) -> Result<Order, Refusal> {
+        now: DateTime<Utc>,
+    ) -> Result<(Order, Invoice), Refusal> {
         let id = rules.show(Kind::Order, self.number);
-        match &self.state {
-            OrderState::Fulfilled { closing } | OrderState::Invoiced { closing, .. }
-                if matches!(self.state, OrderState::Fulfilled { .. }) || invoice_canceled =>
-            {
-                let mut o = self.clone();
-                o.state = OrderState::Invoiced {
-                    closing: closing.clone(),
-                    invoice,
-                };
-                Ok(o)
+        let closing = match &self.state {
+            OrderState::Fulfilled { closing } => closing.clone(),
+            OrderState::Invoiced { .. } => {
+                return Err(Refusal::new(format!(
+                    "cannot invoice {id}: it is invoiced in full ({}); cancel one of its invoices to invoice it anew",
+                    self.invoice_numbers()
+                        .iter()
+                        .map(|n| rules.show(Kind::Invoice, *n))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
             }
-            OrderState::Invoiced { invoice, .. } => Err(Refusal::new(format!(
-                "cannot invoice {id}: it is already invoiced by {}; cancel that invoice first to invoice it anew",
-                rules.show(Kind::Invoice, *invoice)
-            ))),
-            OrderState::Active | OrderState::Fulfilled { .. } => Err(Refusal::new(format!(
-                "cannot invoice {id}: it is active; fulfil it first (/order fulfil {id} reason:complete)"
-            ))),
-            OrderState::Canceled { .. } => Err(Refusal::new(format!(
-                "cannot invoice {id}: it is {}; canceled orders are not invoiced",
-                self.state_text()
-            ))),
+            OrderState::Active => {
+                return Err(Refusal::new(format!(
+                    "cannot invoice {id}: it is active; fulfil it first (/order fulfil {id} reason:complete)"
+                )))
+            }
+            OrderState::Canceled { .. } => {
+                return Err(Refusal::new(format!(
+                    "cannot invoice {id}: it is {}; canceled orders are not invoiced",
+                    self.state_text()
+                )))
+            }
+        };
+        let left = |l: &super::lines::Line| {
+            l.quantity - billed.quantities.get(&l.no).copied().unwrap_or_default()
+        };
+        for no in request.keys() {
+            if !self.pricing.lines.iter().any(|l| l.no == *no) {
+                return Err(Refusal::new(format!(
+                    "{id} has no line {no}; lines: {}",
+                    self.pricing
+                        .lines
+                        .iter()
+                        .map(|l| l.no.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
         }
+        let mut pricing = self.pricing.clone();
+        pricing.lines.clear();
+        for line in &self.pricing.lines {
+            let left = left(line);
+            let qty = match request.get(&line.no) {
+                Some(q) if *q > left => {
+                    return Err(Refusal::new(format!(
+                        "cannot bill {} of line {} of {id}: {} of {} are billed already, {} left",
+                        q.normalize(),
+                        line.no,
+                        (line.quantity - left).normalize(),
+                        line.quantity.normalize(),
+                        left.normalize()
+                    )))
+                }
+                Some(q) => *q,
+                None if request.is_empty() => left,
+                None => Decimal::ZERO,
+            };
+            if qty > Decimal::ZERO {
+                pricing.lines.push(super::lines::Line {
+                    quantity: qty,
+                    ..line.clone()
+                });
+            }
+        }
+        if pricing.lines.is_empty() {
+            return Err(Refusal::new(format!(
+                "cannot invoice {id}: every line is billed already"
+            )));
+        }
+        if billed.extras {
+            pricing.freight = Decimal::ZERO;
+            if let Some(super::lines::Discount::Amount(_)) = pricing.discount {
+                pricing.discount = None;
+            }
+        }
+        let mut invoice = Invoice::from_order(self, number, today, rules, now);
+        invoice.pricing = pricing;
+        let mut o = self.clone();
+        o.invoices = self.invoice_numbers();
+        o.invoices.push(number);
+        let all_billed = self.pricing.lines.iter().all(|l| {
+            invoice
+                .pricing
+                .lines
+                .iter()
+                .find(|x| x.no == l.no)
+                .map_or(Decimal::ZERO, |x| x.quantity)
+                >= left(l)
+        });
+        if all_billed {
+            o.state = OrderState::Invoiced {
+                closing,
+                invoice: number,
+            };
+        }
+        Ok((o, invoice))
+    }
+
+    /// After one of its invoices was canceled: an order invoiced in full
+    /// is fulfilled again, to be invoiced anew.
+    pub fn invoice_canceled(&self) -> Order {
+        let mut o = self.clone();
+        if let OrderState::Invoiced { closing, .. } = &self.state {
+            o.invoices = self.invoice_numbers();
+            o.state = OrderState::Fulfilled {
+                closing: closing.clone(),
+            };
+        }
+        o
+    }
+}
+
+/// What an order's live invoices bill already.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Billed {
+    /// Quantity per order line number.
+    pub quantities: BTreeMap<u32, Decimal>,
+    /// Whether one of them carries the freight and an amount discount.
+    pub extras: bool,
+}
+
+impl Billed {
+    /// Adds what `invoice` bills, unless it is canceled or a credit note.
+    pub fn add(&mut self, invoice: &Invoice) {
+        if !matches!(
+            invoice.state,
+            super::invoice::InvoiceState::Open | super::invoice::InvoiceState::Paid { .. }
+        ) {
+            return;
+        }
+        for l in &invoice.pricing.lines {
+            *self.quantities.entry(l.no).or_default() += l.quantity;
+        }
+        self.extras |= !invoice.pricing.freight.is_zero()
+            || matches!(
+                invoice.pricing.discount,
+                Some(super::lines::Discount::Amount(_))
+            );
     }
 }
 crate::priced!(Order, ensure_active);

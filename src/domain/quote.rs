@@ -87,6 +87,7 @@ impl Editable for Quote {
         "valid_until" | "valid" | "expires" | "effective_to" => FieldType::Date,
         "discount" => FieldType::Discount,
         "freight" => FieldType::Amount,
+        "freight_tax" => FieldType::Percent,
         "owner" => FieldType::Owner,
     ];
 
@@ -99,6 +100,7 @@ impl Editable for Quote {
             "freight" => self
                 .pricing
                 .set_freight(value.decimal().unwrap_or_default())?,
+            "freight_tax" => self.pricing.set_freight_tax(value.decimal())?,
             "owner" => self.owner = value.required_text("the owner")?,
             _ => return Err(Refusal::new(format!("quotes have no field {field}"))),
         }

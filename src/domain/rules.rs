@@ -118,6 +118,10 @@ pub struct Rules {
     pub reasons: Reasons,
     /// Custom fields per record kind.
     pub custom_fields: BTreeMap<Kind, Vec<CustomField>>,
+    /// The tax rate of freight on new opportunities (and so their quotes,
+    /// orders and invoices); absent: the lines' rates, shared as their nets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freight_tax: Option<rust_decimal::Decimal>,
 }
 
 impl Default for Rules {
@@ -128,6 +132,7 @@ impl Default for Rules {
             numbering: Numbering::default(),
             reasons: Reasons::default(),
             custom_fields: BTreeMap::new(),
+            freight_tax: None,
         }
     }
 }

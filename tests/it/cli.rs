@@ -20,7 +20,7 @@ fn the_whole_journey_runs_through_the_binary_and_survives_restarts() {
     b.ok("/quote activate Q-1001");
     assert!(b
         .ok("/quote win Q-1001")
-        .contains("created order SO-1001, total 2,280.88 EUR"));
+        .contains("created order SO-1001, total 2,284.68 EUR"));
     b.ok("/order fulfil SO-1001 reason:complete");
     assert!(b.ok("/order invoice SO-1001").contains("INV-1001"));
     b.ok("/invoice paid INV-1001 reason:complete");
@@ -28,7 +28,7 @@ fn the_whole_journey_runs_through_the_binary_and_survives_restarts() {
     // Each `leadline cmd` opened the store anew: everything is there.
     let shown = b.ok("/show INV-1001");
     assert!(
-        shown.contains("paid (Complete)") && shown.contains("total 2,280.88 EUR"),
+        shown.contains("paid (Complete)") && shown.contains("total 2,284.68 EUR"),
         "{shown}"
     );
     assert!(b.ok("/show Q-1001 rev 1").contains("closed (Revised)"));

@@ -250,6 +250,7 @@ pub fn all<R: serde::de::DeserializeOwned>(store: &Store, kind: Kind) -> Vec<R> 
 /// configured first; every revision of a quote exists; totals are the sum
 /// of the lines; won quotes have their order, invoiced orders their invoice.
 pub fn check_invariants(store: &Store, rules: &leadline::domain::Rules) {
+    use leadline::domain::invoice::InvoiceState;
     use leadline::domain::lead::{Lead, LeadState};
     use leadline::domain::opportunity::Opportunity;
     use leadline::domain::order::{Order, OrderState};
@@ -476,12 +477,52 @@ pub fn check_invariants(store: &Store, rules: &leadline::domain::Rules) {
     }
 
     for i in &invoices {
-        assert!(
-            orders.iter().any(|o| o.number == i.order
-                && matches!(o.state, OrderState::Invoiced { invoice, .. } if invoice == i.number)),
-            "INV{} order not invoiced",
-            i.number
-        );
+        let order = orders
+            .iter()
+            .find(|o| o.number == i.order)
+            .unwrap_or_else(|| panic!("INV{}: its order is missing", i.number));
+        match i.corrects {
+            // A credit note cancels an invoice of the same order, negating it.
+            Some(original) => {
+                let o = invoices
+                    .iter()
+                    .find(|x| x.number == original)
+                    .unwrap_or_else(|| {
+                        panic!("INV{}: the invoice it cancels is missing", i.number)
+                    });
+                assert!(
+                    matches!(o.state, InvoiceState::Canceled { credit_note: Some(c), .. } if c == i.number),
+                    "INV{original} is not canceled by INV{}",
+                    i.number
+                );
+                assert_eq!(
+                    i.pricing.totals().total_amount,
+                    -o.pricing.totals().total_amount
+                );
+            }
+            None => assert!(
+                order.invoice_numbers().contains(&i.number),
+                "INV{} is not among its order's invoices",
+                i.number
+            ),
+        }
+        // Payments never exceed the total.
+        assert!(i.paid() <= i.pricing.totals().total_amount.max(Decimal::ZERO));
+    }
+    // An order invoiced in full bills every line through live invoices.
+    for o in &orders {
+        if let OrderState::Invoiced { .. } = o.state {
+            for l in &o.pricing.lines {
+                let billed: Decimal = invoices
+                    .iter()
+                    .filter(|i| i.order == o.number && i.corrects.is_none())
+                    .filter(|i| !matches!(i.state, InvoiceState::Canceled { .. }))
+                    .flat_map(|i| i.pricing.lines.iter().filter(|x| x.no == l.no))
+                    .map(|x| x.quantity)
+                    .sum();
+                assert_eq!(billed, l.quantity, "SO{} line {}", o.number, l.no);
+            }
+        }
     }
     let pricings = opps
         .iter()
@@ -492,9 +533,19 @@ pub fn check_invariants(store: &Store, rules: &leadline::domain::Rules) {
     for p in pricings {
         let t = p.totals();
         let net: Decimal = p.lines.iter().map(|l| l.amounts(&p.currency).net).sum();
-        let tax: Decimal = p.lines.iter().map(|l| l.amounts(&p.currency).tax).sum();
         assert_eq!(t.detail_amount, net);
-        assert_eq!(t.total_tax, tax);
+        // Tax is charged per rate on what is paid: the bases add up to the
+        // net after discount plus freight, each rate's tax is its base's.
+        let shares = p.tax_shares();
+        let bases: Decimal = shares.iter().map(|s| s.base).sum();
+        assert_eq!(bases, t.pre_freight_amount + t.freight);
+        for s in &shares {
+            assert_eq!(
+                s.tax,
+                p.currency.round(s.base * s.rate / Decimal::ONE_HUNDRED)
+            );
+        }
+        assert_eq!(t.total_tax, shares.iter().map(|s| s.tax).sum::<Decimal>());
         assert_eq!(
             t.total_amount,
             t.detail_amount - t.discount + t.freight + t.total_tax

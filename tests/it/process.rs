@@ -580,10 +580,15 @@ fn a_canceled_invoice_no_longer_blocks_invoicing_its_order() {
     let t = Lib::new();
     t.invoice();
     let e = t.refused("/order invoice SO-1001");
-    assert!(e.contains("already invoiced by INV-1001"), "{e}");
-    t.ok("/invoice cancel INV-1001 reason:canceled");
+    assert!(e.contains("invoiced in full (INV-1001)"), "{e}");
+    let r = t.ok("/invoice cancel INV-1001 reason:canceled").text;
+    assert!(
+        r.contains("Credit note INV-1002 of -2,260.88 EUR cancels it"),
+        "{r}"
+    );
+    assert_eq!(t.state("SO-1001"), "fulfilled");
     let r = t.ok("/order invoice SO-1001");
-    assert!(r.text.contains("INV-1002"), "{}", r.text);
+    assert!(r.text.contains("INV-1003"), "{}", r.text);
 }
 
 #[test]
@@ -743,7 +748,7 @@ fn a_fulfilled_order_is_invoiced_once_with_a_generated_number() {
     assert_eq!(t.state("SO-1001"), "invoiced");
     assert_eq!(t.json("SO-1001")["invoice"], 1001);
     let m = t.refused("/order invoice SO-1001");
-    assert!(m.contains("already invoiced by INV-1001"), "{m}");
+    assert!(m.contains("invoiced in full (INV-1001)"), "{m}");
     let i = t.json("INV-1001");
     assert_eq!(i["pricing"], t.json("SO-1001")["pricing"]);
     assert_eq!(
@@ -1082,4 +1087,181 @@ fn a_canceled_activity_shows_as_canceled_not_closed() {
     let tl = t.ok("/timeline L-1001").text;
     assert!(tl.contains("ACT-1001  Closed"), "{tl}");
     assert!(tl.contains("ACT-1002  Canceled"), "{tl}");
+}
+
+/// The outbox's mails, oldest first.
+fn outbox(t: &Lib) -> Vec<leadline::command::queue::OutMail> {
+    leadline::command::queue::all(&t.store.reader(), leadline::command::queue::keys::OUTBOX)
+        .expect("outbox")
+}
+
+#[test]
+fn payments_are_recorded_with_amount_and_date_until_the_balance_is_zero() {
+    let t = Lib::new();
+    t.invoice(); // total 2,260.88 EUR
+    let r = t
+        .ok("/invoice pay INV-1001 amount:\"1.000,00\" date:2026-11-28")
+        .text;
+    assert!(
+        r.contains("Recorded 1,000.00 EUR received 2026-11-28 on INV-1001: paid in part, 1,260.88 EUR still due"),
+        "{r}"
+    );
+    assert_eq!(t.state("INV-1001"), "open");
+    let shown = t.ok("/show INV-1001").text;
+    assert!(
+        shown.contains("balance due: 1,260.88 EUR (paid in part: 1,000.00 EUR)")
+            && shown.contains("payment 1,000.00 EUR received 2026-11-28"),
+        "{shown}"
+    );
+    let e = t.refused("/invoice pay INV-1001 amount:1260.89");
+    assert!(
+        e.contains("only 1,260.88 EUR is due; an overpayment is not taken"),
+        "{e}"
+    );
+    let e = t.invalid("/invoice pay INV-1001 amount:10 date:2099-01-01");
+    assert!(e.contains("in the future"), "{e}");
+    let e = t.refused("/invoice pay INV-1001 amount:0,001");
+    assert!(e.contains("whole cents"), "{e}");
+    let r = t.ok("/invoice pay INV-1001 amount:1260,88").text;
+    assert!(r.contains("paid in full"), "{r}");
+    let i = t.json("INV-1001");
+    assert_eq!(
+        (i["state"].as_str(), i["closing"]["reason"].as_str()),
+        (Some("paid"), Some("Complete"))
+    );
+    t.refused("/invoice pay INV-1001 amount:1");
+}
+
+#[test]
+fn the_mail_for_a_partly_paid_invoice_says_what_is_still_due() {
+    let t = Lib::new();
+    t.invoice();
+    t.ok("/invoice pay INV-1001 amount:260,88");
+    t.ok("/invoice send INV-1001");
+    let mail = outbox(&t).pop().expect("queued");
+    assert!(
+        mail.text.contains("Paid:      260.88 EUR")
+            && mail.text.contains("Still due: 2,000.00 EUR"),
+        "{}",
+        mail.text
+    );
+}
+
+#[test]
+fn marking_an_invoice_paid_in_full_records_the_balance() {
+    let t = Lib::new();
+    t.invoice();
+    t.ok("/invoice pay INV-1001 amount:60,88");
+    t.ok("/invoice paid INV-1001 reason:complete");
+    let i = t.json("INV-1001");
+    assert_eq!(i["payments"][1]["amount"].as_str(), Some("2200.00"));
+}
+
+#[test]
+fn canceling_an_invoice_issues_a_credit_note_with_its_own_number() {
+    let t = Lib::new();
+    t.invoice();
+    let r = t.ok("/invoice cancel INV-1001 reason:canceled").text;
+    assert!(
+        r.contains("Credit note INV-1002 of -2,260.88 EUR cancels it"),
+        "{r}"
+    );
+    let credit = t.json("INV-1002");
+    assert_eq!(credit["corrects"], 1001);
+    assert_eq!(credit["state"], "credit_note");
+    let original = t.json("INV-1001");
+    assert_eq!(
+        (original["state"].as_str(), original["credit_note"].as_u64()),
+        (Some("canceled"), Some(1002))
+    );
+    let shown = t.ok("/show INV-1002").text;
+    assert!(
+        shown.contains("cancels: INV-1001") && shown.contains("total -2,260.88 EUR"),
+        "{shown}"
+    );
+    // The corrected invoice takes the next number: no gaps, no reuse.
+    let r = t.ok("/order invoice SO-1001").text;
+    assert!(r.contains("Created invoice INV-1003"), "{r}");
+    // A credit note is final.
+    t.refused("/invoice pay INV-1002 amount:1");
+    t.refused("/invoice cancel INV-1002 reason:canceled");
+}
+
+#[test]
+fn an_invoice_with_payments_is_not_canceled_by_a_credit_note() {
+    let t = Lib::new();
+    t.invoice();
+    t.ok("/invoice pay INV-1001 amount:100");
+    let e = t.refused("/invoice cancel INV-1001 reason:canceled");
+    assert!(e.contains("100.00 EUR was paid on it"), "{e}");
+    assert_eq!(t.state("INV-1001"), "open");
+}
+
+#[test]
+fn partial_deliveries_are_invoiced_as_delivered() {
+    let t = Lib::new();
+    t.order(); // 10 chairs, 5% off
+    t.ok("/order fulfil SO-1001 reason:partial");
+    let r = t.ok("/order invoice SO-1001 lines:\"1=4\"").text;
+    assert!(
+        r.contains("Created invoice INV-1001") && r.contains("has more to bill"),
+        "{r}"
+    );
+    assert_eq!(
+        t.json("INV-1001")["pricing"]["lines"][0]["quantity"].as_str(),
+        Some("4")
+    );
+    let e = t.refused("/order invoice SO-1001 lines:\"1=7\"");
+    assert!(e.contains("4 of 10 are billed already, 6 left"), "{e}");
+    let e = t.refused("/order invoice SO-1001 lines:\"2=1\"");
+    assert!(e.contains("has no line 2"), "{e}");
+    t.ok("/order fulfil SO-1001 reason:complete");
+    let r = t.ok("/order invoice SO-1001").text;
+    assert!(
+        r.contains("Created invoice INV-1002") && !r.contains("more to bill"),
+        "{r}"
+    );
+    assert_eq!(
+        t.json("INV-1002")["pricing"]["lines"][0]["quantity"].as_str(),
+        Some("6")
+    );
+    assert_eq!(t.state("SO-1001"), "invoiced");
+    assert_eq!(
+        t.json("SO-1001")["invoices"],
+        serde_json::json!([1001, 1002])
+    );
+    // Canceling one frees its quantities again.
+    t.ok("/invoice cancel INV-1001 reason:canceled");
+    assert_eq!(t.state("SO-1001"), "fulfilled");
+    let r = t.ok("/order invoice SO-1001").text;
+    assert!(r.contains("Created invoice INV-1004"), "{r}");
+    assert_eq!(
+        t.json("INV-1004")["pricing"]["lines"][0]["quantity"].as_str(),
+        Some("4")
+    );
+}
+
+/// The README's worked example of the German tax arithmetic, as typed.
+#[test]
+fn the_readme_tax_example_adds_up_as_documented() {
+    let t = Lib::new();
+    t.ok("/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%");
+    t.ok("/product new GUIDE name:\"Care guide\" price:24,50 tax:7%");
+    t.ok("/lead new topic:Chairs last:Weber company:\"Weber KG\"");
+    t.ok("/qualify L-1001");
+    t.ok("/opp line add O-1001 sku:CHAIR-01 qty:10 discount:5%");
+    t.ok("/opp line add O-1001 sku:GUIDE qty:2");
+    t.ok("/quote new O-1001");
+    t.ok("/quote edit Q-1001 discount:10% freight:50");
+    let shown = t.ok("/show Q-1001").text;
+    for line in [
+        "1. [CHAIR-01] Office chair x 10 @ 199.99 EUR - 100.00 EUR = 1,899.90 EUR net, tax 19%",
+        "2. [GUIDE] Care guide x 2 @ 24.50 EUR = 49.00 EUR net, tax 7%",
+        "detail 1,948.90 EUR - discount 194.89 EUR = 1,754.01 EUR; freight 50.00 EUR",
+        "tax 7% on 45.36 EUR: 3.18 EUR",
+        "tax 19% on 1,758.65 EUR: 334.14 EUR",
+        "total 2,141.33 EUR (net 1,804.01 EUR + tax 337.32 EUR)",
+    ] {
+        assert!(shown.contains(line), "{line}\n{shown}");
+    }
 }

@@ -4,7 +4,9 @@
 //! invariants hold (`check_invariants`: gap-free numbers, exactly one
 //! opportunity per qualified lead, totals = sum of lines, links both ways);
 //! closed records (closed or won quote revisions, paid or canceled
-//! invoices, canceled orders) never change again; quote revisions only grow.
+//! invoices and credit notes, canceled orders) never change again (an
+//! order invoiced in full changes only when one of its invoices is
+//! canceled: it is fulfilled again); quote revisions only grow.
 
 use std::collections::BTreeMap;
 
@@ -60,8 +62,10 @@ fn command() -> impl Strategy<Value = String> {
         2 => (n(), 0u8..3).prop_map(|(i, d)| format!("/opp edit O-{i} followup:{}", ["2026-11-29", "2026-12-05", "\"\""][d as usize])),
         1 => n().prop_map(|i| format!("/lead edit L-{i} followup:2026-11-30 owner:anna")),
         12 => m().prop_map(|i| format!("/order invoice SO-{i}")),
+        4 => (m(), 1u32..3).prop_map(|(i, q)| format!("/order invoice SO-{i} lines:\"1={q}\"")),
         8 => m().prop_map(|i| format!("/invoice paid INV-{i} reason:complete")),
-        2 => m().prop_map(|i| format!("/invoice cancel INV-{i} reason:canceled")),
+        6 => (n(), 1u32..900).prop_map(|(i, a)| format!("/invoice pay INV-{i} amount:{a},50")),
+        2 => n().prop_map(|i| format!("/invoice cancel INV-{i} reason:canceled")),
     ]
 }
 
@@ -77,10 +81,7 @@ fn closed_records(t: &Lib) -> BTreeMap<String, serde_json::Value> {
         }
     }
     for o in all::<Order>(&t.store, Kind::Order) {
-        if matches!(
-            o.state,
-            OrderState::Canceled { .. } | OrderState::Invoiced { .. }
-        ) {
+        if matches!(o.state, OrderState::Canceled { .. }) {
             out.insert(
                 format!("SO{}", o.number),
                 serde_json::to_value(&o).expect("json"),
