@@ -42,6 +42,8 @@ pub struct ImportReport {
     pub failed: Vec<(usize, String)>,
     /// Columns that map to no field and were left out.
     pub ignored_columns: Vec<String>,
+    /// What the reader of the report should know (an encoding guessed).
+    pub notes: Vec<String>,
 }
 
 impl ImportReport {
@@ -53,6 +55,9 @@ impl ImportReport {
             self.duplicates.len(),
             self.failed.len()
         );
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
         if !self.ignored_columns.is_empty() {
             out.push_str(&format!(
                 "ignored columns: {}\n",
@@ -168,6 +173,21 @@ pub fn import_leads(
         .read_to_end(&mut bytes)
         .map_err(|e| ImportError::Read(e.to_string()))?;
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    // Excel on a German Windows saves "CSV" as Windows-1252: read it as
+    // such, and say so, rather than refusing every row with an umlaut.
+    let mut notes = Vec::new();
+    let decoded;
+    let body = if std::str::from_utf8(body).is_ok() {
+        body
+    } else {
+        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(body);
+        notes.push(
+            "the table is not UTF-8; it was read as Windows-1252 (Excel's \"CSV\" on Windows): check a few names with umlauts"
+                .to_string(),
+        );
+        decoded = text.into_owned().into_bytes();
+        &decoded[..]
+    };
     let first_line = body.split(|b| *b == b'\n').next().unwrap_or(b"");
     let semicolons = first_line.iter().filter(|b| **b == b';').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
@@ -195,17 +215,22 @@ pub fn import_leads(
             .filter(|(_, c)| c.is_none())
             .map(|(h, _)| h.clone())
             .collect(),
+        notes,
         ..ImportReport::default()
     };
-    for (i, row) in csv.byte_records().enumerate() {
-        let line = i + 2;
+    let mut next_line = 2;
+    for row in csv.byte_records() {
+        // The line a row starts on: a quoted value may span lines.
         let row = match row {
             Ok(r) => r,
             Err(e) => {
+                let line = e.position().map_or(next_line, |p| p.line() as usize);
                 report.failed.push((line, format!("unreadable row: {e}")));
                 continue;
             }
         };
+        let line = row.position().map_or(next_line, |p| p.line() as usize);
+        next_line = line + 1;
         if row.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }

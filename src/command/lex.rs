@@ -41,8 +41,13 @@ fn read_quoted(
                 Some(c) => out.push(c),
                 None => return Err("a backslash ends the line; remove it".to_string()),
             },
-            // Typographic quotes are closed by either form, since clients mix them.
-            Some(c) if c == close || (open != '\'' && (c == '"' || c == '”' || c == '“')) => {
+            // A typographic quote is closed by either double form, since
+            // clients mix them; inside straight quotes, typographic ones are
+            // text (`name:"Bürostuhl „Ergo“"`).
+            Some(c)
+                if c == close
+                    || (matches!(open, '“' | '„') && (c == '"' || c == '”' || c == '“')) =>
+            {
                 return Ok(out)
             }
             Some(c) => out.push(c),
@@ -183,5 +188,20 @@ mod tests {
     fn escaped_quotes_stay_in_the_value() {
         let t = tokenize(r#"description:"the \"best\" chair""#);
         assert_eq!(t, Ok(vec![o("description", r#"the "best" chair"#)]));
+    }
+
+    #[test]
+    fn typographic_quotes_inside_straight_quotes_are_text() {
+        let t = tokenize("/product edit P1 name:\"Bürostuhl „Ergo“ Größe L\" price:1").expect("ok");
+        assert_eq!(t[3], o("name", "Bürostuhl „Ergo“ Größe L"));
+        assert_eq!(t[4], o("price", "1"));
+        let t = tokenize("/note L-1 'sagte „ja“'").expect("ok");
+        assert_eq!(
+            t[2],
+            Token::Word {
+                text: "sagte „ja“".into(),
+                quoted: true
+            }
+        );
     }
 }

@@ -3,6 +3,11 @@
 //! The `cron` crate wants a seconds field and numbers the weekdays 1 (Sun)
 //! to 7 (Sat); crontab numbers them 0 (or 7) for Sunday to 6. This module
 //! converts the one to the other and names the wrong field of a bad line.
+//!
+//! crontab(5): when both day of month and day of week are restricted (do
+//! not start with `*`), a line fires when *either* matches; the `cron`
+//! crate requires both. Such a line becomes two schedules, one for each
+//! day field, and fires when either does.
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -16,7 +21,8 @@ const DAYS: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 #[serde(try_from = "String")]
 pub struct Schedule {
     text: String,
-    inner: cron::Schedule,
+    /// One schedule, or two whose union it is (see the module docs).
+    inner: Vec<cron::Schedule>,
 }
 
 /// Crontab weekday numbers as names: `1-5` -> `Mon-Fri`, `0,6` -> `Sun,Sat`.
@@ -67,7 +73,19 @@ impl Schedule {
                 fields.len()
             ));
         }
-        match cron::Schedule::from_str(&convert(&fields)) {
+        let restricted = |f: &str| !f.starts_with('*');
+        let lines: Vec<String> = if restricted(fields[2]) && restricted(fields[4]) {
+            let mut by_month_day = fields.clone();
+            by_month_day[4] = "*";
+            let mut by_weekday = fields.clone();
+            by_weekday[2] = "*";
+            vec![convert(&by_month_day), convert(&by_weekday)]
+        } else {
+            vec![convert(&fields)]
+        };
+        let parsed: Result<Vec<cron::Schedule>, _> =
+            lines.iter().map(|l| cron::Schedule::from_str(l)).collect();
+        match parsed {
             Ok(inner) => Ok(Schedule {
                 text: text.to_string(),
                 inner,
@@ -101,18 +119,26 @@ impl Schedule {
         tz: &Tz,
     ) -> Option<DateTime<Utc>> {
         self.inner
-            .after(&after.with_timezone(tz))
-            .map(|t| t.with_timezone(&Utc))
-            .take_while(|t| *t <= until)
-            .last()
+            .iter()
+            .filter_map(|s| {
+                s.after(&after.with_timezone(tz))
+                    .map(|t| t.with_timezone(&Utc))
+                    .take_while(|t| *t <= until)
+                    .last()
+            })
+            .max()
     }
 
     /// The next time the schedule fires after `after`, read in `tz`.
     pub fn next_after<Tz: TimeZone>(&self, after: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
         self.inner
-            .after(&after.with_timezone(tz))
-            .next()
-            .map(|t| t.with_timezone(&Utc))
+            .iter()
+            .filter_map(|s| {
+                s.after(&after.with_timezone(tz))
+                    .next()
+                    .map(|t| t.with_timezone(&Utc))
+            })
+            .min()
     }
 }
 
@@ -186,5 +212,34 @@ mod tests {
         assert!(e.contains("day of week"), "{e}");
         let e = Schedule::parse("0 0 8 * * Mon").err().unwrap_or_default();
         assert!(e.contains("has 6 fields"), "{e}");
+    }
+
+    #[test]
+    fn day_of_month_and_weekday_restricted_together_mean_either() {
+        let s = Schedule::parse("0 8 1,15 * Mon").expect("valid");
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |t: &str| t.parse::<DateTime<Utc>>().expect("time");
+        // From Tue 2026-12-01 08:00 Berlin: Mon 7 Dec, Mon 14, Tue 15, Mon 21.
+        let mut t = at("2026-12-01T07:00:00Z");
+        let mut fired = Vec::new();
+        for _ in 0..4 {
+            t = s.next_after(t, &berlin).expect("fires");
+            fired.push(t.with_timezone(&berlin).format("%a %d").to_string());
+        }
+        assert_eq!(fired, ["Mon 07", "Mon 14", "Tue 15", "Mon 21"]);
+        assert_eq!(
+            s.latest_between(
+                at("2026-12-14T08:00:00Z"),
+                at("2026-12-16T00:00:00Z"),
+                &berlin
+            ),
+            Some(at("2026-12-15T07:00:00Z"))
+        );
+        // One restricted day field keeps the usual meaning.
+        let weekdays = Schedule::parse("0 8 * * Mon").expect("valid");
+        let next = weekdays
+            .next_after(at("2026-12-14T08:00:00Z"), &berlin)
+            .expect("fires");
+        assert_eq!(next, at("2026-12-21T07:00:00Z"));
     }
 }

@@ -205,8 +205,8 @@ pub fn gather(tx: &dyn Tx, ctx: &Context, owner: &str) -> Result<DigestData, Com
     let mut unpaid: BTreeMap<Currency, Decimal> = BTreeMap::new();
     for n in invoices {
         if let Some(i) = load::<Invoice>(tx, n, None)? {
-            *unpaid.entry(i.pricing.currency.clone()).or_default() +=
-                i.pricing.totals().total_amount;
+            // What is still due: partly paid invoices count their balance.
+            *unpaid.entry(i.pricing.currency.clone()).or_default() += i.balance();
             if i.due_date < day {
                 pipeline.invoices_past_due += 1;
             }
@@ -274,13 +274,18 @@ pub fn render(data: DigestData, dir: Option<&Path>) -> Result<Digest, DigestErro
         .get_template("digest.html")
         .and_then(|t| t.render(&data))
         .map_err(err("digest.html"))?;
-    let subject = format!(
+    // The same counts as the body's sections: follow-ups are their own.
+    let mut subject = format!(
         "leadline digest for {}, {}: {} overdue, {} due today",
-        data.owner,
-        data.day,
-        data.counts.overdue + data.counts.followups,
-        data.counts.today
+        data.owner, data.day, data.counts.overdue, data.counts.today
     );
+    if data.counts.followups > 0 {
+        let n = data.counts.followups;
+        subject.push_str(&format!(
+            ", {n} follow-up{} due",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
     Ok(Digest {
         data,
         subject,

@@ -158,3 +158,44 @@ fn a_german_semicolon_file_with_thousands_separators_imports_the_right_amounts()
     assert!(b.ok("/show L-1002").contains("20,000.00 EUR"));
     assert!(b.ok("/show L-1003").contains("1,234.00 EUR"));
 }
+
+#[test]
+fn a_windows_1252_table_from_excel_is_decoded_with_a_note() {
+    let b = Bin::new();
+    // "Bürostühle;Müller;Köln" as Excel on Windows saves it.
+    let mut bytes = b"Thema;Nachname;Ort\n".to_vec();
+    bytes.extend_from_slice(b"B\xfcrost\xfchle;M\xfcller;K\xf6ln\n");
+    let path = b.dir.path().join("excel.csv");
+    std::fs::write(&path, bytes).expect("write");
+    let out = b.run(&["import", "leads", path.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("imported 1, duplicates 0, failed 0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("read as Windows-1252"), "{stdout}");
+    let shown = b.ok("/show L-1001");
+    assert!(
+        shown.contains("Bürostühle") && shown.contains("Müller") && shown.contains("Köln"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn line_numbers_count_the_lines_a_quoted_value_spans() {
+    let b = Bin::new();
+    let csv = b.file(
+        "leads.csv",
+        "Topic,Last Name,Comment,Email\n\
+         Chairs,Schmidt,\"first line\nsecond line\nthird\",anna@x.example\n\
+         Desks,Meier,,not-an-email\n",
+    );
+    let out = b.run(&["import", "leads", csv.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("imported 1, duplicates 0, failed 1"),
+        "{stdout}"
+    );
+    // Desks starts on line 5 of the file, not "row 3".
+    assert!(stdout.contains("line 5"), "{stdout}");
+}

@@ -159,6 +159,8 @@ fn a_missed_digest_is_caught_up_once_and_never_sent_twice() {
     assert!(out.contains("notices for jonas (1)"), "{out}");
 }
 
+/// The subject counted the follow-up as overdue ("2 overdue") while the
+/// body said one: it now counts what the sections count.
 #[test]
 fn the_digest_for_a_known_store_reads_exactly_so() {
     let t = Team::new();
@@ -189,7 +191,7 @@ fn the_digest_for_a_known_store_reads_exactly_so() {
     t.cmd(now, "/task L-1001 \"Far away\" due:2026-12-20");
     let digest = t.at("2026-11-30T12:00:00Z", &["digest", "maria"]);
     let expected = "\
-Subject: leadline digest for maria, 2026-11-30: 2 overdue, 1 due today
+Subject: leadline digest for maria, 2026-11-30: 1 overdue, 1 due today, 1 follow-up due
 
 Good morning maria, here is your leadline digest for 2026-11-30.
 
