@@ -294,8 +294,8 @@ fn odd_real_world_mails_all_land_on_a_timeline_or_in_the_inbox() {
     );
     assert!(out.contains("failed 0") && !out.contains("error"), "{out}");
     assert!(
-        out.contains("automatic 2"),
-        "the auto-reply and the newsletter: {out}"
+        out.contains("automatic 3"),
+        "the auto-reply, the newsletter and the bounce: {out}"
     );
     let timeline = m.cmd("/timeline L-1001 limit:100");
     let inbox = m.cmd("/inbox limit:100");
@@ -314,6 +314,8 @@ fn odd_real_world_mails_all_land_on_a_timeline_or_in_the_inbox() {
         "(no subject)",
         "Second subject",
         "The big file",
+        "Undelivered Mail Returned to Sender",
+        "こんにちは",
     ] {
         assert!(
             everywhere.contains(subject),
@@ -344,6 +346,26 @@ fn odd_real_world_mails_all_land_on_a_timeline_or_in_the_inbox() {
         .as_str()
         .is_some_and(|n| n.contains("no Message-ID")));
     assert!(find("Angebot für Bürostühle")["details"]["attachments"][0]["name"] == "liste.csv");
+    // Two scans without Message-ID, alike but for their PDF: both kept.
+    let scans: Vec<String> = m.json("/timeline L-1001 limit:100")["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            m.json("/inbox limit:100")["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|i| &i["mail"]),
+        )
+        .filter(|a| a["subject"] == "Scan")
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(scans.len(), 2, "{everywhere}");
+    assert!(
+        scans.iter().any(|s| s.contains("scan-1.pdf"))
+            && scans.iter().any(|s| s.contains("scan-2.pdf"))
+    );
     let big = find("The big file");
     assert_eq!(big["details"]["attachments"][0]["name"], "scan.bin");
     assert!(big["details"]["attachments"][0]["size"]
