@@ -938,14 +938,23 @@ pub fn email(
     })
 }
 
-/// Marks an outgoing mail's activity done (sent) or canceled (failed).
-pub fn settle_activity(
+/// How an outgoing mail ended, for its e-mail activity.
+enum Settled {
+    /// Accepted by the server, sent from `from`.
+    Sent { from: String },
+    /// Given up, with why.
+    Failed(String),
+}
+
+/// Closes the e-mail activity of an outgoing mail: completed when it was
+/// sent (dated then, from the address it really went from), canceled with
+/// the reason (and a notice to its owner) when it failed.
+fn settle_activity(
     tx: &mut dyn Tx,
     ctx: &Context,
     text: &str,
     activity: u64,
-    sent: bool,
-    reason: Option<&str>,
+    outcome: &Settled,
 ) -> Result<(), CommandError> {
     let Some(old) = load::<Activity>(tx, activity, None)? else {
         return Ok(());
@@ -954,32 +963,64 @@ pub fn settle_activity(
         return Ok(());
     }
     let mut new = old.clone();
-    new.state = if sent {
-        ActivityState::Completed { at: ctx.now }
-    } else {
-        ActivityState::Canceled { at: ctx.now }
-    };
-    if let (Details::Email { notes, date, .. }, Some(r)) = (&mut new.details, reason) {
-        notes.push(r.to_string());
-        *date = ctx.now;
+    match outcome {
+        Settled::Sent { from } => {
+            new.state = ActivityState::Completed { at: ctx.now };
+            new.due = Some(crate::domain::activity::Due::At(ctx.now));
+            if let Details::Email {
+                from: sender, date, ..
+            } = &mut new.details
+            {
+                *sender = from.clone();
+                *date = ctx.now;
+            }
+        }
+        Settled::Failed(reason) => {
+            new.state = ActivityState::Canceled { at: ctx.now };
+            if let Details::Email { notes, date, .. } = &mut new.details {
+                notes.push(reason.clone());
+                *date = ctx.now;
+            }
+        }
     }
     save(tx, ctx, text, Some(&old), &new)?;
-    if !sent {
+    if let Settled::Failed(reason) = outcome {
         queue::notify(
             tx,
             ctx,
             &old.owner,
             NoticeKind::MailFailed,
             format!(
-                "Mail not sent: {} '{}': {}",
+                "Mail not sent: {} '{}': {reason}",
                 ctx.rules.show(Kind::Activity, activity),
                 old.subject,
-                reason.unwrap_or("failed")
             ),
             Some(old.regarding),
         )?;
     }
     Ok(())
+}
+
+/// A failed or uncertain mail is sent again: its canceled e-mail activity
+/// is open again, to be completed when the mail goes out.
+fn reopen_activity(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    activity: u64,
+) -> Result<(), CommandError> {
+    let Some(old) = load::<Activity>(tx, activity, None)? else {
+        return Ok(());
+    };
+    if !matches!(old.state, ActivityState::Canceled { .. }) {
+        return Ok(());
+    }
+    let mut new = old.clone();
+    new.state = ActivityState::Open;
+    if let Details::Email { notes, .. } = &mut new.details {
+        notes.push(format!("sent again by {} ({})", ctx.actor, text.trim()));
+    }
+    save(tx, ctx, text, Some(&old), &new)
 }
 
 /// `/outbox`: mails waiting, failed or uncertain (with `all`, also sent).
@@ -1025,8 +1066,8 @@ pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Reply, CommandError> {
 pub enum OutboxStep {
     /// Pending and due -> sending (durable before any byte goes out).
     Claim,
-    /// The server accepted it.
-    Sent { response: String },
+    /// The server accepted it, from the address `from`.
+    Sent { response: String, from: String },
     /// A temporary failure: try again later, or fail after too many.
     Deferred { reason: String },
     /// A permanent failure.
@@ -1057,7 +1098,7 @@ pub fn outbox_step(
         ))
         .into()
     };
-    let mut settle: Option<(bool, Option<String>)> = None;
+    let mut settle: Option<Settled> = None;
     match (step, &m.state) {
         (OutboxStep::Claim, MailState::Pending { next_at })
             if next_at.is_none_or(|t| t <= ctx.now) =>
@@ -1066,12 +1107,13 @@ pub fn outbox_step(
             m.state = MailState::Sending { since: ctx.now };
         }
         (OutboxStep::Claim, _) => return Err(wrong(&m, "send")),
-        (OutboxStep::Sent { response }, MailState::Sending { .. }) => {
+        (OutboxStep::Sent { response, from }, MailState::Sending { .. }) => {
             m.state = MailState::Sent {
                 at: ctx.now,
                 response: response.clone(),
             };
-            settle = Some((true, None));
+            m.last_error = None;
+            settle = Some(Settled::Sent { from: from.clone() });
         }
         (OutboxStep::Deferred { reason }, MailState::Sending { .. }) => {
             m.last_error = Some(reason.clone());
@@ -1081,7 +1123,7 @@ pub fn outbox_step(
                     at: ctx.now,
                     reason: why.clone(),
                 };
-                settle = Some((false, Some(why)));
+                settle = Some(Settled::Failed(why));
             } else {
                 m.state = MailState::Pending {
                     next_at: Some(ctx.now + queue::backoff(m.attempts)),
@@ -1093,7 +1135,7 @@ pub fn outbox_step(
                 at: ctx.now,
                 reason: reason.clone(),
             };
-            settle = Some((false, Some(reason.clone())));
+            settle = Some(Settled::Failed(reason.clone()));
         }
         (OutboxStep::Retry, MailState::Failed { .. } | MailState::Uncertain { .. }) => {
             m.attempts = 0;
@@ -1106,8 +1148,11 @@ pub fn outbox_step(
         (_, _) => return Err(wrong(&m, "update")),
     }
     queue::put_mail(tx, &m)?;
-    if let (Some((sent, reason)), Some(a)) = (settle, m.activity) {
-        settle_activity(tx, ctx, text, a, sent, reason.as_deref())?;
+    if let (Some(outcome), Some(a)) = (&settle, m.activity) {
+        settle_activity(tx, ctx, text, a, outcome)?;
+    }
+    if let (OutboxStep::Retry, Some(a)) = (step, m.activity) {
+        reopen_activity(tx, ctx, text, a)?;
     }
     Ok(Reply {
         text: format!("outbox #{n}: {}", state_word(&m.state)),

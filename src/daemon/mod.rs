@@ -319,16 +319,26 @@ fn scheduler_request(req: Request, shared: &Shared) -> serde_json::Value {
     }
 }
 
+/// The newest outbox failure worth telling: a failed mail, or the last
+/// error of one still waiting; a mail sent since is no failure any more.
+fn last_failure(outbox: &[crate::command::queue::OutMail]) -> Option<String> {
+    use crate::command::queue::MailState;
+    outbox.iter().rev().find_map(|m| match &m.state {
+        MailState::Failed { reason, at } => Some(format!("#{} at {at}: {reason}", m.number)),
+        MailState::Pending { .. } | MailState::Sending { .. } => {
+            m.last_error.as_ref().map(|e| format!("#{}: {e}", m.number))
+        }
+        MailState::Sent { .. } | MailState::Uncertain { .. } => None,
+    })
+}
+
 fn status(shared: &Shared) -> serde_json::Value {
     use crate::command::queue::{self, MailState, OutMail};
     let parts = shared.status.lock().map(|p| p.clone()).unwrap_or_default();
     let outbox: Vec<OutMail> =
         queue::all(&shared.store.reader(), queue::keys::OUTBOX).unwrap_or_default();
     let count = |f: fn(&MailState) -> bool| outbox.iter().filter(|m| f(&m.state)).count();
-    let last_failure = outbox.iter().rev().find_map(|m| match &m.state {
-        MailState::Failed { reason, at } => Some(format!("#{} at {at}: {reason}", m.number)),
-        _ => m.last_error.as_ref().map(|e| format!("#{}: {e}", m.number)),
-    });
+    let last_failure = last_failure(&outbox);
     let now = Utc::now();
     let sched = &shared.config.scheduler;
     let next_digests: serde_json::Map<String, serde_json::Value> =
@@ -722,4 +732,42 @@ fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof: mpsc::Send
 
 async fn handle_owned(line: String, shared: Arc<Shared>) -> serde_json::Value {
     handle(&line, &shared).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_failure;
+    use crate::command::queue::{MailState, OutMail};
+
+    fn mail(state: serde_json::Value, last_error: Option<&str>) -> OutMail {
+        let mut v = serde_json::json!({
+            "number": 1, "to": ["anna@contoso.example"], "subject": "Hi", "text": "x",
+            "created_at": "2026-12-01T09:00:00Z", "attempts": 2,
+        });
+        if let (Some(o), Some(s)) = (v.as_object_mut(), state.as_object()) {
+            o.extend(s.clone());
+            if let Some(e) = last_error {
+                o.insert("last_error".into(), e.into());
+            }
+        }
+        serde_json::from_value(v).expect("an outbox mail")
+    }
+
+    #[test]
+    fn status_forgets_a_failure_once_that_mail_was_sent() {
+        let waiting = mail(
+            serde_json::json!({"state": "pending"}),
+            Some("451 try later"),
+        );
+        assert!(matches!(waiting.state, MailState::Pending { .. }));
+        assert_eq!(
+            last_failure(std::slice::from_ref(&waiting)).as_deref(),
+            Some("#1: 451 try later")
+        );
+        let sent = mail(
+            serde_json::json!({"state": "sent", "at": "2026-12-01T10:00:00Z", "response": "250 ok"}),
+            Some("451 try later"),
+        );
+        assert_eq!(last_failure(&[sent]), None);
+    }
 }

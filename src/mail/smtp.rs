@@ -221,7 +221,8 @@ fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
             let invite = Attachment::new("invite.ics".to_string()).body(ics.clone(), kind);
             b.multipart(MultiPart::mixed().multipart(body).singlepart(invite))
         }
-        None if m.html.is_none() => b.header(ContentType::TEXT_PLAIN).body(m.text.clone()),
+        // `singlepart` sets MIME-Version and the transfer encoding.
+        None if m.html.is_none() => b.singlepart(SinglePart::plain(m.text.clone())),
         None => b.multipart(body),
     }
     .map_err(|e| e.to_string())
@@ -302,7 +303,19 @@ pub async fn send_once(
                     response.code(),
                     response.message().collect::<Vec<_>>().join(" ")
                 );
-                step(store, ctx, m.number, OutboxStep::Sent { response: text })?;
+                step(
+                    store,
+                    ctx,
+                    m.number,
+                    OutboxStep::Sent {
+                        response: text,
+                        from: config
+                            .from
+                            .parse::<Mailbox>()
+                            .map(|f| f.email.to_string())
+                            .unwrap_or_else(|_| config.from.clone()),
+                    },
+                )?;
                 report.sent += 1;
             }
             Err(e) if e.is_permanent() => {
@@ -326,7 +339,13 @@ pub async fn send_once(
                         reason: e.to_string(),
                     },
                 )?;
-                report.deferred += 1;
+                // The last try fails the mail instead of deferring it.
+                let after = queue::require_mail(&store.reader(), m.number)?;
+                if matches!(after.state, MailState::Failed { .. }) {
+                    report.failed += 1;
+                } else {
+                    report.deferred += 1;
+                }
             }
         }
     }

@@ -795,3 +795,72 @@ fn mail_goes_out_over_starttls_to_a_server_with_a_private_ca() {
         .iter()
         .any(|m| m.contains("Subject: Encrypted [L-1001]")));
 }
+
+#[test]
+fn a_mail_given_up_then_retried_and_sent_shows_as_sent_with_its_date_and_sender() {
+    use leadline::command::mailbox::OutboxStep;
+    use leadline::command::Command;
+    use leadline::store::{Durability, Store, StoreOptions};
+    let m = Mail::new(Some(&["--tempfail", "later@"]));
+    m.cmd("/lead new topic:Chairs last:Schmidt email:anna@contoso.example");
+    m.cmd("/email L-1001 subject:Delay body:y to:later@contoso.example");
+    // Six tries a day apart: the sixth gives up, and the run says so.
+    let mut last = String::new();
+    for day in 2..=7 {
+        last = String::from_utf8_lossy(
+            &m.run_at(
+                &format!("2026-12-0{day}T09:00:00Z"),
+                &["outbox", "send", "--once"],
+            )
+            .stdout,
+        )
+        .to_string();
+    }
+    assert!(last.starts_with("sent 0, deferred 0, failed 1"), "{last}");
+    assert!(m
+        .cmd("/outbox")
+        .contains("FAILED: gave up after 6 attempts"));
+
+    // A mail to Anna that failed (forced here), retried by hand, then sent.
+    m.cmd("/email L-1001 subject:Offer body:\"Here it is\"");
+    {
+        let store = Store::open(&StoreOptions::new(m.b.data())).expect("open");
+        let config = leadline::config::Config::load(Some(&m.cfg)).expect("config");
+        let ctx = config.context("maria", chrono::Utc::now(), "test");
+        for step in [
+            OutboxStep::Claim,
+            OutboxStep::Failed {
+                reason: "550 mailbox full".into(),
+            },
+        ] {
+            store
+                .run(
+                    &Command::OutboxStep { mail: 2, step },
+                    "step",
+                    &ctx,
+                    Durability::Flush,
+                )
+                .expect("step");
+        }
+    }
+    assert_eq!(m.json("/show ACT-1002")["data"]["state"], "canceled");
+    m.cmd("/outbox retry 2");
+    let out = m.ok(&["outbox", "send", "--once"]);
+    assert!(out.starts_with("sent 1"), "{out}");
+    let act = m.json("/show ACT-1002")["data"].clone();
+    assert_eq!(act["state"], "completed", "{act}");
+    assert_eq!(act["details"]["from"], "maria@example.com", "{act}");
+    let timeline = m.cmd("/timeline L-1001");
+    let line = timeline
+        .lines()
+        .find(|l| l.contains("ACT-1002"))
+        .expect("on the timeline")
+        .to_string();
+    assert!(line.contains("Closed") && line.contains("2026-"), "{line}");
+    let received = m.customer.messages();
+    let offer = received
+        .iter()
+        .find(|r| r.contains("Subject: Offer"))
+        .expect("offer received");
+    assert!(offer.contains("MIME-Version: 1.0"), "{offer}");
+}
