@@ -300,6 +300,42 @@ fn state_changes(tx: &dyn Tx, id: RecordId) -> Result<Vec<HistoryEntry>, Command
         .collect())
 }
 
+/// An opportunity's quotes, their orders, and those orders' invoices and
+/// credit notes: one conversation with the customer.
+fn sales_documents(tx: &dyn Tx, opp: &Opportunity) -> Result<Vec<RecordId>, CommandError> {
+    use crate::domain::invoice::InvoiceState;
+    use crate::domain::quote::QuoteState;
+    let mut out = Vec::new();
+    for n in &opp.quotes {
+        out.push(RecordId::new(Kind::Quote, *n));
+        let Some(q) = load::<Quote>(tx, *n, None)? else {
+            continue;
+        };
+        let QuoteState::Won { order, .. } = q.state else {
+            continue;
+        };
+        out.push(RecordId::new(Kind::Order, order));
+        let Some(o) = load::<Order>(tx, order, None)? else {
+            continue;
+        };
+        for i in o.invoice_numbers() {
+            out.push(RecordId::new(Kind::Invoice, i));
+            if let Some(Invoice {
+                state:
+                    InvoiceState::Canceled {
+                        credit_note: Some(c),
+                        ..
+                    },
+                ..
+            }) = load::<Invoice>(tx, i, None)?
+            {
+                out.push(RecordId::new(Kind::Invoice, c));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `/timeline`: upcoming activities first (soonest first), then the past
 /// (newest first), with state changes of the record among them.
 ///
@@ -308,13 +344,21 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
     let on = require_summary(tx, ctx, q.target)?;
     let on_id = ctx.rules.numbering.display(on.id);
     let mut sources = vec![(on.id, None)];
+    // The records whose mail belongs to this one's customer thread.
+    let mut mail_sources: Vec<RecordId> = Vec::new();
     if on.id.kind == Kind::Opportunity {
-        if let Some(lead) = load::<Opportunity>(tx, on.id.number, None)?.and_then(|o| o.lead) {
-            sources.push((
-                RecordId::new(Kind::Lead, lead),
-                Some(ctx.rules.show(Kind::Lead, lead)),
-            ));
+        if let Some(opp) = load::<Opportunity>(tx, on.id.number, None)? {
+            if let Some(lead) = opp.lead {
+                sources.push((
+                    RecordId::new(Kind::Lead, lead),
+                    Some(ctx.rules.show(Kind::Lead, lead)),
+                ));
+            }
+            mail_sources = sales_documents(tx, &opp)?;
         }
+    }
+    for id in &mail_sources {
+        sources.push((*id, Some(ctx.rules.numbering.display(*id))));
     }
     // (upcoming?, sort time, line, json)
     let mut rows: Vec<(bool, DateTime<Utc>, String, serde_json::Value)> = Vec::new();
@@ -327,6 +371,10 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
             let shown = a.shown(ctx.now, tz);
             if q.state.is_some_and(|s| s != shown) || q.kind.is_some_and(|k| k != a.details.name())
             {
+                continue;
+            }
+            // From quotes, orders and invoices, only their mail.
+            if mail_sources.contains(source) && !matches!(a.details, Details::Email { .. }) {
                 continue;
             }
             let at = match a.due {
@@ -345,7 +393,7 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
                 serde_json::to_value(&a).unwrap_or_default(),
             ));
         }
-        if q.state.is_none() && q.kind.is_none() {
+        if q.state.is_none() && q.kind.is_none() && !mail_sources.contains(source) {
             for e in state_changes(tx, *source)? {
                 let change = e
                     .changes

@@ -242,7 +242,7 @@ fn email_activity(
     Activity {
         number,
         subject: if mail.subject.is_empty() {
-            "(no subject)".to_string()
+            crate::domain::mail::NO_SUBJECT.to_string()
         } else {
             mail.subject.clone()
         },
@@ -374,6 +374,13 @@ fn require_inbox(tx: &dyn Tx, n: u64) -> Result<InboxItem, CommandError> {
 pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Reply, CommandError> {
     let items: Vec<InboxItem> = queue::all(tx, mkeys::INBOX)?;
     let mut text = format!("unmatched inbox ({})", items.len());
+    if items.len() > limit {
+        text = format!(
+            "unmatched inbox ({}, the oldest {limit} shown; /inbox limit:{} shows all)",
+            items.len(),
+            items.len()
+        );
+    }
     for i in items.iter().take(limit) {
         let from = i
             .mail
@@ -472,8 +479,9 @@ pub fn lead_from(
         return Err(Refusal::new(format!("mail #{n} has no sender to make a lead of")).into());
     };
     let number = next_number(tx, ctx, Kind::Lead)?;
-    let topic = if item.mail.subject.trim().is_empty() {
-        "Mail enquiry".to_string()
+    let subject = item.mail.subject.trim();
+    let topic = if subject.is_empty() || subject == crate::domain::mail::NO_SUBJECT {
+        format!("Mail enquiry from {}", from.display())
     } else {
         item.mail.subject.clone()
     };

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{Numbering, RecordId};
 
+/// The subject shown for a mail that has none.
+pub const NO_SUBJECT: &str = "(no subject)";
+
 /// One address of a mail, the address lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailAddress {

@@ -279,7 +279,7 @@ pub fn parse(raw: &[u8], max_body: usize) -> IncomingMail {
         .subject()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "(no subject)".to_string());
+        .unwrap_or_else(|| crate::domain::mail::NO_SUBJECT.to_string());
     if let Some(bytes) = raw_header(&m, raw, "Subject").filter(|b| std::str::from_utf8(b).is_err())
     {
         let (guessed, name) = guess_decode(bytes);

@@ -400,6 +400,32 @@ fn odd_real_world_mails_all_land_on_a_timeline_or_in_the_inbox() {
     let out = m.run_at(NOW, &["cmd", &format!("/inbox lead {n}")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("automatic mail"));
+    // A short listing says that it is short.
+    let all = m.json("/inbox limit:100")["data"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(all > 2);
+    let head = m.cmd("/inbox limit:2");
+    assert!(
+        head.starts_with(&format!(
+            "unmatched inbox ({all}, the oldest 2 shown; /inbox limit:{all} shows all)"
+        )),
+        "{head}"
+    );
+}
+
+#[test]
+fn a_lead_made_from_a_mail_without_subject_is_named_after_its_sender() {
+    let m = Mail::new(None);
+    m.sales.deliver(
+        b"From: Carla Weiss <carla@litware.example>\r\nTo: sales@example.com\r\nMessage-ID: <ns-1@litware.example>\r\nDate: Tue, 01 Dec 2026 09:00:00 +0100\r\n\r\nPlease call me about 30 chairs.\r\n",
+        "F",
+    );
+    m.ingest();
+    assert!(m.cmd("/inbox").contains("(no subject)"));
+    let out = m.cmd("/inbox lead 1");
+    assert!(out.contains("Mail enquiry from Carla Weiss"), "{out}");
+    assert!(!m.cmd("/show L-1001").contains("(no subject)"));
 }
 
 /// Removes leadline's keyword from every message and forgets the mailbox's

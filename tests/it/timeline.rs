@@ -245,3 +245,21 @@ fn activities_are_listed_all_or_through_their_own_views() {
     let m = t.invalid("/list activities state:open");
     assert!(m.contains("/timeline") && m.contains("/agenda"), "{m}");
 }
+
+#[test]
+fn the_opportunity_timeline_shows_the_mail_of_its_quotes_orders_and_invoices() {
+    let t = Lib::new();
+    t.active_quote();
+    t.ok("/quote send Q-1001");
+    t.ok("/task Q-1001 \"Check the quote\" due:tomorrow");
+    t.ok("/quote win Q-1001");
+    t.ok("/order fulfil SO-1001 reason:complete");
+    t.ok("/order invoice SO-1001");
+    t.ok("/invoice send INV-1001");
+    let tl = t.ok("/timeline O-1001").text;
+    assert!(tl.contains("email") && tl.contains("(from Q-1001)"), "{tl}");
+    assert!(tl.contains("(from INV-1001)"), "{tl}");
+    // Only their mail: the quote's task stays on the quote's timeline.
+    assert!(!tl.contains("Check the quote"), "{tl}");
+    assert!(t.ok("/timeline Q-1001").text.contains("Check the quote"));
+}
