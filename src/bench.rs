@@ -188,7 +188,8 @@ pub fn run(
         rng
     };
     let lead_id = |x: u64| r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64);
-    let queries: [(&str, &dyn Fn(u64) -> String); 5] = [
+    let n = |x: u64| x % leads.max(1) as u64;
+    let queries: [(&str, &dyn Fn(u64) -> String); 9] = [
         ("show L-random", &|x| format!("/lead show {}", lead_id(x))),
         ("list leads (20)", &|_| "/list leads".to_string()),
         ("list leads state:open", &|_| {
@@ -199,6 +200,16 @@ pub fn run(
         }),
         ("list leads after:random", &|x| {
             format!("/list leads after:{}", lead_id(x))
+        }),
+        ("find Person<random>", &|x| format!("/find Person{}", n(x))),
+        ("find Company <random> (common word + number)", &|x| {
+            format!("/find Company {}", n(x))
+        }),
+        ("find p<random>@x<random> (e-mail)", &|x| {
+            format!("/find p{}@x{}", n(x), n(x))
+        }),
+        ("find company (matches every lead)", &|_| {
+            "/find company".to_string()
         }),
     ];
     for (name, make) in queries.iter().filter(|_| leads > 0) {

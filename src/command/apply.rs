@@ -246,6 +246,7 @@ pub fn apply(
             Ok(Reply::text(format!("notice #{n} delivered")))
         }
         Command::Agenda { owner } => activities::agenda(tx, ctx, owner.as_deref()),
+        Command::Find(q) => super::search::find(tx, ctx, q),
         Command::Overdue { owner, everyone } => {
             activities::overdue(tx, ctx, owner.as_deref(), *everyone)
         }
@@ -1142,9 +1143,14 @@ fn show(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandErr
             Kind::Contact => {
                 one::<Contact>(tx, ctx, *id, |r, _| Ok((render::contact(r, ctx), vec![])))
             }
-            Kind::Account => {
-                one::<Account>(tx, ctx, *id, |r, _| Ok((render::account(r, ctx), vec![])))
-            }
+            Kind::Account => one::<Account>(tx, ctx, *id, |r, tx| {
+                let mut text = render::account(r, ctx);
+                for line in render::account_records(tx, ctx, r.number)? {
+                    text.push('\n');
+                    text.push_str(&line);
+                }
+                Ok((text, vec![]))
+            }),
             Kind::Opportunity => one::<Opportunity>(tx, ctx, *id, |r, tx| {
                 let mut quotes = Vec::new();
                 for n in &r.quotes {

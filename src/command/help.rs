@@ -239,6 +239,11 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "records",
+        "/find Müller Berlin [kind:lead] [limit:20]",
+        "search names, companies, e-mails, phones, cities, topics and ids of every record and product (Muller finds Müller)",
+    ),
+    (
+        "records",
         "/history <id>",
         "who changed what, when, with which command",
     ),

@@ -18,6 +18,7 @@ pub mod parse;
 pub mod queue;
 pub mod records;
 mod render;
+pub mod search;
 mod values;
 
 pub use crate::config::Team;

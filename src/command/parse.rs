@@ -195,6 +195,8 @@ pub enum Command {
         owner: String,
     },
     Timeline(TimelineQuery),
+    /// `/find`: records and products by their words.
+    Find(super::search::FindQuery),
     /// The owner's overdue and due-today items (the acting user's by default).
     Agenda {
         owner: Option<String>,
@@ -270,6 +272,7 @@ impl Command {
                 | Command::History(_)
                 | Command::Timeline(_)
                 | Command::Agenda { .. }
+                | Command::Find(_)
                 | Command::Overdue { .. }
                 | Command::Notices { .. }
                 | Command::Inbox { .. }
@@ -677,6 +680,36 @@ pub fn parse(line: &str, ctx: &Context) -> Result<Command, CommandError> {
         "agenda" | "today" => Command::Agenda {
             owner: args.owner()?,
         },
+        "find" | "search" | "suche" => {
+            let kind = match args.opt(&["kind", "type"])? {
+                None => None,
+                Some(k) => {
+                    let name = match normalize_name(&k).trim_end_matches('s') {
+                        "product" => "product".to_string(),
+                        other => Kind::from_word(other)
+                            .filter(|k| *k != Kind::Activity)
+                            .map(|k| k.name().to_string())
+                            .ok_or_else(|| {
+                                invalid(format!(
+                                    "kind:{k} is not one of {}",
+                                    super::search::KINDS.join(", ")
+                                ))
+                            })?,
+                    };
+                    Some(name)
+                }
+            };
+            let limit = limit(&mut args)?;
+            let mut text = Vec::new();
+            while let Some(w) = args.word() {
+                text.push(w);
+            }
+            Command::Find(super::search::FindQuery {
+                text: text.join(" "),
+                kind,
+                limit,
+            })
+        }
         "inbox" => {
             let action = args.word().map(|w| normalize_name(&w));
             let number = |args: &mut Args| -> Result<u64, CommandError> {

@@ -92,6 +92,22 @@ pub mod keys {
         format!("u/{what}/{value}").into_bytes()
     }
 
+    /// A search word of a record: `s/muller/lead/00000000000000001001`
+    /// (`ident` is the zero-padded number, or a product's SKU).
+    pub fn search_word(word: &str, kind: &str, ident: &str) -> Vec<u8> {
+        format!("s/{word}/{kind}/{ident}").into_bytes()
+    }
+
+    /// Where the search words starting with `prefix` are.
+    pub fn search_prefix(prefix: &str) -> Vec<u8> {
+        format!("s/{prefix}").into_bytes()
+    }
+
+    /// The search words of one record, space-separated.
+    pub fn search_terms(kind: &str, ident: &str) -> Vec<u8> {
+        format!("st/{kind}/{ident}").into_bytes()
+    }
+
     /// The prefix of all leads with this e-mail.
     pub fn lead_email(email: &str) -> Vec<u8> {
         format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
@@ -470,6 +486,15 @@ pub fn save<R: Record>(
             write(tx, keys::unique(what, value), &new.number())?;
         }
     }
+    let new_terms = new.search_terms();
+    if old.is_none_or(|o| o.search_terms() != new_terms) {
+        super::search::update(
+            tx,
+            R::KIND.name(),
+            &format!("{:020}", new.number()),
+            &new_terms,
+        )?;
+    }
     // A new record has no watch item yet, and a saved one keeps its item
     // while its due moment and owner stay the same: no read needed then.
     let watch_changed = match old {
@@ -541,6 +566,7 @@ pub fn save_product(
         ),
     }
     write_history(tx, ctx, &format!("product/{}", new.sku), command, changes)?;
+    super::search::update(tx, "product", &new.sku, &super::search::product_terms(new))?;
     write(tx, keys::product(&new.sku), &new_json)
 }
 

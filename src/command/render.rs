@@ -766,6 +766,89 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The records of account `number`, for `/show A-..`: its contacts, open
+/// and closed opportunities, quotes, orders, invoices with what is still
+/// due, and the last activities on it, its contacts and opportunities.
+///
+/// Fails when the store cannot be read.
+pub fn account_records(
+    tx: &dyn Tx,
+    ctx: &Context,
+    number: u64,
+) -> Result<Vec<String>, CommandError> {
+    use crate::domain::activity::Activity;
+    let related = |what: &str| -> Result<Vec<u64>, CommandError> {
+        let prefix = super::records::keys::unique(what, &format!("{number:020}/"));
+        Ok(tx
+            .scan(&prefix, None, false, usize::MAX)?
+            .iter()
+            .filter_map(|(_, v)| serde_json::from_slice::<u64>(v).ok())
+            .collect())
+    };
+    let mut out = Vec::new();
+    let mut sources = vec![RecordId::new(Kind::Account, number)];
+    for (what, kind, title) in [
+        ("acct_contact", Kind::Contact, "contacts"),
+        ("acct_opportunity", Kind::Opportunity, "opportunities"),
+        ("acct_quote", Kind::Quote, "quotes"),
+        ("acct_order", Kind::Order, "orders"),
+        ("acct_invoice", Kind::Invoice, "invoices"),
+    ] {
+        let mut numbers = related(what)?;
+        numbers.dedup();
+        if numbers.is_empty() {
+            continue;
+        }
+        out.push(format!("  {title} ({}):", numbers.len()));
+        for n in numbers.iter().rev() {
+            let revision = if kind == Kind::Quote {
+                super::records::latest_revision(tx, *n)?
+            } else {
+                None
+            };
+            let (mut line, _) = list_line(tx, ctx, kind, *n, revision)?;
+            if kind == Kind::Invoice {
+                if let Some(i) = load::<Invoice>(tx, *n, None)? {
+                    if matches!(i.state, InvoiceState::Open) {
+                        line.push_str(&format!(
+                            " - balance {}",
+                            i.pricing.currency.format(i.balance())
+                        ));
+                    }
+                }
+            }
+            out.push(format!("    {line}"));
+            if matches!(kind, Kind::Contact | Kind::Opportunity) {
+                sources.push(RecordId::new(kind, *n));
+            }
+        }
+    }
+    let mut acts: Vec<Activity> = Vec::new();
+    for id in sources {
+        for n in super::activities::timeline_numbers(tx, id)? {
+            if let Some(a) = load::<Activity>(tx, n, None)? {
+                acts.push(a);
+            }
+        }
+    }
+    acts.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+    if !acts.is_empty() {
+        out.push(format!(
+            "  last activities ({} of {}):",
+            acts.len().min(5),
+            acts.len()
+        ));
+        for a in acts.iter().take(5) {
+            out.push(format!(
+                "    {} (on {})",
+                super::activities::activity_line(a, ctx),
+                ctx.rules.numbering.display(a.regarding)
+            ));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod terminal_tests {
     use super::terminal_safe;

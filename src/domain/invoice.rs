@@ -100,6 +100,12 @@ impl Record for Invoice {
     fn title(&self) -> String {
         self.name.clone()
     }
+    fn lookups(&self) -> Vec<(&'static str, String)> {
+        super::of_account("invoice", self.account, self.number).collect()
+    }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([Some(self.name.as_str())])
+    }
 }
 
 impl Editable for Invoice {

@@ -115,6 +115,18 @@ impl Record for Lead {
             _ => None,
         }
     }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([
+            Some(self.topic.as_str()),
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.company.as_deref(),
+            self.email.as_deref(),
+            self.mobile_phone.as_deref(),
+            self.business_phone.as_deref(),
+            self.address.city.as_deref(),
+        ])
+    }
     fn lookups(&self) -> Vec<(&'static str, String)> {
         // Several leads may share an e-mail, so the number is part of the key.
         self.email

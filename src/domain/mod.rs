@@ -22,6 +22,7 @@ pub mod product;
 pub mod quote;
 pub mod refusal;
 pub mod rules;
+pub mod search;
 
 pub use ids::{Kind, RecordId};
 pub use money::Currency;
@@ -89,6 +90,11 @@ pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
     fn lookups(&self) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// The words `/find` finds it by ([`search::terms`]): names, company,
+    /// e-mail, phone, city, topic.
+    fn search_terms(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// When the scheduler should flag this record as overdue: an open
     /// activity's due time, an open lead's or opportunity's follow-up date.
     fn watch(&self) -> Option<activity::Due> {
@@ -143,4 +149,23 @@ pub fn builtin_field(kind: Kind, name: &str) -> Option<&'static fields::FieldSpe
         Kind::Invoice => invoice::Invoice::field(name),
         Kind::Activity => activity::Activity::field(name),
     }
+}
+
+/// The lookup that lists a record under its account (`/show A-1001`):
+/// `acct_quote` -> `<account>/<number>`.
+pub fn of_account(
+    kind: &'static str,
+    account: Option<u64>,
+    number: u64,
+) -> impl Iterator<Item = (&'static str, String)> {
+    let what = match kind {
+        "contact" => "acct_contact",
+        "opportunity" => "acct_opportunity",
+        "quote" => "acct_quote",
+        "order" => "acct_order",
+        _ => "acct_invoice",
+    };
+    account
+        .map(move |a| (what, format!("{a:020}/{number:020}")))
+        .into_iter()
 }

@@ -111,19 +111,26 @@ impl Record for Opportunity {
         }
     }
     fn lookups(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> =
+            super::of_account("opportunity", self.account, self.number).collect();
         // Open opportunities by contact and by account, for mail matching.
         if !matches!(self.state, OppState::Open { .. }) {
-            return Vec::new();
+            return out;
         }
         let n = self.number;
-        self.contact
-            .map(|c| ("opp_contact", format!("{c:020}/{n:020}")))
-            .into_iter()
-            .chain(
-                self.account
-                    .map(|a| ("opp_account", format!("{a:020}/{n:020}"))),
-            )
-            .collect()
+        out.extend(
+            self.contact
+                .map(|c| ("opp_contact", format!("{c:020}/{n:020}")))
+                .into_iter()
+                .chain(
+                    self.account
+                        .map(|a| ("opp_account", format!("{a:020}/{n:020}"))),
+                ),
+        );
+        out
+    }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([Some(self.name.as_str())])
     }
 }
 

@@ -84,6 +84,12 @@ impl Record for Order {
     fn title(&self) -> String {
         self.name.clone()
     }
+    fn lookups(&self) -> Vec<(&'static str, String)> {
+        super::of_account("order", self.account, self.number).collect()
+    }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([Some(self.name.as_str())])
+    }
 }
 
 impl Editable for Order {

@@ -68,10 +68,22 @@ impl Record for Contact {
         self.full_name()
     }
     fn lookups(&self) -> Vec<(&'static str, String)> {
-        self.email
+        let mut out: Vec<(&'static str, String)> = self
+            .email
             .iter()
             .map(|e| ("contact_email", e.to_lowercase()))
-            .collect()
+            .collect();
+        out.extend(super::of_account("contact", self.account, self.number));
+        out
+    }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.email.as_deref(),
+            self.mobile_phone.as_deref(),
+            self.business_phone.as_deref(),
+        ])
     }
 }
 
@@ -200,6 +212,14 @@ impl Record for Account {
             out.push(("account_domain", d));
         }
         out
+    }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([
+            Some(self.name.as_str()),
+            self.website.as_deref(),
+            self.phone.as_deref(),
+            self.address.city.as_deref(),
+        ])
     }
 }
 

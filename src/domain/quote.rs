@@ -78,6 +78,12 @@ impl Record for Quote {
     fn title(&self) -> String {
         self.name.clone()
     }
+    fn lookups(&self) -> Vec<(&'static str, String)> {
+        super::of_account("quote", self.account, self.number).collect()
+    }
+    fn search_terms(&self) -> Vec<String> {
+        super::search::terms([Some(self.name.as_str())])
+    }
 }
 
 impl Editable for Quote {

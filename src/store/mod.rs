@@ -42,7 +42,9 @@ use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx
 /// - 2: one index, by state and owner (`i/KIND/so/STATE/OWNER/...`); the
 ///   owner-only and state-only ones (`i/KIND/o/`, `i/KIND/s/`) are gone: a
 ///   state's or an owner's records are found in its ranges of that one.
-pub const SCHEMA: u64 = 2;
+/// - 3: the search words of every record and product (`s/`, `st/`, for
+///   `/find`) and the records of an account (`u/acct_*`, for `/show A-..`).
+pub const SCHEMA: u64 = 3;
 
 /// Why the store could not be opened or written.
 #[derive(Debug, thiserror::Error)]
@@ -375,6 +377,11 @@ impl Store {
                     tx.remove(key);
                 }
             }
+        }
+        if from < 3 {
+            let n =
+                command::search::reindex(&mut tx).map_err(|e| failed(TxError(e.to_string())))?;
+            tracing::info!("store: indexed {n} records for /find and the account view");
         }
         tx.put(keys::SCHEMA.to_vec(), SCHEMA.to_string().into_bytes());
         let writes = std::mem::take(&mut tx.writes);
@@ -994,7 +1001,14 @@ mod tests {
         {
             let db = sled::open(dir.path())?;
             db.insert(keys::SCHEMA, b"1")?;
-            db.insert("r/lead/00000000000000001001", b"{}".to_vec())?;
+            let lead = crate::domain::lead::Lead::new(
+                1001,
+                "Bürostühle".to_string(),
+                "anna".to_string(),
+                crate::domain::Currency::default(),
+                chrono::Utc::now(),
+            );
+            db.insert("r/lead/00000000000000001001", serde_json::to_vec(&lead)?)?;
             db.insert("i/lead/o/anna/00000000000000001001", b"".to_vec())?;
             db.insert("i/quote/o/ben/00000000000000001001/000001", b"".to_vec())?;
             db.insert("i/lead/s/open/00000000000000001001", b"".to_vec())?;
@@ -1010,6 +1024,8 @@ mod tests {
         assert_eq!(r.scan(b"i/lead/so/", None, false, 10)?.len(), 1);
         assert!(r.get(b"r/lead/00000000000000001001")?.is_some());
         assert_eq!(r.get(keys::JOURNAL)?, None);
+        // Schema 3: the search words of what was there.
+        assert_eq!(r.scan(b"s/burostuhle/lead/", None, false, 10)?.len(), 1);
         Ok(())
     }
 

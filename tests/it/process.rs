@@ -1265,3 +1265,81 @@ fn the_readme_tax_example_adds_up_as_documented() {
         assert!(shown.contains(line), "{line}\n{shown}");
     }
 }
+
+#[test]
+fn find_folds_umlauts_and_searches_every_kind() {
+    let t = Lib::new();
+    t.ok("/lead new topic:\"Bürostühle\" first:Jörg last:Müller email:j.mueller@weiss-kg.example company:\"Weiß KG\" city:Köln mobile:\"+49 171 2345678\"");
+    t.ok("/lead new topic:Tische last:Schmidt company:Contoso city:Berlin");
+    t.ok("/product new ERGO-1 name:\"Ergo Stuhl\" price:300 tax:19%");
+    for q in [
+        "Muller",
+        "Mueller",
+        "müller",
+        "Weiss",
+        "weiß kg",
+        "koln",
+        "burostuhle",
+        "017123",
+        "j.mueller@weiss",
+    ] {
+        let r = t.ok(&format!("/find {q}")).text;
+        assert!(r.contains("L-1001") && !r.contains("L-1002"), "{q}: {r}");
+    }
+    // Every word must match; prefixes do.
+    assert!(t.ok("/find Müll Köln").text.contains("L-1001"));
+    assert!(t
+        .ok("/find Müller Berlin")
+        .text
+        .starts_with("Nothing found"));
+    // Qualified: the contact, account and opportunity are found too.
+    t.ok("/qualify L-1001");
+    let r = t.ok("/find Müller").text;
+    assert!(r.contains("L-1001") && r.contains("C-1001"), "{r}");
+    let r = t.ok("/find weiss kind:account").text;
+    assert!(r.contains("A-1001") && !r.contains("L-1001"), "{r}");
+    assert!(t.ok("/find Bürostühle kind:opp").text.contains("O-1001"));
+    assert!(t.ok("/find stuhl").text.contains("ERGO-1"));
+    assert!(t.ok("/find L-1002").text.contains("Tische"));
+    assert!(t.invalid("/find").contains("needs something to look for"));
+    assert!(t.invalid("/find x kind:pets").contains("not one of"));
+}
+
+#[test]
+fn find_renames_follow_the_record() {
+    let t = Lib::new();
+    t.ok("/lead new topic:Chairs last:Meier");
+    t.ok("/lead edit L-1001 last:Schulze");
+    assert!(t.ok("/find Meier").text.starts_with("Nothing found"));
+    assert!(t.ok("/find Schulze").text.contains("L-1001"));
+}
+
+#[test]
+fn showing_an_account_lists_its_contacts_deals_documents_and_activities() {
+    let t = Lib::new();
+    t.invoice();
+    t.ok("/invoice pay INV-1001 amount:1000");
+    t.ok("/call O-1001 subject:\"Asked about delivery\" result:reached");
+    t.ok("/lead new topic:\"More chairs\" last:Weber email:weber@contoso.example company:\"Contoso GmbH\"");
+    t.ok("/qualify L-1002");
+    t.ok("/opp lose O-1002 reason:out-sold");
+    let shown = t.ok("/show A-1001").text;
+    for want in [
+        "contacts (2):",
+        "C-1001",
+        "opportunities (2):",
+        "O-1001       won",
+        "O-1002       lost",
+        "quotes (1):",
+        "Q-1001",
+        "orders (1):",
+        "SO-1001",
+        "invoices (1):",
+        "INV-1001",
+        "balance 1,260.88 EUR",
+        "last activities",
+        "Asked about delivery",
+    ] {
+        assert!(shown.contains(want), "{want}\n{shown}");
+    }
+}

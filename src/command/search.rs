@@ -1,0 +1,281 @@
+//! `/find`: the search over leads, contacts, accounts, opportunities,
+//! quotes, orders, invoices and products, and the word index behind it.
+//!
+//! Every record's words ([`Record::search_terms`], folded by
+//! [`crate::domain::search`]) are kept as keys `s/WORD/KIND/ID`, and the
+//! record's whole list as `st/KIND/ID`, updated when it is saved. A query
+//! scans the keys of its most telling word (the longest, digits first) by
+//! prefix and checks the record's other words in its list; the scan is
+//! bounded, so a query costs the same on a store of any size.
+
+use std::collections::BTreeSet;
+
+use super::records::{keys, read, write, Tx};
+use super::{render, CommandError, Context, Reply};
+use crate::domain::invoice::Invoice;
+use crate::domain::lead::Lead;
+use crate::domain::opportunity::Opportunity;
+use crate::domain::order::Order;
+use crate::domain::party::{Account, Contact};
+use crate::domain::product::Product;
+use crate::domain::quote::Quote;
+use crate::domain::search::{terms, words};
+use crate::domain::{Kind, Record};
+
+/// Index keys scanned at most for one query: what bounds its cost.
+const SCAN_LIMIT: usize = 10_000;
+
+/// The kinds `/find` returns, with products (which have no number).
+pub const KINDS: &[&str] = &[
+    "lead",
+    "contact",
+    "account",
+    "opportunity",
+    "quote",
+    "order",
+    "invoice",
+    "product",
+];
+
+/// The words a product is found by: SKU, name, description.
+pub fn product_terms(p: &Product) -> Vec<String> {
+    terms([
+        Some(p.sku.as_str()),
+        Some(p.name.as_str()),
+        p.description.as_deref(),
+    ])
+}
+
+/// Sets the search words of record `kind`/`ident` to `new`, removing the
+/// ones it no longer has.
+///
+/// Fails when the store fails.
+pub fn update(
+    tx: &mut dyn Tx,
+    kind: &str,
+    ident: &str,
+    new: &[String],
+) -> Result<(), CommandError> {
+    let list_key = keys::search_terms(kind, ident);
+    let old: Vec<String> = read::<String>(tx, &list_key)?
+        .map(|s| s.split(' ').map(str::to_string).collect())
+        .unwrap_or_default();
+    for w in old.iter().filter(|w| !new.contains(w)) {
+        tx.remove(keys::search_word(w, kind, ident));
+    }
+    for w in new.iter().filter(|w| !old.contains(w)) {
+        tx.put(keys::search_word(w, kind, ident), Vec::new());
+    }
+    if new.is_empty() {
+        tx.remove(list_key);
+    } else if old != new {
+        write(tx, list_key, &new.join(" "))?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the search words and lookups of every record and product (the
+/// upgrade to schema 3); returns how many records it read.
+///
+/// A record that does not decode is left out with a warning (`leadline
+/// store check` lists it), so the store still opens.
+///
+/// Fails when the store fails.
+pub fn reindex(tx: &mut dyn Tx) -> Result<usize, CommandError> {
+    fn all<R: Record>(tx: &mut dyn Tx) -> Result<usize, CommandError> {
+        let rows = tx.scan(&keys::records(R::KIND), None, false, usize::MAX)?;
+        for (k, v) in &rows {
+            let r: R = match serde_json::from_slice(v) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(
+                        "{} does not decode ({e}); not indexed",
+                        String::from_utf8_lossy(k)
+                    );
+                    continue;
+                }
+            };
+            for (what, value) in r.lookups() {
+                write(tx, keys::unique(what, &value), &r.number())?;
+            }
+            update(
+                tx,
+                R::KIND.name(),
+                &format!("{:020}", r.number()),
+                &r.search_terms(),
+            )?;
+        }
+        Ok(rows.len())
+    }
+    let mut n = all::<Lead>(tx)?;
+    n += all::<Contact>(tx)?;
+    n += all::<Account>(tx)?;
+    n += all::<Opportunity>(tx)?;
+    n += all::<Quote>(tx)?;
+    n += all::<Order>(tx)?;
+    n += all::<Invoice>(tx)?;
+    for (k, v) in tx.scan(b"p/", None, false, usize::MAX)? {
+        if let Ok(p) = serde_json::from_slice::<Product>(&v) {
+            update(tx, "product", &p.sku, &product_terms(&p))?;
+            n += 1;
+        } else {
+            tracing::warn!(
+                "{} does not decode; not indexed",
+                String::from_utf8_lossy(&k)
+            );
+        }
+    }
+    Ok(n)
+}
+
+/// What `/find` was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindQuery {
+    pub text: String,
+    /// Only this kind (one of [`KINDS`]).
+    pub kind: Option<String>,
+    pub limit: usize,
+}
+
+/// `/find TEXT [kind:..] [limit:N]`: records and products whose words
+/// start with every word of TEXT, umlauts folded (`Muller` finds
+/// `Müller`); an id finds its record.
+///
+/// Fails for an empty query or when the store fails.
+pub fn find(tx: &dyn Tx, ctx: &Context, q: &FindQuery) -> Result<Reply, CommandError> {
+    let mut wanted = words(&q.text);
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Err(CommandError::Invalid(
+            "/find needs something to look for: a name, company, e-mail, phone, city or id"
+                .to_string(),
+        ));
+    }
+    let mut found: Vec<(String, String)> = Vec::new();
+    // An id finds its record first.
+    if let Ok(id) = ctx.rules.numbering.parse(q.text.trim()) {
+        if q.kind.as_deref().is_none_or(|k| k == id.kind.name()) && id.kind != Kind::Activity {
+            found.push((id.kind.name().to_string(), format!("{:020}", id.number)));
+        }
+    }
+    // The most telling word drives the scan.
+    let mut order = wanted.clone();
+    order.sort_by_key(|w| {
+        (
+            !w.chars().any(|c| c.is_ascii_digit()),
+            std::cmp::Reverse(w.len()),
+        )
+    });
+    let driver = &order[0];
+    let others = &order[1..];
+    let mut seen: BTreeSet<(String, String)> = found.iter().cloned().collect();
+    // In batches, so that a word every record has stops at the first hits.
+    let prefix = keys::search_prefix(driver);
+    let mut after: Option<Vec<u8>> = None;
+    let mut scanned = 0;
+    let mut batch_keys: Vec<Vec<u8>> = Vec::new();
+    while found.len() < q.limit && scanned < SCAN_LIMIT {
+        let batch = tx.scan(
+            &prefix,
+            after.as_deref(),
+            true,
+            256.min(SCAN_LIMIT - scanned),
+        )?;
+        scanned += batch.len();
+        let Some((last, _)) = batch.last() else { break };
+        after = Some(last.clone());
+        let full = batch.len() == 256;
+        batch_keys.clear();
+        batch_keys.extend(batch.into_iter().map(|(k, _)| k));
+        check_batch(tx, q, others, &batch_keys, &mut seen, &mut found)?;
+        if !full {
+            break;
+        }
+    }
+    let cut_short = scanned >= SCAN_LIMIT;
+    let mut lines = Vec::new();
+    let mut data = Vec::new();
+    for (kind, ident) in found.iter().take(q.limit) {
+        let (line, json) = match (Kind::from_word(kind), ident.parse::<u64>()) {
+            (Some(k), Ok(n)) => {
+                let revision = if k == Kind::Quote {
+                    super::records::latest_revision(tx, n)?
+                } else {
+                    None
+                };
+                match render::list_line(tx, ctx, k, n, revision) {
+                    Ok(x) => x,
+                    // An id typed that names nothing: not a result.
+                    Err(_) => continue,
+                }
+            }
+            _ => match load_product(tx, ident)? {
+                Some(p) => (
+                    format!("{:<12} {}", "product", render::product_line(&p)),
+                    serde_json::to_value(&p).unwrap_or_default(),
+                ),
+                None => continue,
+            },
+        };
+        lines.push(format!("  {line}"));
+        data.push(json);
+    }
+    let mut text = match lines.len() {
+        0 => format!("Nothing found for '{}'.", q.text.trim()),
+        n => format!("Found {n} for '{}':\n{}", q.text.trim(), lines.join("\n")),
+    };
+    if lines.len() >= q.limit || cut_short {
+        text.push_str(&format!(
+            "\n  (more may match: add a word, kind:lead|contact|..., or limit:{})",
+            q.limit * 2
+        ));
+    }
+    Ok(Reply {
+        text,
+        data: serde_json::Value::Array(data),
+        next: vec![],
+    })
+}
+
+/// Adds the records of the index `keys` (one word's, newest first) that
+/// have every word of `others`, up to the query's limit.
+fn check_batch(
+    tx: &dyn Tx,
+    q: &FindQuery,
+    others: &[String],
+    keys: &[Vec<u8>],
+    seen: &mut BTreeSet<(String, String)>,
+    found: &mut Vec<(String, String)>,
+) -> Result<(), CommandError> {
+    for key in keys {
+        if found.len() >= q.limit {
+            break;
+        }
+        let key = String::from_utf8_lossy(key);
+        let mut parts = key.rsplitn(3, '/');
+        let (Some(ident), Some(kind)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if q.kind.as_deref().is_some_and(|k| k != kind) {
+            continue;
+        }
+        let hit = (kind.to_string(), ident.to_string());
+        if !seen.insert(hit.clone()) {
+            continue;
+        }
+        if !others.is_empty() {
+            let list: String =
+                read(tx, &super::records::keys::search_terms(kind, ident))?.unwrap_or_default();
+            let has = |w: &String| list.split(' ').any(|t| t.starts_with(w.as_str()));
+            if !others.iter().all(has) {
+                continue;
+            }
+        }
+        found.push(hit);
+    }
+    Ok(())
+}
+
+fn load_product(tx: &dyn Tx, sku: &str) -> Result<Option<Product>, CommandError> {
+    read(tx, &keys::product(sku))
+}
