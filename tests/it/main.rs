@@ -23,5 +23,6 @@ mod mailserver;
 mod oauth;
 mod process;
 mod properties;
+mod readme;
 mod scheduler;
 mod timeline;
