@@ -13,43 +13,53 @@ use leadline::command::{CommandError, Reply};
 use leadline::config::Config;
 use leadline::store::{Store, StoreOptions};
 
-/// Writes a line to standard output, control characters and escape
-/// sequences shown escaped (they may come from mail, CSV or input). A reader that went away (`leadline cmd
-/// ... | head -1`) ends the process quietly instead of a panic: every
-/// change was committed before its reply is printed.
+/// Writes `text` (and a line break) to standard output, control characters
+/// and escape sequences shown escaped (they may come from mail, CSV or
+/// input). A reader that went away (`leadline cmd ... | head -1`) ends the
+/// process quietly instead of a panic: every change was committed before
+/// its reply is printed.
+fn write_out(text: &str, newline: bool) {
+    let text = leadline::command::terminal_safe(text);
+    let mut out = std::io::stdout().lock();
+    let written = if newline {
+        writeln!(out, "{text}")
+    } else {
+        write!(out, "{text}")
+    };
+    if written.and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Writes a line to standard error, escaped like [`write_out`]; a closed
+/// standard error is no panic.
+fn write_err(text: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "{}",
+        leadline::command::terminal_safe(text)
+    );
+}
+
+/// `println!` through [`write_out`].
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = format!($($arg)*);
-        let text = leadline::command::terminal_safe(&text);
-        let mut out = std::io::stdout().lock();
-        if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($arg:tt)*) => {
+        write_out(&format!($($arg)*), true)
+    };
 }
 
-/// [`outln`] without the line break.
+/// `print!` through [`write_out`].
 macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = format!($($arg)*);
-        let text = leadline::command::terminal_safe(&text);
-        let mut out = std::io::stdout().lock();
-        if write!(out, "{text}").and_then(|()| out.flush()).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($arg:tt)*) => {
+        write_out(&format!($($arg)*), false)
+    };
 }
 
-/// Writes a line to standard error; a closed standard error is no panic.
+/// `eprintln!` through [`write_err`].
 macro_rules! errln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let text = format!($($arg)*);
-        let text = leadline::command::terminal_safe(&text);
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
-    }};
+    ($($arg:tt)*) => {
+        write_err(&format!($($arg)*))
+    };
 }
 
 /// sled copies tree nodes on write; mimalloc makes those allocations cheap.

@@ -216,6 +216,8 @@ fn commands(config: &Config) -> Vec<CreateCommand> {
                     | "fulfil"
                     | "cancel"
                     | "paid"
+                    | "pay"
+                    | "invoice"
                     | "send"
                     | "reschedule"
                     | "assign"
@@ -326,6 +328,19 @@ fn commands(config: &Config) -> Vec<CreateCommand> {
         "overdue",
         "Overdue items",
         vec![string("owner", "whose (default: yours)", false)],
+    ));
+    out.push(command(
+        "find",
+        "Search every record and product (Muller finds Müller)",
+        vec![
+            string("args", "names, company, e-mail, phone, city or id", true),
+            choice_list(
+                "kind",
+                "only this kind",
+                false,
+                crate::command::search::KINDS,
+            ),
+        ],
     ));
     out.push(command("show", "Show any record", vec![rec()]));
     out.push(command("history", "Who changed what", vec![rec()]));

@@ -38,7 +38,7 @@ impl Summary {
                 | (Kind::Opportunity, "won" | "lost")
                 | (Kind::Quote, "won" | "closed")
                 | (Kind::Order, "invoiced" | "canceled")
-                | (Kind::Invoice, "paid" | "canceled")
+                | (Kind::Invoice, "paid" | "canceled" | "credit_note")
                 | (Kind::Activity, "completed" | "canceled")
         )
     }

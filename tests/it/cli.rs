@@ -183,14 +183,7 @@ fn a_folder_of_other_sled_data_is_not_taken_for_a_store() {
 fn the_shell_reads_commands_from_standard_input() {
     use std::io::Write;
     let b = Bin::new();
-    let mut child = b
-        .command()
-        .arg("shell")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = b.spawn(&["shell"]);
     let mut stdin = child.stdin.take().expect("stdin");
     writeln!(
         stdin,
@@ -258,13 +251,7 @@ fn roles_hold_in_the_shell_too_not_only_in_chat() {
 fn a_reader_that_goes_away_is_no_panic() {
     let b = Bin::new();
     b.ok("/lead new topic:Chairs last:Schmidt");
-    let mut child = b
-        .command()
-        .args(["cmd", "/help"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = b.spawn(&["cmd", "/help"]);
     // Close the reading end before leadline writes its reply.
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait");
@@ -276,14 +263,7 @@ fn a_reader_that_goes_away_is_no_panic() {
 #[test]
 fn the_shell_reports_a_line_that_is_not_utf8_and_goes_on() {
     let b = Bin::new();
-    let mut child = b
-        .command()
-        .arg("shell")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = b.spawn(&["shell"]);
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().expect("stdin");

@@ -85,7 +85,7 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         .collect();
     for n in [
         "lead", "opp", "quote", "order", "invoice", "contact", "account", "activity", "task",
-        "call", "meeting", "note", "timeline", "email", "inbox", "outbox",
+        "call", "meeting", "note", "timeline", "email", "inbox", "outbox", "find",
     ] {
         assert!(names.contains(&n), "/{n} is not registered: {names:?}");
     }
@@ -117,6 +117,15 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         r.to_string().contains("Created L-1001 Chairs (Schmidt)"),
         "{r}"
     );
+    // /find from chat, umlauts folded.
+    f.slash(
+        91,
+        "222",
+        "find",
+        json!([{"name": "args", "type": 3, "value": "Schmídt"}, {"name": "kind", "type": 3, "value": "lead"}]),
+    );
+    let r = callback(f, 91);
+    assert!(r.to_string().contains("L-1001"), "{r}");
     f.slash(
         2,
         "222",

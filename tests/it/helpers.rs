@@ -168,6 +168,18 @@ impl Bin {
         c
     }
 
+    /// Starts `leadline <args>` with its standard streams piped.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        use std::process::Stdio;
+        self.command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn leadline")
+    }
+
     /// Runs `leadline <args>`.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run leadline")
