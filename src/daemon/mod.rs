@@ -712,14 +712,15 @@ fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof: mpsc::Send
         let v = handle.block_on(handle_owned(req, shared.clone()));
         match v["ok"].as_bool() {
             Some(true) => {
-                let reply = v["reply"].as_str().unwrap_or("");
+                let reply = crate::command::terminal_safe(v["reply"].as_str().unwrap_or(""));
                 let _ = std::io::Write::write_all(
                     &mut std::io::stdout(),
                     format!("{reply}\n").as_bytes(),
                 );
             }
             _ => {
-                let message = v["message"].as_str().unwrap_or("failed");
+                let message =
+                    crate::command::terminal_safe(v["message"].as_str().unwrap_or("failed"));
                 let _ = std::io::Write::write_all(
                     &mut std::io::stderr(),
                     format!("{message}\n").as_bytes(),
