@@ -103,11 +103,6 @@ pub mod keys {
         format!("s/{prefix}").into_bytes()
     }
 
-    /// The search words of one record, space-separated.
-    pub fn search_terms(kind: &str, ident: &str) -> Vec<u8> {
-        format!("st/{kind}/{ident}").into_bytes()
-    }
-
     /// The prefix of all leads with this e-mail.
     pub fn lead_email(email: &str) -> Vec<u8> {
         format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
@@ -487,13 +482,15 @@ pub fn save<R: Record>(
         }
     }
     let new_terms = new.search_terms();
-    if old.is_none_or(|o| o.search_terms() != new_terms) {
+    let old_terms = old.map(Record::search_terms).unwrap_or_default();
+    if old_terms != new_terms {
         super::search::update(
             tx,
             R::KIND.name(),
             &format!("{:020}", new.number()),
+            &old_terms,
             &new_terms,
-        )?;
+        );
     }
     // A new record has no watch item yet, and a saved one keeps its item
     // while its due moment and owner stay the same: no read needed then.
@@ -566,7 +563,13 @@ pub fn save_product(
         ),
     }
     write_history(tx, ctx, &format!("product/{}", new.sku), command, changes)?;
-    super::search::update(tx, "product", &new.sku, &super::search::product_terms(new))?;
+    super::search::update(
+        tx,
+        "product",
+        &new.sku,
+        &old.map(super::search::product_terms).unwrap_or_default(),
+        &super::search::product_terms(new),
+    );
     write(tx, keys::product(&new.sku), &new_json)
 }
 

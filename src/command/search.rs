@@ -2,10 +2,11 @@
 //! quotes, orders, invoices and products, and the word index behind it.
 //!
 //! Every record's words ([`Record::search_terms`], folded by
-//! [`crate::domain::search`]) are kept as keys `s/WORD/KIND/ID`, and the
-//! record's whole list as `st/KIND/ID`, updated when it is saved. A query
-//! scans the keys of its most telling word (the longest, digits first) by
-//! prefix and checks the record's other words in its list; the scan is
+//! [`crate::domain::search`]) are kept as keys `s/WORD/KIND/ID`, updated
+//! when it is saved (only the words that changed: an edit of other fields
+//! writes nothing here). A query scans the keys of its most telling word
+//! (the longest, digits first) by prefix, newest first, in batches, and
+//! checks the record's other words on the record itself; the scan is
 //! bounded, so a query costs the same on a store of any size.
 
 use std::collections::BTreeSet;
@@ -46,32 +47,14 @@ pub fn product_terms(p: &Product) -> Vec<String> {
     ])
 }
 
-/// Sets the search words of record `kind`/`ident` to `new`, removing the
-/// ones it no longer has.
-///
-/// Fails when the store fails.
-pub fn update(
-    tx: &mut dyn Tx,
-    kind: &str,
-    ident: &str,
-    new: &[String],
-) -> Result<(), CommandError> {
-    let list_key = keys::search_terms(kind, ident);
-    let old: Vec<String> = read::<String>(tx, &list_key)?
-        .map(|s| s.split(' ').map(str::to_string).collect())
-        .unwrap_or_default();
+/// Moves the search words of record `kind`/`ident` from `old` to `new`.
+pub fn update(tx: &mut dyn Tx, kind: &str, ident: &str, old: &[String], new: &[String]) {
     for w in old.iter().filter(|w| !new.contains(w)) {
         tx.remove(keys::search_word(w, kind, ident));
     }
     for w in new.iter().filter(|w| !old.contains(w)) {
         tx.put(keys::search_word(w, kind, ident), Vec::new());
     }
-    if new.is_empty() {
-        tx.remove(list_key);
-    } else if old != new {
-        write(tx, list_key, &new.join(" "))?;
-    }
-    Ok(())
 }
 
 /// Rebuilds the search words and lookups of every record and product (the
@@ -102,8 +85,9 @@ pub fn reindex(tx: &mut dyn Tx) -> Result<usize, CommandError> {
                 tx,
                 R::KIND.name(),
                 &format!("{:020}", r.number()),
+                &[],
                 &r.search_terms(),
-            )?;
+            );
         }
         Ok(rows.len())
     }
@@ -116,7 +100,7 @@ pub fn reindex(tx: &mut dyn Tx) -> Result<usize, CommandError> {
     n += all::<Invoice>(tx)?;
     for (k, v) in tx.scan(b"p/", None, false, usize::MAX)? {
         if let Ok(p) = serde_json::from_slice::<Product>(&v) {
-            update(tx, "product", &p.sku, &product_terms(&p))?;
+            update(tx, "product", &p.sku, &[], &product_terms(&p));
             n += 1;
         } else {
             tracing::warn!(
@@ -264,9 +248,8 @@ fn check_batch(
             continue;
         }
         if !others.is_empty() {
-            let list: String =
-                read(tx, &super::records::keys::search_terms(kind, ident))?.unwrap_or_default();
-            let has = |w: &String| list.split(' ').any(|t| t.starts_with(w.as_str()));
+            let list = terms_of(tx, kind, ident)?;
+            let has = |w: &String| list.iter().any(|t| t.starts_with(w.as_str()));
             if !others.iter().all(has) {
                 continue;
             }
@@ -274,6 +257,35 @@ fn check_batch(
         found.push(hit);
     }
     Ok(())
+}
+
+/// The search words of record `kind`/`ident`, read from the record.
+fn terms_of(tx: &dyn Tx, kind: &str, ident: &str) -> Result<Vec<String>, CommandError> {
+    fn of<R: Record>(tx: &dyn Tx, ident: &str) -> Result<Vec<String>, CommandError> {
+        let Ok(n) = ident.parse::<u64>() else {
+            return Ok(Vec::new());
+        };
+        let revision = if R::KIND == Kind::Quote {
+            super::records::latest_revision(tx, n)?
+        } else {
+            None
+        };
+        Ok(super::records::load::<R>(tx, n, revision)?
+            .map(|r| r.search_terms())
+            .unwrap_or_default())
+    }
+    match Kind::from_word(kind) {
+        Some(Kind::Lead) => of::<Lead>(tx, ident),
+        Some(Kind::Contact) => of::<Contact>(tx, ident),
+        Some(Kind::Account) => of::<Account>(tx, ident),
+        Some(Kind::Opportunity) => of::<Opportunity>(tx, ident),
+        Some(Kind::Quote) => of::<Quote>(tx, ident),
+        Some(Kind::Order) => of::<Order>(tx, ident),
+        Some(Kind::Invoice) => of::<Invoice>(tx, ident),
+        _ => Ok(load_product(tx, ident)?
+            .map(|p| product_terms(&p))
+            .unwrap_or_default()),
+    }
 }
 
 fn load_product(tx: &dyn Tx, sku: &str) -> Result<Option<Product>, CommandError> {

@@ -35,9 +35,10 @@ pub fn fold(text: &str) -> String {
 /// two-digit country codes of Germany, Austria and Switzerland).
 pub fn words(text: &str) -> Vec<String> {
     let folded = fold(text);
+    // One letter or digit alone finds nothing worth an index entry.
     let mut out: Vec<String> = folded
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| w.chars().nth(1).is_some())
         .map(str::to_string)
         .collect();
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
