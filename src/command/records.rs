@@ -92,10 +92,51 @@ pub mod keys {
         format!("u/{what}/{value}").into_bytes()
     }
 
-    /// A search word of a record: `s/muller/lead/00000000000000001001`
-    /// (`ident` is the zero-padded number, or a product's SKU).
+    /// The one-byte codes of the kinds in search keys, and `p` for products.
+    const SEARCH_KINDS: [(&str, u8); 8] = [
+        ("lead", b'l'),
+        ("contact", b'c'),
+        ("account", b'a'),
+        ("opportunity", b'o'),
+        ("quote", b'q'),
+        ("order", b'r'),
+        ("invoice", b'i'),
+        ("product", b'p'),
+    ];
+
+    /// A search word of a record, kept short because every record has
+    /// several: `s/` WORD `\0` KIND-CODE ID, the number as 8 bytes (a
+    /// product's SKU as it is). `ident` is the zero-padded number or SKU.
     pub fn search_word(word: &str, kind: &str, ident: &str) -> Vec<u8> {
-        format!("s/{word}/{kind}/{ident}").into_bytes()
+        let code = SEARCH_KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(b'?', |(_, c)| *c);
+        let mut k = Vec::with_capacity(word.len() + 12);
+        k.extend_from_slice(b"s/");
+        k.extend_from_slice(word.as_bytes());
+        k.push(0);
+        k.push(code);
+        match ident.parse::<u64>() {
+            Ok(n) if code != b'p' => k.extend_from_slice(&n.to_be_bytes()),
+            _ => k.extend_from_slice(ident.as_bytes()),
+        }
+        k
+    }
+
+    /// The kind name and identity (zero-padded number or SKU) a key made by
+    /// [`search_word`] names.
+    pub fn parse_search_word(key: &[u8]) -> Option<(&'static str, String)> {
+        let rest = key.strip_prefix(b"s/")?;
+        let at = rest.iter().position(|b| *b == 0)?;
+        let (&code, ident) = rest.get(at + 1..)?.split_first()?;
+        let kind = SEARCH_KINDS.iter().find(|(_, c)| *c == code)?.0;
+        let ident = if code == b'p' {
+            String::from_utf8(ident.to_vec()).ok()?
+        } else {
+            format!("{:020}", u64::from_be_bytes(ident.try_into().ok()?))
+        };
+        Some((kind, ident))
     }
 
     /// Where the search words starting with `prefix` are.
@@ -636,6 +677,23 @@ pub fn history(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn search_keys_are_short_and_read_back() {
+        let k = keys::search_word("muller", "lead", "00000000000000001001");
+        assert_eq!(k.len(), 2 + 6 + 1 + 1 + 8);
+        assert_eq!(
+            keys::parse_search_word(&k),
+            Some(("lead", "00000000000000001001".to_string()))
+        );
+        let p = keys::search_word("stuhl", "product", "ERGO-1");
+        assert_eq!(
+            keys::parse_search_word(&p),
+            Some(("product", "ERGO-1".to_string()))
+        );
+        assert!(k.starts_with(b"s/mul") && !k.starts_with(b"s/mux"));
+    }
+
     use super::*;
 
     #[test]

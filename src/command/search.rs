@@ -2,7 +2,8 @@
 //! quotes, orders, invoices and products, and the word index behind it.
 //!
 //! Every record's words ([`Record::search_terms`], folded by
-//! [`crate::domain::search`]) are kept as keys `s/WORD/KIND/ID`, updated
+//! [`crate::domain::search`]) are kept as keys `s/WORD\0KIND-CODE ID`
+//! ([`keys::search_word`]), updated
 //! when it is saved (only the words that changed: an edit of other fields
 //! writes nothing here). A query scans the keys of its most telling word
 //! (the longest, digits first) by prefix, newest first, in batches, and
@@ -235,11 +236,10 @@ fn check_batch(
         if found.len() >= q.limit {
             break;
         }
-        let key = String::from_utf8_lossy(key);
-        let mut parts = key.rsplitn(3, '/');
-        let (Some(ident), Some(kind)) = (parts.next(), parts.next()) else {
+        let Some((kind, ident)) = super::records::keys::parse_search_word(key) else {
             continue;
         };
+        let ident = ident.as_str();
         if q.kind.as_deref().is_some_and(|k| k != kind) {
             continue;
         }

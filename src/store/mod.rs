@@ -1025,7 +1025,7 @@ mod tests {
         assert!(r.get(b"r/lead/00000000000000001001")?.is_some());
         assert_eq!(r.get(keys::JOURNAL)?, None);
         // Schema 3: the search words of what was there.
-        assert_eq!(r.scan(b"s/burostuhle/lead/", None, false, 10)?.len(), 1);
+        assert_eq!(r.scan(b"s/burostuhle\0l", None, false, 10)?.len(), 1);
         Ok(())
     }
 
