@@ -8,24 +8,37 @@
 /// search makes the spellings meet.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        match c {
-            'ä' | 'à' | 'á' | 'â' | 'ã' | 'å' => out.push('a'),
-            'ö' | 'ò' | 'ó' | 'ô' | 'õ' | 'ø' => out.push('o'),
-            'ü' | 'ù' | 'ú' | 'û' => out.push('u'),
-            'è' | 'é' | 'ê' | 'ë' => out.push('e'),
-            'ì' | 'í' | 'î' | 'ï' => out.push('i'),
-            'ç' => out.push('c'),
-            'ñ' => out.push('n'),
-            'ý' | 'ÿ' => out.push('y'),
-            'ß' => out.push_str("ss"),
-            'æ' => out.push('a'),
-            'œ' => out.push('o'),
-            c => out.push(c),
+    let mut push = |c: char, out: &mut String| {
+        // The spellings without umlauts: Mueller -> muller, Goethe -> gothe.
+        if c == 'e' && out.ends_with(['a', 'o', 'u']) {
+            return;
+        }
+        out.push(c);
+    };
+    for c in text.chars() {
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase(), &mut out);
+            continue;
+        }
+        for c in c.to_lowercase() {
+            match c {
+                'ä' | 'à' | 'á' | 'â' | 'ã' | 'å' | 'æ' => push('a', &mut out),
+                'ö' | 'ò' | 'ó' | 'ô' | 'õ' | 'ø' | 'œ' => push('o', &mut out),
+                'ü' | 'ù' | 'ú' | 'û' => push('u', &mut out),
+                'è' | 'é' | 'ê' | 'ë' => push('e', &mut out),
+                'ì' | 'í' | 'î' | 'ï' => push('i', &mut out),
+                'ç' => push('c', &mut out),
+                'ñ' => push('n', &mut out),
+                'ý' | 'ÿ' => push('y', &mut out),
+                'ß' => {
+                    push('s', &mut out);
+                    push('s', &mut out);
+                }
+                c => push(c, &mut out),
+            }
         }
     }
-    // The spellings without umlauts: Mueller -> muller, Goethe -> gothe.
-    out.replace("ae", "a").replace("oe", "o").replace("ue", "u")
+    out
 }
 
 /// The searchable words of `text`, folded: letters and digits, split at
