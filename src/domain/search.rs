@@ -8,7 +8,7 @@
 /// search makes the spellings meet.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut push = |c: char, out: &mut String| {
+    let push = |c: char, out: &mut String| {
         // The spellings without umlauts: Mueller -> muller, Goethe -> gothe.
         if c == 'e' && out.ends_with(['a', 'o', 'u']) {
             return;
