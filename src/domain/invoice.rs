@@ -352,3 +352,164 @@ impl Invoice {
         Ok(i)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lines::{Line, Pricing};
+    use crate::domain::Currency;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("test literal")
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 30).expect("date")
+    }
+
+    /// An open invoice of 119.00 EUR (100 + 19% tax).
+    fn invoice() -> Invoice {
+        let mut pricing = Pricing::new(Currency::default());
+        pricing.lines.push(Line {
+            no: 1,
+            sku: None,
+            description: "Chair".into(),
+            quantity: d("1"),
+            unit_price: d("100"),
+            discount: None,
+            tax_rate: d("19"),
+        });
+        Invoice {
+            number: 1001,
+            name: "Chairs".into(),
+            order: 1001,
+            opportunity: 1001,
+            account: None,
+            contact: None,
+            owner: "me".into(),
+            pricing,
+            description: None,
+            invoice_date: day(),
+            due_date: day(),
+            custom: CustomValues::default(),
+            payments: Vec::new(),
+            corrects: None,
+            state: InvoiceState::Open,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    /// What each step does from each state: the new state's name (and the
+    /// balance), or a refusal containing the given words.
+    #[test]
+    fn the_invoice_state_machine_as_a_table() {
+        let rules = Rules::default();
+        let input = |reason: &str| ClosingInput {
+            reason: Some(reason.into()),
+            date: day(),
+            description: None,
+        };
+        let open = invoice();
+        let part_paid = open
+            .record_payment(d("19"), day(), None, &rules)
+            .expect("a payment");
+        let paid = open.pay(&input("complete"), &rules).expect("paid");
+        let canceled = open
+            .cancel(&input("canceled"), 1002, &rules)
+            .expect("canceled");
+        let credit = open.credit_note(1002, day(), &rules, chrono::Utc::now());
+        type Step = fn(&Invoice, &Rules, &dyn Fn(&str) -> ClosingInput) -> Result<Invoice, Refusal>;
+        let steps: [(&str, Step); 5] = [
+            ("pay 19.00", |i, r, _| {
+                i.record_payment(d("19"), day(), None, r)
+            }),
+            ("pay the rest", |i, r, _| {
+                i.record_payment(i.balance(), day(), None, r)
+            }),
+            ("pay 200.00", |i, r, _| {
+                i.record_payment(d("200"), day(), None, r)
+            }),
+            ("paid complete", |i, r, f| i.pay(&f("complete"), r)),
+            ("cancel", |i, r, f| i.cancel(&f("canceled"), 1003, r)),
+        ];
+        let expected: [(&str, &Invoice, [Result<(&str, &str), &str>; 5]); 5] = [
+            (
+                "open",
+                &open,
+                [
+                    Ok(("open", "100.00")),
+                    Ok(("paid", "0")),
+                    Err("an overpayment is not taken"),
+                    Ok(("paid", "0")),
+                    Ok(("canceled", "0")),
+                ],
+            ),
+            (
+                "paid in part",
+                &part_paid,
+                [
+                    Ok(("open", "81.00")),
+                    Ok(("paid", "0")),
+                    Err("only 100.00 EUR is due"),
+                    Ok(("paid", "0")),
+                    Err("was paid on it"),
+                ],
+            ),
+            (
+                "paid",
+                &paid,
+                [
+                    Err("paid (Complete)"),
+                    Err("paid (Complete)"),
+                    Err("paid (Complete)"),
+                    Err("paid (Complete)"),
+                    Err("paid (Complete)"),
+                ],
+            ),
+            (
+                "canceled",
+                &canceled,
+                [
+                    Err("canceled (Canceled)"),
+                    Err("canceled (Canceled)"),
+                    Err("canceled (Canceled)"),
+                    Err("canceled (Canceled)"),
+                    Err("canceled (Canceled)"),
+                ],
+            ),
+            (
+                "credit note",
+                &credit,
+                [
+                    Err("a credit note"),
+                    Err("a credit note"),
+                    Err("a credit note"),
+                    Err("a credit note"),
+                    Err("a credit note"),
+                ],
+            ),
+        ];
+        for (name, inv, row) in expected {
+            for ((step, f), want) in steps.iter().zip(row) {
+                match (f(inv, &rules, &input), want) {
+                    (Ok(new), Ok((state, balance))) => {
+                        assert_eq!(new.state_name(), state, "{name} + {step}");
+                        assert_eq!(new.balance(), d(balance), "{name} + {step}");
+                    }
+                    (Err(e), Err(words)) => {
+                        assert!(
+                            e.message().contains(words),
+                            "{name} + {step}: {}",
+                            e.message()
+                        )
+                    }
+                    (got, want) => panic!("{name} + {step}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+        // A credit note negates the original, to the cent.
+        assert_eq!(credit.pricing.totals().total_amount, d("-119.00"));
+        assert_eq!(credit.corrects, Some(1001));
+    }
+}

@@ -368,3 +368,190 @@ impl Billed {
     }
 }
 crate::priced!(Order, ensure_active);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::lines::{Line, Pricing};
+    use crate::domain::Currency;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).expect("test literal")
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 30).expect("date")
+    }
+
+    fn closing(reason: &str) -> Closing {
+        Closing {
+            reason: reason.to_string(),
+            date: day(),
+            description: None,
+        }
+    }
+
+    fn order(state: OrderState) -> Order {
+        let mut pricing = Pricing::new(Currency::default());
+        pricing.lines.push(Line {
+            no: 1,
+            sku: None,
+            description: "Chair".into(),
+            quantity: d("10"),
+            unit_price: d("100"),
+            discount: None,
+            tax_rate: d("19"),
+        });
+        Order {
+            number: 1001,
+            name: "Chairs".into(),
+            quote: 1001,
+            quote_revision: 1,
+            opportunity: 1001,
+            account: None,
+            contact: None,
+            owner: "me".into(),
+            pricing,
+            description: None,
+            delivery_date: None,
+            custom: CustomValues::default(),
+            invoices: Vec::new(),
+            state,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    /// What each step does from each state: the new state's name, or a
+    /// refusal containing the given words.
+    #[test]
+    fn the_order_state_machine_as_a_table() {
+        let rules = Rules::default();
+        let input = |reason: &str| ClosingInput {
+            reason: Some(reason.into()),
+            date: day(),
+            description: None,
+        };
+        let invoiced = OrderState::Invoiced {
+            closing: closing("Complete"),
+            invoice: 1001,
+        };
+        let states = [
+            ("active", OrderState::Active),
+            (
+                "partly fulfilled",
+                OrderState::Fulfilled {
+                    closing: closing("Partial"),
+                },
+            ),
+            (
+                "fulfilled",
+                OrderState::Fulfilled {
+                    closing: closing("Complete"),
+                },
+            ),
+            ("invoiced", invoiced),
+            (
+                "canceled",
+                OrderState::Canceled {
+                    closing: closing("x"),
+                },
+            ),
+        ];
+        type Step = fn(&Order, &Rules, &dyn Fn(&str) -> ClosingInput) -> Result<Order, Refusal>;
+        let steps: [(&str, Step); 4] = [
+            ("fulfil complete", |o, r, i| o.fulfil(&i("complete"), r)),
+            ("fulfil partial", |o, r, i| o.fulfil(&i("partial"), r)),
+            ("cancel", |o, r, i| o.cancel(&i("no money"), r)),
+            ("invoice", |o, r, _| {
+                o.invoice(
+                    1002,
+                    &Billed::default(),
+                    &BTreeMap::new(),
+                    day(),
+                    r,
+                    chrono::Utc::now(),
+                )
+                .map(|(o, _)| o)
+            }),
+        ];
+        // Rows: states; columns: steps; Ok(state) or Err(words).
+        let expected: [[Result<&str, &str>; 4]; 5] = [
+            [
+                Ok("fulfilled"),
+                Ok("fulfilled"),
+                Ok("canceled"),
+                Err("fulfil it first"),
+            ],
+            [
+                Ok("fulfilled"),
+                Ok("fulfilled"),
+                Err("only an active order"),
+                Ok("invoiced"),
+            ],
+            [
+                Err("only an active order"),
+                Err("only an active order"),
+                Err("only an active order"),
+                Ok("invoiced"),
+            ],
+            [
+                Err("only an active order"),
+                Err("only an active order"),
+                Err("only an active order"),
+                Err("invoiced in full"),
+            ],
+            [
+                Err("only an active order"),
+                Err("only an active order"),
+                Err("only an active order"),
+                Err("not invoiced"),
+            ],
+        ];
+        for ((name, state), row) in states.into_iter().zip(expected) {
+            let o = order(state);
+            for ((step, f), want) in steps.iter().zip(row) {
+                let got = f(&o, &rules, &input);
+                match (got, want) {
+                    (Ok(new), Ok(s)) => assert_eq!(new.state_name(), s, "{name} + {step}"),
+                    (Err(e), Err(words)) => {
+                        assert!(
+                            e.message().contains(words),
+                            "{name} + {step}: {}",
+                            e.message()
+                        )
+                    }
+                    (got, want) => panic!("{name} + {step}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_partial_invoice_leaves_the_order_fulfilled_and_billing_past_it_is_refused() {
+        let rules = Rules::default();
+        let o = order(OrderState::Fulfilled {
+            closing: closing("Partial"),
+        });
+        let four = BTreeMap::from([(1, d("4"))]);
+        let (o2, inv) = o
+            .invoice(
+                1001,
+                &Billed::default(),
+                &four,
+                day(),
+                &rules,
+                chrono::Utc::now(),
+            )
+            .expect("billed");
+        assert_eq!(o2.state_name(), "fulfilled");
+        assert_eq!(inv.pricing.lines[0].quantity, d("4"));
+        let mut billed = Billed::default();
+        billed.add(&inv);
+        let seven = BTreeMap::from([(1, d("7"))]);
+        let e = o2
+            .invoice(1002, &billed, &seven, day(), &rules, chrono::Utc::now())
+            .expect_err("only 6 left");
+        assert!(e.message().contains("6 left"), "{}", e.message());
+    }
+}
