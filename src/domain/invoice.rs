@@ -433,7 +433,9 @@ mod tests {
             ("paid complete", |i, r, f| i.pay(&f("complete"), r)),
             ("cancel", |i, r, f| i.cancel(&f("canceled"), 1003, r)),
         ];
-        let expected: [(&str, &Invoice, [Result<(&str, &str), &str>; 5]); 5] = [
+        // Per step: Ok((state, balance)) or Err(words of the refusal).
+        type Row<'a> = [Result<(&'a str, &'a str), &'a str>; 5];
+        let expected: [(&str, &Invoice, Row); 5] = [
             (
                 "open",
                 &open,
