@@ -488,3 +488,280 @@ impl Lead {
         Ok(lead)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-30T09:00:00Z".parse().expect("time")
+    }
+
+    /// Per step: `Ok(new state)` or `Err(words of the refusal)`.
+    type Want<'a, const N: usize> = [Result<&'a str, &'a str>; N];
+
+    fn input(reason: &str) -> ClosingInput {
+        ClosingInput {
+            reason: Some(reason.into()),
+            date: now().date_naive(),
+            description: None,
+        }
+    }
+
+    fn qualify_input() -> QualifyInput {
+        QualifyInput {
+            existing_contact: None,
+            existing_account: None,
+            next_contact: 1001,
+            next_account: 1001,
+            next_opportunity: 1001,
+            existing_opportunity: None,
+        }
+    }
+
+    /// An open lead, a qualified one (and its opportunity), a disqualified one.
+    pub(crate) fn leads() -> (Lead, Lead, Lead, Opportunity) {
+        let rules = Rules::default();
+        let mut open = Lead::new(
+            1001,
+            "Chairs".into(),
+            "me".into(),
+            Currency::default(),
+            now(),
+        );
+        open.last_name = Some("Schmidt".into());
+        open.company = Some("Contoso".into());
+        let q = open
+            .qualify(qualify_input(), &rules, now())
+            .expect("qualified");
+        let disqualified = open
+            .disqualify(&input("lost"), &rules)
+            .expect("disqualified");
+        (
+            open,
+            q.lead,
+            disqualified,
+            q.opportunity.expect("an opportunity"),
+        )
+    }
+
+    /// What each step does from each state (P-4 .. P-6): the new state's
+    /// name, or a refusal containing the given words.
+    #[test]
+    fn the_lead_state_machine_as_a_table() {
+        let rules = Rules::default();
+        let (open, qualified, disqualified, _) = leads();
+        type Step = fn(&Lead, &Rules) -> Result<String, Refusal>;
+        let steps: [(&str, Step); 4] = [
+            ("qualify", |l, r| {
+                l.qualify(qualify_input(), r, now())
+                    .map(|q| q.lead.state_name().to_string())
+            }),
+            ("disqualify lost", |l, r| {
+                l.disqualify(&input("lost"), r)
+                    .map(|l| l.state_name().to_string())
+            }),
+            ("disqualify bogus", |l, r| {
+                l.disqualify(&input("bogus"), r)
+                    .map(|l| l.state_name().to_string())
+            }),
+            ("reactivate", |l, r| {
+                l.reactivate(r).map(|l| l.state_name().to_string())
+            }),
+        ];
+        let expected: [(&str, &Lead, Want<4>); 3] = [
+            (
+                "open",
+                &open,
+                [
+                    Ok("qualified"),
+                    Ok("disqualified"),
+                    Err("Lost"),
+                    Err("open"),
+                ],
+            ),
+            (
+                "qualified",
+                &qualified,
+                [
+                    Err("qualified"),
+                    Err("qualified"),
+                    Err("qualified"),
+                    Ok("open"),
+                ],
+            ),
+            (
+                "disqualified",
+                &disqualified,
+                [
+                    Err("disqualified"),
+                    Err("disqualified"),
+                    Err("disqualified"),
+                    Ok("open"),
+                ],
+            ),
+        ];
+        for (name, lead, row) in expected {
+            for ((step, f), want) in steps.iter().zip(row) {
+                match (f(lead, &rules), want) {
+                    (Ok(state), Ok(s)) => assert_eq!(state, s, "{name} + {step}"),
+                    (Err(e), Err(words)) => {
+                        assert!(
+                            e.message().contains(words),
+                            "{name} + {step}: {}",
+                            e.message()
+                        )
+                    }
+                    (got, want) => panic!("{name} + {step}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    /// P-13 .. P-22: an opportunity is won, lost or reopened; a quote goes
+    /// draft -> active -> revised, closed or won.
+    #[test]
+    fn the_opportunity_and_quote_state_machines_as_tables() {
+        use crate::domain::quote::Quote;
+        let rules = Rules::default();
+        let (_, _, _, opp) = leads();
+        let today = now().date_naive();
+        let won = opp
+            .win(Decimal::from(100), today, None, &rules)
+            .expect("won");
+        let lost = opp.lose(&input("out-sold"), None, &rules).expect("lost");
+        type OppStep = fn(&Opportunity, &Rules) -> Result<Opportunity, Refusal>;
+        let opp_steps: [(&str, OppStep); 3] = [
+            ("win", |o, r| {
+                o.win(Decimal::from(100), now().date_naive(), None, r)
+            }),
+            ("lose", |o, r| o.lose(&input("out-sold"), None, r)),
+            ("reopen", |o, r| o.reopen(r)),
+        ];
+        let opp_table: [(&str, &Opportunity, Want<3>); 3] = [
+            ("open", &opp, [Ok("won"), Ok("lost"), Err("already open")]),
+            (
+                "won",
+                &won,
+                [Err("reopen it first"), Err("reopen it first"), Ok("open")],
+            ),
+            (
+                "lost",
+                &lost,
+                [Err("reopen it first"), Err("reopen it first"), Ok("open")],
+            ),
+        ];
+        for (name, o, row) in opp_table {
+            for ((step, f), want) in opp_steps.iter().zip(row) {
+                match (f(o, &rules), want) {
+                    (Ok(new), Ok(s)) => assert_eq!(new.state_name(), s, "{name} + {step}"),
+                    (Err(e), Err(words)) => {
+                        assert!(
+                            e.message().contains(words),
+                            "{name} + {step}: {}",
+                            e.message()
+                        )
+                    }
+                    (got, want) => panic!("{name} + {step}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+
+        let mut draft = Quote::from_opportunity(&opp, 1001, &rules, now()).expect("a draft");
+        draft.pricing.lines.push(crate::domain::lines::Line {
+            no: 1,
+            sku: None,
+            description: "Chair".into(),
+            quantity: Decimal::ONE,
+            unit_price: Decimal::from(100),
+            discount: None,
+            tax_rate: Decimal::from(19),
+        });
+        let active = draft.activate(&rules, today, now()).expect("active");
+        let won_q = active.win(&opp, today, None, 1001, &rules).expect("won");
+        let (closed, _) = active
+            .close(&input("lost"), false, &rules, now())
+            .expect("closed");
+        type QuoteStep = fn(&Quote, &Opportunity, &Rules) -> Result<String, Refusal>;
+        let quote_steps: [(&str, QuoteStep); 4] = [
+            ("activate", |q, _, r| {
+                q.activate(r, now().date_naive(), now())
+                    .map(|q| q.state_name().to_string())
+            }),
+            ("revise", |q, _, r| {
+                q.revise(r, now().date_naive(), now())
+                    .map(|(old, new)| format!("{}+{}", old.state_name(), new.state_name()))
+            }),
+            ("close lost", |q, _, r| {
+                q.close(&input("lost"), false, r, now())
+                    .map(|(q, _)| q.state_name().to_string())
+            }),
+            ("win", |q, o, r| {
+                q.win(o, now().date_naive(), None, 1001, r)
+                    .map(|q| q.state_name().to_string())
+            }),
+        ];
+        let quote_table: [(&str, &Quote, Want<4>); 4] = [
+            (
+                "draft",
+                &draft,
+                [
+                    Ok("active"),
+                    Err("activate it first"),
+                    Err("activate it first"),
+                    Err("activate it first"),
+                ],
+            ),
+            (
+                "active",
+                &active,
+                [
+                    Err("only a draft"),
+                    Ok("closed+draft"),
+                    Ok("closed"),
+                    Ok("won"),
+                ],
+            ),
+            (
+                "won",
+                &won_q,
+                [
+                    Err("only a draft"),
+                    Err("only an active quote"),
+                    Err("only an active quote"),
+                    Err("only an active quote"),
+                ],
+            ),
+            (
+                "closed",
+                &closed,
+                [
+                    Err("only a draft"),
+                    Err("only an active quote"),
+                    Err("only an active quote"),
+                    Err("only an active quote"),
+                ],
+            ),
+        ];
+        for (name, q, row) in quote_table {
+            for ((step, f), want) in quote_steps.iter().zip(row) {
+                match (f(q, &opp, &rules), want) {
+                    (Ok(state), Ok(s)) => assert_eq!(state, s, "{name} + {step}"),
+                    (Err(e), Err(words)) => {
+                        assert!(
+                            e.message().contains(words),
+                            "{name} + {step}: {}",
+                            e.message()
+                        )
+                    }
+                    (got, want) => panic!("{name} + {step}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+        // A quote on a lost opportunity is not won.
+        let e = active
+            .win(&lost, today, None, 1001, &rules)
+            .expect_err("lost");
+        assert!(e.message().contains("reopen it first"), "{}", e.message());
+    }
+}
