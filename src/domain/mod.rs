@@ -23,6 +23,8 @@ pub mod quote;
 pub mod refusal;
 pub mod rules;
 pub mod search;
+#[cfg(test)]
+mod table;
 
 pub use ids::{Kind, RecordId};
 pub use money::Currency;
