@@ -357,7 +357,7 @@ impl Invoice {
 mod tests {
     use super::*;
     use crate::domain::lines::Pricing;
-    use crate::domain::table::{chairs, check, d, day, Cell};
+    use crate::domain::table::{chairs, check, d, day, input, Cell};
     use crate::domain::Currency;
 
     /// An open invoice of 119.00 EUR (100 + 19% tax).
@@ -389,11 +389,6 @@ mod tests {
     #[test]
     fn the_invoice_state_machine_as_a_table() {
         let rules = Rules::default();
-        let input = |reason: &str| ClosingInput {
-            reason: Some(reason.into()),
-            date: day(),
-            description: None,
-        };
         let open = invoice();
         let part_paid = open
             .record_payment(d("19"), day(), None, &rules)

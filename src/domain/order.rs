@@ -373,7 +373,7 @@ crate::priced!(Order, ensure_active);
 mod tests {
     use super::*;
     use crate::domain::lines::Pricing;
-    use crate::domain::table::{chairs, check, d, day};
+    use crate::domain::table::{chairs, check, d, day, input};
     use crate::domain::Currency;
 
     fn closing(reason: &str) -> Closing {
@@ -411,11 +411,6 @@ mod tests {
     #[test]
     fn the_order_state_machine_as_a_table() {
         let rules = Rules::default();
-        let input = |reason: &str| ClosingInput {
-            reason: Some(reason.into()),
-            date: day(),
-            description: None,
-        };
         let invoiced = OrderState::Invoiced {
             closing: closing("Complete"),
             invoice: 1001,

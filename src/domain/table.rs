@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 
 use super::lines::Line;
-use super::Refusal;
+use super::{ClosingInput, Refusal};
 
 /// A table cell: `Ok(the new state)` or `Err(words the refusal contains)`.
 pub type Cell<'a> = Result<&'a str, &'a str>;
@@ -51,5 +51,14 @@ pub fn chairs(quantity: &str) -> Line {
         unit_price: d("100"),
         discount: None,
         tax_rate: d("19"),
+    }
+}
+
+/// A closing step's input with `reason`, on [`day`].
+pub fn input(reason: &str) -> ClosingInput {
+    ClosingInput {
+        reason: Some(reason.into()),
+        date: day(),
+        description: None,
     }
 }
