@@ -493,22 +493,14 @@ impl Lead {
 mod tests {
     use super::*;
 
+    use crate::domain::table::{chairs, check, input, Cell};
+
     fn now() -> DateTime<Utc> {
         "2026-11-30T09:00:00Z".parse().expect("time")
     }
 
-    use crate::domain::table::{chairs, check, Cell};
-
     /// A row of cells, one per step.
     type Want<'a, const N: usize> = [Cell<'a>; N];
-
-    fn input(reason: &str) -> ClosingInput {
-        ClosingInput {
-            reason: Some(reason.into()),
-            date: now().date_naive(),
-            description: None,
-        }
-    }
 
     fn qualify_input() -> QualifyInput {
         QualifyInput {
