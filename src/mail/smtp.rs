@@ -276,9 +276,15 @@ pub async fn send_once(
         Ok(t) => t,
         Err(e) => {
             // Nothing was sent: every due mail keeps waiting, and shows why.
+            // Written once per reason, not on every try of a daemon that
+            // keeps finding the server down.
             if let MailError::Connect { .. } = e {
-                for m in &due {
-                    let reason = e.to_string();
+                let reason = e.to_string();
+                for m in due
+                    .iter()
+                    .filter(|m| m.last_error.as_ref() != Some(&reason))
+                {
+                    let reason = reason.clone();
                     step(store, ctx, m.number, OutboxStep::Unreachable { reason })?;
                 }
             }

@@ -42,8 +42,8 @@ use crate::command::{self, keys, Command, CommandError, Context, Reply, Rows, Tx
 /// - 2: one index, by state and owner (`i/KIND/so/STATE/OWNER/...`); the
 ///   owner-only and state-only ones (`i/KIND/o/`, `i/KIND/s/`) are gone: a
 ///   state's or an owner's records are found in its ranges of that one.
-/// - 3: the search words of every record and product (`s/`, `st/`, for
-///   `/find`) and the records of an account (`u/acct_*`, for `/show A-..`).
+/// - 3: the search words of every record and product (`s/`, for `/find`)
+///   and the records of an account (`u/acct_*`, for `/show A-..`).
 pub const SCHEMA: u64 = 3;
 
 /// Why the store could not be opened or written.
@@ -82,7 +82,9 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// Defaults for `path`: fsync every 500 ms, a 24 MiB cache (sled overshoots it; with the search index a daemon on 100,000 leads stays under 200 MB).
+    /// Defaults for `path`: fsync every 500 ms, a 24 MiB cache (sled
+    /// overshoots it; so a daemon on 100,000 leads, search index included,
+    /// stays under 200 MB).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         StoreOptions {
             path: path.into(),
@@ -918,16 +920,7 @@ mod tests {
     /// Opens a store that a plain `sled::Db` of the test just had open:
     /// sled's IO threads may hold its lock a moment after the drop.
     fn open_once_released(dir: &Path) -> Result<Store, StoreError> {
-        let mut tries = 0;
-        loop {
-            match Store::open(&StoreOptions::new(dir)) {
-                Err(StoreError::Locked { .. }) if tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => return other,
-            }
-        }
+        repair::wait_for_release(|| Store::open(&StoreOptions::new(dir)))
     }
 
     #[test]
@@ -1183,6 +1176,40 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(100));
         let again = repair::repair(&StoreOptions::new(&data), now);
         assert!(again.is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn repair_leaves_out_a_damaged_journal_entry_that_keeps_the_store_shut(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        store_with_a_lead(&data)?;
+        {
+            let db = loop {
+                match sled::open(&data) {
+                    Ok(db) => break db,
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            };
+            db.insert(keys::JOURNAL, b"not a journal entry".to_vec())?;
+            db.flush()?;
+        }
+        let e = match open_once_released(&data) {
+            Err(e) => e,
+            Ok(_) => return Err("a damaged journal entry went unnoticed".into()),
+        };
+        assert!(matches!(e, StoreError::Journal { .. }), "{e}");
+        let report = repair::wait_for_release(|| {
+            repair::repair(&StoreOptions::new(&data), chrono::Utc::now())
+        })?;
+        assert!(report.dropped_journal, "{}", report.render());
+        let store = open_once_released(&data)?;
+        assert!(store
+            .reader()
+            .get(b"r/lead/00000000000000001001")?
+            .is_some());
+        assert_eq!(store.reader().get(keys::JOURNAL)?, None);
         Ok(())
     }
 

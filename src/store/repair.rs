@@ -81,6 +81,9 @@ pub struct RepairReport {
     pub keys: usize,
     /// Keys that could not be read (the scan stopped there).
     pub lost_reason: Option<String>,
+    /// Whether a damaged journal entry was left out: a change that was
+    /// never applied, so never acknowledged.
+    pub dropped_journal: bool,
     /// The check of the new store.
     pub check: CheckReport,
 }
@@ -93,6 +96,11 @@ impl RepairReport {
             self.keys,
             self.kept_at.display()
         );
+        if self.dropped_journal {
+            out.push_str(
+                "left out a damaged journal entry: a change that was never applied, so never acknowledged\n",
+            );
+        }
         if let Some(reason) = &self.lost_reason {
             out.push_str(&format!(
                 "reading stopped early ({reason}): compare with a backup\n"
@@ -161,8 +169,17 @@ pub fn repair(
         let new = sled::Config::new().path(&dir).open()?;
         let mut keys = 0;
         let mut lost_reason = None;
+        let mut dropped_journal = false;
         for item in old.iter() {
             match item {
+                // A journal entry that does not decode would stop the new
+                // store from opening too.
+                Ok((k, v))
+                    if &*k == crate::command::keys::JOURNAL
+                        && super::journal::decode(&v).is_err() =>
+                {
+                    dropped_journal = true;
+                }
                 Ok((k, v)) => {
                     new.insert(k, v)?;
                     keys += 1;
@@ -174,11 +191,11 @@ pub fn repair(
             }
         }
         new.flush()?;
-        Ok::<_, sled::Error>((keys, lost_reason))
+        Ok::<_, sled::Error>((keys, lost_reason, dropped_journal))
     })();
     drop(old);
     let _ = std::fs::remove_dir_all(&work);
-    let (keys, lost_reason) = match copied {
+    let (keys, lost_reason, dropped_journal) = match copied {
         Ok(done) => done,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&dir);
@@ -209,12 +226,15 @@ pub fn repair(
         kept_at,
         keys,
         lost_reason,
+        dropped_journal,
         check,
     })
 }
 
 /// sled's IO threads may hold a just-dropped database's lock a moment.
-fn wait_for_release<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub(super) fn wait_for_release<T>(
+    mut f: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     let mut tries = 0;
     loop {
         match f() {
