@@ -43,6 +43,21 @@ pub struct Config {
     /// The chat bot: token, channels, roles, confirmations.
     #[serde(default)]
     pub chat: crate::chat::ChatConfig,
+    /// Where secrets the daemon keeps itself (OAuth2 sign-ins) live.
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+}
+
+/// Where the daemon keeps the secrets it writes itself: the OAuth2
+/// sign-ins of `leadline login`, one owner-only file per account.
+/// Passwords and tokens given by the operator come from the environment
+/// or files named per setting (`password_env`, `token_file`...), never
+/// from this file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// The folder; `oauth` in the data folder when absent.
+    pub path: Option<PathBuf>,
 }
 
 /// Where and how the store keeps its data.
@@ -212,6 +227,15 @@ impl Team {
 }
 
 impl Config {
+    /// The folder of the OAuth2 sign-ins for the data folder `data`:
+    /// `[secrets] path`, else `DATA/oauth`.
+    pub fn secrets_dir(&self, data: &Path) -> PathBuf {
+        self.secrets
+            .path
+            .clone()
+            .unwrap_or_else(|| data.join("oauth"))
+    }
+
     /// The context a command runs in: these rules and team, `actor` acting
     /// at `now`, from front end `via`.
     pub fn context<'a>(
@@ -242,6 +266,7 @@ impl Config {
             scheduler: Default::default(),
             mail: Default::default(),
             chat: Default::default(),
+            secrets: Default::default(),
         })
     }
 

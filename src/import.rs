@@ -11,10 +11,16 @@
 use serde::Serialize;
 use std::io::Read;
 
-use crate::command::{parse::CommandNew, CommandError, Context, FieldKey};
+use chrono::{DateTime, Utc};
+
+use crate::command::{parse::CommandNew, CommandError, Context, FieldKey, Outcome};
+use crate::core::{Answer, Leadline, Request};
 use crate::domain::fields::normalize_name;
 use crate::domain::{builtin_field, Kind, Rules};
-use crate::store::{Durability, Store};
+use crate::store::Durability;
+
+/// Rows committed together: one group, one journal entry.
+const ROWS_PER_GROUP: usize = 500;
 
 /// Why the import could not start.
 #[derive(Debug, thiserror::Error)]
@@ -158,16 +164,18 @@ fn map_columns(
     Ok(out)
 }
 
-/// Imports leads from `reader` into `store`.
+/// Imports leads from `reader`, made by `actor` at `now`.
 ///
 /// Fails before importing anything when the table cannot be read, has no
 /// header, or a mapping is wrong; row errors are reported, not fatal.
 pub fn import_leads(
-    store: &Store,
+    core: &Leadline,
     mut reader: impl Read,
     mapping: &[(String, String)],
-    ctx: &Context,
+    actor: &str,
+    now: DateTime<Utc>,
 ) -> Result<ImportReport, ImportError> {
+    let ctx = &core.config().context(actor, now, "import");
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
@@ -219,6 +227,7 @@ pub fn import_leads(
         ..ImportReport::default()
     };
     let mut next_line = 2;
+    let mut rows = Vec::new();
     for row in csv.byte_records() {
         // The line a row starts on: a quoted value may span lines.
         let row = match row {
@@ -268,30 +277,66 @@ pub fn import_leads(
                 continue;
             }
         };
-        if let Some(email) = cmd.email() {
-            let existing = crate::command::leads_with_email(&store.reader(), &email)
-                .map_err(|e| ImportError::Store(e.to_string()))?;
-            if !existing.is_empty() {
-                report.duplicates.push((line, email, existing));
-                continue;
-            }
+        let email = cmd.email();
+        rows.push((
+            line,
+            email,
+            Request::system(
+                cmd.into_command(),
+                format!("import row {line}"),
+                actor,
+                "import",
+                now,
+            ),
+        ));
+        if rows.len() == ROWS_PER_GROUP {
+            import_rows(core, std::mem::take(&mut rows), &mut report)?;
         }
-        let text = format!("import row {line}");
-        match store.run(&cmd.into_command(), &text, ctx, Durability::Deferred) {
-            Ok(reply) => {
-                let n = reply
-                    .data
-                    .get("number")
-                    .and_then(|n| n.as_u64())
-                    .unwrap_or(0);
-                report.imported.push((line, n));
-            }
+    }
+    import_rows(core, rows, &mut report)?;
+    core.flush()
+        .map_err(|e| ImportError::Store(e.to_string()))?;
+    // Rows refused when read and rows refused when run, in line order.
+    report.failed.sort_by_key(|(line, _)| *line);
+    Ok(report)
+}
+
+/// Runs a group of import rows (line, e-mail, request) and reports each.
+///
+/// Fails when the store cannot be written.
+fn import_rows(
+    core: &Leadline,
+    rows: Vec<(usize, Option<String>, Request)>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (lines, requests): (Vec<(usize, Option<String>)>, Vec<Request>) = rows
+        .into_iter()
+        .map(|(line, email, r)| ((line, email), r))
+        .unzip();
+    let answers: Vec<Answer> = core
+        .run_all(requests, Durability::Deferred)
+        .map_err(|e| ImportError::Store(e.to_string()))?;
+    for ((line, email), answer) in lines.into_iter().zip(answers) {
+        match answer {
+            Ok(reply) => match reply.outcome {
+                Outcome::Created(id) => report.imported.push((line, id.number)),
+                Outcome::Duplicate(existing) => {
+                    report
+                        .duplicates
+                        .push((line, email.unwrap_or_default(), existing))
+                }
+                other => {
+                    return Err(ImportError::Store(format!(
+                        "row {line}: an import row did {other:?}"
+                    )))
+                }
+            },
             Err(CommandError::Store(e)) => return Err(ImportError::Store(e.to_string())),
             Err(e) => report.failed.push((line, e.to_string())),
         }
     }
-    store
-        .flush()
-        .map_err(|e| ImportError::Store(e.to_string()))?;
-    Ok(report)
+    Ok(())
 }

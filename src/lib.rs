@@ -6,8 +6,11 @@
 //!   ids; pure, no I/O.
 //! - [`command`]: the command language every front end speaks: text ->
 //!   [`command::Command`], applied to the records, -> [`command::Reply`].
-//! - [`store`]: the sled database; one atomic batch per command, flushed
-//!   before the reply.
+//! - [`core`]: the one way in: [`core::Leadline`] owns the backend and the
+//!   configuration; a typed request in, a typed reply out; the one write
+//!   path (group commit).
+//! - [`store`]: the [`store::Backend`] trait and its implementations (the
+//!   embedded sled store); the key layout is [`command::keys`].
 //! - [`config`]: the TOML configuration (embedded default or a file).
 //! - [`import`]: CSV import of leads (P-2).
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
@@ -16,12 +19,11 @@
 //!   notices to post (Discord-independent).
 //! - [`daemon`]: `leadline run`: the control socket with group commit, the
 //!   scheduler, mail and outbox loops, graceful shutdown.
-//! - [`bench`]: the benchmark behind `leadline bench`.
 
-pub mod bench;
 pub mod chat;
 pub mod command;
 pub mod config;
+pub mod core;
 pub mod daemon;
 pub mod domain;
 pub mod import;

@@ -9,9 +9,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 
-use leadline::command::{CommandError, Reply};
 use leadline::config::Config;
-use leadline::store::{Store, StoreOptions};
+use leadline::daemon::{ImportRequest, Request};
+use leadline::store::embedded::StoreOptions;
 
 /// Writes `text` (and a line break) to standard output, control characters
 /// and escape sequences shown escaped (they may come from mail, CSV or
@@ -167,41 +167,6 @@ enum Action {
         #[command(subcommand)]
         what: ImportWhat,
     },
-    /// Measure the scheduler: sweep and digests on a store of many
-    /// activities (seeded in --dir on the first run, reused after).
-    BenchScheduler {
-        #[arg(long, default_value_t = 1_000_000)]
-        activities: usize,
-        #[arg(long, default_value_t = 100)]
-        owners: usize,
-        /// The store to seed and measure; kept, so later runs measure only.
-        #[arg(long)]
-        dir: PathBuf,
-    },
-    /// Measure the daemon: concurrent clients writing through the control
-    /// socket on a store of many leads (seeded in --dir on the first run).
-    BenchDaemon {
-        #[arg(long, default_value_t = 50)]
-        clients: usize,
-        #[arg(long, default_value_t = 100_000)]
-        leads: usize,
-        #[arg(long, default_value_t = 10.0)]
-        seconds: f64,
-        #[arg(long)]
-        dir: PathBuf,
-    },
-    /// Measure command throughput and latency against bare sled.
-    Bench {
-        /// Whole journeys (lead to paid invoice) to run.
-        #[arg(long, default_value_t = 300)]
-        journeys: usize,
-        /// Leads in the store for the show/list measurement.
-        #[arg(long, default_value_t = 100_000)]
-        leads: usize,
-        /// Where to put the benchmark stores (a fresh temporary folder if absent).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -291,53 +256,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let actor = resolve_actor(&config, cli.actor.as_deref())?;
     let now = || cli.now.unwrap_or_else(Utc::now);
-    // The benchmarks make their own stores.
-    match &cli.command {
-        Action::Bench {
-            journeys,
-            leads,
-            dir,
-        } => {
-            return print_report(
-                &leadline::bench::run(&config, dir.as_deref(), *journeys, *leads)?,
-                cli.json,
-            )
-        }
-        Action::BenchDaemon {
-            clients,
-            leads,
-            seconds,
-            dir,
-        } => {
-            return print_report(
-                &leadline::bench::daemon(&config, dir, *leads, *clients, *seconds)?,
-                cli.json,
-            )
-        }
-        Action::BenchScheduler {
-            activities,
-            owners,
-            dir,
-        } => {
-            return print_report(
-                &leadline::bench::scheduler(&config, dir, *activities, *owners)?,
-                cli.json,
-            )
-        }
-        _ => {}
-    }
     let path = cli
         .data
         .clone()
         .unwrap_or_else(|| config.store.path.clone());
-    // Sign-ins live in files beside the store, daemon or not.
+    let secrets = config.secrets_dir(&path);
+    // Sign-ins live in the secrets folder, daemon or not.
     match &cli.command {
         Action::Login {
             account,
             browser,
             device,
-        } => return login(&config, &path, account, *browser, *device, cli.json),
-        Action::Logout { account } => return logout(&config, &path, account),
+        } => return login(&config, &secrets, account, *browser, *device, cli.json),
+        Action::Logout { account } => return logout(&config, &secrets, account),
         _ => {}
     }
     let mut options = StoreOptions::new(path.clone());
@@ -345,21 +276,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Action::Store { action } = &cli.command {
         return store_action(action, &options, now(), cli.json);
     }
-    // With a daemon running, commands go through its control socket.
-    if let Some(client) = leadline::daemon::client::Client::connect(&path) {
-        return via_daemon(&cli, client, &actor, &path);
+    // One dispatch: the request is built once, then sent to the running
+    // daemon, or answered in-process on the store.
+    let daemon = leadline::daemon::client::Client::connect(&path);
+    if let Some(kind) = Dispatch::of(&cli.command) {
+        let mut answer: Box<dyn FnMut(Request) -> anyhow::Result<serde_json::Value>> = match daemon
+        {
+            Some(mut client) => Box::new(move |req| Ok(client.request(&req)?)),
+            None if matches!(kind, Dispatch::Status) => {
+                outln!("no leadline daemon runs on {}", path.display());
+                return Ok(ExitCode::from(1));
+            }
+            None => {
+                let core = open_core(&config, &options, &secrets)?;
+                Box::new(move |req| Ok(leadline::daemon::answer(&core, req)))
+            }
+        };
+        let base = Request {
+            actor: Some(actor.clone()),
+            now: cli.now,
+            data: cli.json,
+            ..Request::default()
+        };
+        return dispatch(&cli, kind, base, &mut answer);
     }
-    if matches!(cli.command, Action::Status) {
-        outln!("no leadline daemon runs on {}", path.display());
-        return Ok(ExitCode::from(1));
-    }
-    let store = Store::open(&options)?;
-    let ctx = |via| config.context(&actor, now(), via);
-    match &cli.command {
-        Action::Cmd { text } => {
-            let line = text.join(" ");
-            Ok(print_result(store.execute(&line, &ctx("shell")), cli.json))
+    if daemon.is_some() {
+        if matches!(cli.command, Action::Run) {
+            anyhow::bail!("a leadline daemon already runs on {}", path.display());
         }
+        anyhow::bail!(
+            "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",
+            path.display()
+        );
+    }
+    let core = open_core(&config, &options, &secrets)?;
+    match &cli.command {
         Action::Ingest { once } => {
             if config.mail.accounts.is_empty() {
                 anyhow::bail!("no [[mail.accounts]] are configured");
@@ -369,13 +320,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 runtime()?.block_on(async {
                     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
                     let watchers = config.mail.accounts.iter().map(|a| {
-                        leadline::mail::imap::watch_account(
-                            &store,
-                            &config,
-                            a,
-                            stop_rx.clone(),
-                            None,
-                        )
+                        leadline::mail::imap::watch_account(&core, a, stop_rx.clone(), None)
                     });
                     let all = futures_util::future::join_all(watchers);
                     tokio::pin!(all);
@@ -389,9 +334,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 });
                 return Ok(ExitCode::SUCCESS);
             }
-            let c = ctx("mail");
-            let reports =
-                runtime()?.block_on(leadline::mail::imap::ingest_once(&store, &c, &config.mail));
+            let reports = runtime()?.block_on(leadline::mail::imap::ingest_once(&core, &actor));
             let failed = reports.iter().any(|r| !r.errors.is_empty());
             if cli.json {
                 outln!("{}", serde_json::to_string_pretty(&reports)?);
@@ -412,10 +355,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Action::Outbox { action: None, all } => Ok(print_result(
-            store.execute(if *all { "/outbox all" } else { "/outbox" }, &ctx("shell")),
-            cli.json,
-        )),
         Action::Outbox {
             action: Some(OutboxAction::Send { once }),
             ..
@@ -425,9 +364,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "leadline outbox send runs once with --once; leadline run keeps sending"
                 );
             }
-            let c = ctx("mail");
-            let report =
-                runtime()?.block_on(leadline::mail::smtp::send_once(&store, &c, &config.mail))?;
+            let report = runtime()?.block_on(leadline::mail::smtp::send_once(&core, now()))?;
             if cli.json {
                 outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -444,48 +381,135 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Action::Tick => {
-            let report = leadline::scheduler::tick(&store, &config, &ctx("scheduler"))?;
-            print_tick(&serde_json::to_value(&report)?, cli.json)
-        }
-        Action::Digest { owner, html } => {
-            let d = leadline::scheduler::digest::preview(
-                &store.reader(),
-                &ctx("scheduler"),
-                &config,
-                owner,
-            )?;
-            Ok(print_digest(&d.to_json(), cli.json, *html))
-        }
         Action::Run => {
             let tty = std::io::stdin().is_terminal();
-            leadline::daemon::run(config.clone(), store, &path, tty)?;
+            leadline::daemon::run(core, &path, tty)?;
             Ok(ExitCode::SUCCESS)
         }
-        Action::Shell => {
-            shell(|line| Ok(print_result(store.execute(line, &ctx("shell")), cli.json)))?;
+        _ => anyhow::bail!("this subcommand is answered through the one dispatch"),
+    }
+}
+
+/// Opens the store and the core on it.
+///
+/// Fails when the store cannot be opened.
+fn open_core(
+    config: &Config,
+    options: &StoreOptions,
+    secrets: &Path,
+) -> anyhow::Result<leadline::core::Leadline> {
+    let backend = leadline::store::open(options)?;
+    Ok(leadline::core::Leadline::new(
+        backend,
+        std::sync::Arc::new(config.clone()),
+        secrets.to_path_buf(),
+    ))
+}
+
+/// The subcommands that run the same through the daemon or in-process.
+#[derive(Debug, Clone, Copy)]
+enum Dispatch {
+    Cmd,
+    OutboxList,
+    Shell,
+    Status,
+    Tick,
+    Digest,
+    Import,
+}
+
+impl Dispatch {
+    fn of(action: &Action) -> Option<Dispatch> {
+        Some(match action {
+            Action::Cmd { .. } => Dispatch::Cmd,
+            Action::Outbox { action: None, .. } => Dispatch::OutboxList,
+            Action::Shell => Dispatch::Shell,
+            Action::Status => Dispatch::Status,
+            Action::Tick => Dispatch::Tick,
+            Action::Digest { .. } => Dispatch::Digest,
+            Action::Import { .. } => Dispatch::Import,
+            _ => return None,
+        })
+    }
+}
+
+/// Builds the request for the subcommand, has `answer` answer it, and
+/// prints the answer.
+fn dispatch(
+    cli: &Cli,
+    kind: Dispatch,
+    base: Request,
+    answer: &mut dyn FnMut(Request) -> anyhow::Result<serde_json::Value>,
+) -> anyhow::Result<ExitCode> {
+    let cmd = |line: &str| Request {
+        cmd: Some(line.to_string()),
+        ..base.clone()
+    };
+    match (kind, &cli.command) {
+        (Dispatch::Cmd, Action::Cmd { text }) => {
+            Ok(print_answer(&answer(cmd(&text.join(" ")))?, cli.json))
+        }
+        (Dispatch::OutboxList, Action::Outbox { all, .. }) => Ok(print_answer(
+            &answer(cmd(if *all { "/outbox all" } else { "/outbox" }))?,
+            cli.json,
+        )),
+        (Dispatch::Shell, _) => {
+            shell(|line| {
+                answer(cmd(line))
+                    .map(|v| print_answer(&v, cli.json))
+                    .map_err(std::io::Error::other)
+            })?;
             Ok(ExitCode::SUCCESS)
         }
-        Action::Status => Ok(ExitCode::from(1)),
-        Action::Import {
-            what: ImportWhat::Leads { file, map },
-        } => {
-            let mapping = parse_mappings(map)?;
-            let reader = std::fs::File::open(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let report = leadline::import::import_leads(&store, reader, &mapping, &ctx("import"))?;
-            print_import(
-                &serde_json::to_value(&report)?,
-                &report.render(&config.process),
-                cli.json,
-            )
+        (Dispatch::Status, _) => {
+            let v = answer(Request {
+                status: true,
+                ..Request::default()
+            })?;
+            outln!("{}", serde_json::to_string_pretty(&v["status"])?);
+            Ok(ExitCode::SUCCESS)
         }
-        Action::Bench { .. } | Action::BenchScheduler { .. } | Action::BenchDaemon { .. } => {
-            anyhow::bail!("benchmarks run on stores of their own")
+        (Dispatch::Tick, _) => {
+            let v = answer(Request { tick: true, ..base })?;
+            print_tick(&answered(v, "could not tick")?["report"], cli.json)
         }
-        Action::Login { .. } | Action::Logout { .. } | Action::Store { .. } => {
-            anyhow::bail!("handled before the store is opened")
+        (Dispatch::Digest, Action::Digest { owner, html }) => {
+            let v = answer(Request {
+                digest: Some(owner.clone()),
+                ..base
+            })?;
+            let d = answered(v, "could not make the digest")?;
+            Ok(print_digest(&d, cli.json, *html))
         }
+        (
+            Dispatch::Import,
+            Action::Import {
+                what: ImportWhat::Leads { file, map },
+            },
+        ) => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let map = parse_mappings(map)?;
+            let import = match String::from_utf8(bytes) {
+                Ok(csv) => ImportRequest {
+                    csv,
+                    bytes: Vec::new(),
+                    map,
+                },
+                Err(e) => ImportRequest {
+                    csv: String::new(),
+                    bytes: e.into_bytes(),
+                    map,
+                },
+            };
+            let v = answer(Request {
+                import_leads: Some(import),
+                ..base
+            })?;
+            let v = answered(v, "could not import")?;
+            print_import(&v["report"], v["text"].as_str().unwrap_or(""), cli.json)
+        }
+        _ => anyhow::bail!("this subcommand does not run through the dispatch"),
     }
 }
 
@@ -496,7 +520,7 @@ fn store_action(
     now: DateTime<Utc>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use leadline::store::repair;
+    use leadline::store::embedded::repair;
     let (value, text, problems) = match action {
         StoreAction::Check => {
             let report = repair::check(options)?;
@@ -525,85 +549,6 @@ fn store_action(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Runs a subcommand through the running daemon's control socket.
-fn via_daemon(
-    cli: &Cli,
-    mut client: leadline::daemon::client::Client,
-    actor: &str,
-    path: &std::path::Path,
-) -> anyhow::Result<ExitCode> {
-    let now = cli.now;
-    let mut ask = |line: &str| {
-        let req = leadline::daemon::Request {
-            cmd: Some(line.to_string()),
-            actor: Some(actor.to_string()),
-            now,
-            data: cli.json,
-            ..Default::default()
-        };
-        client.request(&req)
-    };
-    match &cli.command {
-        Action::Cmd { text } => Ok(print_answer(&ask(&text.join(" "))?, cli.json)),
-        Action::Outbox { action: None, all } => Ok(print_answer(
-            &ask(if *all { "/outbox all" } else { "/outbox" })?,
-            cli.json,
-        )),
-        Action::Shell => {
-            shell(|line| ask(line).map(|v| print_answer(&v, cli.json)))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Action::Status => {
-            let v = client.request(&leadline::daemon::Request {
-                status: true,
-                ..Default::default()
-            })?;
-            outln!("{}", serde_json::to_string_pretty(&v["status"])?);
-            Ok(ExitCode::SUCCESS)
-        }
-        Action::Tick => {
-            let v = client.request(&leadline::daemon::Request {
-                tick: true,
-                now,
-                ..Default::default()
-            })?;
-            print_tick(
-                &answered(v, "the daemon could not tick")?["report"],
-                cli.json,
-            )
-        }
-        Action::Digest { owner, html } => {
-            let v = client.request(&leadline::daemon::Request {
-                digest: Some(owner.clone()),
-                now,
-                ..Default::default()
-            })?;
-            let d = answered(v, "the daemon could not make the digest")?;
-            Ok(print_digest(&d, cli.json, *html))
-        }
-        Action::Import {
-            what: ImportWhat::Leads { file, map },
-        } => {
-            let csv = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
-            let map = parse_mappings(map)?;
-            let v = client.request(&leadline::daemon::Request {
-                import_leads: Some(leadline::daemon::ImportRequest { csv, map }),
-                actor: Some(actor.to_string()),
-                now,
-                ..Default::default()
-            })?;
-            let v = answered(v, "the daemon could not import")?;
-            print_import(&v["report"], v["text"].as_str().unwrap_or(""), cli.json)
-        }
-        Action::Run => anyhow::bail!("a leadline daemon already runs on {}", path.display()),
-        _ => anyhow::bail!(
-            "a leadline daemon runs on {}: it does this itself; stop it first to run this by hand",
-            path.display()
-        ),
-    }
 }
 
 /// The OAuth2 settings of mail account `name`.
@@ -636,7 +581,7 @@ fn oauth_account<'a>(
 /// the sign-in is stored.
 fn login(
     config: &Config,
-    data: &Path,
+    secrets: &Path,
     name: &str,
     browser: bool,
     device: bool,
@@ -644,7 +589,7 @@ fn login(
 ) -> anyhow::Result<ExitCode> {
     use leadline::mail::oauth::{self, Provider};
     let cfg = oauth_account(config, name)?;
-    let tokens = oauth::Tokens::new(data);
+    let tokens = oauth::Tokens::new(secrets);
     let use_browser = browser
         || (!device && (cfg.provider == Provider::Google || cfg.endpoints().device.is_none()));
     let rt = runtime()?;
@@ -718,9 +663,9 @@ fn login(
 }
 
 /// `leadline logout ACCOUNT`: the stored sign-in is deleted.
-fn logout(config: &Config, data: &Path, name: &str) -> anyhow::Result<ExitCode> {
+fn logout(config: &Config, secrets: &Path, name: &str) -> anyhow::Result<ExitCode> {
     oauth_account(config, name)?;
-    let tokens = leadline::mail::oauth::Tokens::new(data);
+    let tokens = leadline::mail::oauth::Tokens::new(secrets);
     let removed = tokens
         .remove(name)
         .with_context(|| format!("cannot delete {}", tokens.path(name).display()))?;
@@ -749,27 +694,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn print_report<T: serde::Serialize + std::fmt::Display>(
-    report: &T,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    if json {
-        outln!("{}", serde_json::to_string_pretty(report)?);
-    } else {
-        outln!("{report}");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn resolve_actor(config: &Config, given: Option<&str>) -> anyhow::Result<String> {
     config
         .team
         .resolve_actor(given.unwrap_or(&config.team.default_user))
         .map_err(|e| InvalidInput(e).into())
-}
-
-fn print_result(result: Result<Reply, CommandError>, json: bool) -> ExitCode {
-    print_answer(&leadline::daemon::response(result, true), json)
 }
 
 /// What a tick ran; the report itself with `--json`.

@@ -24,9 +24,13 @@ use crate::config::Config;
 use crate::domain::rules::Step;
 use crate::domain::Kind;
 
-/// Runs a command line as a member through the daemon; answers its JSON.
-pub type Runner =
-    Arc<dyn Fn(String, String) -> BoxFuture<'static, serde_json::Value> + Send + Sync>;
+/// Runs a command line as a member through the daemon's one way in;
+/// answers the typed reply.
+pub type Runner = Arc<
+    dyn Fn(String, String) -> BoxFuture<'static, Result<command::Reply, command::CommandError>>
+        + Send
+        + Sync,
+>;
 
 /// What the bot answers: text, next steps, and whether only the asker sees it.
 struct Answer {
@@ -425,35 +429,27 @@ fn commands(config: &Config) -> Vec<CreateCommand> {
     out
 }
 
-fn answer_of(v: &serde_json::Value) -> Answer {
-    if v["ok"] == true {
-        Answer {
-            text: v["reply"].as_str().unwrap_or("").to_string(),
-            next: v["next"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
+fn answer_of(result: Result<command::Reply, command::CommandError>) -> Answer {
+    match result {
+        Ok(reply) => Answer {
+            text: reply.text,
+            next: reply.next,
             private: false,
             confirm: None,
-        }
-    } else {
-        Answer {
-            text: v["message"].as_str().unwrap_or("failed").to_string(),
+        },
+        Err(e) => Answer {
+            text: e.to_string(),
             next: vec![],
             private: true,
             confirm: None,
-        }
+        },
     }
 }
 
 impl Handler {
     async fn decided(&self, d: Decision) -> Answer {
         match d {
-            Decision::Run { member, line } => answer_of(&(self.run)(line, member).await),
+            Decision::Run { member, line } => answer_of((self.run)(line, member).await),
             Decision::Refuse(text) => Answer {
                 text,
                 next: vec![],
@@ -545,13 +541,21 @@ impl Handler {
         if let Some(member) = member {
             let mut ids: Vec<String> = Vec::new();
             for kind in kinds {
-                let v = (self.run)(format!("/list {kind} limit:100"), member.clone()).await;
-                ids.extend(v["reply"].as_str().unwrap_or("").lines().filter_map(|l| {
-                    // Quote revisions read `Q-1001 rev 2`: the quote is enough.
-                    let id = l.split_whitespace().next()?;
-                    (id.contains('-') && id.to_uppercase().starts_with(&typed))
-                        .then(|| id.to_string())
-                }));
+                let listed = (self.run)(format!("/list {kind} limit:100"), member.clone()).await;
+                let Ok(command::Reply {
+                    outcome: command::Outcome::Listed(listed),
+                    ..
+                }) = listed
+                else {
+                    continue;
+                };
+                // Quote revisions: the quote is enough.
+                ids.extend(
+                    listed
+                        .into_iter()
+                        .map(|id| self.config.process.show(id.kind, id.number))
+                        .filter(|id| id.to_uppercase().starts_with(&typed)),
+                );
             }
             let mut seen = std::collections::BTreeSet::new();
             for id in ids
@@ -685,17 +689,16 @@ impl Connection {
 /// Connects and serves until `stop`, posting queued notices every few
 /// seconds; reconnects with backoff and never takes the daemon down.
 /// `status` tells `leadline status` how it goes.
-#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     conn: Connection,
-    config: Arc<Config>,
-    store: Arc<crate::store::Store>,
+    core: crate::core::Leadline,
     chat: Arc<Chat>,
     run: Runner,
     mut stop: tokio::sync::watch::Receiver<bool>,
     status: Arc<std::sync::Mutex<String>>,
 ) {
     use serenity::all::ClientBuilder;
+    let config = core.shared_config();
     let mut backoff = Duration::from_secs(1);
     while !*stop.borrow() {
         // Ask for the gateway first: serenity would fall back to the real
@@ -737,23 +740,30 @@ pub async fn serve(
         set(&status, "connected".to_string());
         let shards = client.shard_manager.clone();
         let http = client.http.clone();
-        let (s, c) = (store.clone(), config.clone());
+        let core = core.clone();
         let notices = async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                let Ok(out) = super::outgoing(&s.reader(), &c) else {
+                let c = core.shared_config();
+                let Ok(Ok(out)) = core.query(move |tx| super::outgoing(tx, &c)).await else {
                     continue;
                 };
                 for o in out {
                     match post(&http, &o.to, &o.text).await {
                         Ok(()) => {
-                            let ctx = c.context("chat", Utc::now(), "chat");
-                            let _ = s.run(
-                                &crate::command::Command::NoticeDelivered(o.notice),
+                            let request = crate::core::Request::system(
+                                command::Command::NoticeDelivered(o.notice),
                                 "(chat) notice posted",
-                                &ctx,
-                                crate::store::Durability::Flush,
+                                "chat",
+                                "chat",
+                                Utc::now(),
                             );
+                            if let Err(e) = core.call(request).await {
+                                tracing::warn!(
+                                    "discord: notice #{} was posted but not marked: {e}",
+                                    o.notice
+                                );
+                            }
                         }
                         Err(e) => {
                             tracing::warn!("discord: posting notice #{} failed: {e}", o.notice)

@@ -258,6 +258,7 @@ pub fn create(
         vec![format!("/timeline {on_id}")]
     };
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: msg,
         data: serde_json::to_value(&a).unwrap_or_default(),
         next,
@@ -267,6 +268,7 @@ pub fn create(
 /// The reply after an activity changed.
 pub fn changed(a: &Activity, verb: &str, ctx: &Context) -> Reply {
     Reply {
+        outcome: super::Outcome::Done,
         text: format!("{verb}: {}", activity_line(a, ctx)),
         data: serde_json::to_value(a).unwrap_or_default(),
         next: vec![],
@@ -442,6 +444,7 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
         ));
     }
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::Value::Array(rows.into_iter().map(|r| r.3).collect()),
         next: vec![],
@@ -572,6 +575,7 @@ pub fn agenda(tx: &dyn Tx, ctx: &Context, owner: Option<&str>) -> Result<Reply, 
     section(tx, ctx, "Overdue", &overdue, &mut text)?;
     section(tx, ctx, "Due today", &today, &mut text)?;
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::json!({"owner": owner, "overdue": overdue.count, "today": today.count}),
         next: vec![],
@@ -597,6 +601,7 @@ pub fn overdue(
     let mut text = format!("overdue for {who}");
     section(tx, ctx, "Overdue", &items, &mut text)?;
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::json!({"overdue": items.count}),
         next: vec![],
@@ -625,6 +630,7 @@ pub fn notices(
         ));
     }
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::to_value(&shown).unwrap_or_default(),
         next: vec![],
@@ -663,6 +669,7 @@ pub fn sweep(tx: &mut dyn Tx, ctx: &Context, limit: usize) -> Result<Reply, Comm
     }
     let more = pending.count > pending.items.len();
     Ok(Reply {
+        outcome: super::Outcome::Swept { announced, more },
         text: format!(
             "sweep: announced {announced} overdue item(s){}",
             if more { ", more to go" } else { "" }
@@ -709,6 +716,7 @@ pub fn queue_digest(
     };
     queue::notify(tx, ctx, &d.owner, NoticeKind::Digest, d.text.clone(), None)?;
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: format!(
             "queued the digest of {} for {}{}",
             d.owner,

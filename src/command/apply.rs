@@ -45,6 +45,16 @@ pub fn apply(
         Command::List(q) => list(tx, ctx, q),
         Command::History(target) => history(tx, ctx, target),
         Command::New { kind, fields } => create(tx, ctx, text, *kind, fields),
+        Command::ImportLead(fields) => {
+            if let Some(email) = field_text(fields, "email") {
+                let existing = leads_with_email(tx, &email.to_lowercase())?;
+                if !existing.is_empty() {
+                    return Ok(Reply::text(format!("leads with {email} exist"))
+                        .with(super::Outcome::Duplicate(existing)));
+                }
+            }
+            create(tx, ctx, text, Kind::Lead, fields)
+        }
         Command::Edit { target, fields } => edit(tx, ctx, text, *target, fields),
         Command::ProductNew { sku, fields } => {
             if read_product(tx, sku)?.is_some() {
@@ -527,6 +537,7 @@ fn step<R: Record>(
 /// A reply; its `data` only when the caller wants it ([`Context::with_data`]).
 fn reply<T: serde::Serialize>(ctx: &Context, text: String, data: &T, next: Vec<String>) -> Reply {
     Reply {
+        outcome: super::Outcome::Done,
         text,
         data: if ctx.with_data {
             serde_json::to_value(data).unwrap_or(serde_json::Value::Null)
@@ -717,7 +728,7 @@ fn create(
     let number = next_number(tx, ctx, kind)?;
     let id = ctx.rules.show(kind, number);
     let owner = ctx.actor.clone();
-    match kind {
+    let made = match kind {
         Kind::Lead => {
             let mut lead = Lead::new(number, String::new(), owner, ctx.rules.currency.clone(), ctx.now);
             set_fields(tx, ctx, kind, &mut lead, fields)?;
@@ -820,7 +831,8 @@ fn create(
             "{} are not made with new; they come from the step before (/quote new O-..., /quote win, /order invoice)",
             kind.plural()
         ))),
-    }
+    };
+    made.map(|r| r.with(super::Outcome::Created(RecordId::new(kind, number))))
 }
 
 fn edit(
@@ -1023,6 +1035,7 @@ fn qualify(tx: &mut dyn Tx, ctx: &Context, text: &str, number: u64) -> Result<Re
         .map(|o| r.show(Kind::Opportunity, o))
         .unwrap_or_default();
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: msg,
         data: serde_json::json!({
             "lead": q.lead,
@@ -1249,12 +1262,18 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
     let mut lines = Vec::new();
     let mut data = Vec::new();
     let mut last = None;
+    let mut ids = Vec::new();
     for entry in entries.into_iter().take(q.limit) {
         let entry = String::from_utf8_lossy(&entry).to_string();
         let mut parts = entry.split('/');
         let number: u64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
         let revision: Option<u32> = parts.next().and_then(|r| r.parse().ok());
         last = Some(number);
+        ids.push(RecordId {
+            kind,
+            number,
+            revision,
+        });
         let (line, json) = render::list_line(tx, ctx, kind, number, revision)?;
         lines.push(line);
         data.push(json);
@@ -1276,7 +1295,7 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
         text.push_str(&format!("\n(more: add after:{after})"));
         next.push(format!("after:{after}"));
     }
-    Ok(reply(ctx, text, &data, next))
+    Ok(reply(ctx, text, &data, next).with(super::Outcome::Listed(ids)))
 }
 
 /// The entries (`number` or `number/revision`, as key bytes) under

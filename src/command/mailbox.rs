@@ -340,15 +340,17 @@ pub fn ingest(
         }
     }
     let count = |f: fn(&Ingested) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let text = format!(
+        "ingested {} mail(s): {} matched, {} unmatched, {} already known",
+        batch.len(),
+        count(|o| matches!(o, Ingested::Matched { .. })),
+        count(|o| matches!(o, Ingested::Unmatched { .. })),
+        count(|o| matches!(o, Ingested::Known))
+    );
     Ok(Reply {
-        text: format!(
-            "ingested {} mail(s): {} matched, {} unmatched, {} already known",
-            batch.len(),
-            count(|o| matches!(o, Ingested::Matched { .. })),
-            count(|o| matches!(o, Ingested::Unmatched { .. })),
-            count(|o| matches!(o, Ingested::Known))
-        ),
         data: serde_json::to_value(&outcomes).unwrap_or_default(),
+        outcome: super::Outcome::Ingested(outcomes),
+        text,
         next: vec![],
     })
 }
@@ -406,6 +408,7 @@ pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Reply, CommandError> {
         text.push_str("\n  file one with /inbox link <#> <record>, or /inbox lead <#>");
     }
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::to_value(items.iter().take(limit).collect::<Vec<_>>())
             .unwrap_or_default(),
@@ -448,6 +451,7 @@ pub fn link(
     tx.remove(mkeys::inbox(n));
     let id = ctx.rules.numbering.display(on.id);
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: format!(
             "Filed mail #{n} '{}' on {id} as {}.",
             item.mail.subject,
@@ -517,6 +521,7 @@ pub fn lead_from(
     let reply = link(tx, ctx, text, n, lead_id)?;
     let id = ctx.rules.show(Kind::Lead, number);
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: format!(
             "Created {id} {} from mail #{n}. {}",
             lead.title(),
@@ -558,6 +563,7 @@ pub fn why(tx: &dyn Tx, ctx: &Context, n: u64) -> Result<Reply, CommandError> {
         ),
     };
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::to_value(&a).unwrap_or_default(),
         next: vec![],
@@ -937,6 +943,7 @@ pub fn email(
     )?;
     let act = ctx.rules.show(Kind::Activity, number);
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: format!(
             "Queued mail {act} '{subject}' to {} (outbox #{out}).",
             to.join(", ")
@@ -1063,6 +1070,7 @@ pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Reply, CommandError> {
         ));
     }
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::to_value(&shown).unwrap_or_default(),
         next: vec![],
@@ -1163,6 +1171,7 @@ pub fn outbox_step(
         reopen_activity(tx, ctx, text, a)?;
     }
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text: format!("outbox #{n}: {}", state_word(&m.state)),
         data: serde_json::to_value(&m).unwrap_or_default(),
         next: vec![],
@@ -1196,9 +1205,10 @@ pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandEr
             count += 1;
         }
     }
-    Ok(Reply::text(format!(
-        "{count} outbox entr(ies) marked uncertain"
-    )))
+    Ok(
+        Reply::text(format!("{count} outbox entr(ies) marked uncertain"))
+            .with(super::Outcome::Recovered(count)),
+    )
 }
 
 /// Tells the team's admins (the default user when the team names none)

@@ -106,6 +106,31 @@ pub struct Reply {
     /// Commands that make sense next (chat shows them as buttons).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub next: Vec<String>,
+    /// What the command did, as values: what adapters read (never the text).
+    #[serde(skip)]
+    pub outcome: Outcome,
+}
+
+/// What a command did, as values. Adapters (mail, scheduler, import, chat)
+/// read this; the reply's text and JSON are renderings for people and
+/// scripts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Outcome {
+    /// Done; nothing an adapter needs to know beyond that.
+    #[default]
+    Done,
+    /// A record was made: its id.
+    Created(crate::domain::RecordId),
+    /// The records a list shows, in its order (products are not records).
+    Listed(Vec<crate::domain::RecordId>),
+    /// What ingesting each mail of a batch did, in the batch's order.
+    Ingested(Vec<mailbox::Ingested>),
+    /// Overdue items a sweep announced; `more` when another pass is due.
+    Swept { announced: usize, more: bool },
+    /// Outbox entries found mid-send and now marked uncertain.
+    Recovered(usize),
+    /// An imported lead was not made: leads with its e-mail exist.
+    Duplicate(Vec<u64>),
 }
 
 impl Reply {
@@ -115,7 +140,14 @@ impl Reply {
             text: text.into(),
             data: serde_json::Value::Null,
             next: Vec::new(),
+            outcome: Outcome::Done,
         }
+    }
+
+    /// The same reply with `outcome`.
+    pub fn with(mut self, outcome: Outcome) -> Reply {
+        self.outcome = outcome;
+        self
     }
 }
 
@@ -158,7 +190,8 @@ pub fn step(cmd: &Command) -> &'static str {
     match cmd {
         Command::New {
             kind: Kind::Lead, ..
-        } => "lead new",
+        }
+        | Command::ImportLead(_) => "lead new",
         Command::New {
             kind: Kind::Opportunity,
             ..

@@ -223,6 +223,9 @@ pub enum Command {
     JobRan {
         job: String,
     },
+    /// A lead from an import row: made unless leads with its e-mail exist
+    /// ([`crate::command::Outcome::Duplicate`]). Not in the text grammar.
+    ImportLead(Fields),
     /// Fetched mail, ingested in one transaction (the IMAP adapter).
     IngestMail(Box<Vec<(MailSource, IncomingMail)>>),
     /// The unmatched inbox.
@@ -1503,11 +1506,8 @@ impl CommandNew {
         })
     }
 
-    /// The command to run.
+    /// The command to run: a lead, unless one with its e-mail exists.
     pub fn into_command(self) -> Command {
-        Command::New {
-            kind: Kind::Lead,
-            fields: self.fields,
-        }
+        Command::ImportLead(self.fields)
     }
 }

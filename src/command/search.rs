@@ -216,6 +216,7 @@ pub fn find(tx: &dyn Tx, ctx: &Context, q: &FindQuery) -> Result<Reply, CommandE
         ));
     }
     Ok(Reply {
+        outcome: super::Outcome::Done,
         text,
         data: serde_json::Value::Array(data),
         next: vec![],

@@ -1,14 +1,15 @@
 //! The daemon, `leadline run`: every configured part in one process, all
-//! through the one workflow core.
+//! through the one way into the core ([`crate::core::Leadline`]).
 //!
 //! - A control socket (`leadline.sock` in the data folder, usable only by
-//!   the daemon's user) takes one JSON request per line: commands from
-//!   `leadline cmd` and the shell, and `status`.
-//! - Reads run on the connection's task. Writes go to one writer thread that
-//!   commits in groups: it runs every command that has arrived, journals and
-//!   applies the group, and goes on with the next; the store's flush thread
-//!   flushes once for all that was applied meanwhile and only then answers
-//!   each command (group commit). Reads wait for that flush too.
+//!   the daemon's user) takes one JSON [`Request`] per line: commands from
+//!   `leadline cmd` and the shell, `status`, `tick`, `digest`, `import`.
+//!   [`answer`] runs the same requests in-process when no daemon runs.
+//! - One write path: every write, from the socket, Discord, mail ingest,
+//!   the outbox sender, the scheduler and import, goes to the core's writer
+//!   thread, which commits in groups (group commit). The async runtime
+//!   never waits for a flush or for the store's gate: writes await the
+//!   writer's answer, reads and blocking work run on blocking threads.
 //! - The scheduler ticks every minute (and at start, catching up what was
 //!   missed); each mail account is watched (IDLE or polling); the outbox is
 //!   sent every 30 seconds and as soon as a command queues mail.
@@ -18,6 +19,7 @@
 
 pub mod client;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,19 +29,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 
-use crate::command::{self, Command, CommandError, Context, Reply};
-use crate::config::Config;
+use crate::command::{self, CommandError, Reply};
+use crate::core::Leadline;
 use crate::mail::imap::Health;
-use crate::store::{Durability, Store};
 
 /// The control socket of a data folder.
 pub fn socket_path(data: &Path) -> PathBuf {
     data.join("leadline.sock")
 }
 
-/// One request on the control socket.
+/// One request on the control socket (and what `leadline` builds once for
+/// any subcommand that runs either way, see [`answer`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Request {
     /// A command line, as typed.
@@ -66,7 +68,7 @@ pub struct Request {
     /// Render the digest this member would get now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
-    /// Import leads from this CSV text, with `COLUMN=FIELD` mappings.
+    /// Import leads from this CSV table, with `COLUMN=FIELD` mappings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_leads: Option<ImportRequest>,
 }
@@ -74,34 +76,19 @@ pub struct Request {
 /// A CSV import sent to the daemon.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImportRequest {
+    /// The table as UTF-8 text.
+    #[serde(default)]
     pub csv: String,
+    /// The table's bytes when they are not UTF-8 (Excel's Windows-1252).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bytes: Vec<u8>,
     #[serde(default)]
     pub map: Vec<(String, String)>,
 }
 
-/// A write waiting for the writer thread, and where its answer goes.
-struct Job {
-    write: Write,
-    reply: Answer,
-}
-
-/// A write command as the writer runs it.
-struct Write {
-    cmd: Command,
-    text: String,
-    actor: String,
-    via: String,
-    now: DateTime<Utc>,
-    /// Whether the answer carries the record's JSON.
-    data: bool,
-}
-
 /// What the connection tasks share.
 struct Shared {
-    store: Arc<Store>,
-    config: Arc<Config>,
-    /// The writer's queue; taken at shutdown so that no new write starts.
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    core: Leadline,
     health: Health,
     status: Mutex<Parts>,
     /// The Discord connection's state, for `leadline status`.
@@ -123,72 +110,6 @@ struct Parts {
     /// With `oauth2_account`: the sender's sign-in state.
     outbox_sign_in: Option<String>,
     discord: String,
-    commits: u64,
-    commands: u64,
-}
-
-/// The writer thread: group commit.
-fn writer(
-    store: Arc<Store>,
-    config: Arc<Config>,
-    mut rx: mpsc::Receiver<Job>,
-    shared: Arc<Shared>,
-) {
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
-            }
-        }
-        let (writes, replies): (Vec<Write>, Vec<Answer>) =
-            batch.into_iter().map(|j| (j.write, j.reply)).unzip();
-        let contexts: Vec<Context> = writes
-            .iter()
-            .map(|w| Context {
-                with_data: w.data,
-                ..config.context(&w.actor, w.now, &w.via)
-            })
-            .collect();
-        let work: Vec<(&Command, &str, &Context)> = writes
-            .iter()
-            .zip(&contexts)
-            .map(|(w, c)| (&w.cmd, w.text.as_str(), c))
-            .collect();
-        // Answered from the flush thread once the group is synced, while
-        // this thread goes on with the next group.
-        let shared = shared.clone();
-        store.run_group(&work, move |results| answer(&shared, replies, results));
-    }
-    let _ = store.flush();
-}
-
-/// Where a command's answer goes.
-type Answer = oneshot::Sender<Result<Reply, CommandError>>;
-
-/// Answers a group's commands.
-fn answer(
-    shared: &Shared,
-    replies: Vec<Answer>,
-    results: Result<Vec<Result<Reply, CommandError>>, crate::command::TxError>,
-) {
-    match results {
-        Ok(results) => {
-            if let Ok(mut p) = shared.status.lock() {
-                p.commits += 1;
-                p.commands += results.iter().filter(|r| r.is_ok()).count() as u64;
-            }
-            for (reply, r) in replies.into_iter().zip(results) {
-                let _ = reply.send(r);
-            }
-        }
-        Err(e) => {
-            for reply in replies {
-                let _ = reply.send(Err(CommandError::Store(e.clone())));
-            }
-        }
-    }
 }
 
 /// A command's result as the control socket answers it (and `--json` prints it).
@@ -206,117 +127,112 @@ fn failure(code: &str, message: impl Into<String>) -> serde_json::Value {
     serde_json::json!({"ok": false, "error": code, "message": message.into()})
 }
 
-async fn handle(line: &str, shared: &Shared) -> serde_json::Value {
-    let req: Request = match serde_json::from_str(line) {
-        Ok(r) => r,
-        Err(e) => return failure("invalid", format!("not a request: {e}")),
-    };
-    if req.status {
-        return status(shared);
-    }
-    if req.tick || req.digest.is_some() {
-        return scheduler_request(req, shared);
-    }
-    let config = &shared.config;
-    let actor = match config
+/// The core request for command line `text` of `req`.
+///
+/// Fails when the actor is not on the team or the text is not a command.
+fn command_request(
+    core: &Leadline,
+    req: &Request,
+    text: &str,
+) -> Result<crate::core::Request, CommandError> {
+    let config = core.config();
+    let actor = config
         .team
         .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
-    {
-        Ok(a) => a,
-        Err(e) => return failure("invalid", e),
-    };
+        .map_err(CommandError::Invalid)?;
+    let via = req.via.as_deref().unwrap_or("shell");
+    let now = req.now.unwrap_or_else(Utc::now);
+    core.parse(text, &actor, via, now, req.data)
+}
+
+/// Answers a request in-process, on this thread: what `leadline` does when
+/// no daemon runs, and what the daemon does on a blocking thread for
+/// `tick`, `digest` and `import`. `status` needs the daemon.
+pub fn answer(core: &Leadline, req: Request) -> serde_json::Value {
+    let config = core.config();
+    let now = req.now.unwrap_or_else(Utc::now);
+    if req.status {
+        return failure("invalid", "no leadline daemon runs");
+    }
+    if req.tick {
+        return match crate::scheduler::tick(core, now) {
+            Ok(r) => serde_json::json!({"ok": true, "report": r}),
+            Err(e) => failure("store", e.to_string()),
+        };
+    }
+    if let Some(who) = &req.digest {
+        return match crate::scheduler::digest::preview(core, now, who) {
+            Ok(d) => {
+                let mut v = d.to_json();
+                v["ok"] = true.into();
+                v
+            }
+            Err(e @ crate::scheduler::digest::DigestError::Owner(_)) => {
+                failure("invalid", e.to_string())
+            }
+            Err(e) => failure("store", e.to_string()),
+        };
+    }
     if let Some(import) = req.import_leads {
-        let ctx = config.context(&actor, req.now.unwrap_or_else(Utc::now), "import");
-        return match crate::import::import_leads(
-            &shared.store,
-            import.csv.as_bytes(),
-            &import.map,
-            &ctx,
-        ) {
+        let actor = match config
+            .team
+            .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
+        {
+            Ok(a) => a,
+            Err(e) => return failure("invalid", e),
+        };
+        let table = if import.bytes.is_empty() {
+            import.csv.into_bytes()
+        } else {
+            import.bytes
+        };
+        return match crate::import::import_leads(core, &table[..], &import.map, &actor, now) {
             Ok(report) => {
                 serde_json::json!({"ok": true, "report": report, "text": report.render(&config.process)})
             }
             Err(e) => failure("invalid", e.to_string()),
         };
     }
-    let Some(text) = req.cmd else {
-        return failure("invalid", "a request needs cmd or status");
-    };
-    let via = req.via.unwrap_or_else(|| "shell".to_string());
-    let now = req.now.unwrap_or_else(Utc::now);
-    let ctx = Context {
-        with_data: req.data,
-        ..config.context(&actor, now, &via)
-    };
-    let cmd = match command::parse(&text, &ctx) {
-        Ok(c) => c,
-        Err(e) => return response(Err(e), false),
-    };
-    if cmd.is_read_only() {
-        return response(
-            shared.store.run(&cmd, &text, &ctx, Durability::Flush),
-            req.data,
-        );
-    }
-    let sender = shared.jobs.lock().ok().and_then(|j| j.clone());
-    let Some(sender) = sender else {
+    let Some(text) = &req.cmd else {
         return failure(
-            "store",
-            "leadline is shutting down; the command was not run",
+            "invalid",
+            "a request needs cmd, status, tick, digest or import_leads",
         );
     };
-    let (tx, rx) = oneshot::channel();
-    let queues_mail = matches!(command::step(&cmd), "email" | "outbox");
-    let job = Job {
-        write: Write {
-            cmd,
-            text,
-            actor,
-            via,
-            now,
-            data: req.data,
-        },
-        reply: tx,
-    };
-    if sender.send(job).await.is_err() {
-        return failure(
-            "store",
-            "leadline is shutting down; the command was not run",
-        );
-    }
-    match rx.await {
-        Ok(r) => {
-            if queues_mail && r.is_ok() {
-                shared.outbox_wake.notify_one();
-            }
-            response(r, req.data)
-        }
-        Err(_) => failure("store", "the writer stopped before answering"),
+    match command_request(core, &req, text) {
+        Ok(request) => response(core.run(request), req.data),
+        Err(e) => response(Err(e), false),
     }
 }
 
-/// `leadline tick` and `leadline digest` against the running daemon.
-fn scheduler_request(req: Request, shared: &Shared) -> serde_json::Value {
-    let config = &shared.config;
-    let ctx = config.context("scheduler", req.now.unwrap_or_else(Utc::now), "scheduler");
-    if req.tick {
-        return match crate::scheduler::tick(&shared.store, config, &ctx) {
-            Ok(r) => serde_json::json!({"ok": true, "report": r}),
-            Err(e) => failure("store", e.to_string()),
-        };
+/// Answers one line of the control socket. Nothing here blocks the
+/// runtime: commands go through [`Leadline::call`], the rest runs on a
+/// blocking thread.
+async fn handle(line: &str, shared: &Arc<Shared>) -> serde_json::Value {
+    let req: Request = match serde_json::from_str(line) {
+        Ok(r) => r,
+        Err(e) => return failure("invalid", format!("not a request: {e}")),
+    };
+    if req.status {
+        return status(shared).await;
     }
-    let who = req.digest.unwrap_or_default();
-    match crate::scheduler::digest::preview(&shared.store.reader(), &ctx, config, &who) {
-        Ok(d) => {
-            let mut v = d.to_json();
-            v["ok"] = true.into();
-            v
-        }
-        Err(e @ crate::scheduler::digest::DigestError::Owner(_)) => {
-            failure("invalid", e.to_string())
-        }
-        Err(e) => failure("store", e.to_string()),
+    let core = &shared.core;
+    let Some(text) = req.cmd.clone() else {
+        let core = core.clone();
+        return tokio::task::spawn_blocking(move || answer(&core, req))
+            .await
+            .unwrap_or_else(|_| failure("store", "an internal error stopped this request"));
+    };
+    let request = match command_request(core, &req, &text) {
+        Ok(r) => r,
+        Err(e) => return response(Err(e), false),
+    };
+    let queues_mail = matches!(command::step(&request.command), "email" | "outbox");
+    let result = core.call(request).await;
+    if queues_mail && result.is_ok() {
+        shared.outbox_wake.notify_one();
     }
+    response(result, req.data)
 }
 
 /// The newest outbox failure worth telling: a failed mail, or the last
@@ -332,40 +248,51 @@ fn last_failure(outbox: &[crate::command::queue::OutMail]) -> Option<String> {
     })
 }
 
-fn status(shared: &Shared) -> serde_json::Value {
+async fn status(shared: &Shared) -> serde_json::Value {
     use crate::command::queue::{self, MailState, OutMail};
     let parts = shared.status.lock().map(|p| p.clone()).unwrap_or_default();
-    let outbox: Vec<OutMail> =
-        queue::all(&shared.store.reader(), queue::keys::OUTBOX).unwrap_or_default();
+    let core = &shared.core;
+    let outbox: Vec<OutMail> = core
+        .query(|tx| queue::all(tx, queue::keys::OUTBOX))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
     let count = |f: fn(&MailState) -> bool| outbox.iter().filter(|m| f(&m.state)).count();
     let last_failure = last_failure(&outbox);
     let now = Utc::now();
-    let sched = &shared.config.scheduler;
-    let next_digests: serde_json::Map<String, serde_json::Value> =
-        crate::scheduler::owners(&shared.config)
-            .into_iter()
-            .map(|(o, _)| {
-                let tz = shared.config.team.zone_of(&o);
-                (o, serde_json::json!(sched.digest.next_after(now, &tz)))
-            })
-            .collect();
+    let config = core.config();
+    let sched = &config.scheduler;
+    let next_digests: serde_json::Map<String, serde_json::Value> = crate::scheduler::owners(config)
+        .into_iter()
+        .map(|(o, _)| {
+            let tz = config.team.zone_of(&o);
+            (o, serde_json::json!(sched.digest.next_after(now, &tz)))
+        })
+        .collect();
     let mail = shared
         .health
         .lock()
         .map(|h| serde_json::to_value(&*h).unwrap_or_default())
         .unwrap_or_default();
+    let (commits, written) = core.commits();
     serde_json::json!({
         "ok": true,
         "status": {
             "started": parts.started,
-            "store": shared.store.path(),
-            "commits": parts.commits,
-            "commands_written": parts.commands,
+            "store": core.location(),
+            "commits": commits,
+            "commands_written": written,
+            "writer": {
+                "queue": core.queue_depth(),
+                "commits": commits,
+                "commands_written": written,
+            },
             "scheduler": {
                 "state": parts.scheduler,
                 "last_tick": parts.last_tick,
                 "last_error": parts.last_tick_error,
-                "next_sweep": sched.sweep.next_after(now, &shared.config.team.timezone),
+                "next_sweep": sched.sweep.next_after(now, &config.team.timezone),
                 "next_digests": next_digests,
             },
             "mail": mail,
@@ -417,10 +344,9 @@ pub async fn shutdown_signal() {
 
 async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
-        let s = shared.clone();
+        let core = shared.core.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let ctx = s.config.context("scheduler", Utc::now(), "scheduler");
-            crate::scheduler::tick(&s.store, &s.config, &ctx).map_err(|e| e.to_string())
+            crate::scheduler::tick(&core, Utc::now()).map_err(|e| e.to_string())
         })
         .await;
         match &result {
@@ -448,18 +374,18 @@ async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 
 async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     use crate::mail::alert::{alert_change, until_signed_in_again, Alert};
-    let oauth = shared
-        .config
+    let core = &shared.core;
+    let oauth = core
+        .config()
         .mail
         .smtp
         .as_ref()
         .and_then(|s| s.oauth2_account.clone());
-    let tokens = crate::mail::oauth::Tokens::new(shared.store.path());
+    let tokens = crate::mail::oauth::Tokens::new(core.secrets());
     let mut alert = None;
     loop {
         let signed_in = oauth.as_ref().and_then(|a| tokens.signed_in_at(a));
-        let ctx = shared.config.context("mail", Utc::now(), "mail");
-        let result = crate::mail::smtp::send_once(&shared.store, &ctx, &shared.config.mail).await;
+        let result = crate::mail::smtp::send_once(core, Utc::now()).await;
         let refused = matches!(&result, Err(e) if e.needs_sign_in());
         match &result {
             Ok(r) if r.sent + r.deferred + r.failed + r.uncertain > 0 => {
@@ -483,7 +409,7 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 Ok(_) => None,
             };
             if let Some(outcome) = outcome {
-                alert_change(&shared.store, &shared.config, account, &mut alert, outcome);
+                alert_change(core, account, &mut alert, outcome).await;
             }
         }
         if let Ok(mut p) = shared.status.lock() {
@@ -511,42 +437,47 @@ async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Runs the daemon on an open store until SIGINT or SIGTERM; with
-/// `interactive`, also reads commands from this terminal.
+/// Runs the daemon on `core` until SIGINT or SIGTERM; with `interactive`,
+/// also reads commands from this terminal.
 ///
 /// Fails when the control socket cannot be made.
-pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyhow::Result<()> {
-    let store = Arc::new(store);
-    let config = Arc::new(config);
-    let (tx, rx) = mpsc::channel::<Job>(4096);
+pub fn run(core: Leadline, data: &Path, interactive: bool) -> anyhow::Result<()> {
+    run_until(core, &socket_path(data), interactive, shutdown_signal())
+}
+
+/// Runs the daemon with its control socket at `socket` until `stop`
+/// resolves (or SIGINT/SIGTERM... through `stop`, see [`run`]).
+///
+/// Fails when the control socket cannot be made.
+pub fn run_until(
+    core: Leadline,
+    path: &Path,
+    interactive: bool,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let writer = core.start_writer()?;
     let shared = Arc::new(Shared {
-        store: store.clone(),
-        config: config.clone(),
-        jobs: Mutex::new(Some(tx)),
+        core,
         health: Health::default(),
         status: Mutex::new(Parts::default()),
         discord: Arc::new(Mutex::new(String::new())),
         outbox_wake: tokio::sync::Notify::new(),
     });
-    let writer_shared = shared.clone();
-    let writer = std::thread::Builder::new()
-        .name("leadline-writer".into())
-        .spawn(move || writer(store, config, rx, writer_shared))?;
-    let path = socket_path(data);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         // A socket left by a daemon that died: nobody answers on it.
-        if path.exists() && std::os::unix::net::UnixStream::connect(&path).is_err() {
-            let _ = std::fs::remove_file(&path);
+        if path.exists() && std::os::unix::net::UnixStream::connect(path).is_err() {
+            let _ = std::fs::remove_file(path);
         }
-        let listener = UnixListener::bind(&path)
+        let listener = UnixListener::bind(path)
             .with_context(|| format!("cannot make the control socket {}", path.display()))?;
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-        let cfg = &shared.config;
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        let core = &shared.core;
+        let cfg = core.config();
         let mut parts = Vec::new();
-        parts.push(format!("store: {}", shared.store.path().display()));
+        parts.push(format!("store: {}", core.location()));
         parts.push(format!("control socket: {} (owner only)", path.display()));
         parts.push(format!(
             "scheduler: on (sweep \"{}\", digest \"{}\" in each member's time zone)",
@@ -556,7 +487,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         parts.push(if cfg.mail.accounts.is_empty() {
             "mail ingest: off, no [[mail.accounts]] configured".to_string()
         } else {
-            let tokens = crate::mail::oauth::Tokens::new(shared.store.path());
+            let tokens = crate::mail::oauth::Tokens::new(core.secrets());
             format!(
                 "mail ingest: on ({})",
                 cfg.mail
@@ -588,7 +519,8 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
         let token = if chat_cfg.token_env.is_none() && chat_cfg.token_file.is_none() {
             Err("off, no token set ([chat] token_env or token_file)".to_string())
         } else {
-            crate::mail::Secret::load("chat", &chat_cfg.token_env, &chat_cfg.token_file).map_err(|e| format!("off, {e}"))
+            crate::mail::Secret::load("chat", &chat_cfg.token_env, &chat_cfg.token_file)
+                .map_err(|e| format!("off, {e}"))
         };
         let discord = match &token {
             Ok(_) => "on".to_string(),
@@ -617,33 +549,38 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
             let s = shared.clone();
             let stop = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
-                crate::mail::imap::watch_account(
-                    &s.store,
-                    &s.config,
-                    &account,
-                    stop,
-                    Some(&s.health),
-                )
-                .await;
+                crate::mail::imap::watch_account(&s.core, &account, stop, Some(&s.health)).await;
             }));
         }
         if let Ok(token) = token {
             let s = shared.clone();
-            let run: crate::chat::discord::Runner = Arc::new(move |line: String, member: String| {
-                let s = s.clone();
-                Box::pin(async move {
-                    let req = serde_json::json!({"cmd": line, "as": member, "via": "chat", "data": true}).to_string();
-                    handle(&req, &s).await
-                })
-            });
+            let run: crate::chat::discord::Runner =
+                Arc::new(move |line: String, member: String| {
+                    let s = s.clone();
+                    Box::pin(async move {
+                        let req = Request {
+                            actor: Some(member),
+                            via: Some("chat".to_string()),
+                            data: true,
+                            ..Request::default()
+                        };
+                        let request = command_request(&s.core, &req, &line)?;
+                        let queues_mail =
+                            matches!(command::step(&request.command), "email" | "outbox");
+                        let result = s.core.call(request).await;
+                        if queues_mail && result.is_ok() {
+                            s.outbox_wake.notify_one();
+                        }
+                        result
+                    })
+                });
             let conn = crate::chat::discord::Connection {
                 token: token.expose().to_string(),
                 api_base: cfg.chat.api_base.clone(),
             };
             tasks.push(tokio::spawn(crate::chat::discord::serve(
                 conn,
-                shared.config.clone(),
-                shared.store.clone(),
+                core.clone(),
                 Arc::new(crate::chat::Chat::default()),
                 run,
                 stop_rx.clone(),
@@ -657,6 +594,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
             std::thread::spawn(move || terminal(s, handle, eof_tx));
         }
         tracing::info!("leadline is running; type /help, or stop it with Ctrl-C");
+        tokio::pin!(stop);
         loop {
             tokio::select! {
                 conn = listener.accept() => {
@@ -664,7 +602,7 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
                         tokio::spawn(serve(stream, shared.clone()));
                     }
                 }
-                _ = shutdown_signal() => break,
+                _ = &mut stop => break,
                 _ = eof_rx.recv() => break,
             }
         }
@@ -675,22 +613,19 @@ pub fn run(config: Config, store: Store, data: &Path, interactive: bool) -> anyh
             std::process::exit(130);
         });
         drop(listener);
-        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path);
         let _ = stop_tx.send(true);
-        // No new writes; the writer finishes what it has and flushes.
-        if let Ok(mut j) = shared.jobs.lock() {
-            j.take();
-        }
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
             futures_util::future::join_all(tasks),
         )
         .await;
         anyhow::Ok(())
-    })?;
+    });
     runtime.shutdown_timeout(Duration::from_secs(1));
-    drop(shared);
-    let _ = writer.join();
+    // No new writes; the writer answers what it has and flushes.
+    writer.stop();
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -709,29 +644,25 @@ fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof: mpsc::Send
             break;
         }
         let req = serde_json::json!({"cmd": t}).to_string();
-        let v = handle.block_on(handle_owned(req, shared.clone()));
-        match v["ok"].as_bool() {
-            Some(true) => {
-                let reply = crate::command::terminal_safe(v["reply"].as_str().unwrap_or(""));
-                let _ = std::io::Write::write_all(
-                    &mut std::io::stdout(),
-                    format!("{reply}\n").as_bytes(),
-                );
-            }
-            _ => {
-                let message =
-                    crate::command::terminal_safe(v["message"].as_str().unwrap_or("failed"));
-                let _ = std::io::Write::write_all(
-                    &mut std::io::stderr(),
-                    format!("{message}\n").as_bytes(),
-                );
-            }
+        let s = shared.clone();
+        let v = handle.block_on(async move { handle_line(req, s).await });
+        let shown = match v["ok"].as_bool() {
+            Some(true) => v["reply"].as_str().map(|r| (r.to_string(), true)),
+            _ => Some((v["message"].as_str().unwrap_or("failed").to_string(), false)),
+        };
+        if let Some((text, ok)) = shown {
+            let text = format!("{}\n", crate::command::terminal_safe(&text));
+            let _ = if ok {
+                std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+            } else {
+                std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
+            };
         }
     }
     let _ = eof.blocking_send(());
 }
 
-async fn handle_owned(line: String, shared: Arc<Shared>) -> serde_json::Value {
+async fn handle_line(line: String, shared: Arc<Shared>) -> serde_json::Value {
     handle(&line, &shared).await
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::oauth::Tokens;
 use super::MailError;
 use crate::command::Command;
-use crate::store::{Durability, Store};
+use crate::core::{Leadline, Request};
 
 /// What the admins were last told about an account's sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,18 +38,19 @@ impl Alert {
 }
 
 /// Tells the team's admins (a notice, which chat delivers) and the log.
-pub fn tell_admins(store: &Store, config: &crate::config::Config, account: &str, text: String) {
-    let ctx = config.context(&config.team.default_user, Utc::now(), "mail");
+pub async fn tell_admins(core: &Leadline, account: &str, text: String) {
     let cmd = Command::MailAccountNotice {
         account: account.to_string(),
         text,
     };
-    if let Err(e) = store.run(
-        &cmd,
-        &format!("(mail) notice {account}"),
-        &ctx,
-        Durability::Flush,
-    ) {
+    let request = Request::system(
+        cmd,
+        format!("(mail) notice {account}"),
+        &core.config().team.default_user,
+        "mail",
+        Utc::now(),
+    );
+    if let Err(e) = core.call(request).await {
         tracing::warn!("{account}: cannot queue a notice for the admins: {e}");
     }
 }
@@ -58,9 +59,8 @@ pub fn tell_admins(store: &Store, config: &crate::config::Config, account: &str,
 /// clears it, a sign-in failure sets it; any other failure (a server down,
 /// say) tells nothing about the sign-in and leaves it. Admins hear of each
 /// change once, not of every retry.
-pub fn alert_change(
-    store: &Store,
-    config: &crate::config::Config,
+pub async fn alert_change(
+    core: &Leadline,
     account: &str,
     alert: &mut Option<Alert>,
     outcome: Result<(), &MailError>,
@@ -73,7 +73,7 @@ pub fn alert_change(
                     Alert::NeedsSignIn => format!("{e}"),
                     Alert::Unreachable => format!("{e}; leadline keeps retrying"),
                 };
-                tell_admins(store, config, account, text);
+                tell_admins(core, account, text).await;
                 *alert = Some(a);
             }
             _ => {}
@@ -81,11 +81,11 @@ pub fn alert_change(
         Ok(()) if alert.is_some() => {
             tracing::info!("{account}: signed in again");
             tell_admins(
-                store,
-                config,
+                core,
                 account,
                 format!("mail account {account}: signed in again, working as before"),
-            );
+            )
+            .await;
             *alert = None;
         }
         Ok(()) => {}
@@ -115,10 +115,9 @@ mod tests {
     use super::*;
     use crate::mail::oauth::AuthError;
 
-    #[test]
-    fn only_sign_in_outcomes_change_the_alert() -> Result<(), Box<dyn std::error::Error>> {
-        let store = Store::temporary()?;
-        let config = crate::config::Config::parse(crate::config::DEFAULT, "test")?;
+    #[tokio::test]
+    async fn only_sign_in_outcomes_change_the_alert() -> Result<(), Box<dyn std::error::Error>> {
+        let core = crate::core::Leadline::temporary()?;
         let down = MailError::Auth(AuthError::Unavailable {
             account: "sales".into(),
             reason: "the provider did not answer".into(),
@@ -130,14 +129,14 @@ mod tests {
             reason: "connection refused".into(),
         };
         let mut alert = None;
-        alert_change(&store, &config, "sales", &mut alert, Err(&server_down));
+        alert_change(&core, "sales", &mut alert, Err(&server_down)).await;
         assert_eq!(alert, None);
-        alert_change(&store, &config, "sales", &mut alert, Err(&down));
+        alert_change(&core, "sales", &mut alert, Err(&down)).await;
         assert_eq!(alert, Some(Alert::Unreachable));
         // The mail server failing says nothing about the sign-in.
-        alert_change(&store, &config, "sales", &mut alert, Err(&server_down));
+        alert_change(&core, "sales", &mut alert, Err(&server_down)).await;
         assert_eq!(alert, Some(Alert::Unreachable));
-        alert_change(&store, &config, "sales", &mut alert, Ok(()));
+        alert_change(&core, "sales", &mut alert, Ok(())).await;
         assert_eq!(alert, None);
         Ok(())
     }

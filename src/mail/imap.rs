@@ -15,9 +15,10 @@ use super::alert::{alert_change, until_signed_in_again, Alert};
 use super::oauth::Tokens;
 use super::stream::{self, MailStream};
 use super::{ImapAccount, MailConfig, MailError, Secret, Tls};
+use crate::command::mailbox::Ingested;
 use crate::command::mailbox::MailSource;
-use crate::command::{Command, Context};
-use crate::store::{Durability, Store};
+use crate::command::{Command, Outcome};
+use crate::core::{Leadline, Request};
 
 /// The keyword leadline marks processed mail with.
 pub const KEYWORD: &str = "$Leadline";
@@ -261,15 +262,18 @@ fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
+/// One pass over one folder, as `actor`.
+///
+/// Fails when the server or the store fails; what was stored is marked.
 async fn folder(
     session: &mut Session<MailStream>,
-    store: &Store,
-    ctx: &Context<'_>,
+    core: &Leadline,
+    actor: &str,
     account: &ImapAccount,
     folder: &str,
-    config: &MailConfig,
     report: &mut AccountReport,
 ) -> Result<(), MailError> {
+    let config: &MailConfig = &core.config().mail;
     let proto = |reason: String| MailError::Protocol {
         account: account.name.clone(),
         reason,
@@ -322,17 +326,22 @@ async fn folder(
         if batch.is_empty() {
             continue;
         }
-        let reply = store.run(
-            &Command::IngestMail(Box::new(batch)),
-            &format!("(mail) ingest {}/{folder}", account.name),
-            ctx,
-            Durability::Flush,
-        )?;
-        for o in reply.data.as_array().into_iter().flatten() {
-            match o["outcome"].as_str() {
-                Some("matched") => report.matched += 1,
-                Some("unmatched") => report.unmatched += 1,
-                _ => report.known += 1,
+        let reply = core
+            .call(Request::system(
+                Command::IngestMail(Box::new(batch)),
+                format!("(mail) ingest {}/{folder}", account.name),
+                actor,
+                "mail",
+                chrono::Utc::now(),
+            ))
+            .await?;
+        if let Outcome::Ingested(outcomes) = &reply.outcome {
+            for o in outcomes {
+                match o {
+                    Ingested::Matched { .. } => report.matched += 1,
+                    Ingested::Unmatched { .. } => report.unmatched += 1,
+                    Ingested::Known => report.known += 1,
+                }
             }
         }
         // Only now, with the batch stored, mark it on the server.
@@ -349,18 +358,13 @@ async fn folder(
     Ok(())
 }
 
-/// Runs one pass over one account.
-pub async fn ingest_account(
-    store: &Store,
-    ctx: &Context<'_>,
-    account: &ImapAccount,
-    config: &MailConfig,
-) -> AccountReport {
+/// Runs one pass over one account, as `actor`.
+pub async fn ingest_account(core: &Leadline, actor: &str, account: &ImapAccount) -> AccountReport {
     let mut report = AccountReport {
         account: account.name.clone(),
         ..AccountReport::default()
     };
-    let mut session = match connect(account, &Tokens::new(store.path())).await {
+    let mut session = match connect(account, &Tokens::new(core.secrets())).await {
         Ok((s, _)) => s,
         Err(e) => {
             report.errors.push(e.to_string());
@@ -368,7 +372,7 @@ pub async fn ingest_account(
         }
     };
     for f in &account.folders {
-        if let Err(e) = folder(&mut session, store, ctx, account, f, config, &mut report).await {
+        if let Err(e) = folder(&mut session, core, actor, account, f, &mut report).await {
             report.errors.push(e.to_string());
         }
     }
@@ -378,14 +382,10 @@ pub async fn ingest_account(
 
 /// Runs one pass over every configured account; one failing account never
 /// stops the others.
-pub async fn ingest_once(
-    store: &Store,
-    ctx: &Context<'_>,
-    config: &MailConfig,
-) -> Vec<AccountReport> {
+pub async fn ingest_once(core: &Leadline, actor: &str) -> Vec<AccountReport> {
     let mut out = Vec::new();
-    for a in &config.accounts {
-        out.push(ingest_account(store, ctx, a, config).await);
+    for a in &core.config().mail.accounts {
+        out.push(ingest_account(core, actor, a).await);
     }
     out
 }
@@ -429,8 +429,7 @@ enum Ended {
 /// or a pause, until `stop` is set or its access token needs renewing.
 /// Fails when the connection fails.
 async fn session_loop(
-    store: &Store,
-    config: &crate::config::Config,
+    core: &Leadline,
     account: &ImapAccount,
     stop: &mut tokio::sync::watch::Receiver<bool>,
     health: Option<&Health>,
@@ -440,8 +439,8 @@ async fn session_loop(
         account: account.name.clone(),
         reason,
     };
-    let (mut session, renew_at) = connect(account, &Tokens::new(store.path())).await?;
-    alert_change(store, config, &account.name, alert, Ok(()));
+    let (mut session, renew_at) = connect(account, &Tokens::new(core.secrets())).await?;
+    alert_change(core, &account.name, alert, Ok(())).await;
     update(health, &account.name, |h| {
         h.connected = true;
         h.last_error = None;
@@ -461,23 +460,14 @@ async fn session_loop(
         account.folders.join(", "),
         if idle { "IDLE" } else { "polling" }
     );
+    let actor = core.config().team.default_user.clone();
     loop {
-        let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "mail");
         let mut report = AccountReport {
             account: account.name.clone(),
             ..AccountReport::default()
         };
         for f in &account.folders {
-            folder(
-                &mut session,
-                store,
-                &ctx,
-                account,
-                f,
-                &config.mail,
-                &mut report,
-            )
-            .await?;
+            folder(&mut session, core, &actor, account, f, &mut report).await?;
         }
         update(health, &account.name, |h| {
             h.last_pass = Some(chrono::Utc::now());
@@ -551,18 +541,17 @@ async fn session_loop(
 /// needs a new sign-in is reported (status, admins, log) and waits for
 /// `leadline login`, then goes on by itself.
 pub async fn watch_account(
-    store: &Store,
-    config: &crate::config::Config,
+    core: &Leadline,
     account: &ImapAccount,
     mut stop: tokio::sync::watch::Receiver<bool>,
     health: Option<&Health>,
 ) {
-    let tokens = Tokens::new(store.path());
+    let tokens = Tokens::new(core.secrets());
     let mut backoff = Duration::from_secs(1);
     let mut alert = None;
     while !*stop.borrow() {
         let signed_in = tokens.signed_in_at(&account.name);
-        let result = session_loop(store, config, account, &mut stop, health, &mut alert).await;
+        let result = session_loop(core, account, &mut stop, health, &mut alert).await;
         update(health, &account.name, |h| h.connected = false);
         match result {
             Ok(Ended::Stopped) => return,
@@ -575,7 +564,7 @@ pub async fn watch_account(
                         h.sign_in = Some(a.state().to_string());
                     }
                 });
-                alert_change(store, config, &account.name, &mut alert, Err(&e));
+                alert_change(core, &account.name, &mut alert, Err(&e)).await;
                 if now == Some(Alert::NeedsSignIn) {
                     if !until_signed_in_again(&tokens, &account.name, signed_in, &mut stop).await {
                         return;

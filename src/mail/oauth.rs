@@ -232,16 +232,18 @@ struct Stored {
     signed_in_at: DateTime<Utc>,
 }
 
-/// The token files of one data folder: `<data>/oauth/<account>.json`.
+/// The sign-in files in the secrets folder (`[secrets] path`, by default
+/// `<data>/oauth`): `<account>.json`, owner-only.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     dir: PathBuf,
 }
 
 impl Tokens {
-    pub fn new(data: &Path) -> Tokens {
+    /// The sign-ins kept in folder `dir`.
+    pub fn new(dir: &Path) -> Tokens {
         Tokens {
-            dir: data.join("oauth"),
+            dir: dir.to_path_buf(),
         }
     }
 

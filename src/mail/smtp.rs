@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use lettre::message::{header::ContentType, Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
@@ -18,8 +19,8 @@ use super::oauth::{AuthError, OAuthConfig, Tokens};
 use super::{MailConfig, MailError, Secret, SmtpConfig, Tls};
 use crate::command::mailbox::OutboxStep;
 use crate::command::queue::{self, MailState, OutMail};
-use crate::command::{Command, Context, Tx};
-use crate::store::{Durability, Store};
+use crate::command::{Command, Outcome, Tx};
+use crate::core::{Leadline, Request};
 
 /// What a sending run did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -228,51 +229,61 @@ fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
     .map_err(|e| e.to_string())
 }
 
-fn step(store: &Store, ctx: &Context<'_>, n: u64, step: OutboxStep) -> Result<(), MailError> {
-    store.run(
-        &Command::OutboxStep { mail: n, step },
-        &format!("(mail) outbox #{n}"),
-        ctx,
-        Durability::Flush,
-    )?;
+/// Moves outbox entry `n` one step.
+///
+/// Fails when the store fails or the step is refused.
+async fn step(
+    core: &Leadline,
+    now: DateTime<Utc>,
+    n: u64,
+    step: OutboxStep,
+) -> Result<(), MailError> {
+    core.call(Request::system(
+        Command::OutboxStep { mail: n, step },
+        format!("(mail) outbox #{n}"),
+        "mail",
+        "mail",
+        now,
+    ))
+    .await?;
     Ok(())
 }
 
-/// Sends every waiting mail that is due.
+/// Sends every waiting mail that is due at `now`.
 ///
 /// Fails when no SMTP server is configured or the store fails; a mail the
 /// server refuses is recorded, not an error of the run.
-pub async fn send_once(
-    store: &Store,
-    ctx: &Context<'_>,
-    mail: &MailConfig,
-) -> Result<SendReport, MailError> {
+pub async fn send_once(core: &Leadline, now: DateTime<Utc>) -> Result<SendReport, MailError> {
+    let mail = &core.config().mail;
     let config = mail
         .smtp
         .as_ref()
         .ok_or_else(|| MailError::Config("no [mail.smtp] is configured".to_string()))?;
     let mut report = SendReport::default();
-    let recovered = store.run(
-        &Command::OutboxRecover,
-        "(mail) outbox recover",
-        ctx,
-        Durability::Flush,
-    )?;
-    report.uncertain = recovered
-        .text
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let mails: Vec<OutMail> = queue::all(&store.reader(), queue::keys::OUTBOX)?;
+    let recovered = core
+        .call(Request::system(
+            Command::OutboxRecover,
+            "(mail) outbox recover",
+            "mail",
+            "mail",
+            now,
+        ))
+        .await?;
+    if let Outcome::Recovered(n) = recovered.outcome {
+        report.uncertain = n;
+    }
+    let mails: Vec<OutMail> = core
+        .query(|tx| queue::all(tx, queue::keys::OUTBOX))
+        .await
+        .map_err(crate::command::CommandError::from)??;
     let due: Vec<OutMail> = mails
         .into_iter()
-        .filter(|m| matches!(m.state, MailState::Pending { next_at } if next_at.is_none_or(|t| t <= ctx.now)))
+        .filter(|m| matches!(m.state, MailState::Pending { next_at } if next_at.is_none_or(|t| t <= now)))
         .collect();
     if due.is_empty() {
         return Ok(report);
     }
-    let transport = match signed_in(mail, config, &Tokens::new(store.path())).await {
+    let transport = match signed_in(mail, config, &Tokens::new(core.secrets())).await {
         Ok(t) => t,
         Err(e) => {
             // Nothing was sent: every due mail keeps waiting, and shows why.
@@ -285,7 +296,7 @@ pub async fn send_once(
                     .filter(|m| m.last_error.as_ref() != Some(&reason))
                 {
                     let reason = reason.clone();
-                    step(store, ctx, m.number, OutboxStep::Unreachable { reason })?;
+                    step(core, now, m.number, OutboxStep::Unreachable { reason }).await?;
                 }
             }
             return Err(e);
@@ -295,13 +306,13 @@ pub async fn send_once(
         let msg = match message(config, &m) {
             Ok(msg) => msg,
             Err(reason) => {
-                step(store, ctx, m.number, OutboxStep::Claim)?;
-                step(store, ctx, m.number, OutboxStep::Failed { reason })?;
+                step(core, now, m.number, OutboxStep::Claim).await?;
+                step(core, now, m.number, OutboxStep::Failed { reason }).await?;
                 report.failed += 1;
                 continue;
             }
         };
-        step(store, ctx, m.number, OutboxStep::Claim)?;
+        step(core, now, m.number, OutboxStep::Claim).await?;
         match transport.send(msg).await {
             Ok(response) => {
                 let text = format!(
@@ -310,8 +321,8 @@ pub async fn send_once(
                     response.message().collect::<Vec<_>>().join(" ")
                 );
                 step(
-                    store,
-                    ctx,
+                    core,
+                    now,
                     m.number,
                     OutboxStep::Sent {
                         response: text,
@@ -321,32 +332,39 @@ pub async fn send_once(
                             .map(|f| f.email.to_string())
                             .unwrap_or_else(|_| config.from.clone()),
                     },
-                )?;
+                )
+                .await?;
                 report.sent += 1;
             }
             Err(e) if e.is_permanent() => {
                 step(
-                    store,
-                    ctx,
+                    core,
+                    now,
                     m.number,
                     OutboxStep::Failed {
                         reason: e.to_string(),
                     },
-                )?;
+                )
+                .await?;
                 report.failed += 1;
             }
             Err(e) => {
                 report.errors.push(format!("#{}: {e}", m.number));
                 step(
-                    store,
-                    ctx,
+                    core,
+                    now,
                     m.number,
                     OutboxStep::Deferred {
                         reason: e.to_string(),
                     },
-                )?;
+                )
+                .await?;
                 // The last try fails the mail instead of deferring it.
-                let after = queue::require_mail(&store.reader(), m.number)?;
+                let n = m.number;
+                let after = core
+                    .query(move |tx| queue::require_mail(tx, n))
+                    .await
+                    .map_err(crate::command::CommandError::from)??;
                 if matches!(after.state, MailState::Failed { .. }) {
                     report.failed += 1;
                 } else {

@@ -83,21 +83,22 @@ impl Digest {
     }
 }
 
-/// The digest `who` (a team member) would get at `ctx.now`, rendered with
+/// The digest `who` (a team member) would get at `now`, rendered with
 /// the configured templates: what `leadline digest` shows.
 ///
 /// Fails for a name not on the team, or when the store or a template fails.
 pub fn preview(
-    tx: &dyn Tx,
-    ctx: &Context,
-    config: &crate::config::Config,
+    core: &crate::core::Leadline,
+    now: DateTime<Utc>,
     who: &str,
 ) -> Result<Digest, DigestError> {
+    let config = core.config();
     let owner = config.team.resolve_actor(who).map_err(DigestError::Owner)?;
-    render(
-        gather(tx, ctx, &owner)?,
-        config.scheduler.templates.as_deref(),
-    )
+    let ctx = config.context("scheduler", now, "scheduler");
+    let data = core
+        .read(|tx| gather(tx, &ctx, &owner))
+        .map_err(CommandError::from)??;
+    render(data, config.scheduler.templates.as_deref())
 }
 
 /// At most this many lines per section; the count says how many there are.

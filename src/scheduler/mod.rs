@@ -14,9 +14,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use crate::command::{queue, records, Command, CommandError, Context, DigestMail, Tx};
+use crate::command::{queue, records, Command, CommandError, DigestMail, Outcome};
 use crate::config::Config;
-use crate::store::{Durability, Store};
+use crate::core::{Leadline, Request};
 
 pub use self::cron::Schedule;
 
@@ -68,6 +68,13 @@ pub enum TickError {
     Digest(#[from] digest::DigestError),
 }
 
+/// Not `#[from]` on a variant of its own: a store failure is a command's.
+impl From<crate::command::TxError> for TickError {
+    fn from(e: crate::command::TxError) -> Self {
+        TickError::Command(e.into())
+    }
+}
+
 /// The team members digests go to (the default user when none are configured).
 pub fn owners(config: &Config) -> Vec<(String, Option<String>)> {
     if config.team.members.is_empty() {
@@ -81,39 +88,59 @@ pub fn owners(config: &Config) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn last_run(store: &Store, job: &str) -> Result<Option<DateTime<Utc>>, CommandError> {
-    records::read(&store.reader(), &queue::keys::job(job))
+/// When `job` last ran.
+///
+/// Fails when the store fails.
+fn last_run(core: &Leadline, job: &str) -> Result<Option<DateTime<Utc>>, CommandError> {
+    core.read(|tx| records::read(tx, &queue::keys::job(job)))?
 }
 
-/// Announces every item overdue at `ctx.now` and not announced yet, in
+/// Runs one of the scheduler's own commands.
+fn run(
+    core: &Leadline,
+    command: Command,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<Outcome, CommandError> {
+    core.run(Request::system(
+        command,
+        format!("(scheduler) {what}"),
+        "scheduler",
+        "scheduler",
+        now,
+    ))
+    .map(|r| r.outcome)
+}
+
+/// Announces every item overdue at `now` and not announced yet, in
 /// transactions of at most 2,000 items; returns how many.
 ///
 /// Fails when the store fails.
-pub fn sweep(store: &Store, ctx: &Context) -> Result<usize, CommandError> {
-    let mut announced = 0;
+pub fn sweep(core: &Leadline, now: DateTime<Utc>) -> Result<usize, CommandError> {
+    let mut total = 0;
     loop {
-        let reply = store.run(
-            &Command::Sweep { limit: 2000 },
-            "(scheduler) overdue sweep",
-            ctx,
-            Durability::Flush,
-        )?;
-        announced += reply.data["announced"].as_u64().unwrap_or(0) as usize;
-        if reply.data["more"] != serde_json::Value::Bool(true) {
-            return Ok(announced);
+        match run(core, Command::Sweep { limit: 2000 }, "overdue sweep", now)? {
+            Outcome::Swept { announced, more } => {
+                total += announced;
+                if !more {
+                    return Ok(total);
+                }
+            }
+            _ => return Ok(total),
         }
     }
 }
 
-/// Runs every job due at `ctx.now`.
+/// Runs every job due at `now`.
 ///
 /// Fails when the store fails or a template cannot be rendered.
-pub fn tick(store: &Store, config: &Config, ctx: &Context) -> Result<TickReport, TickError> {
-    let now = ctx.now;
+pub fn tick(core: &Leadline, now: DateTime<Utc>) -> Result<TickReport, TickError> {
+    let config = core.config();
+    let ctx = config.context("scheduler", now, "scheduler");
     let mut report = TickReport::default();
     let sched = &config.scheduler;
 
-    let sweep_due = match last_run(store, "sweep")? {
+    let sweep_due = match last_run(core, "sweep")? {
         None => true,
         Some(last) => sched
             .sweep
@@ -121,14 +148,14 @@ pub fn tick(store: &Store, config: &Config, ctx: &Context) -> Result<TickReport,
             .is_some(),
     };
     if sweep_due {
-        report.announced = sweep(store, ctx)?;
-        store.run(
-            &Command::JobRan {
+        report.announced = sweep(core, now)?;
+        run(
+            core,
+            Command::JobRan {
                 job: "sweep".into(),
             },
-            "(scheduler) sweep done",
-            ctx,
-            Durability::Flush,
+            "sweep done",
+            now,
         )?;
         report
             .ran
@@ -140,30 +167,23 @@ pub fn tick(store: &Store, config: &Config, ctx: &Context) -> Result<TickReport,
         let tz = config.team.zone_of(&owner);
         // Never checked before: catch up today's digest, not older ones,
         // and remember the check so later ticks see what they missed.
-        let last = last_run(store, &job)?;
+        let last = last_run(core, &job)?;
         let since = last.unwrap_or_else(|| {
             let today = now.with_timezone(&tz).date_naive();
             crate::domain::activity::start_of_day(today, tz) - Duration::seconds(1)
         });
         let Some(fired) = sched.digest.latest_between(since, now, &tz) else {
             if last.is_none() {
-                store.run(
-                    &Command::JobRan { job },
-                    "(scheduler) digest checked",
-                    ctx,
-                    Durability::Flush,
-                )?;
+                run(core, Command::JobRan { job }, "digest checked", now)?;
             }
             continue;
         };
         let day = fired.with_timezone(&tz).date_naive();
-        if store
-            .reader()
-            .get(&queue::keys::digest_sent(&owner, day))
-            .map_err(CommandError::from)?
-            .is_none()
-        {
-            let data = digest::gather(&store.reader(), ctx, &owner)?;
+        let unsent = core
+            .read(|tx| tx.get(&queue::keys::digest_sent(&owner, day)))??
+            .is_none();
+        if unsent {
+            let data = core.read(|tx| digest::gather(tx, &ctx, &owner))??;
             let d = digest::render(data, sched.templates.as_deref())?;
             let mail = DigestMail {
                 owner: owner.clone(),
@@ -173,21 +193,16 @@ pub fn tick(store: &Store, config: &Config, ctx: &Context) -> Result<TickReport,
                 text: d.text,
                 html: d.html,
             };
-            store.run(
-                &Command::QueueDigest(Box::new(mail)),
-                "(scheduler) daily digest",
-                ctx,
-                Durability::Flush,
+            run(
+                core,
+                Command::QueueDigest(Box::new(mail)),
+                "daily digest",
+                now,
             )?;
             report.digests.push(owner.clone());
             report.ran.push(format!("digest for {owner} ({day})"));
         }
-        store.run(
-            &Command::JobRan { job },
-            "(scheduler) digest done",
-            ctx,
-            Durability::Flush,
-        )?;
+        run(core, Command::JobRan { job }, "digest done", now)?;
     }
     Ok(report)
 }

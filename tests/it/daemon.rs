@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::helpers::Store;
 use crate::helpers::{all, check_invariants, Bin};
 use leadline::daemon::client::Client;
 use leadline::daemon::Request;
 use leadline::domain::lead::Lead;
 use leadline::domain::Kind;
-use leadline::store::{Store, StoreOptions};
+use leadline::store::embedded::StoreOptions;
 
 pub struct Daemon {
     child: Child,

@@ -9,11 +9,12 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
+use crate::helpers::Store;
 use crate::helpers::{all, check_invariants, Bin};
 use leadline::config::Config;
 use leadline::domain::lead::{Lead, LeadState};
 use leadline::domain::Kind;
-use leadline::store::{Store, StoreOptions};
+use leadline::store::embedded::StoreOptions;
 
 /// Streams commands into `leadline shell` and kills it after `acks` replies;
 /// returns the acknowledged command lines.

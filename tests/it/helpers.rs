@@ -3,14 +3,107 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, TimeZone, Utc};
-use leadline::command::{CommandError, Context, Reply, Tx};
+use leadline::command::{CommandError, Context, Reply, Rows, Tx, TxError};
 use leadline::config::Config;
+use leadline::core::{Leadline, Request};
 use leadline::domain::invoice::Invoice;
 use leadline::domain::party::{Account, Contact};
 use leadline::domain::Kind;
-use leadline::store::Store;
+use leadline::store::embedded::StoreOptions;
+use leadline::store::{Durability, StoreError};
 use std::path::PathBuf;
 use std::process::{Command, Output};
+
+/// A store driven in process through the core, as a test reads it: run a
+/// line or a typed command in a context, read keys.
+pub struct Store {
+    core: Leadline,
+}
+
+impl Store {
+    /// A throwaway store.
+    pub fn temporary() -> Store {
+        Store {
+            core: Leadline::temporary().expect("temporary store"),
+        }
+    }
+
+    /// The store in a folder (a stopped daemon's).
+    ///
+    /// Fails when it cannot be opened.
+    pub fn open(options: &StoreOptions) -> Result<Store, StoreError> {
+        Ok(Store {
+            core: Leadline::new(
+                leadline::store::open(options)?,
+                std::sync::Arc::new(Config::embedded()),
+                options.path.join("oauth"),
+            ),
+        })
+    }
+
+    /// Parses and runs one line in `ctx`.
+    pub fn execute(&self, line: &str, ctx: &Context) -> Result<Reply, CommandError> {
+        let cmd = leadline::command::parse(line, ctx)?;
+        self.run(&cmd, line, ctx, Durability::Flush)
+    }
+
+    /// Runs a typed command in `ctx`.
+    pub fn run(
+        &self,
+        cmd: &leadline::command::Command,
+        text: &str,
+        ctx: &Context,
+        durability: Durability,
+    ) -> Result<Reply, CommandError> {
+        let request = Request {
+            command: cmd.clone(),
+            text: text.to_string(),
+            actor: ctx.actor.clone(),
+            via: ctx.via.to_string(),
+            now: ctx.now,
+            with_data: ctx.with_data,
+        };
+        if durability == Durability::Flush {
+            return self.core.run(request);
+        }
+        self.core
+            .run_all(vec![request], durability)?
+            .pop()
+            .expect("one answer")
+    }
+
+    /// The committed state, read key by key.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader(&self.core)
+    }
+}
+
+/// Reads through the core; a test never writes through it.
+pub struct Reader<'a>(&'a Leadline);
+
+impl Tx for Reader<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+        self.0.read(|tx| tx.get(key))?
+    }
+
+    fn put(&mut self, _: Vec<u8>, _: Vec<u8>) {
+        panic!("a test reader does not write");
+    }
+
+    fn remove(&mut self, _: Vec<u8>) {
+        panic!("a test reader does not write");
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        from: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Rows, TxError> {
+        self.0.read(|tx| tx.scan(prefix, from, reverse, limit))?
+    }
+}
 
 /// A fresh temporary store with a configuration, driven in process.
 pub struct Lib {
@@ -29,7 +122,7 @@ impl Lib {
     /// A configuration given as TOML text.
     pub fn with_config(toml: &str) -> Lib {
         Lib {
-            store: Store::temporary().expect("temporary store"),
+            store: Store::temporary(),
             config: Config::parse(toml, "test").expect("valid test config"),
             actor: "me".to_string(),
             now: Utc

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Store, StoreError, StoreOptions};
+use super::{sled_words, SledStore, StoreOptions};
+use crate::store::StoreError;
 
 /// What `store check` found.
 #[derive(Debug, Default, Serialize)]
@@ -50,12 +51,12 @@ impl CheckReport {
 /// Opens the store at `options.path` (replaying a journal entry a crash
 /// left, as every open does) and reads every key.
 ///
-/// Fails as [`Store::open`] does.
+/// Fails as [`SledStore::open`] does.
 pub fn check(options: &StoreOptions) -> Result<CheckReport, StoreError> {
-    let store = Store::open(options)?;
+    let store = SledStore::open(options)?;
     let mut report = CheckReport::default();
     for item in store.db.iter() {
-        let (key, value) = item?;
+        let (key, value) = item.map_err(|e| StoreError::Failed(sled_words(&e)))?;
         report.keys += 1;
         let Some(rest) = key.strip_prefix(b"r/") else {
             continue;
@@ -132,7 +133,7 @@ pub fn repair(
             reason: "there is no store in this folder".to_string(),
         });
     }
-    match Store::open(options) {
+    match SledStore::open(options) {
         Ok(_) => {
             return Err(StoreError::Open {
                 path: dir.clone(),
@@ -154,19 +155,19 @@ pub fn repair(
             std::fs::remove_file(entry.path()).map_err(|e| io("cannot tidy the copy", e))?;
         }
     }
-    let old = sled::Config::new()
+    let old = ::sled::Config::new()
         .path(&work)
         .open()
         .map_err(|e| StoreError::Open {
             path: dir.clone(),
             reason: format!(
                 "not even its log can be read ({}); restore the folder from a backup",
-                super::sled_words(&e)
+                sled_words(&e)
             ),
         })?;
     std::fs::rename(&dir, &kept_at).map_err(|e| io("cannot move the damaged folder aside", e))?;
     let copied = (|| {
-        let new = sled::Config::new().path(&dir).open()?;
+        let new = ::sled::Config::new().path(&dir).open()?;
         let mut keys = 0;
         let mut lost_reason = None;
         let mut dropped_journal = false;
@@ -185,13 +186,13 @@ pub fn repair(
                     keys += 1;
                 }
                 Err(e) => {
-                    lost_reason = Some(super::sled_words(&e));
+                    lost_reason = Some(sled_words(&e));
                     break;
                 }
             }
         }
         new.flush()?;
-        Ok::<_, sled::Error>((keys, lost_reason, dropped_journal))
+        Ok::<_, ::sled::Error>((keys, lost_reason, dropped_journal))
     })();
     drop(old);
     let _ = std::fs::remove_dir_all(&work);
@@ -202,7 +203,7 @@ pub fn repair(
             let _ = std::fs::rename(&kept_at, &dir);
             return Err(StoreError::Open {
                 path: dir.clone(),
-                reason: format!("writing the new store failed: {}", super::sled_words(&e)),
+                reason: format!("writing the new store failed: {}", sled_words(&e)),
             });
         }
     };

@@ -1,6 +1,8 @@
-//! `leadline bench`: what a command costs next to what the disk costs.
+//! leadline's benchmarks, outside the library: `cargo bench --bench leadline
+//! -- journeys|daemon|scheduler ...` (see the README).
 //!
-//! In one run and on one disk: (1) bare sled inserts with a flush after
+//! `journeys`: what a command costs next to what the disk costs. In one run
+//! and on one disk: (1) bare sled inserts with a flush after
 //! each, the floor for any durable write; (2) whole journeys, lead to paid
 //! invoice, each command parsed, applied and flushed before its reply, with
 //! p50/p99 latency per command; (3) `show` and `list` on a store seeded with
@@ -11,9 +13,50 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::command::{Context, Tx};
-use crate::config::Config;
-use crate::store::{Durability, Store, StoreOptions};
+use std::sync::Arc;
+
+use leadline::command::Reply;
+use leadline::config::Config;
+use leadline::core::Leadline;
+use leadline::store::embedded::StoreOptions;
+use leadline::store::Durability;
+
+/// A core on the store in `dir` (made when missing).
+///
+/// Fails when the store cannot be opened.
+fn open(config: &Config, dir: &Path) -> anyhow::Result<Leadline> {
+    let mut options = StoreOptions::new(dir);
+    options.fsync_every_ms = Some(config.store.fsync_every_ms);
+    Ok(Leadline::new(
+        leadline::store::open(&options)?,
+        Arc::new(config.clone()),
+        dir.join("oauth"),
+    ))
+}
+
+/// Runs `line` as `actor` at `now` through the core: durable before it
+/// returns (`Flush`), or left for a flush at the end (`Deferred`).
+///
+/// Fails when the command fails.
+fn exec(
+    core: &Leadline,
+    line: &str,
+    actor: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    durability: Durability,
+) -> anyhow::Result<Reply> {
+    let request = core
+        .parse(line, actor, "bench", now, false)
+        .map_err(|e| anyhow::anyhow!("{line}: {e}"))?;
+    let answer = match durability {
+        Durability::Flush => core.run(request),
+        Durability::Deferred => core
+            .run_all(vec![request], durability)?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("{line}: no answer"))?,
+    };
+    answer.map_err(|e| anyhow::anyhow!("{line}: {e}"))
+}
 
 /// Latency figures of one kind of operation.
 #[derive(Debug, Clone, Serialize)]
@@ -149,35 +192,34 @@ pub fn run(
     drop(db);
 
     // 2. Journeys through the real parse/apply/commit path.
-    let mut options = StoreOptions::new(dir.join("journeys"));
-    options.fsync_every_ms = fsync;
-    let store = Store::open(&options)?;
+    let store = open(config, &dir.join("journeys"))?;
     let now = chrono::Utc::now();
-    let ctx = config.context(&config.team.default_user, now, "bench");
-    store.execute(
+    let me = config.team.default_user.as_str();
+    exec(
+        &store,
         "/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%",
-        &ctx,
+        me,
+        now,
+        Durability::Flush,
     )?;
-    let (all, per, elapsed) = run_journeys(&store, &ctx, journeys, 0, Durability::Flush)?;
+    let (all, per, elapsed) = run_journeys(&store, journeys, 0, Durability::Flush)?;
     let commands = all.len();
     let rate = commands as f64 / elapsed;
     // The same journeys without the flush: what the command path itself costs.
     let (unflushed, _, unflushed_elapsed) =
-        run_journeys(&store, &ctx, journeys, journeys, Durability::Deferred)?;
+        run_journeys(&store, journeys, journeys, Durability::Deferred)?;
     store.flush()?;
     let unflushed_rate = unflushed.len() as f64 / unflushed_elapsed;
     drop(store);
 
     // 3. show and list on a store with many leads.
-    let mut options = StoreOptions::new(dir.join("reads"));
-    options.fsync_every_ms = fsync;
-    let store = Store::open(&options)?;
+    let store = open(config, &dir.join("reads"))?;
     let owners = OWNERS;
     let start = Instant::now();
-    seed_leads(&store, &ctx, leads)?;
+    seed_leads(&store, leads)?;
     let seed_seconds = start.elapsed().as_secs_f64();
     let r = &config.process;
-    let first = r.numbering.format(crate::domain::Kind::Lead).first;
+    let first = r.numbering.format(leadline::domain::Kind::Lead).first;
     let mut reads = Vec::new();
     let probes = 2000usize;
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
@@ -187,7 +229,12 @@ pub fn run(
         rng ^= rng << 17;
         rng
     };
-    let lead_id = |x: u64| r.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64);
+    let lead_id = |x: u64| {
+        r.show(
+            leadline::domain::Kind::Lead,
+            first + x % leads.max(1) as u64,
+        )
+    };
     let n = |x: u64| x % leads.max(1) as u64;
     let queries: [(&str, &dyn Fn(u64) -> String); 9] = [
         ("show L-random", &|x| format!("/lead show {}", lead_id(x))),
@@ -217,9 +264,7 @@ pub fn run(
         for _ in 0..probes {
             let text = make(next());
             let t = Instant::now();
-            store
-                .execute(&text, &ctx)
-                .map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+            exec(&store, &text, me, now, Durability::Flush)?;
             samples.push(t.elapsed());
         }
         reads.push(Latency::of(name, samples));
@@ -245,12 +290,13 @@ pub fn run(
 const OWNERS: [&str; 4] = ["anna", "ben", "chris", "dana"];
 
 /// Seeds `n` leads through the command path, flushed once at the end.
-fn seed_leads(store: &Store, ctx: &Context, n: usize) -> anyhow::Result<()> {
+fn seed_leads(store: &Leadline, n: usize) -> anyhow::Result<()> {
+    let me = store.config().team.default_user.clone();
+    let now = chrono::Utc::now();
     for i in 0..n {
         let owner = OWNERS[i % OWNERS.len()];
         let text = format!("/lead new topic:\"Lead {i}\" last:Person{i} email:p{i}@x{i}.example company:\"Company {i}\" owner:{owner}");
-        let cmd = crate::command::parse(&text, ctx)?;
-        store.run(&cmd, &text, ctx, Durability::Deferred)?;
+        exec(store, &text, &me, now, Durability::Deferred)?;
     }
     store.flush()?;
     Ok(())
@@ -366,18 +412,17 @@ pub fn daemon(
     clients: usize,
     seconds: f64,
 ) -> anyhow::Result<DaemonReport> {
-    use crate::daemon::{client::Client, Request};
+    use leadline::daemon::{client::Client, Request};
     let sequential;
     {
-        let store = Store::open(&StoreOptions::new(dir))?;
+        let store = open(config, dir)?;
         let seeded = store
-            .reader()
-            .get(&crate::command::keys::sequence("lead"))
+            .read(|tx| tx.get(&leadline::command::keys::sequence("lead")))?
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .is_some();
-        let ctx = config.context(&config.team.default_user, chrono::Utc::now(), "bench");
+        let me = config.team.default_user.as_str();
         if !seeded {
-            seed_leads(&store, &ctx, leads)?;
+            seed_leads(&store, leads)?;
         }
         // The same mix, one command at a time, each flushed: the sequential
         // rate the daemon's is compared with, measured now, on this disk.
@@ -385,14 +430,12 @@ pub fn daemon(
         let mut i = 0;
         while start.elapsed() < Duration::from_secs(3) {
             let line = mix_line(&config.process, 999, i, leads);
-            store
-                .execute(&line, &ctx)
-                .map_err(|e| anyhow::anyhow!("{line}: {e}"))?;
+            exec(&store, &line, me, chrono::Utc::now(), Durability::Flush)?;
             i += 1;
         }
         sequential = i as f64 / start.elapsed().as_secs_f64();
     }
-    let exe = std::env::current_exe()?;
+    let exe = env!("CARGO_BIN_EXE_leadline");
     let mut child = std::process::Command::new(exe)
         .arg("--data")
         .arg(dir)
@@ -421,7 +464,7 @@ pub fn daemon(
     let results: Vec<(Vec<Duration>, usize)> = rt.block_on(async {
         let tasks = (0..clients).map(|c| {
             let rules = config.process.clone();
-            let path = crate::daemon::socket_path(dir);
+            let path = leadline::daemon::socket_path(dir);
             async move {
                 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
                 let mut samples = Vec::new();
@@ -500,15 +543,18 @@ pub fn daemon(
 }
 
 /// The benchmark's writes: half new leads, half edits of random leads.
-fn mix_line(rules: &crate::domain::Rules, client: usize, i: u64, leads: usize) -> String {
+fn mix_line(rules: &leadline::domain::Rules, client: usize, i: u64, leads: usize) -> String {
     if i.is_multiple_of(2) {
         format!("/lead new topic:\"Bench {client}-{i}\" last:B{client} email:b{client}x{i}@bench.example")
     } else {
         let mut x = (i ^ (client as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
             .wrapping_mul(0x2545_f491_4f6c_dd1d);
         x ^= x >> 29;
-        let first = rules.numbering.format(crate::domain::Kind::Lead).first;
-        let lead = rules.show(crate::domain::Kind::Lead, first + x % leads.max(1) as u64);
+        let first = rules.numbering.format(leadline::domain::Kind::Lead).first;
+        let lead = rules.show(
+            leadline::domain::Kind::Lead,
+            first + x % leads.max(1) as u64,
+        );
         format!("/lead edit {lead} city:City{}", x % 1000)
     }
 }
@@ -518,14 +564,15 @@ type JourneyTimes = (Vec<Duration>, Vec<(&'static str, Vec<Duration>)>, f64);
 
 /// Runs `count` journeys numbered from `offset`, timing each command.
 fn run_journeys(
-    store: &Store,
-    ctx: &Context,
+    store: &Leadline,
     count: usize,
     offset: usize,
     durability: Durability,
 ) -> anyhow::Result<JourneyTimes> {
-    use crate::domain::Kind::*;
-    let r = ctx.rules;
+    use leadline::domain::Kind::*;
+    let config = store.shared_config();
+    let r = &config.process;
+    let me = config.team.default_user.as_str();
     let mut per: Vec<(&'static str, Vec<Duration>)> = Vec::new();
     let mut all = Vec::new();
     let start = Instant::now();
@@ -553,11 +600,8 @@ fn run_journeys(
         ];
         for (name, text) in steps {
             let t = Instant::now();
-            let cmd = crate::command::parse(&text, ctx)
-                .map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
-            store
-                .run(&cmd, &text, ctx, durability)
-                .map_err(|e| anyhow::anyhow!("journey {j}, {text}: {e}"))?;
+            exec(store, &text, me, chrono::Utc::now(), durability)
+                .map_err(|e| anyhow::anyhow!("journey {j}: {e}"))?;
             let d = t.elapsed();
             all.push(d);
             match per.iter_mut().find(|(n, _)| *n == name) {
@@ -659,11 +703,11 @@ pub fn scheduler(
     activities: usize,
     owners: usize,
 ) -> anyhow::Result<SchedulerReport> {
-    use crate::command::Command;
     use chrono::{Duration as D, TimeZone};
+    use leadline::command::Command;
     let mut config = base.clone();
     config.team.members = (0..owners)
-        .map(|i| crate::config::Member {
+        .map(|i| leadline::config::Member {
             name: format!("owner{i:03}"),
             email: Some(format!("owner{i:03}@example.com")),
             timezone: Some(if i % 2 == 0 {
@@ -671,7 +715,7 @@ pub fn scheduler(
             } else {
                 chrono_tz::America::New_York
             }),
-            role: crate::config::Role::Rep,
+            role: leadline::config::Role::Rep,
             discord_id: None,
         })
         .collect();
@@ -679,29 +723,25 @@ pub fn scheduler(
         .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
         .single()
         .ok_or_else(|| anyhow::anyhow!("bad time"))?;
-    let mut options = StoreOptions::new(dir);
-    options.fsync_every_ms = Some(config.store.fsync_every_ms);
-    let store = Store::open(&options)?;
-    let ctx_at = |now, actor: &str| config.context(actor, now, "bench");
+    let store = open(&config, dir)?;
     let leads = (activities / 50).max(1);
     // The last measured moment; none yet means the store is not seeded.
-    let last: Option<chrono::DateTime<chrono::Utc>> =
-        crate::command::records::read(&store.reader(), &crate::command::queue::keys::job("bench"))?;
+    let last: Option<chrono::DateTime<chrono::Utc>> = store.read(|tx| {
+        leadline::command::records::read(tx, &leadline::command::queue::keys::job("bench"))
+    })??;
     let seeded = last.is_some();
     let mut seed_seconds = 0.0;
     if !seeded {
         let start = Instant::now();
         let seed_at = t0 - D::days(61);
         let run = |text: &str, owner: &str, now| -> anyhow::Result<()> {
-            let ctx = ctx_at(now, owner);
-            let cmd = crate::command::parse(text, &ctx)?;
-            store.run(&cmd, text, &ctx, Durability::Deferred)?;
+            exec(&store, text, owner, now, Durability::Deferred)?;
             Ok(())
         };
         let first = config
             .process
             .numbering
-            .format(crate::domain::Kind::Lead)
+            .format(leadline::domain::Kind::Lead)
             .first;
         for i in 0..leads {
             let owner = format!("owner{:03}", i % owners);
@@ -720,7 +760,7 @@ pub fn scheduler(
             let owner = format!("owner{:03}", lead % owners);
             let id = config
                 .process
-                .show(crate::domain::Kind::Lead, first + lead as u64);
+                .show(leadline::domain::Kind::Lead, first + lead as u64);
             if rng.is_multiple_of(5) {
                 // Due between t0 - 60 days and t0 + 30 days, on the minute.
                 let minutes = (rng >> 8) % (90 * 24 * 60);
@@ -740,7 +780,7 @@ pub fn scheduler(
         }
         store.flush()?;
         // Earlier sweeps have announced everything overdue until 5 minutes ago.
-        crate::scheduler::sweep(&store, &ctx_at(t0 - D::minutes(5), "scheduler"))?;
+        leadline::scheduler::sweep(&store, t0 - D::minutes(5))?;
         seed_seconds = start.elapsed().as_secs_f64();
     }
 
@@ -748,30 +788,31 @@ pub fn scheduler(
     // a second run at the same moment would find nothing): a warm-up sweep
     // five minutes before, the measured sweep, and a catch-up a day later.
     let at = last.map_or(t0, |l| l + D::days(2));
-    store.run(
-        &Command::JobRan {
+    store.run(leadline::core::Request::system(
+        Command::JobRan {
             job: "bench".into(),
         },
         "bench",
-        &ctx_at(at, "bench"),
-        Durability::Flush,
-    )?;
+        "bench",
+        "bench",
+        at,
+    ))?;
     let sweep = |now| -> anyhow::Result<(f64, usize)> {
         let start = Instant::now();
-        let announced = crate::scheduler::sweep(&store, &ctx_at(now, "scheduler"))?;
+        let announced = leadline::scheduler::sweep(&store, now)?;
         Ok((start.elapsed().as_secs_f64(), announced))
     };
     sweep(at - D::minutes(5))?;
     let (sweep_seconds, sweep_announced) = sweep(at)?;
     let (catch_up_sweep_seconds, catch_up_announced) = sweep(at + D::days(1))?;
 
-    let ctx = ctx_at(at, "scheduler");
+    let ctx = config.context("scheduler", at, "scheduler");
     let start = Instant::now();
     let mut overdue_items = 0;
-    for (owner, _) in crate::scheduler::owners(&config) {
-        let data = crate::scheduler::digest::gather(&store.reader(), &ctx, &owner)?;
+    for (owner, _) in leadline::scheduler::owners(&config) {
+        let data = store.read(|tx| leadline::scheduler::digest::gather(tx, &ctx, &owner))??;
         overdue_items += data.counts.overdue;
-        crate::scheduler::digest::render(data, None)?;
+        leadline::scheduler::digest::render(data, None)?;
     }
     let digests_seconds = start.elapsed().as_secs_f64();
     Ok(SchedulerReport {
@@ -788,4 +829,92 @@ pub fn scheduler(
         digest_overdue_items: overdue_items,
         peak_rss_mib: peak_rss_mib(),
     })
+}
+
+/// leadline's benchmarks: `cargo bench --bench leadline -- <which> ...`.
+#[derive(Debug, clap::Parser)]
+#[command(name = "leadline-bench")]
+struct Cli {
+    /// The configuration file; default: the embedded one.
+    #[arg(long, global = true)]
+    config: Option<std::path::PathBuf>,
+    /// Print the figures as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Passed by `cargo bench`; nothing to do.
+    #[arg(long, global = true, hide = true)]
+    bench: bool,
+    #[command(subcommand)]
+    which: Which,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Which {
+    /// Command throughput and latency against bare sled, whole journeys
+    /// (lead to paid invoice), and reads on a store of many leads.
+    Journeys {
+        /// Whole journeys (lead to paid invoice) to run.
+        #[arg(long, default_value_t = 300)]
+        journeys: usize,
+        /// Leads in the store for the show/list measurement.
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        /// Where to put the benchmark stores (a fresh temporary folder if absent).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// The daemon: concurrent clients writing through the control socket on
+    /// a store of many leads (seeded in --dir on the first run).
+    Daemon {
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
+    /// The scheduler: sweep and digests on a store of many activities
+    /// (seeded in --dir on the first run, reused after).
+    Scheduler {
+        #[arg(long, default_value_t = 1_000_000)]
+        activities: usize,
+        #[arg(long, default_value_t = 100)]
+        owners: usize,
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
+}
+
+fn print<T: Serialize + fmt::Display>(report: &T, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = <Cli as clap::Parser>::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.which {
+        Which::Journeys {
+            journeys,
+            leads,
+            dir,
+        } => print(&run(&config, dir.as_deref(), journeys, leads)?, cli.json),
+        Which::Daemon {
+            clients,
+            leads,
+            seconds,
+            dir,
+        } => print(&daemon(&config, &dir, leads, clients, seconds)?, cli.json),
+        Which::Scheduler {
+            activities,
+            owners,
+            dir,
+        } => print(&scheduler(&config, &dir, activities, owners)?, cli.json),
+    }
 }

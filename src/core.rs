@@ -1,0 +1,472 @@
+//! The one way into leadline: [`Leadline`], a handle owning the storage
+//! backend and the configuration. Every front end (shell, control socket,
+//! Discord, mail ingest, the outbox sender, the scheduler, import) builds a
+//! [`Request`] and gets a typed reply back ([`Reply::outcome`]); text and
+//! JSON are renderings made for people and scripts, never read back.
+//!
+//! Writes have one path. Outside the daemon, a write commits on the
+//! caller's thread and is durable before it returns. In the daemon
+//! ([`Leadline::start_writer`]) every write, from every front end, goes to
+//! one writer thread that commits whatever has arrived as one group; the
+//! backend makes the group durable on a thread of its own and only then
+//! answers, while the writer goes on with the next group. The async side
+//! never blocks: [`Leadline::call`] awaits the writer's answer, and reads
+//! run on tokio's blocking threads.
+//!
+//! This module must not parse reply text or name a backend's type.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::command::{self, Command, CommandError, Reply, Tx, TxError};
+use crate::config::Config;
+use crate::store::{Backend, Durability, Ticket};
+
+/// One request to the core: a typed command (from text, or built by an
+/// adapter: an ingest batch, an outbox step, a sweep, an import row...),
+/// who asks, from where, and when.
+#[derive(Debug)]
+pub struct Request {
+    pub command: Command,
+    /// The command as typed, or what an adapter did (`(mail) ingest ...`):
+    /// recorded in the history of every change.
+    pub text: String,
+    /// The acting team member (or `scheduler`, `mail`...).
+    pub actor: String,
+    /// The front end it came from (`shell`, `chat`, `mail`...).
+    pub via: String,
+    /// The moment it runs; the core never reads a clock.
+    pub now: DateTime<Utc>,
+    /// Whether the reply carries the records as JSON ([`Reply::data`]).
+    pub with_data: bool,
+}
+
+impl Request {
+    /// A request made by an adapter (not typed by a person).
+    pub fn system(
+        command: Command,
+        text: impl Into<String>,
+        actor: &str,
+        via: &str,
+        now: DateTime<Utc>,
+    ) -> Request {
+        Request {
+            command,
+            text: text.into(),
+            actor: actor.to_string(),
+            via: via.to_string(),
+            now,
+            with_data: false,
+        }
+    }
+}
+
+/// A command's answer: the reply, or why nothing was done.
+pub type Answer = Result<Reply, CommandError>;
+
+/// A write waiting for the writer, and where its answer goes.
+struct Job {
+    request: Request,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// Counters for `leadline status`.
+#[derive(Default)]
+struct Counters {
+    /// Writes sent to the writer and not yet taken into a group.
+    queued: AtomicUsize,
+    /// Groups committed.
+    commits: AtomicU64,
+    /// Commands written successfully.
+    written: AtomicU64,
+}
+
+struct Inner {
+    backend: Arc<dyn Backend>,
+    config: Arc<Config>,
+    /// Where secrets the daemon keeps (OAuth sign-ins) live: from the
+    /// configuration, never inside a backend's data.
+    secrets: PathBuf,
+    /// The writer's queue while one runs (the daemon); taken at shutdown
+    /// so that no new write starts.
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    counters: Arc<Counters>,
+}
+
+/// The core handle; cheap to clone, shared by every front end.
+#[derive(Clone)]
+pub struct Leadline {
+    inner: Arc<Inner>,
+}
+
+impl Leadline {
+    /// A core on `backend` with `config`; OAuth sign-ins live in `secrets`.
+    pub fn new(backend: Arc<dyn Backend>, config: Arc<Config>, secrets: PathBuf) -> Leadline {
+        Leadline {
+            inner: Arc::new(Inner {
+                backend,
+                config,
+                secrets,
+                writer: Mutex::new(None),
+                counters: Arc::default(),
+            }),
+        }
+    }
+
+    /// A core on a throwaway store with the embedded default
+    /// configuration, for tests.
+    ///
+    /// Fails when the store cannot be created.
+    pub fn temporary() -> Result<Leadline, crate::store::StoreError> {
+        let config = Config::parse(crate::config::DEFAULT, "(embedded default)")
+            .map_err(|e| crate::store::StoreError::Failed(e.to_string()))?;
+        let secrets = std::env::temp_dir().join(format!("leadline-secrets-{}", std::process::id()));
+        Ok(Leadline::new(
+            crate::store::temporary()?,
+            Arc::new(config),
+            secrets,
+        ))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The configuration, shared.
+    pub fn shared_config(&self) -> Arc<Config> {
+        self.inner.config.clone()
+    }
+
+    /// Where the store's data lives, for logs and status.
+    pub fn location(&self) -> String {
+        self.inner.backend.location()
+    }
+
+    /// The folder of the OAuth sign-ins.
+    pub fn secrets(&self) -> &Path {
+        &self.inner.secrets
+    }
+
+    /// Parses one command line typed by `actor` into a request.
+    ///
+    /// Fails, as [`command::parse`] does, when the text is not a command.
+    pub fn parse(
+        &self,
+        line: &str,
+        actor: &str,
+        via: &str,
+        now: DateTime<Utc>,
+        with_data: bool,
+    ) -> Result<Request, CommandError> {
+        let ctx = self.config().context(actor, now, via);
+        Ok(Request {
+            command: command::parse(line, &ctx)?,
+            text: line.to_string(),
+            actor: actor.to_string(),
+            via: via.to_string(),
+            now,
+            with_data,
+        })
+    }
+
+    /// Runs one request on this thread and returns its answer; a write is
+    /// durable before it returns (through the writer when one runs).
+    ///
+    /// Must not be called on an async task's thread while a writer runs
+    /// (it waits for the writer): use [`Leadline::call`] there.
+    pub fn run(&self, request: Request) -> Answer {
+        if request.command.is_read_only() {
+            return self.read_command(&request);
+        }
+        if let Some(sender) = self.writer() {
+            let (answer, answered) = oneshot::channel();
+            self.inner.counters.queued.fetch_add(1, Ordering::SeqCst);
+            if sender.blocking_send(Job { request, answer }).is_err() {
+                self.inner.counters.queued.fetch_sub(1, Ordering::SeqCst);
+                return Err(stopping());
+            }
+            return answered.blocking_recv().unwrap_or_else(|_| Err(stopped()));
+        }
+        let mut answers = self.commit_here(vec![request], Durability::Flush)?;
+        answers.pop().unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Runs several writes, in order, each seeing the ones before it, and
+    /// returns their answers: as one group (outside the daemon, made durable
+    /// once at the end with `Durability::Flush`, or left for
+    /// [`Leadline::flush`] with `Deferred`), or through the writer, which
+    /// groups them with whatever else arrives.
+    ///
+    /// Fails as a whole only when the store cannot be written.
+    pub fn run_all(
+        &self,
+        requests: Vec<Request>,
+        durability: Durability,
+    ) -> Result<Vec<Answer>, TxError> {
+        if let Some(sender) = self.writer() {
+            let mut waiting = Vec::with_capacity(requests.len());
+            for request in requests {
+                let (answer, answered) = oneshot::channel();
+                self.inner.counters.queued.fetch_add(1, Ordering::SeqCst);
+                if sender.blocking_send(Job { request, answer }).is_err() {
+                    self.inner.counters.queued.fetch_sub(1, Ordering::SeqCst);
+                    return Err(TxError(stopping().to_string()));
+                }
+                waiting.push(answered);
+            }
+            return Ok(waiting
+                .into_iter()
+                .map(|w| w.blocking_recv().unwrap_or_else(|_| Err(stopped())))
+                .collect());
+        }
+        self.commit_here(requests, durability)
+    }
+
+    /// Runs one request from an async task without blocking it: a write
+    /// awaits the writer's answer (or, with no writer, runs on a blocking
+    /// thread); a read runs on a blocking thread.
+    pub async fn call(&self, request: Request) -> Answer {
+        if !request.command.is_read_only() {
+            if let Some(sender) = self.writer() {
+                let (answer, answered) = oneshot::channel();
+                self.inner.counters.queued.fetch_add(1, Ordering::SeqCst);
+                if sender.send(Job { request, answer }).await.is_err() {
+                    self.inner.counters.queued.fetch_sub(1, Ordering::SeqCst);
+                    return Err(stopping());
+                }
+                return answered.await.unwrap_or_else(|_| Err(stopped()));
+            }
+        }
+        let core = self.clone();
+        tokio::task::spawn_blocking(move || core.run(request))
+            .await
+            .unwrap_or_else(|_| Err(internal()))
+    }
+
+    /// Runs `f` on a view of the durable state (typed reads: the outbox,
+    /// a digest's items), on this thread.
+    ///
+    /// Fails when the store cannot give a view.
+    pub fn read<R>(&self, f: impl FnOnce(&mut dyn Tx) -> R) -> Result<R, TxError> {
+        self.inner.backend.view(f)
+    }
+
+    /// [`Leadline::read`] from an async task, on a blocking thread.
+    ///
+    /// Fails when the store cannot give a view.
+    pub async fn query<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> R + Send + 'static,
+    ) -> Result<R, TxError> {
+        let core = self.clone();
+        tokio::task::spawn_blocking(move || core.read(f))
+            .await
+            .map_err(|_| TxError(internal().to_string()))?
+    }
+
+    /// Makes every deferred write durable.
+    ///
+    /// Fails when the disk write fails.
+    pub fn flush(&self) -> Result<(), TxError> {
+        self.inner.backend.flush()
+    }
+
+    /// Writes waiting for the writer (for `leadline status`).
+    pub fn queue_depth(&self) -> usize {
+        self.inner.counters.queued.load(Ordering::SeqCst)
+    }
+
+    /// Groups committed and commands written by the writer.
+    pub fn commits(&self) -> (u64, u64) {
+        let c = &self.inner.counters;
+        (
+            c.commits.load(Ordering::SeqCst),
+            c.written.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Starts the group-commit writer: from now on every write goes
+    /// through it, until [`Writer::stop`].
+    ///
+    /// Fails when the thread cannot be started.
+    pub fn start_writer(&self) -> std::io::Result<Writer> {
+        let (sender, jobs) = mpsc::channel::<Job>(4096);
+        let backend = self.inner.backend.clone();
+        let config = self.inner.config.clone();
+        let counters = self.inner.counters.clone();
+        let thread = std::thread::Builder::new()
+            .name("leadline-writer".into())
+            .spawn(move || write_loop(backend, config, counters, jobs))?;
+        if let Ok(mut w) = self.inner.writer.lock() {
+            *w = Some(sender);
+        }
+        Ok(Writer {
+            core: self.clone(),
+            thread: Some(thread),
+        })
+    }
+
+    fn writer(&self) -> Option<mpsc::Sender<Job>> {
+        self.inner.writer.lock().ok().and_then(|w| w.clone())
+    }
+
+    /// A read-only command on a view of the durable state.
+    fn read_command(&self, request: &Request) -> Answer {
+        let config = self.config();
+        let ctx = command::Context {
+            with_data: request.with_data,
+            ..config.context(&request.actor, request.now, &request.via)
+        };
+        self.read(|tx| command::apply(&request.command, &request.text, tx, &ctx))?
+    }
+
+    /// Commits `requests` as one group on this thread.
+    fn commit_here(
+        &self,
+        requests: Vec<Request>,
+        durability: Durability,
+    ) -> Result<Vec<Answer>, TxError> {
+        let backend = &self.inner.backend;
+        let (answers, ticket) = commit(backend.as_ref(), self.config(), &requests, durability)?;
+        if durability == Durability::Flush {
+            backend.make_durable(ticket)?;
+        }
+        Ok(answers)
+    }
+}
+
+/// The running writer; [`Writer::stop`] lets it finish and flush.
+pub struct Writer {
+    core: Leadline,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Takes no new writes; the writer answers what it has, flushes and
+    /// ends. Writes asked for after this are refused ("shutting down").
+    pub fn stop(mut self) {
+        self.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut w) = self.core.inner.writer.lock() {
+            w.take();
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Runs `requests` as one group in `backend`; each keeps its writes only
+/// when it succeeds.
+fn commit(
+    backend: &dyn Backend,
+    config: &Config,
+    requests: &[Request],
+    durability: Durability,
+) -> Result<(Vec<Answer>, Ticket), TxError> {
+    let contexts: Vec<command::Context> = requests
+        .iter()
+        .map(|r| command::Context {
+            with_data: r.with_data,
+            ..config.context(&r.actor, r.now, &r.via)
+        })
+        .collect();
+    let mut answers: Vec<Option<Answer>> = requests.iter().map(|_| None).collect();
+    let ticket = backend.commit(
+        requests.len(),
+        &mut |i, tx| {
+            let r = &requests[i];
+            let answer = command::apply(&r.command, &r.text, tx, &contexts[i]);
+            let keep = answer.is_ok();
+            answers[i] = Some(answer);
+            keep
+        },
+        durability,
+    )?;
+    let answers = answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(internal())))
+        .collect();
+    Ok((answers, ticket))
+}
+
+/// The writer thread: takes every write that has arrived (up to 512),
+/// commits them as one group, and hands the answers to the backend to give
+/// once the group is durable, while it goes on with the next group.
+fn write_loop(
+    backend: Arc<dyn Backend>,
+    config: Arc<Config>,
+    counters: Arc<Counters>,
+    mut jobs: mpsc::Receiver<Job>,
+) {
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < 512 {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        counters.queued.fetch_sub(batch.len(), Ordering::SeqCst);
+        let (requests, senders): (Vec<Request>, Vec<oneshot::Sender<Answer>>) =
+            batch.into_iter().map(|j| (j.request, j.answer)).unzip();
+        match commit(backend.as_ref(), &config, &requests, Durability::Flush) {
+            Err(e) => {
+                for s in senders {
+                    let _ = s.send(Err(CommandError::Store(e.clone())));
+                }
+            }
+            Ok((answers, ticket)) => {
+                let counters = counters.clone();
+                backend.when_durable(
+                    ticket,
+                    Box::new(move |durable| {
+                        counters.commits.fetch_add(1, Ordering::SeqCst);
+                        for (s, a) in senders.into_iter().zip(answers) {
+                            let a = match &durable {
+                                Ok(()) => a,
+                                Err(e) => Err(CommandError::Store(e.clone())),
+                            };
+                            if a.is_ok() {
+                                counters.written.fetch_add(1, Ordering::SeqCst);
+                            }
+                            let _ = s.send(a);
+                        }
+                    }),
+                );
+            }
+        }
+    }
+    if let Err(e) = backend.flush() {
+        tracing::error!("store: the last flush failed: {e}");
+    }
+}
+
+fn stopping() -> CommandError {
+    CommandError::Store(TxError(
+        "leadline is shutting down; the command was not run".to_string(),
+    ))
+}
+
+fn stopped() -> CommandError {
+    CommandError::Store(TxError("the writer stopped before answering".to_string()))
+}
+
+fn internal() -> CommandError {
+    CommandError::Store(TxError(
+        "an internal error stopped this command; nothing of it was written".to_string(),
+    ))
+}
