@@ -117,13 +117,10 @@ impl Leadline {
         }
     }
 
-    /// A core on a throwaway store with the embedded default
-    /// configuration, for tests.
+    /// A core on a throwaway store with `config`, for tests.
     ///
     /// Fails when the store cannot be created.
-    pub fn temporary() -> Result<Leadline, crate::store::StoreError> {
-        let config = Config::parse(crate::config::DEFAULT, "(embedded default)")
-            .map_err(|e| crate::store::StoreError::Failed(e.to_string()))?;
+    pub fn temporary(config: Config) -> Result<Leadline, crate::store::StoreError> {
         let secrets = std::env::temp_dir().join(format!("leadline-secrets-{}", std::process::id()));
         Ok(Leadline::new(
             crate::store::temporary()?,

@@ -1225,7 +1225,7 @@ pub fn account_notice(
         .team
         .members
         .iter()
-        .filter(|m| m.role == crate::config::Role::Admin)
+        .filter(|m| m.role == super::team::Role::Admin)
         .map(|m| m.name.as_str())
         .collect();
     if to.is_empty() {

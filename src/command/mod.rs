@@ -19,14 +19,15 @@ pub mod queue;
 pub mod records;
 mod render;
 pub mod search;
+pub mod team;
 mod values;
 
-pub use crate::config::Team;
 pub use apply::{apply, leads_with_email};
 pub use parse::{parse, Command, FieldKey, ListQuery, Target};
 pub use queue::DigestMail;
 pub use records::{keys, Rows, Tx, TxError};
 pub use render::terminal_safe;
+pub use team::Team;
 pub use values::parse_date;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -46,7 +47,7 @@ pub struct Context<'a> {
     /// The front end it came from (`shell`, `chat`, `import`...), for history.
     pub via: &'a str,
     /// The lowest role each step needs (`[chat.roles]`), for every front end.
-    pub roles: &'a std::collections::BTreeMap<String, crate::config::Role>,
+    pub roles: &'a std::collections::BTreeMap<String, team::Role>,
     /// Whether replies carry the records as JSON ([`Reply::data`]); a front
     /// end that shows only the text turns it off and saves the work.
     pub with_data: bool,

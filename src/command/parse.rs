@@ -1017,7 +1017,7 @@ fn activity(args: &mut Args, head: &str) -> Result<Command, CommandError> {
 /// `"1=5 2=3"` (also `1=5, 2=3` or `1:5;2:3`): quantities per line number.
 fn bill_lines(
     raw: &str,
-    locale: crate::config::NumberLocale,
+    locale: super::team::NumberLocale,
 ) -> Result<std::collections::BTreeMap<u32, Decimal>, String> {
     let mut out = std::collections::BTreeMap::new();
     let items = raw

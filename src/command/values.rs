@@ -6,8 +6,8 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
+use super::team::NumberLocale;
 use super::Context;
-use crate::config::NumberLocale;
 use crate::domain::fields::{CustomField, FieldType, FieldValue};
 use crate::domain::lines::Discount;
 use crate::domain::{Currency, Kind};

@@ -22,6 +22,7 @@ pub mod product;
 pub mod quote;
 pub mod refusal;
 pub mod rules;
+pub mod schedule;
 pub mod search;
 #[cfg(test)]
 mod table;

@@ -117,7 +117,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_sign_in_outcomes_change_the_alert() -> Result<(), Box<dyn std::error::Error>> {
-        let core = crate::core::Leadline::temporary()?;
+        let core = crate::core::Leadline::temporary(crate::config::Config::embedded())?;
         let down = MailError::Auth(AuthError::Unavailable {
             account: "sales".into(),
             reason: "the provider did not answer".into(),

@@ -7,46 +7,17 @@
 //! leadline was down runs once when it is back, and a digest is never sent
 //! twice for the same owner and day (the store refuses a second one).
 
-pub mod cron;
 pub mod digest;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use serde::Serialize;
 
 use crate::command::{queue, records, Command, CommandError, DigestMail, Outcome};
 use crate::config::Config;
 use crate::core::{Leadline, Request};
 
-pub use self::cron::Schedule;
-
-/// When the jobs run.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SchedulerConfig {
-    /// The overdue sweep, in the team's time zone.
-    pub sweep: Schedule,
-    /// The daily digest, in each member's own time zone.
-    pub digest: Schedule,
-    /// A folder with `digest.txt` and `digest.html` to use instead of the
-    /// built-in templates.
-    pub templates: Option<PathBuf>,
-}
-
-impl Default for SchedulerConfig {
-    fn default() -> Self {
-        SchedulerConfig {
-            sweep: Schedule::parse("*/5 * * * *").unwrap_or_else(|_| unreachable_schedule()),
-            digest: Schedule::parse("0 8 * * Mon-Fri").unwrap_or_else(|_| unreachable_schedule()),
-            templates: None,
-        }
-    }
-}
-
-/// The built-in lines parse (a unit test checks); this keeps Default total.
-fn unreachable_schedule() -> Schedule {
-    Schedule::parse("0 0 1 1 *").unwrap_or_else(|e| panic!("built-in schedule does not parse: {e}"))
-}
+pub use crate::config::schedule::SchedulerConfig;
+pub use crate::domain::schedule::Schedule;
 
 /// What one tick did.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -21,10 +21,10 @@ pub struct Store {
 }
 
 impl Store {
-    /// A throwaway store.
-    pub fn temporary() -> Store {
+    /// A throwaway store whose commands run under `config`.
+    pub fn temporary(config: Config) -> Store {
         Store {
-            core: Leadline::temporary().expect("temporary store"),
+            core: Leadline::temporary(config).expect("temporary store"),
         }
     }
 
@@ -121,9 +121,10 @@ impl Lib {
 
     /// A configuration given as TOML text.
     pub fn with_config(toml: &str) -> Lib {
+        let config = Config::parse(toml, "test").expect("valid test config");
         Lib {
-            store: Store::temporary(),
-            config: Config::parse(toml, "test").expect("valid test config"),
+            store: Store::temporary(config.clone()),
+            config,
             actor: "me".to_string(),
             now: Utc
                 .with_ymd_and_hms(2026, 11, 30, 9, 0, 0)
