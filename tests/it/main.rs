@@ -26,3 +26,4 @@ mod properties;
 mod readme;
 mod scheduler;
 mod timeline;
+mod write_path;
