@@ -277,10 +277,7 @@ pub fn changed(a: &Activity, verb: &str, ctx: &Context) -> Reply {
 
 /// The activity ids on one record's timeline.
 pub(crate) fn timeline_numbers(tx: &dyn Tx, id: RecordId) -> Result<Vec<u64>, CommandError> {
-    let prefix = keys::unique(
-        "timeline",
-        &format!("{}/{:020}/", id.kind.name(), id.number),
-    );
+    let prefix = keys::timeline(id);
     Ok(tx
         .scan(&prefix, None, false, usize::MAX)?
         .iter()

@@ -659,15 +659,17 @@ fn check_unique(
     ctx: &Context,
     kind: Kind,
     number: u64,
-    lookups: Vec<(&'static str, String)>,
+    lookups: Vec<crate::domain::Lookup>,
 ) -> Result<(), CommandError> {
     if kind == Kind::Lead {
         return Ok(());
     }
-    for (what, value) in lookups {
-        if let Some(other) = lookup(tx, what, &value)? {
+    for l in lookups {
+        let other: Option<u64> = records::read(tx, &keys::lookup(&l))?;
+        if let Some(other) = other {
             if other != number {
-                let field = match what {
+                let value = l.shown();
+                let field = match l.what {
                     "contact_email" => "e-mail",
                     "account_name" => "name",
                     _ => "website domain",

@@ -16,6 +16,8 @@ use crate::domain::mail::{
     plus_tag, tracking_tokens, with_token, IncomingMail, MailAddress, FREE_MAIL,
 };
 use crate::domain::opportunity::Opportunity;
+pub use crate::domain::outbox::OutboxStep;
+use crate::domain::outbox::Settled;
 use crate::domain::party::{Account, Contact};
 use crate::domain::{Kind, Record, RecordId, Refusal};
 
@@ -60,31 +62,8 @@ pub enum Ingested {
     Known,
 }
 
-/// Key layout of mail data.
-mod mkeys {
-    use super::MailSource;
-
-    pub fn message_id(id: &str) -> Vec<u8> {
-        format!("u/mail_id/{id}").into_bytes()
-    }
-
-    pub fn source(s: &MailSource) -> Vec<u8> {
-        format!(
-            "u/mail_uid/{}/{}/{}/{:010}",
-            s.account, s.folder, s.uid_validity, s.uid
-        )
-        .into_bytes()
-    }
-
-    pub const INBOX: &[u8] = b"m/inbox/";
-
-    pub fn inbox(n: u64) -> Vec<u8> {
-        format!("m/inbox/{n:020}").into_bytes()
-    }
-}
-
 fn first_open<R: Record>(tx: &dyn Tx, what: &str, of: u64) -> Result<Option<R>, CommandError> {
-    let prefix = keys::unique(what, &format!("{of:020}/"));
+    let prefix = keys::lookups_under(what, of);
     for (_, v) in tx.scan(&prefix, None, false, 16)? {
         if let Ok(n) = serde_json::from_slice::<u64>(&v) {
             if let Some(r) = load::<R>(tx, n, None)? {
@@ -110,7 +89,7 @@ pub fn find_record(
     let exists = |id: RecordId| summary(tx, id);
     let threads = mail.in_reply_to.iter().chain(mail.references.iter().rev());
     for id in threads {
-        if let Some(MailRef::Activity(a)) = read::<MailRef>(tx, &mkeys::message_id(id))? {
+        if let Some(MailRef::Activity(a)) = read::<MailRef>(tx, &keys::message_id(id))? {
             if let Some(act) = load::<Activity>(tx, a, None)? {
                 if let Some(s) = exists(act.regarding)? {
                     return Ok(Some((
@@ -288,8 +267,13 @@ pub fn ingest(
 ) -> Result<Reply, CommandError> {
     let mut outcomes = Vec::with_capacity(batch.len());
     for (source, mail) in batch {
-        let source_key = mkeys::source(source);
-        let id_key = mkeys::message_id(&mail.message_id);
+        let source_key = keys::mail_source(
+            &source.account,
+            &source.folder,
+            source.uid_validity,
+            source.uid,
+        );
+        let id_key = keys::message_id(&mail.message_id);
         if tx.get(&source_key)?.is_some() || tx.get(&id_key)?.is_some() {
             tx.put(source_key, b"1".to_vec());
             outcomes.push(Ingested::Known);
@@ -320,7 +304,7 @@ pub fn ingest(
                     received_at: ctx.now,
                     source: format!("{}/{}", source.account, source.folder),
                 };
-                write(tx, mkeys::inbox(number), &item)?;
+                write(tx, keys::inbox(number), &item)?;
                 write(tx, id_key, &MailRef::Inbox(number))?;
                 let from = mail
                     .from
@@ -363,7 +347,7 @@ fn next_inbox(tx: &mut dyn Tx) -> Result<u64, CommandError> {
 }
 
 fn require_inbox(tx: &dyn Tx, n: u64) -> Result<InboxItem, CommandError> {
-    read(tx, &mkeys::inbox(n))?.ok_or_else(|| {
+    read(tx, &keys::inbox(n))?.ok_or_else(|| {
         CommandError::NotFound(format!(
             "there is no mail #{n} in the unmatched inbox; /inbox lists them"
         ))
@@ -374,7 +358,7 @@ fn require_inbox(tx: &dyn Tx, n: u64) -> Result<InboxItem, CommandError> {
 ///
 /// Fails when the store cannot be read.
 pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Reply, CommandError> {
-    let items: Vec<InboxItem> = queue::all(tx, mkeys::INBOX)?;
+    let items: Vec<InboxItem> = queue::all(tx, keys::INBOX)?;
     let mut text = format!("unmatched inbox ({})", items.len());
     if items.len() > limit {
         text = format!(
@@ -445,10 +429,10 @@ pub fn link(
     save(tx, ctx, text, None, &a)?;
     write(
         tx,
-        mkeys::message_id(&item.mail.message_id),
+        keys::message_id(&item.mail.message_id),
         &MailRef::Activity(number),
     )?;
-    tx.remove(mkeys::inbox(n));
+    tx.remove(keys::inbox(n));
     let id = ctx.rules.numbering.display(on.id);
     Ok(Reply {
         outcome: super::Outcome::Done,
@@ -749,7 +733,7 @@ fn render_template(
 pub fn remember(tx: &mut dyn Tx, message_id: &str, activity: u64) -> Result<(), CommandError> {
     write(
         tx,
-        mkeys::message_id(message_id),
+        keys::message_id(message_id),
         &MailRef::Activity(activity),
     )
 }
@@ -953,14 +937,6 @@ pub fn email(
     })
 }
 
-/// How an outgoing mail ended, for its e-mail activity.
-enum Settled {
-    /// Accepted by the server, sent from `from`.
-    Sent { from: String },
-    /// Given up, with why.
-    Failed(String),
-}
-
 /// Closes the e-mail activity of an outgoing mail: completed when it was
 /// sent (dated then, from the address it really went from), canceled with
 /// the reason (and a notice to its owner) when it failed.
@@ -1077,24 +1053,6 @@ pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Reply, CommandError> {
     })
 }
 
-/// How the sender moves one outbox entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutboxStep {
-    /// Pending and due -> sending (durable before any byte goes out).
-    Claim,
-    /// The server accepted it, from the address `from`.
-    Sent { response: String, from: String },
-    /// A temporary failure: try again later, or fail after too many.
-    Deferred { reason: String },
-    /// A permanent failure.
-    Failed { reason: String },
-    /// A person asks to send a failed or uncertain mail again.
-    Retry,
-    /// The server could not be reached before the mail was claimed: it
-    /// stays waiting, no try spent, with the reason shown in the outbox.
-    Unreachable { reason: String },
-}
-
 /// Moves outbox entry `n` one step.
 ///
 /// Fails (refused) when the entry is not in a state that allows the step.
@@ -1105,7 +1063,6 @@ pub fn outbox_step(
     n: u64,
     step: &OutboxStep,
 ) -> Result<Reply, CommandError> {
-    use queue::MailState;
     let mut m = queue::require_mail(tx, n)?;
     let wrong = |m: &queue::OutMail, what: &str| -> CommandError {
         Refusal::new(format!(
@@ -1114,55 +1071,8 @@ pub fn outbox_step(
         ))
         .into()
     };
-    let mut settle: Option<Settled> = None;
-    match (step, &m.state) {
-        (OutboxStep::Claim, MailState::Pending { next_at })
-            if next_at.is_none_or(|t| t <= ctx.now) =>
-        {
-            m.attempts += 1;
-            m.state = MailState::Sending { since: ctx.now };
-        }
-        (OutboxStep::Claim, _) => return Err(wrong(&m, "send")),
-        (OutboxStep::Sent { response, from }, MailState::Sending { .. }) => {
-            m.state = MailState::Sent {
-                at: ctx.now,
-                response: response.clone(),
-            };
-            m.last_error = None;
-            settle = Some(Settled::Sent { from: from.clone() });
-        }
-        (OutboxStep::Deferred { reason }, MailState::Sending { .. }) => {
-            m.last_error = Some(reason.clone());
-            if m.attempts >= queue::MAX_ATTEMPTS {
-                let why = format!("gave up after {} attempts: {reason}", m.attempts);
-                m.state = MailState::Failed {
-                    at: ctx.now,
-                    reason: why.clone(),
-                };
-                settle = Some(Settled::Failed(why));
-            } else {
-                m.state = MailState::Pending {
-                    next_at: Some(ctx.now + queue::backoff(m.attempts)),
-                };
-            }
-        }
-        (OutboxStep::Failed { reason }, MailState::Sending { .. }) => {
-            m.state = MailState::Failed {
-                at: ctx.now,
-                reason: reason.clone(),
-            };
-            settle = Some(Settled::Failed(reason.clone()));
-        }
-        (OutboxStep::Retry, MailState::Failed { .. } | MailState::Uncertain { .. }) => {
-            m.attempts = 0;
-            m.state = MailState::Pending { next_at: None };
-        }
-        (OutboxStep::Retry, _) => return Err(wrong(&m, "retry")),
-        (OutboxStep::Unreachable { reason }, MailState::Pending { .. }) => {
-            m.last_error = Some(reason.clone());
-        }
-        (_, _) => return Err(wrong(&m, "update")),
-    }
+    let settle =
+        crate::domain::outbox::step(&mut m, step, ctx.now).map_err(|what| wrong(&m, what))?;
     queue::put_mail(tx, &m)?;
     if let (Some(outcome), Some(a)) = (&settle, m.activity) {
         settle_activity(tx, ctx, text, a, outcome)?;
@@ -1198,8 +1108,7 @@ pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandEr
     let mails: Vec<queue::OutMail> = queue::all(tx, queue::keys::OUTBOX)?;
     let mut count = 0;
     for mut m in mails {
-        if let queue::MailState::Sending { since } = m.state {
-            m.state = queue::MailState::Uncertain { since };
+        if crate::domain::outbox::recover(&mut m) {
             queue::put_mail(tx, &m)?;
             queue::notify(tx, ctx, &ctx.team.default_user, NoticeKind::Overdue, format!("Outbox #{} '{}' may or may not have been sent (leadline stopped while sending); check, then /outbox retry {}", m.number, m.subject, m.number), m.about)?;
             count += 1;

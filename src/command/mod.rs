@@ -12,6 +12,7 @@
 pub mod activities;
 mod apply;
 pub mod help;
+pub mod keys;
 mod lex;
 pub mod mailbox;
 pub mod parse;
@@ -25,7 +26,7 @@ mod values;
 pub use apply::{apply, leads_with_email};
 pub use parse::{parse, Command, FieldKey, ListQuery, Target};
 pub use queue::DigestMail;
-pub use records::{keys, Rows, Tx, TxError};
+pub use records::{Rows, Tx, TxError};
 pub use render::terminal_safe;
 pub use team::Team;
 pub use values::parse_date;

@@ -7,37 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::records::{read, write, Tx};
 use super::{CommandError, Context};
+pub use crate::domain::outbox::{backoff, MailState, OutMail, MAX_ATTEMPTS};
 use crate::domain::RecordId;
 
-/// Key layout of the queues.
-pub mod keys {
-    use chrono::NaiveDate;
-
-    /// The prefix of all notices.
-    pub const NOTICES: &[u8] = b"q/notice/";
-    /// The prefix of all outgoing mail.
-    pub const OUTBOX: &[u8] = b"q/outbox/";
-
-    /// One notice.
-    pub fn notice(n: u64) -> Vec<u8> {
-        format!("q/notice/{n:020}").into_bytes()
-    }
-
-    /// One outgoing mail.
-    pub fn outbox(n: u64) -> Vec<u8> {
-        format!("q/outbox/{n:020}").into_bytes()
-    }
-
-    /// Marks the digest of `owner` for `day` as queued.
-    pub fn digest_sent(owner: &str, day: NaiveDate) -> Vec<u8> {
-        format!("meta/digest/{}/{day}", super::super::keys::owner_key(owner)).into_bytes()
-    }
-
-    /// When a scheduler job last ran.
-    pub fn job(name: &str) -> Vec<u8> {
-        format!("meta/job/{name}").into_bytes()
-    }
-}
+pub use super::keys;
 
 /// Why a notice was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,66 +64,6 @@ pub fn delivered(tx: &mut dyn Tx, ctx: &Context, n: u64) -> Result<(), CommandEr
         write(tx, keys::notice(n), &notice)?;
     }
     Ok(())
-}
-
-/// Where an outgoing mail stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum MailState {
-    /// Waiting; not before `next_at` (after a temporary failure).
-    Pending {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        next_at: Option<DateTime<Utc>>,
-    },
-    /// Handed to the SMTP server; marked before the first byte goes out.
-    Sending {
-        since: DateTime<Utc>,
-    },
-    Sent {
-        at: DateTime<Utc>,
-        response: String,
-    },
-    /// Refused by the server for good, or too many temporary failures.
-    Failed {
-        at: DateTime<Utc>,
-        reason: String,
-    },
-    /// leadline stopped while sending it: the server may or may not have
-    /// accepted it. Never sent again by itself; `/outbox retry` sends it.
-    Uncertain {
-        since: DateTime<Utc>,
-    },
-}
-
-/// A mail waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutMail {
-    pub number: u64,
-    pub to: Vec<String>,
-    pub subject: String,
-    pub text: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub html: Option<String>,
-    pub created_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub about: Option<RecordId>,
-    /// Our Message-ID (without brackets), so replies thread back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    /// The e-mail activity on the record's timeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activity: Option<u64>,
-    /// Attempts so far.
-    #[serde(default)]
-    pub attempts: u32,
-    /// The last temporary failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    /// An iCalendar invitation (METHOD:REQUEST) sent along as `invite.ics`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calendar: Option<String>,
-    #[serde(flatten)]
-    pub state: MailState,
 }
 
 /// What a new outgoing mail carries.
@@ -232,15 +145,6 @@ pub fn queue_mail_full(tx: &mut dyn Tx, ctx: &Context, m: NewMail) -> Result<u64
     };
     write(tx, keys::outbox(number), &mail)?;
     Ok(number)
-}
-
-/// Temporary failures allowed before a mail is marked failed.
-pub const MAX_ATTEMPTS: u32 = 6;
-
-/// How long to wait after the `attempts`-th temporary failure.
-pub fn backoff(attempts: u32) -> chrono::Duration {
-    let minutes = [1, 5, 15, 60, 180, 360];
-    chrono::Duration::minutes(minutes[(attempts.max(1) as usize - 1).min(minutes.len() - 1)])
 }
 
 /// Reads an outgoing mail that must exist.

@@ -44,178 +44,7 @@ pub trait Tx {
     ) -> Result<Rows, TxError>;
 }
 
-/// The key layout. Numbers are zero-padded so key order is number order.
-pub mod keys {
-    use crate::domain::Kind;
-
-    /// The schema version key.
-    pub const SCHEMA: &[u8] = b"meta/schema";
-
-    /// The store's redo journal: the writes of the command being committed.
-    pub const JOURNAL: &[u8] = b"meta/journal";
-
-    /// A record: `r/lead/00000000000000001001`; quotes add `/000002`.
-    pub fn record(kind: Kind, number: u64, revision: Option<u32>) -> Vec<u8> {
-        match revision {
-            Some(r) => format!("r/{}/{number:020}/{r:06}", kind.name()).into_bytes(),
-            None => format!("r/{}/{number:020}", kind.name()).into_bytes(),
-        }
-    }
-
-    /// The prefix of all records of a kind.
-    pub fn records(kind: Kind) -> Vec<u8> {
-        format!("r/{}/", kind.name()).into_bytes()
-    }
-
-    /// The latest revision of a quote.
-    pub fn latest_revision(number: u64) -> Vec<u8> {
-        format!("qrev/{number:020}").into_bytes()
-    }
-
-    /// The last number handed out for a kind.
-    pub fn sequence(kind: &str) -> Vec<u8> {
-        format!("seq/{kind}").into_bytes()
-    }
-
-    /// A product by SKU.
-    pub fn product(sku: &str) -> Vec<u8> {
-        format!("p/{sku}").into_bytes()
-    }
-
-    /// The history of one record (all revisions of a quote share one).
-    pub fn history(subject: &str) -> Vec<u8> {
-        format!("h/{subject}/").into_bytes()
-    }
-
-    /// A unique lookup, e.g. `u/contact_email/anna@contoso.example`.
-    pub fn unique(what: &str, value: &str) -> Vec<u8> {
-        format!("u/{what}/{value}").into_bytes()
-    }
-
-    /// The one-byte codes of the kinds in search keys, and `p` for products.
-    const SEARCH_KINDS: [(&str, u8); 8] = [
-        ("lead", b'l'),
-        ("contact", b'c'),
-        ("account", b'a'),
-        ("opportunity", b'o'),
-        ("quote", b'q'),
-        ("order", b'r'),
-        ("invoice", b'i'),
-        ("product", b'p'),
-    ];
-
-    /// A search word of a record, kept short because every record has
-    /// several: `s/` WORD `\0` KIND-CODE ID, the number as 8 bytes (a
-    /// product's SKU as it is). `ident` is the zero-padded number or SKU.
-    pub fn search_word(word: &str, kind: &str, ident: &str) -> Vec<u8> {
-        let code = SEARCH_KINDS
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map_or(b'?', |(_, c)| *c);
-        let mut k = Vec::with_capacity(word.len() + 12);
-        k.extend_from_slice(b"s/");
-        k.extend_from_slice(word.as_bytes());
-        k.push(0);
-        k.push(code);
-        match ident.parse::<u64>() {
-            Ok(n) if code != b'p' => k.extend_from_slice(&n.to_be_bytes()),
-            _ => k.extend_from_slice(ident.as_bytes()),
-        }
-        k
-    }
-
-    /// The kind name and identity (zero-padded number or SKU) a key made by
-    /// [`search_word`] names.
-    pub fn parse_search_word(key: &[u8]) -> Option<(&'static str, String)> {
-        let rest = key.strip_prefix(b"s/")?;
-        let at = rest.iter().position(|b| *b == 0)?;
-        let (&code, ident) = rest.get(at + 1..)?.split_first()?;
-        let kind = SEARCH_KINDS.iter().find(|(_, c)| *c == code)?.0;
-        let ident = if code == b'p' {
-            String::from_utf8(ident.to_vec()).ok()?
-        } else {
-            format!("{:020}", u64::from_be_bytes(ident.try_into().ok()?))
-        };
-        Some((kind, ident))
-    }
-
-    /// Where the search words starting with `prefix` are.
-    pub fn search_prefix(prefix: &str) -> Vec<u8> {
-        format!("s/{prefix}").into_bytes()
-    }
-
-    /// The prefix of all leads with this e-mail.
-    pub fn lead_email(email: &str) -> Vec<u8> {
-        format!("u/lead_email/{}/", email.to_lowercase()).into_bytes()
-    }
-
-    /// The index of a kind's records in one state of one owner:
-    /// `i/lead/so/open/maria/`. It is the only index: a state's records
-    /// are those of each of its owners' ranges, an owner's those of each
-    /// state's (see [`state_owner_base`]).
-    pub fn index(kind: Kind, state: &str, owner: &str) -> Vec<u8> {
-        let mut k = state_base(kind, state);
-        k.extend_from_slice(format!("{}/", owner_key(owner)).as_bytes());
-        k
-    }
-
-    /// Where one state's ranges of the index start: `i/lead/so/open/`.
-    pub fn state_base(kind: Kind, state: &str) -> Vec<u8> {
-        let mut k = state_owner_base(kind);
-        k.extend_from_slice(format!("{state}/").as_bytes());
-        k
-    }
-
-    /// Where the state-and-owner index of a kind starts: `i/lead/so/`.
-    pub fn state_owner_base(kind: Kind) -> Vec<u8> {
-        format!("i/{}/so/", kind.name()).into_bytes()
-    }
-
-    /// The owner-only and state-only indexes that schema 1 also kept
-    /// (`i/lead/o/maria/...`, `i/lead/s/open/...`); the upgrade to schema 2
-    /// removes them.
-    pub fn schema1_indexes(kind: Kind) -> [Vec<u8>; 2] {
-        let k = kind.name();
-        [
-            format!("i/{k}/o/").into_bytes(),
-            format!("i/{k}/s/").into_bytes(),
-        ]
-    }
-
-    /// An owner name as it appears in keys.
-    pub fn owner_key(owner: &str) -> String {
-        owner.to_lowercase().replace('/', "_")
-    }
-
-    /// What the scheduler watches of one record.
-    pub fn watch_item(kind: Kind, number: u64) -> Vec<u8> {
-        format!("w/item/{}/{number:020}", kind.name()).into_bytes()
-    }
-
-    /// A moment as it sorts in keys: UTC, fixed width.
-    pub fn moment(at: chrono::DateTime<chrono::Utc>) -> String {
-        at.format("%Y%m%dT%H%M%S%.6fZ").to_string()
-    }
-
-    /// Watched items not yet announced as overdue, by when they become so.
-    pub const PENDING: &[u8] = b"w/pending/";
-
-    /// Every watched item, by when it becomes overdue.
-    pub const DUE: &[u8] = b"w/due/";
-
-    /// One owner's watched items, by when they become overdue.
-    pub fn owner_due(owner: &str) -> Vec<u8> {
-        format!("w/owner/{}/", owner_key(owner)).into_bytes()
-    }
-
-    /// The suffix identifying one record inside an index.
-    pub fn entry(number: u64, revision: Option<u32>) -> String {
-        match revision {
-            Some(r) => format!("{number:020}/{r:06}"),
-            None => format!("{number:020}"),
-        }
-    }
-}
+pub use super::keys;
 
 fn store_err(e: impl std::fmt::Display) -> CommandError {
     CommandError::Store(TxError(e.to_string()))
@@ -340,12 +169,7 @@ fn yes() -> bool {
 
 impl WatchItem {
     fn suffix(&self) -> String {
-        format!(
-            "{}/{}/{:020}",
-            keys::moment(self.at),
-            self.kind.name(),
-            self.number
-        )
+        keys::watch_suffix(self.at, self.kind, self.number)
     }
 
     /// The index keys of the item.
@@ -447,7 +271,7 @@ pub struct HistoryEntry {
 
 /// The history subject of a record: all revisions of a quote share one.
 pub fn history_subject(kind: Kind, number: u64) -> String {
-    format!("{}/{number:020}", kind.name())
+    keys::history_subject(kind, number)
 }
 
 /// Appends a history entry for `subject`.
@@ -462,8 +286,7 @@ pub fn write_history(
 ) -> Result<(), CommandError> {
     let seq: u64 = read(tx, &keys::sequence("history"))?.unwrap_or(0) + 1;
     write(tx, keys::sequence("history"), &seq)?;
-    let mut key = keys::history(subject);
-    key.extend_from_slice(format!("{seq:020}").as_bytes());
+    let key = keys::history_entry(subject, seq);
     let entry = HistoryEntry {
         at: ctx.now,
         by: ctx.actor.clone(),
@@ -512,14 +335,14 @@ pub fn save<R: Record>(
     }
     let new_lookups = new.lookups();
     let old_lookups = old.map(Record::lookups).unwrap_or_default();
-    for (what, value) in &old_lookups {
-        if !new_lookups.contains(&(what, value.clone())) {
-            tx.remove(keys::unique(what, value));
+    for l in &old_lookups {
+        if !new_lookups.contains(l) {
+            tx.remove(keys::lookup(l));
         }
     }
-    for (what, value) in &new_lookups {
-        if !old_lookups.contains(&(what, value.clone())) {
-            write(tx, keys::unique(what, value), &new.number())?;
+    for l in &new_lookups {
+        if !old_lookups.contains(l) {
+            write(tx, keys::lookup(l), &new.number())?;
         }
     }
     let new_terms = new.search_terms();
@@ -528,7 +351,7 @@ pub fn save<R: Record>(
         super::search::update(
             tx,
             R::KIND.name(),
-            &format!("{:020}", new.number()),
+            &keys::number(new.number()),
             &old_terms,
             &new_terms,
         );

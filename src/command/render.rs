@@ -778,7 +778,7 @@ pub fn account_records(
 ) -> Result<Vec<String>, CommandError> {
     use crate::domain::activity::Activity;
     let related = |what: &str| -> Result<Vec<u64>, CommandError> {
-        let prefix = super::records::keys::unique(what, &format!("{number:020}/"));
+        let prefix = super::keys::lookups_under(what, number);
         Ok(tx
             .scan(&prefix, None, false, usize::MAX)?
             .iter()

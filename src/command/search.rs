@@ -79,13 +79,13 @@ pub fn reindex(tx: &mut dyn Tx) -> Result<usize, CommandError> {
                     continue;
                 }
             };
-            for (what, value) in r.lookups() {
-                write(tx, keys::unique(what, &value), &r.number())?;
+            for l in r.lookups() {
+                write(tx, keys::lookup(&l), &r.number())?;
             }
             update(
                 tx,
                 R::KIND.name(),
-                &format!("{:020}", r.number()),
+                &keys::number(r.number()),
                 &[],
                 &r.search_terms(),
             );
@@ -140,7 +140,7 @@ pub fn find(tx: &dyn Tx, ctx: &Context, q: &FindQuery) -> Result<Reply, CommandE
     // An id finds its record first.
     if let Ok(id) = ctx.rules.numbering.parse(q.text.trim()) {
         if q.kind.as_deref().is_none_or(|k| k == id.kind.name()) && id.kind != Kind::Activity {
-            found.push((id.kind.name().to_string(), format!("{:020}", id.number)));
+            found.push((id.kind.name().to_string(), keys::number(id.number)));
         }
     }
     // The most telling word drives the scan.

@@ -192,16 +192,16 @@ impl Record for Activity {
     fn title(&self) -> String {
         format!("{} {}", self.details.name(), self.subject)
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
-        vec![(
-            "timeline",
-            format!(
-                "{}/{:020}/{:020}",
-                self.regarding.kind.name(),
-                self.regarding.number,
-                self.number
-            ),
-        )]
+    fn lookups(&self) -> Vec<super::Lookup> {
+        use super::Part;
+        vec![super::Lookup {
+            what: "timeline",
+            parts: vec![
+                Part::Text(self.regarding.kind.name().to_string()),
+                Part::Number(self.regarding.number),
+                Part::Number(self.number),
+            ],
+        }]
     }
     fn watch(&self) -> Option<Due> {
         match self.state {

@@ -100,7 +100,7 @@ impl Record for Invoice {
     fn title(&self) -> String {
         self.name.clone()
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
+    fn lookups(&self) -> Vec<super::Lookup> {
         super::of_account("invoice", self.account, self.number).collect()
     }
     fn search_terms(&self) -> Vec<String> {

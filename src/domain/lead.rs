@@ -127,15 +127,14 @@ impl Record for Lead {
             self.address.city.as_deref(),
         ])
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
-        // Several leads may share an e-mail, so the number is part of the key.
+    fn lookups(&self) -> Vec<super::Lookup> {
+        use super::Part;
+        // Several leads may share an e-mail, so the number is part of it.
         self.email
             .iter()
-            .map(|e| {
-                (
-                    "lead_email",
-                    format!("{}/{:020}", e.to_lowercase(), self.number),
-                )
+            .map(|e| super::Lookup {
+                what: "lead_email",
+                parts: vec![Part::Text(e.to_lowercase()), Part::Number(self.number)],
             })
             .collect()
     }

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod money;
 pub mod opportunity;
 pub mod order;
+pub mod outbox;
 pub mod party;
 pub mod product;
 pub mod quote;
@@ -90,7 +91,7 @@ pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
     fn title(&self) -> String;
     /// Lookup keys `(what, value)` that find this record: a contact by
     /// e-mail, an account by name or website domain, leads by e-mail.
-    fn lookups(&self) -> Vec<(&'static str, String)> {
+    fn lookups(&self) -> Vec<Lookup> {
         Vec::new()
     }
     /// The words `/find` finds it by ([`search::terms`]): names, company,
@@ -155,12 +156,12 @@ pub fn builtin_field(kind: Kind, name: &str) -> Option<&'static fields::FieldSpe
 }
 
 /// The lookup that lists a record under its account (`/show A-1001`):
-/// `acct_quote` -> `<account>/<number>`.
+/// `acct_quote`, account, number.
 pub fn of_account(
     kind: &'static str,
     account: Option<u64>,
     number: u64,
-) -> impl Iterator<Item = (&'static str, String)> {
+) -> impl Iterator<Item = Lookup> {
     let what = match kind {
         "contact" => "acct_contact",
         "opportunity" => "acct_opportunity",
@@ -169,6 +170,54 @@ pub fn of_account(
         _ => "acct_invoice",
     };
     account
-        .map(move |a| (what, format!("{a:020}/{number:020}")))
+        .map(move |a| Lookup::under(what, a, number))
         .into_iter()
+}
+
+/// A way a record is found besides its number: a contact by e-mail, an
+/// account by name, a record under its account, an activity under its
+/// record. The domain says what a lookup is made of; the key layout
+/// (`command::keys::lookup`) turns it into a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub what: &'static str,
+    pub parts: Vec<Part>,
+}
+
+/// One part of a [`Lookup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Text(String),
+    /// A record's number (the key layout keeps number order).
+    Number(u64),
+}
+
+impl Lookup {
+    /// A lookup by one text: at most one record has it.
+    pub fn text(what: &'static str, value: impl Into<String>) -> Lookup {
+        Lookup {
+            what,
+            parts: vec![Part::Text(value.into())],
+        }
+    }
+
+    /// Record `number` listed under record `owner`.
+    pub fn under(what: &'static str, owner: u64, number: u64) -> Lookup {
+        Lookup {
+            what,
+            parts: vec![Part::Number(owner), Part::Number(number)],
+        }
+    }
+
+    /// The value as people read it (numbers as they are).
+    pub fn shown(&self) -> String {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.clone(),
+                Part::Number(n) => n.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
 }

@@ -110,8 +110,9 @@ impl Record for Opportunity {
             _ => None,
         }
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> =
+    fn lookups(&self) -> Vec<super::Lookup> {
+        use super::Lookup;
+        let mut out: Vec<Lookup> =
             super::of_account("opportunity", self.account, self.number).collect();
         // Open opportunities by contact and by account, for mail matching.
         if !matches!(self.state, OppState::Open { .. }) {
@@ -120,12 +121,9 @@ impl Record for Opportunity {
         let n = self.number;
         out.extend(
             self.contact
-                .map(|c| ("opp_contact", format!("{c:020}/{n:020}")))
+                .map(|c| Lookup::under("opp_contact", c, n))
                 .into_iter()
-                .chain(
-                    self.account
-                        .map(|a| ("opp_account", format!("{a:020}/{n:020}"))),
-                ),
+                .chain(self.account.map(|a| Lookup::under("opp_account", a, n))),
         );
         out
     }

@@ -84,7 +84,7 @@ impl Record for Order {
     fn title(&self) -> String {
         self.name.clone()
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
+    fn lookups(&self) -> Vec<super::Lookup> {
         super::of_account("order", self.account, self.number).collect()
     }
     fn search_terms(&self) -> Vec<String> {

@@ -67,11 +67,11 @@ impl Record for Contact {
     fn title(&self) -> String {
         self.full_name()
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = self
+    fn lookups(&self) -> Vec<super::Lookup> {
+        let mut out: Vec<super::Lookup> = self
             .email
             .iter()
-            .map(|e| ("contact_email", e.to_lowercase()))
+            .map(|e| super::Lookup::text("contact_email", e.to_lowercase()))
             .collect();
         out.extend(super::of_account("contact", self.account, self.number));
         out
@@ -206,10 +206,13 @@ impl Record for Account {
     fn title(&self) -> String {
         self.name.clone()
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![("account_name", account_name_key(&self.name))];
+    fn lookups(&self) -> Vec<super::Lookup> {
+        let mut out = vec![super::Lookup::text(
+            "account_name",
+            account_name_key(&self.name),
+        )];
         if let Some(d) = self.website.as_deref().and_then(website_domain) {
-            out.push(("account_domain", d));
+            out.push(super::Lookup::text("account_domain", d));
         }
         out
     }

@@ -78,7 +78,7 @@ impl Record for Quote {
     fn title(&self) -> String {
         self.name.clone()
     }
-    fn lookups(&self) -> Vec<(&'static str, String)> {
+    fn lookups(&self) -> Vec<super::Lookup> {
         super::of_account("quote", self.account, self.number).collect()
     }
     fn search_terms(&self) -> Vec<String> {

@@ -28,13 +28,26 @@ impl Store {
         }
     }
 
-    /// The store in a folder (a stopped daemon's).
+    /// The store in a folder (a stopped daemon's). sled's IO threads may
+    /// hold the lock of a handle this test process just dropped a moment
+    /// longer (the killed process's lock is gone with it): "in use" is
+    /// asked again for up to two seconds.
     ///
     /// Fails when it cannot be opened.
     pub fn open(options: &StoreOptions) -> Result<Store, StoreError> {
+        let mut tries = 0;
+        let backend = loop {
+            match leadline::store::open(options) {
+                Err(StoreError::Locked { .. }) if tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         Ok(Store {
             core: Leadline::new(
-                leadline::store::open(options)?,
+                backend,
                 std::sync::Arc::new(Config::embedded()),
                 options.path.join("oauth"),
             ),
