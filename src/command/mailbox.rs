@@ -950,30 +950,13 @@ fn settle_activity(
     let Some(old) = load::<Activity>(tx, activity, None)? else {
         return Ok(());
     };
-    if !matches!(old.state, ActivityState::Open) {
+    let settled = match outcome {
+        Settled::Sent { from } => old.mail_sent(from, ctx.now),
+        Settled::Failed(reason) => old.mail_failed(reason, ctx.now),
+    };
+    let Some(new) = settled else {
         return Ok(());
-    }
-    let mut new = old.clone();
-    match outcome {
-        Settled::Sent { from } => {
-            new.state = ActivityState::Completed { at: ctx.now };
-            new.due = Some(crate::domain::activity::Due::At(ctx.now));
-            if let Details::Email {
-                from: sender, date, ..
-            } = &mut new.details
-            {
-                *sender = from.clone();
-                *date = ctx.now;
-            }
-        }
-        Settled::Failed(reason) => {
-            new.state = ActivityState::Canceled { at: ctx.now };
-            if let Details::Email { notes, date, .. } = &mut new.details {
-                notes.push(reason.clone());
-                *date = ctx.now;
-            }
-        }
-    }
+    };
     save(tx, ctx, text, Some(&old), &new)?;
     if let Settled::Failed(reason) = outcome {
         queue::notify(
@@ -1003,15 +986,11 @@ fn reopen_activity(
     let Some(old) = load::<Activity>(tx, activity, None)? else {
         return Ok(());
     };
-    if !matches!(old.state, ActivityState::Canceled { .. }) {
-        return Ok(());
+    let note = format!("sent again by {} ({})", ctx.actor, text.trim());
+    match old.mail_resent(note) {
+        Some(new) => save(tx, ctx, text, Some(&old), &new),
+        None => Ok(()),
     }
-    let mut new = old.clone();
-    new.state = ActivityState::Open;
-    if let Details::Email { notes, .. } = &mut new.details {
-        notes.push(format!("sent again by {} ({})", ctx.actor, text.trim()));
-    }
-    save(tx, ctx, text, Some(&old), &new)
 }
 
 /// `/outbox`: mails waiting, failed or uncertain (with `all`, also sent).

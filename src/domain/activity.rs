@@ -294,6 +294,55 @@ impl Activity {
         Ok(a)
     }
 
+    /// The e-mail activity of an outgoing mail the server accepted, sent
+    /// from `from` at `now`: completed and dated then. `None` when it is
+    /// not open any more (a person closed it meanwhile).
+    pub fn mail_sent(&self, from: &str, now: DateTime<Utc>) -> Option<Activity> {
+        if !matches!(self.state, ActivityState::Open) {
+            return None;
+        }
+        let mut a = self.clone();
+        a.state = ActivityState::Completed { at: now };
+        a.due = Some(Due::At(now));
+        if let Details::Email {
+            from: sender, date, ..
+        } = &mut a.details
+        {
+            *sender = from.to_string();
+            *date = now;
+        }
+        Some(a)
+    }
+
+    /// The e-mail activity of an outgoing mail given up on: canceled, with
+    /// why among its notes. `None` when it is not open any more.
+    pub fn mail_failed(&self, reason: &str, now: DateTime<Utc>) -> Option<Activity> {
+        if !matches!(self.state, ActivityState::Open) {
+            return None;
+        }
+        let mut a = self.clone();
+        a.state = ActivityState::Canceled { at: now };
+        if let Details::Email { notes, date, .. } = &mut a.details {
+            notes.push(reason.to_string());
+            *date = now;
+        }
+        Some(a)
+    }
+
+    /// The e-mail activity of a failed mail a person sends again: open
+    /// again, with `note` among its notes. `None` unless it was canceled.
+    pub fn mail_resent(&self, note: String) -> Option<Activity> {
+        if !matches!(self.state, ActivityState::Canceled { .. }) {
+            return None;
+        }
+        let mut a = self.clone();
+        a.state = ActivityState::Open;
+        if let Details::Email { notes, .. } = &mut a.details {
+            notes.push(note);
+        }
+        Some(a)
+    }
+
     /// Cancels an open activity.
     ///
     /// Fails unless the activity is open.
