@@ -57,26 +57,17 @@ pub fn apply(
         }
         Command::Edit { target, fields } => edit(tx, ctx, text, *target, fields),
         Command::ProductNew { sku, fields } => {
-            if read_product(tx, sku)?.is_some() {
-                return Err(Refusal::new(format!(
-                    "product {sku} already exists; change it with /product edit {sku} ..."
-                ))
-                .into());
+            if let Some(existing) = read_product(tx, sku)? {
+                return Err(existing.exists_already().into());
             }
-            let mut p = Product::new(sku.clone(), ctx.rules.currency.clone());
-            let mut has_price = false;
-            for (key, value) in fields {
-                if let FieldKey::Builtin(name) = key {
-                    has_price |= *name == "price";
-                    p.set(name, value.clone())?;
-                }
-            }
-            if !has_price {
-                return Err(Refusal::new(format!(
-                    "a new product needs a price: /product new {sku} price:199.00"
-                ))
-                .into());
-            }
+            let builtin = fields
+                .iter()
+                .filter_map(|(key, value)| match key {
+                    FieldKey::Builtin(name) => Some((*name, value.clone())),
+                    FieldKey::Custom(_) => None,
+                })
+                .collect();
+            let p = Product::create(sku.clone(), ctx.rules.currency.clone(), builtin)?;
             save_product(tx, ctx, text, None, &p)?;
             Ok(reply(
                 ctx,
@@ -1054,38 +1045,24 @@ fn qualify(tx: &mut dyn Tx, ctx: &Context, text: &str, number: u64) -> Result<Re
 
 /// The sum of the won quotes' totals; without won quotes, the
 /// opportunity's own lines, else its estimated revenue.
+/// The revenue a win records when none is given
+/// ([`Opportunity::computed_revenue`]), from its quotes.
+///
+/// Fails when there is nothing to compute it from, or the store fails.
 fn computed_revenue(
     tx: &dyn Tx,
     opp: &Opportunity,
 ) -> Result<(Decimal, &'static str), CommandError> {
-    let mut sum = Decimal::ZERO;
-    let mut won = 0;
+    let mut quotes = Vec::with_capacity(opp.quotes.len());
     for n in &opp.quotes {
-        if let Some(q) = load::<Quote>(tx, *n, None)? {
-            if matches!(q.state, QuoteState::Won { .. })
-                && q.pricing.currency == opp.pricing.currency
-            {
-                sum += q.pricing.totals().total_amount;
-                won += 1;
-            }
-        }
+        quotes.extend(load::<Quote>(tx, *n, None)?);
     }
-    if won > 0 {
-        return Ok((sum, "sum of won quotes"));
-    }
-    if !opp.pricing.lines.is_empty() {
-        return Ok((
-            opp.pricing.totals().total_amount,
-            "from the opportunity's lines",
-        ));
-    }
-    match opp.estimated_revenue {
-        Some(estimate) => Ok((estimate, "the estimated revenue: no quote was won")),
-        None => Err(CommandError::Invalid(
+    opp.computed_revenue(&quotes).ok_or_else(|| {
+        CommandError::Invalid(
             "the opportunity has no won quotes, no lines and no estimated revenue; give the actual revenue: revenue:12000"
                 .to_string(),
-        )),
-    }
+        )
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -12,9 +12,7 @@ use super::records::{self, keys, load, next_number, read, save, write, Tx};
 use super::{CommandError, Context, Reply};
 use crate::domain::activity::{Activity, ActivityState, Details, Direction, Due};
 use crate::domain::lead::Lead;
-use crate::domain::mail::{
-    plus_tag, tracking_tokens, with_token, IncomingMail, MailAddress, FREE_MAIL,
-};
+use crate::domain::mail::{with_token, IncomingMail, MailAddress};
 use crate::domain::opportunity::Opportunity;
 pub use crate::domain::outbox::OutboxStep;
 use crate::domain::outbox::Settled;
@@ -86,118 +84,78 @@ pub fn find_record(
     ctx: &Context,
     mail: &IncomingMail,
 ) -> Result<Option<(Summary, String)>, CommandError> {
+    use crate::domain::mail::{clues, Clue};
     let exists = |id: RecordId| summary(tx, id);
-    let threads = mail.in_reply_to.iter().chain(mail.references.iter().rev());
-    for id in threads {
-        if let Some(MailRef::Activity(a)) = read::<MailRef>(tx, &keys::message_id(id))? {
-            if let Some(act) = load::<Activity>(tx, a, None)? {
-                if let Some(s) = exists(act.regarding)? {
-                    return Ok(Some((
-                        s,
-                        format!("reply to <{id}> ({})", ctx.rules.show(Kind::Activity, a)),
-                    )));
+    let found = |id: RecordId, why: String| -> Result<Option<(Summary, String)>, CommandError> {
+        Ok(exists(id)?.map(|s| (s, why)))
+    };
+    for clue in clues(mail, &ctx.rules.numbering, |e| ctx.team.is_own(e)) {
+        match clue {
+            Clue::Reply(id) => {
+                if let Some(MailRef::Activity(a)) = read::<MailRef>(tx, &keys::message_id(id))? {
+                    if let Some(act) = load::<Activity>(tx, a, None)? {
+                        let why =
+                            format!("reply to <{id}> ({})", ctx.rules.show(Kind::Activity, a));
+                        if let Some(hit) = found(act.regarding, why)? {
+                            return Ok(Some(hit));
+                        }
+                    }
                 }
             }
-        }
-    }
-    for id in tracking_tokens(&mail.subject, &ctx.rules.numbering) {
-        if let Some(s) = exists(RecordId {
-            revision: None,
-            ..id
-        })? {
-            return Ok(Some((
-                s,
-                format!(
+            Clue::Token(id) => {
+                let why = format!(
                     "tracking token [{}] in the subject",
                     ctx.rules.numbering.display(id)
-                ),
-            )));
-        }
-    }
-    for a in mail.to.iter().chain(&mail.cc) {
-        if let Some(id) = plus_tag(&a.email, &ctx.rules.numbering) {
-            if let Some(s) = exists(RecordId {
-                revision: None,
-                ..id
-            })? {
-                return Ok(Some((s, format!("plus-address {}", a.email))));
-            }
-        }
-    }
-    let outside: Vec<&MailAddress> = mail
-        .participants()
-        .filter(|a| !ctx.team.is_own(&a.email))
-        .collect();
-    for a in &outside {
-        if let Some(c) = records::lookup(tx, "contact_email", &a.email)? {
-            if let Some(o) = first_open::<Opportunity>(tx, "opp_contact", c)? {
-                let s = exists(RecordId::new(Kind::Opportunity, o.number))?;
-                return Ok(s.map(|s| {
-                    (
-                        s,
-                        format!(
-                            "{} is contact {}",
-                            a.email,
-                            ctx.rules.show(Kind::Contact, c)
-                        ),
-                    )
-                }));
-            }
-        }
-        for (_, v) in tx.scan(&keys::lead_email(&a.email), None, false, 16)? {
-            let Ok(n) = serde_json::from_slice::<u64>(&v) else {
-                continue;
-            };
-            if let Some(l) = load::<Lead>(tx, n, None)? {
-                if l.state_name() == "open" {
-                    let s = exists(RecordId::new(Kind::Lead, n))?;
-                    return Ok(s.map(|s| {
-                        (
-                            s,
-                            format!(
-                                "{} is the e-mail of lead {}",
-                                a.email,
-                                ctx.rules.show(Kind::Lead, n)
-                            ),
-                        )
-                    }));
+                );
+                if let Some(hit) = found(id, why)? {
+                    return Ok(Some(hit));
                 }
             }
-        }
-        if let Some(c) = records::lookup(tx, "contact_email", &a.email)? {
-            let s = exists(RecordId::new(Kind::Contact, c))?;
-            return Ok(s.map(|s| {
-                (
-                    s,
-                    format!(
-                        "{} is contact {}",
-                        a.email,
-                        ctx.rules.show(Kind::Contact, c)
-                    ),
-                )
-            }));
-        }
-    }
-    for a in &outside {
-        let domain = a.domain();
-        if domain.is_empty() || FREE_MAIL.contains(&domain) {
-            continue;
-        }
-        if let Some(acc) = records::lookup(tx, "account_domain", domain)? {
-            let target = match first_open::<Opportunity>(tx, "opp_account", acc)? {
-                Some(o) => RecordId::new(Kind::Opportunity, o.number),
-                None => RecordId::new(Kind::Account, acc),
-            };
-            let s = exists(target)?;
-            return Ok(s.map(|s| {
-                (
-                    s,
-                    format!(
+            Clue::PlusAddress { id, address } => {
+                if let Some(hit) = found(id, format!("plus-address {address}"))? {
+                    return Ok(Some(hit));
+                }
+            }
+            Clue::Address(address) => {
+                if let Some(c) = records::lookup(tx, "contact_email", address)? {
+                    if let Some(o) = first_open::<Opportunity>(tx, "opp_contact", c)? {
+                        let why =
+                            format!("{address} is contact {}", ctx.rules.show(Kind::Contact, c));
+                        return found(RecordId::new(Kind::Opportunity, o.number), why);
+                    }
+                }
+                for (_, v) in tx.scan(&keys::lead_email(address), None, false, 16)? {
+                    let Ok(n) = serde_json::from_slice::<u64>(&v) else {
+                        continue;
+                    };
+                    if let Some(l) = load::<Lead>(tx, n, None)? {
+                        if l.state_name() == "open" {
+                            let why = format!(
+                                "{address} is the e-mail of lead {}",
+                                ctx.rules.show(Kind::Lead, n)
+                            );
+                            return found(RecordId::new(Kind::Lead, n), why);
+                        }
+                    }
+                }
+                if let Some(c) = records::lookup(tx, "contact_email", address)? {
+                    let why = format!("{address} is contact {}", ctx.rules.show(Kind::Contact, c));
+                    return found(RecordId::new(Kind::Contact, c), why);
+                }
+            }
+            Clue::Domain(domain) => {
+                if let Some(acc) = records::lookup(tx, "account_domain", domain)? {
+                    let target = match first_open::<Opportunity>(tx, "opp_account", acc)? {
+                        Some(o) => RecordId::new(Kind::Opportunity, o.number),
+                        None => RecordId::new(Kind::Account, acc),
+                    };
+                    let why = format!(
                         "{domain} is the website of account {}",
                         ctx.rules.show(Kind::Account, acc)
-                    ),
-                )
-            }));
+                    );
+                    return found(target, why);
+                }
+            }
         }
     }
     Ok(None)
@@ -457,49 +415,20 @@ pub fn lead_from(
     n: u64,
 ) -> Result<Reply, CommandError> {
     let item = require_inbox(tx, n)?;
-    if let Some(why) = &item.mail.automatic {
-        return Err(Refusal::new(format!(
-            "mail #{n} is an automatic mail ({why}); it never makes a lead"
-        ))
-        .into());
-    }
-    let Some(from) = item.mail.from.clone() else {
-        return Err(Refusal::new(format!("mail #{n} has no sender to make a lead of")).into());
-    };
+    let made = crate::domain::mail::lead_from(&item.mail, &format!("mail #{n}"))?;
     let number = next_number(tx, ctx, Kind::Lead)?;
-    let subject = item.mail.subject.trim();
-    let topic = if subject.is_empty() || subject == crate::domain::mail::NO_SUBJECT {
-        format!("Mail enquiry from {}", from.display())
-    } else {
-        item.mail.subject.clone()
-    };
     let mut lead = Lead::new(
         number,
-        topic,
+        made.topic,
         ctx.actor.clone(),
         ctx.rules.currency.clone(),
         ctx.now,
     );
-    let (first, last) = match from
-        .name
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-    {
-        Some(name) => match name.rsplit_once(' ') {
-            Some((f, l)) => (Some(f.to_string()), Some(l.to_string())),
-            None => (None, Some(name.to_string())),
-        },
-        None => (None, None),
-    };
-    lead.first_name = first;
-    lead.last_name = last;
-    lead.email = Some(from.email.clone());
+    lead.first_name = made.first_name;
+    lead.last_name = made.last_name;
+    lead.email = Some(made.email);
     lead.source = Some("E-mail".to_string());
-    let domain = from.domain();
-    if !domain.is_empty() && !FREE_MAIL.contains(&domain) {
-        lead.website = Some(domain.to_string());
-    }
+    lead.website = made.website;
     save(tx, ctx, text, None, &lead)?;
     let lead_id = RecordId::new(Kind::Lead, number);
     let reply = link(tx, ctx, text, n, lead_id)?;

@@ -177,6 +177,126 @@ pub const FREE_MAIL: &[&str] = &[
     "zoho.com",
 ];
 
+/// Where to look for the record a mail belongs on, in the order to look;
+/// the first clue that finds a record wins ([`clues`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clue<'a> {
+    /// It answers a mail of ours (In-Reply-To, then References newest
+    /// first): that mail's record.
+    Reply(&'a str),
+    /// A tracking token in the subject (`[O-1001]`).
+    Token(RecordId),
+    /// A plus-address among the recipients (`sales+o-1001@...`).
+    PlusAddress { id: RecordId, address: &'a str },
+    /// An outside participant's address: that contact's open opportunity,
+    /// else an open lead with that e-mail, else the contact.
+    Address(&'a str),
+    /// An outside participant's company domain (never a free-mail one):
+    /// that account's open opportunity, else the account.
+    Domain(&'a str),
+}
+
+/// The clues of `mail`, in the order they decide: replies, tokens,
+/// plus-addresses, then the outside participants' addresses, then their
+/// domains. `is_own` tells the team's own addresses, which never decide.
+pub fn clues<'a>(
+    mail: &'a IncomingMail,
+    numbering: &Numbering,
+    is_own: impl Fn(&str) -> bool,
+) -> Vec<Clue<'a>> {
+    let mut out: Vec<Clue> = mail
+        .in_reply_to
+        .iter()
+        .chain(mail.references.iter().rev())
+        .map(|id| Clue::Reply(id.as_str()))
+        .collect();
+    out.extend(
+        tracking_tokens(&mail.subject, numbering)
+            .into_iter()
+            .map(|id| {
+                Clue::Token(RecordId {
+                    revision: None,
+                    ..id
+                })
+            }),
+    );
+    out.extend(mail.to.iter().chain(&mail.cc).filter_map(|a| {
+        plus_tag(&a.email, numbering).map(|id| Clue::PlusAddress {
+            id: RecordId {
+                revision: None,
+                ..id
+            },
+            address: &a.email,
+        })
+    }));
+    let outside: Vec<&MailAddress> = mail.participants().filter(|a| !is_own(&a.email)).collect();
+    out.extend(outside.iter().map(|a| Clue::Address(&a.email)));
+    out.extend(
+        outside
+            .iter()
+            .map(|a| a.domain())
+            .filter(|d| !d.is_empty() && !FREE_MAIL.contains(d))
+            .map(Clue::Domain),
+    );
+    out
+}
+
+/// What a lead made from a mail says: the subject as its topic (or "Mail
+/// enquiry from ..." when there is none), the sender's name split into
+/// first and last, the sender's address, and the sender's company domain
+/// as its website (never a free-mail domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadFromMail {
+    pub topic: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: String,
+    pub website: Option<String>,
+}
+
+/// The lead `mail` makes.
+///
+/// Fails for an automatic mail (auto-reply, bulk) or one without a sender;
+/// `what` names the mail in the refusal.
+pub fn lead_from(mail: &IncomingMail, what: &str) -> Result<LeadFromMail, super::Refusal> {
+    if let Some(why) = &mail.automatic {
+        return Err(super::Refusal::new(format!(
+            "{what} is an automatic mail ({why}); it never makes a lead"
+        )));
+    }
+    let Some(from) = &mail.from else {
+        return Err(super::Refusal::new(format!(
+            "{what} has no sender to make a lead of"
+        )));
+    };
+    let subject = mail.subject.trim();
+    let topic = if subject.is_empty() || subject == NO_SUBJECT {
+        format!("Mail enquiry from {}", from.display())
+    } else {
+        mail.subject.clone()
+    };
+    let (first_name, last_name) = match from
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => match name.rsplit_once(' ') {
+            Some((f, l)) => (Some(f.to_string()), Some(l.to_string())),
+            None => (None, Some(name.to_string())),
+        },
+        None => (None, None),
+    };
+    let domain = from.domain();
+    Ok(LeadFromMail {
+        topic,
+        first_name,
+        last_name,
+        email: from.email.clone(),
+        website: (!domain.is_empty() && !FREE_MAIL.contains(&domain)).then(|| domain.to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +330,87 @@ mod tests {
     fn capping_cuts_on_a_character_boundary() {
         let (t, cut) = cap("äöü", 3);
         assert!(cut && t.starts_with('ä') && !t.starts_with("äö"));
+    }
+
+    fn address(name: Option<&str>, email: &str) -> MailAddress {
+        MailAddress {
+            name: name.map(str::to_string),
+            email: email.to_string(),
+        }
+    }
+
+    fn a_mail() -> IncomingMail {
+        IncomingMail {
+            message_id: "m1@customer.example".into(),
+            synthetic_id: false,
+            in_reply_to: vec!["ours-1@example.com".into()],
+            references: vec!["ours-0@example.com".into(), "ours-1@example.com".into()],
+            from: Some(address(Some("Anna Maria Schmidt"), "anna@contoso.example")),
+            to: vec![address(None, "sales+o-1002@example.com")],
+            cc: vec![
+                address(None, "ben@gmail.com"),
+                address(None, "maria@example.com"),
+            ],
+            date: None,
+            subject: "Re: Offer [Q-1001]".into(),
+            text: "Yes".into(),
+            attachments: vec![],
+            automatic: None,
+            problems: vec![],
+        }
+    }
+
+    #[test]
+    fn clues_come_in_the_order_they_decide() {
+        let numbering = crate::domain::Rules::default().numbering;
+        let mail = a_mail();
+        let own = |e: &str| e.ends_with("@example.com");
+        let shown: Vec<String> = clues(&mail, &numbering, own)
+            .into_iter()
+            .map(|c| match c {
+                Clue::Reply(id) => format!("reply {id}"),
+                Clue::Token(id) => format!("token {}", numbering.display(id)),
+                Clue::PlusAddress { id, .. } => format!("plus {}", numbering.display(id)),
+                Clue::Address(a) => format!("address {a}"),
+                Clue::Domain(d) => format!("domain {d}"),
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "reply ours-1@example.com",
+                "reply ours-1@example.com",
+                "reply ours-0@example.com",
+                "token Q-1001",
+                "plus O-1002",
+                "address anna@contoso.example",
+                "address ben@gmail.com",
+                "domain contoso.example",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lead_from_a_mail_takes_the_sender_and_never_a_free_mail_domain() {
+        let mut mail = a_mail();
+        let lead = lead_from(&mail, "mail #1").expect("a lead");
+        assert_eq!(lead.topic, "Re: Offer [Q-1001]");
+        assert_eq!(lead.first_name.as_deref(), Some("Anna Maria"));
+        assert_eq!(lead.last_name.as_deref(), Some("Schmidt"));
+        assert_eq!(lead.website.as_deref(), Some("contoso.example"));
+        mail.subject = String::new();
+        mail.from = Some(address(None, "ben@gmail.com"));
+        let lead = lead_from(&mail, "mail #1").expect("a lead");
+        assert_eq!(lead.topic, "Mail enquiry from ben@gmail.com");
+        assert_eq!(
+            (lead.first_name, lead.last_name, lead.website),
+            (None, None, None)
+        );
+        mail.automatic = Some("auto-reply".into());
+        let refused = lead_from(&mail, "mail #1").expect_err("refused");
+        assert!(refused.to_string().contains("automatic"), "{refused}");
+        mail.automatic = None;
+        mail.from = None;
+        assert!(lead_from(&mail, "mail #1").is_err());
     }
 }

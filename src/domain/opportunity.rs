@@ -195,6 +195,36 @@ impl Editable for Opportunity {
 }
 
 impl Opportunity {
+    /// The actual revenue a win records when none is given, and how it
+    /// was found: the sum of the won quotes (in the opportunity's
+    /// currency), else the total of its lines, else its estimated revenue.
+    /// `None` when there is none of these.
+    pub fn computed_revenue(
+        &self,
+        quotes: &[super::quote::Quote],
+    ) -> Option<(Decimal, &'static str)> {
+        use super::quote::QuoteState;
+        let won: Vec<&super::quote::Quote> = quotes
+            .iter()
+            .filter(|q| {
+                matches!(q.state, QuoteState::Won { .. })
+                    && q.pricing.currency == self.pricing.currency
+            })
+            .collect();
+        if !won.is_empty() {
+            let sum = won.iter().map(|q| q.pricing.totals().total_amount).sum();
+            return Some((sum, "sum of won quotes"));
+        }
+        if !self.pricing.lines.is_empty() {
+            return Some((
+                self.pricing.totals().total_amount,
+                "from the opportunity's lines",
+            ));
+        }
+        self.estimated_revenue
+            .map(|estimate| (estimate, "the estimated revenue: no quote was won"))
+    }
+
     /// Refuses `action` unless the opportunity is open.
     ///
     /// Fails for won and lost opportunities, saying how to reopen them.

@@ -42,6 +42,37 @@ impl Product {
         Ok(s)
     }
 
+    /// A new product from its fields, which must include a price.
+    ///
+    /// Fails when a value does not fit its field or no price is given.
+    pub fn create(
+        sku: String,
+        currency: Currency,
+        fields: Vec<(&'static str, FieldValue)>,
+    ) -> Result<Product, Refusal> {
+        let mut p = Product::new(sku, currency);
+        let mut has_price = false;
+        for (name, value) in fields {
+            has_price |= name == "price";
+            p.set(name, value)?;
+        }
+        if !has_price {
+            return Err(Refusal::new(format!(
+                "a new product needs a price: /product new {} price:199.00",
+                p.sku
+            )));
+        }
+        Ok(p)
+    }
+
+    /// Refuses a second product with the SKU of `self`.
+    pub fn exists_already(&self) -> Refusal {
+        Refusal::new(format!(
+            "product {} already exists; change it with /product edit {} ...",
+            self.sku, self.sku
+        ))
+    }
+
     /// A new active product with no price yet.
     pub fn new(sku: String, currency: Currency) -> Product {
         Product {
