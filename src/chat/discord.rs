@@ -177,7 +177,7 @@ fn commands(config: &Config) -> Vec<CreateCommand> {
         let mut subs = Vec::new();
         for action in command::help::actions(kind) {
             let mut opts = Vec::new();
-            match (kind, *action) {
+            match (kind, action) {
                 (Kind::Quote, "new") => opts.push(string("opp", "the opportunity to quote", true)),
                 (_, "new") => {}
                 (_, "list") => {
@@ -210,7 +210,7 @@ fn commands(config: &Config) -> Vec<CreateCommand> {
                 });
             }
             if matches!(
-                *action,
+                action,
                 "new"
                     | "edit"
                     | "line"

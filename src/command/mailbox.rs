@@ -7,10 +7,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::activities::{summary, Summary};
+use super::args::{invalid, limit, Args};
+use super::parse::Command;
 use super::queue::{self, NoticeKind};
 use super::records::{self, keys, load, next_number, read, save, write, Tx};
+use super::Family;
 use super::{CommandError, Context, Reply};
 use crate::domain::activity::{Activity, ActivityState, Details, Direction, Due};
+use crate::domain::fields::normalize_name;
 use crate::domain::lead::Lead;
 use crate::domain::mail::{with_token, IncomingMail, MailAddress};
 use crate::domain::opportunity::Opportunity;
@@ -1062,4 +1066,154 @@ pub fn account_notice(
         "mail account {account}: told {}",
         to.join(", ")
     )))
+}
+
+/// The mail family in the command table ([`super::FAMILIES`]).
+pub(super) const FAMILY: Family = Family {
+    topic: "mail",
+    actions: &[(Kind::Quote, "send"), (Kind::Invoice, "send")],
+    steps: &["email", "inbox", "outbox"],
+    help: &[
+        ("/email O-1001 subject:\"...\" body:\"...\" [to:..] [cc:..]   or template:followup|intro [message:..]",
+         "queue a mail about a record; it lands on the timeline and goes out through the outbox"),
+        ("/quote send Q-1001 [message:..]   /invoice send INV-1001",
+         "mail an active quote or an invoice with its lines and totals"),
+        ("/inbox   /inbox link 3 O-1001   /inbox lead 3   /why ACT-1005   /outbox   /outbox retry 2",
+         "unmatched mail, filing it by hand, how a mail was matched, the outbox"),
+    ],
+    parse,
+    apply,
+    step,
+};
+
+/// Parses `/email`, `/inbox`, `/why`, `/outbox` and `/quote|invoice send`.
+///
+/// Fails when an id, an address or an entry number does not read.
+fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Command>, CommandError> {
+    let cmd = match (kind, word) {
+        (None, "inbox") => {
+            let action = args.word().map(|w| normalize_name(&w));
+            let number = |args: &mut Args| -> Result<u64, CommandError> {
+                let w = args
+                    .word()
+                    .ok_or_else(|| invalid("which mail? /inbox lists them with their #number"))?;
+                w.trim_start_matches('#')
+                    .parse()
+                    .map_err(|_| invalid(format!("'{w}' is not an inbox number like #3")))
+            };
+            match action.as_deref() {
+                None | Some("list") => Command::Inbox {
+                    limit: limit(args)?,
+                },
+                Some("link" | "file") => {
+                    let mail = number(args)?;
+                    let target = args.any_id()?;
+                    Command::InboxLink { mail, target }
+                }
+                Some("lead") => Command::InboxLead {
+                    mail: number(args)?,
+                },
+                Some(other) => {
+                    return Err(invalid(format!(
+                    "/inbox has no action '{other}'; actions: list, link <#> <record>, lead <#>"
+                )))
+                }
+            }
+        }
+        (None, "why") => Command::Why(args.number(Kind::Activity)?),
+        (None, "email" | "mail" | "send") => {
+            let target = args.any_id()?;
+            let (to, cc) = args.recipients()?;
+            let template = args.text(&["template"])?;
+            let subject = args.text(&["subject", "title"])?;
+            let body = args.text(&["body", "text"])?;
+            let message = args.text(&["message", "note"])?;
+            if template.is_none() && (subject.is_none() || body.is_none()) {
+                return Err(invalid(
+                    "/email needs subject:\"...\" and body:\"...\", or template:<quote|invoice|followup|intro>",
+                ));
+            }
+            Command::Email(Box::new(EmailInput {
+                target,
+                to,
+                cc,
+                subject,
+                body,
+                template,
+                message,
+            }))
+        }
+        (None, "outbox") => match args.word().map(|w| normalize_name(&w)).as_deref() {
+            None | Some("list") => Command::Outbox { all: false },
+            Some("all") => Command::Outbox { all: true },
+            Some("retry") => {
+                let w = args
+                    .word()
+                    .ok_or_else(|| invalid("which entry? /outbox retry <#>"))?;
+                let mail = w
+                    .trim_start_matches('#')
+                    .parse()
+                    .map_err(|_| invalid(format!("'{w}' is not an outbox number like #3")))?;
+                Command::OutboxStep {
+                    mail,
+                    step: OutboxStep::Retry,
+                }
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "/outbox has no action '{other}'; actions: list, all, retry <#>"
+                )))
+            }
+        },
+        (Some(kind @ (Kind::Quote | Kind::Invoice)), "send") => {
+            let target = args.id(kind)?;
+            let (to, cc) = args.recipients()?;
+            Command::Email(Box::new(EmailInput {
+                target,
+                to,
+                cc,
+                subject: args.text(&["subject"])?,
+                body: None,
+                template: Some(kind.name().to_string()),
+                message: args.text(&["message", "note"])?,
+            }))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(cmd))
+}
+
+/// The step a mail command is.
+fn step(cmd: &Command) -> Option<&'static str> {
+    Some(match cmd {
+        Command::Email(_) => "email",
+        Command::InboxLink { .. } | Command::InboxLead { .. } => "inbox",
+        Command::OutboxStep { .. } | Command::OutboxRecover => "outbox",
+        _ => return None,
+    })
+}
+
+/// Applies this family's commands; `None` for another family's.
+///
+/// Fails when the rules refuse, a record is missing or the store fails.
+fn apply(
+    cmd: &Command,
+    text: &str,
+    tx: &mut dyn Tx,
+    ctx: &Context,
+) -> Result<Option<Reply>, CommandError> {
+    let reply = match cmd {
+        Command::IngestMail(batch) => ingest(tx, ctx, batch),
+        Command::Inbox { limit } => inbox(tx, *limit),
+        Command::InboxLink { mail, target } => link(tx, ctx, text, *mail, *target),
+        Command::InboxLead { mail } => lead_from(tx, ctx, text, *mail),
+        Command::Why(n) => why(tx, ctx, *n),
+        Command::Email(input) => email(tx, ctx, text, input),
+        Command::Outbox { all } => outbox(tx, *all),
+        Command::OutboxStep { mail, step } => outbox_step(tx, ctx, text, *mail, step),
+        Command::OutboxRecover => outbox_recover(tx, ctx),
+        Command::MailAccountNotice { account, text } => account_notice(tx, ctx, account, text),
+        _ => return Ok(None),
+    };
+    reply.map(Some)
 }

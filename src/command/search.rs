@@ -12,8 +12,12 @@
 
 use std::collections::BTreeSet;
 
+use super::args::{invalid, limit, Args};
+use super::parse::Command;
 use super::records::{keys, read, write, Tx};
+use super::Family;
 use super::{render, CommandError, Context, Reply};
+use crate::domain::fields::normalize_name;
 use crate::domain::invoice::Invoice;
 use crate::domain::lead::Lead;
 use crate::domain::opportunity::Opportunity;
@@ -291,4 +295,70 @@ fn terms_of(tx: &dyn Tx, kind: &str, ident: &str) -> Result<Vec<String>, Command
 
 fn load_product(tx: &dyn Tx, sku: &str) -> Result<Option<Product>, CommandError> {
     read(tx, &keys::product(sku))
+}
+
+/// The search family in the command table ([`super::FAMILIES`]).
+pub(super) const FAMILY: Family = Family {
+    topic: "records",
+    actions: &[],
+    steps: &[],
+    help: &[],
+    parse,
+    apply,
+    step,
+};
+
+/// Parses `/find` (also `/search`, `/suche`).
+///
+/// Fails when `kind:` or `limit:` does not read.
+fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Command>, CommandError> {
+    if kind.is_some() || !matches!(word, "find" | "search" | "suche") {
+        return Ok(None);
+    }
+    let kind = match args.opt(&["kind", "type"])? {
+        None => None,
+        Some(k) => {
+            let name = match normalize_name(&k).trim_end_matches('s') {
+                "product" => "product".to_string(),
+                other => Kind::from_word(other)
+                    .filter(|k| *k != Kind::Activity)
+                    .map(|k| k.name().to_string())
+                    .ok_or_else(|| {
+                        invalid(format!("kind:{k} is not one of {}", KINDS.join(", ")))
+                    })?,
+            };
+            Some(name)
+        }
+    };
+    let limit = limit(args)?;
+    let mut text = Vec::new();
+    while let Some(w) = args.word() {
+        text.push(w);
+    }
+    Ok(Some(Command::Find(FindQuery {
+        text: text.join(" "),
+        kind,
+        limit,
+    })))
+}
+
+/// `/find` only reads.
+fn step(_: &Command) -> Option<&'static str> {
+    None
+}
+
+/// Applies this family's commands; `None` for another family's.
+///
+/// Fails when the rules refuse, a record is missing or the store fails.
+fn apply(
+    cmd: &Command,
+    _text: &str,
+    tx: &mut dyn Tx,
+    ctx: &Context,
+) -> Result<Option<Reply>, CommandError> {
+    let reply = match cmd {
+        Command::Find(q) => find(tx, ctx, q),
+        _ => return Ok(None),
+    };
+    reply.map(Some)
 }

@@ -69,10 +69,10 @@ impl ChatConfig {
             );
         }
         for step in self.roles.keys().chain(&self.confirm) {
-            if !command::STEPS.contains(&step.as_str()) {
+            if !command::steps().contains(&step.as_str()) {
                 return Err(format!(
                     "chat: '{step}' is not a step; steps: {}",
-                    command::STEPS.join(", ")
+                    command::steps().join(", ")
                 ));
             }
         }

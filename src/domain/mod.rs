@@ -209,6 +209,27 @@ impl Lookup {
         }
     }
 
+    /// The field a unique lookup stands for: a contact's `e-mail`, an
+    /// account's `name` or `website domain`; no two records of a kind may
+    /// share one. `None` for lookups many records share.
+    pub fn unique_field(&self) -> Option<&'static str> {
+        match self.what {
+            "contact_email" => Some("e-mail"),
+            "account_name" => Some("name"),
+            "account_domain" => Some("website domain"),
+            _ => None,
+        }
+    }
+
+    /// The refusal of a record that would share unique `field` with
+    /// record `other` (its id as shown).
+    pub fn duplicate(&self, field: &str, other: &str) -> Refusal {
+        Refusal::new(format!(
+            "{other} already has this {field} ({}); use it instead of a duplicate",
+            self.shown()
+        ))
+    }
+
     /// The value as people read it (numbers as they are).
     pub fn shown(&self) -> String {
         self.parts
