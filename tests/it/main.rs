@@ -18,6 +18,7 @@ mod fakediscord;
 mod fakeoauth;
 mod helpers;
 mod import;
+mod layering;
 mod mail;
 mod mailserver;
 mod oauth;
