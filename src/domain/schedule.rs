@@ -149,6 +149,35 @@ impl TryFrom<String> for Schedule {
     }
 }
 
+/// When a job on `schedule` runs at `now`, given when it last ran: it has
+/// never run, or the schedule fired since (a run missed while leadline was
+/// down is caught up once, not once per missed firing).
+pub fn is_due(
+    schedule: &Schedule,
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    tz: &chrono_tz::Tz,
+) -> bool {
+    last.is_none_or(|last| schedule.latest_between(last, now, tz).is_some())
+}
+
+/// The firing of the daily digest a member is due at `now`, given the last
+/// check: the latest firing since then. A first check looks back to the
+/// start of today in the member's time zone only, so a new member or a new
+/// store gets today's digest, never a pile of old ones.
+pub fn digest_due(
+    schedule: &Schedule,
+    last_check: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Option<DateTime<Utc>> {
+    let since = last_check.unwrap_or_else(|| {
+        let today = now.with_timezone(&tz).date_naive();
+        super::activity::start_of_day(today, tz) - chrono::Duration::seconds(1)
+    });
+    schedule.latest_between(since, now, &tz)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +270,37 @@ mod tests {
             .next_after(at("2026-12-14T08:00:00Z"), &berlin)
             .expect("fires");
         assert_eq!(next, at("2026-12-21T07:00:00Z"));
+    }
+
+    #[test]
+    fn a_job_is_due_once_after_missed_firings_and_a_first_digest_is_only_todays() {
+        use chrono::TimeZone;
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |d: u32, h: u32, m: u32| {
+            Utc.with_ymd_and_hms(2026, 12, d, h, m, 0)
+                .single()
+                .expect("a time")
+        };
+        let sweep = Schedule::parse("*/5 * * * *").expect("schedule");
+        assert!(is_due(&sweep, None, at(1, 9, 0), &berlin));
+        assert!(!is_due(&sweep, Some(at(1, 9, 0)), at(1, 9, 3), &berlin));
+        assert!(is_due(&sweep, Some(at(1, 9, 0)), at(1, 9, 5), &berlin));
+        assert!(is_due(&sweep, Some(at(1, 9, 0)), at(3, 9, 0), &berlin));
+        // 08:00 Berlin is 07:00 UTC in winter.
+        let digest = Schedule::parse("0 8 * * Mon-Fri").expect("schedule");
+        assert_eq!(digest_due(&digest, None, at(1, 6, 0), berlin), None);
+        assert_eq!(
+            digest_due(&digest, None, at(1, 9, 0), berlin),
+            Some(at(1, 7, 0))
+        );
+        // Down since Monday morning: Tuesday's digest, not Monday's as well.
+        assert_eq!(
+            digest_due(&digest, Some(at(1, 6, 0)), at(2, 9, 0), berlin),
+            Some(at(2, 7, 0))
+        );
+        assert_eq!(
+            digest_due(&digest, Some(at(2, 7, 30)), at(2, 9, 0), berlin),
+            None
+        );
     }
 }

@@ -9,7 +9,7 @@
 
 pub mod digest;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::command::{queue, records, Command, CommandError, DigestMail, Outcome};
@@ -18,6 +18,7 @@ use crate::core::{Leadline, Request};
 
 pub use crate::config::schedule::SchedulerConfig;
 pub use crate::domain::schedule::Schedule;
+use crate::domain::schedule::{digest_due, is_due};
 
 /// What one tick did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -111,13 +112,12 @@ pub fn tick(core: &Leadline, now: DateTime<Utc>) -> Result<TickReport, TickError
     let mut report = TickReport::default();
     let sched = &config.scheduler;
 
-    let sweep_due = match last_run(core, "sweep")? {
-        None => true,
-        Some(last) => sched
-            .sweep
-            .latest_between(last, now, &config.team.timezone)
-            .is_some(),
-    };
+    let sweep_due = is_due(
+        &sched.sweep,
+        last_run(core, "sweep")?,
+        now,
+        &config.team.timezone,
+    );
     if sweep_due {
         report.announced = sweep(core, now)?;
         run(
@@ -139,11 +139,8 @@ pub fn tick(core: &Leadline, now: DateTime<Utc>) -> Result<TickReport, TickError
         // Never checked before: catch up today's digest, not older ones,
         // and remember the check so later ticks see what they missed.
         let last = last_run(core, &job)?;
-        let since = last.unwrap_or_else(|| {
-            let today = now.with_timezone(&tz).date_naive();
-            crate::domain::activity::start_of_day(today, tz) - Duration::seconds(1)
-        });
-        let Some(fired) = sched.digest.latest_between(since, now, &tz) else {
+        let Some(fired) = digest_due(&sched.digest, last, now, tz) else {
+            // Remember the first check, so later ticks see what they missed.
             if last.is_none() {
                 run(core, Command::JobRan { job }, "digest checked", now)?;
             }
