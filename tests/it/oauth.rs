@@ -792,3 +792,32 @@ fn google_signs_in_by_browser_and_microsoft_asks_for_imap_and_smtp() {
         assert!(m.contains(part), "{part} in {m}");
     }
 }
+
+#[test]
+fn sign_ins_live_in_the_configured_secrets_folder_not_in_the_data_folder() {
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let folder = secrets.path().join("leadline-secrets");
+    let s = Setup::build(|f| {
+        format!(
+            "{}\n[secrets]\npath = \"{}\"\n",
+            f.account_config(),
+            folder.display()
+        )
+    });
+    let shown = s.login();
+    assert!(shown.contains("Signed in mail account sales"), "{shown}");
+    let kept = folder.join("sales.json");
+    let file = std::fs::metadata(&kept).expect("the sign-in in the secrets folder");
+    assert_eq!(file.permissions().mode() & 0o777, 0o600);
+    assert!(
+        !s.token_file().exists(),
+        "a sign-in was written into the data folder too"
+    );
+    // The mail account reads with that sign-in.
+    s.deliver("From the secrets folder");
+    let out = s.ok(&["ingest", "--once"]);
+    assert!(out.contains("sales: fetched 1"), "{out}");
+    // Logging out deletes it there.
+    s.ok(&["logout", "sales"]);
+    assert!(!kept.exists());
+}
