@@ -1,0 +1,148 @@
+//! The requests the control socket takes, and [`answer`]: the same
+//! requests answered in-process (what `leadline` does when no daemon
+//! runs, and the daemon does on a blocking thread for the slow ones).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::command::{CommandError, Reply};
+use crate::core::Leadline;
+
+/// One request on the control socket (and what `leadline` builds once for
+/// any subcommand that runs either way, see [`answer`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Request {
+    /// A command line, as typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<String>,
+    /// Ask for the daemon's status instead.
+    #[serde(default)]
+    pub status: bool,
+    /// The acting team member; the default user when absent.
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Run as if at this moment (checks and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub now: Option<DateTime<Utc>>,
+    /// The front end it came from (`shell`, `chat`...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// Send the record's JSON with the reply (`--json`, chat embeds).
+    #[serde(default)]
+    pub data: bool,
+    /// Run every scheduler job that is due now.
+    #[serde(default)]
+    pub tick: bool,
+    /// Render the digest this member would get now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Import leads from this CSV table, with `COLUMN=FIELD` mappings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_leads: Option<ImportRequest>,
+}
+
+/// A CSV import sent to the daemon.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportRequest {
+    /// The table as UTF-8 text.
+    #[serde(default)]
+    pub csv: String,
+    /// The table's bytes when they are not UTF-8 (Excel's Windows-1252).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bytes: Vec<u8>,
+    #[serde(default)]
+    pub map: Vec<(String, String)>,
+}
+
+/// A command's result as the control socket answers it (and `--json` prints it).
+pub fn response(result: Result<Reply, CommandError>, data: bool) -> serde_json::Value {
+    match result {
+        Ok(r) if data => {
+            serde_json::json!({"ok": true, "reply": r.text, "data": r.data, "next": r.next})
+        }
+        Ok(r) => serde_json::json!({"ok": true, "reply": r.text, "next": r.next}),
+        Err(e) => serde_json::json!({"ok": false, "error": e.code(), "message": e.to_string()}),
+    }
+}
+
+pub(super) fn failure(code: &str, message: impl Into<String>) -> serde_json::Value {
+    serde_json::json!({"ok": false, "error": code, "message": message.into()})
+}
+
+/// The core request for command line `text` of `req`.
+///
+/// Fails when the actor is not on the team or the text is not a command.
+pub(super) fn command_request(
+    core: &Leadline,
+    req: &Request,
+    text: &str,
+) -> Result<crate::core::Request, CommandError> {
+    let config = core.config();
+    let actor = config
+        .team
+        .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
+        .map_err(CommandError::Invalid)?;
+    let via = req.via.as_deref().unwrap_or("shell");
+    let now = req.now.unwrap_or_else(Utc::now);
+    core.parse(text, &actor, via, now, req.data)
+}
+
+/// Answers a request in-process, on this thread: what `leadline` does when
+/// no daemon runs, and what the daemon does on a blocking thread for
+/// `tick`, `digest` and `import`. `status` needs the daemon.
+pub fn answer(core: &Leadline, req: Request) -> serde_json::Value {
+    let config = core.config();
+    let now = req.now.unwrap_or_else(Utc::now);
+    if req.status {
+        return failure("invalid", "no leadline daemon runs");
+    }
+    if req.tick {
+        return match crate::scheduler::tick(core, now) {
+            Ok(r) => serde_json::json!({"ok": true, "report": r}),
+            Err(e) => failure("store", e.to_string()),
+        };
+    }
+    if let Some(who) = &req.digest {
+        return match crate::scheduler::digest::preview(core, now, who) {
+            Ok(d) => {
+                let mut v = d.to_json();
+                v["ok"] = true.into();
+                v
+            }
+            Err(e @ crate::scheduler::digest::DigestError::Owner(_)) => {
+                failure("invalid", e.to_string())
+            }
+            Err(e) => failure("store", e.to_string()),
+        };
+    }
+    if let Some(import) = req.import_leads {
+        let actor = match config
+            .team
+            .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
+        {
+            Ok(a) => a,
+            Err(e) => return failure("invalid", e),
+        };
+        let table = if import.bytes.is_empty() {
+            import.csv.into_bytes()
+        } else {
+            import.bytes
+        };
+        return match crate::import::import_leads(core, &table[..], &import.map, &actor, now) {
+            Ok(report) => {
+                serde_json::json!({"ok": true, "report": report, "text": report.render(&config.process)})
+            }
+            Err(e) => failure("invalid", e.to_string()),
+        };
+    }
+    let Some(text) = &req.cmd else {
+        return failure(
+            "invalid",
+            "a request needs cmd, status, tick, digest or import_leads",
+        );
+    };
+    match command_request(core, &req, text) {
+        Ok(request) => response(core.run(request), req.data),
+        Err(e) => response(Err(e), false),
+    }
+}
