@@ -1,7 +1,10 @@
-//! The `leadline` binary: parses arguments, loads the configuration, opens
-//! the store and hands over to the library. No rules live here.
+//! The `leadline` binary: parses arguments, loads the configuration, builds
+//! one request and sends it to the running daemon or answers it in-process
+//! (`leadline::daemon::answer`), or runs the daemon, ingest and the outbox
+//! sender. No rules live here; [`output`] prints, [`login`] signs mail
+//! accounts in.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,54 +16,32 @@ use leadline::config::Config;
 use leadline::daemon::{ImportRequest, Request};
 use leadline::store::embedded::StoreOptions;
 
-/// Writes `text` (and a line break) to standard output, control characters
-/// and escape sequences shown escaped (they may come from mail, CSV or
-/// input). A reader that went away (`leadline cmd ... | head -1`) ends the
-/// process quietly instead of a panic: every change was committed before
-/// its reply is printed.
-fn write_out(text: &str, newline: bool) {
-    let text = leadline::command::terminal_safe(text);
-    let mut out = std::io::stdout().lock();
-    let written = if newline {
-        writeln!(out, "{text}")
-    } else {
-        write!(out, "{text}")
-    };
-    if written.and_then(|()| out.flush()).is_err() {
-        std::process::exit(0);
-    }
-}
-
-/// Writes a line to standard error, escaped like [`write_out`]; a closed
-/// standard error is no panic.
-fn write_err(text: &str) {
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "{}",
-        leadline::command::terminal_safe(text)
-    );
-}
-
-/// `println!` through [`write_out`].
+/// `println!` through [`output::write_out`].
 macro_rules! outln {
     ($($arg:tt)*) => {
-        write_out(&format!($($arg)*), true)
+        $crate::output::write_out(&format!($($arg)*), true)
     };
 }
 
-/// `print!` through [`write_out`].
+/// `print!` through [`output::write_out`].
 macro_rules! out {
     ($($arg:tt)*) => {
-        write_out(&format!($($arg)*), false)
+        $crate::output::write_out(&format!($($arg)*), false)
     };
 }
 
-/// `eprintln!` through [`write_err`].
+/// `eprintln!` through [`output::write_err`].
 macro_rules! errln {
     ($($arg:tt)*) => {
-        write_err(&format!($($arg)*))
+        $crate::output::write_err(&format!($($arg)*))
     };
 }
+
+mod login;
+mod output;
+
+use login::{login, logout};
+use output::{answered, print_answer, print_digest, print_import, print_tick, shell};
 
 /// sled copies tree nodes on write; mimalloc makes those allocations cheap.
 #[global_allocator]
@@ -551,132 +532,6 @@ fn store_action(
     })
 }
 
-/// The OAuth2 settings of mail account `name`.
-fn oauth_account<'a>(
-    config: &'a Config,
-    name: &str,
-) -> anyhow::Result<&'a leadline::mail::oauth::OAuthConfig> {
-    let Some(account) = config.mail.account(name) else {
-        let known: Vec<&str> = config
-            .mail
-            .accounts
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
-        anyhow::bail!(
-            "no mail account is named '{name}' (configured: {})",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        );
-    };
-    account.oauth2.as_ref().with_context(|| {
-        format!("mail account {name} signs in with a password; login is for accounts with [oauth2]")
-    })
-}
-
-/// `leadline login ACCOUNT`: the device flow (or the browser flow), then
-/// the sign-in is stored.
-fn login(
-    config: &Config,
-    secrets: &Path,
-    name: &str,
-    browser: bool,
-    device: bool,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
-    use leadline::mail::oauth::{self, Provider};
-    let cfg = oauth_account(config, name)?;
-    let tokens = oauth::Tokens::new(secrets);
-    let use_browser = browser
-        || (!device && (cfg.provider == Provider::Google || cfg.endpoints().device.is_none()));
-    let rt = runtime()?;
-    let result = if use_browser {
-        // The address the browser was sent to may be pasted here.
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let shown = |p: &oauth::BrowserPrompt| {
-            if json {
-                outln!("{}", serde_json::json!({"prompt": p}));
-            } else {
-                outln!(
-                    "To sign in mail account {name}, open this address in a browser:\n  {}",
-                    p.url
-                );
-                outln!(
-                    "After you approve, the browser is sent to {}. If the browser runs on another machine, it shows an error page there: copy the address from its address bar and paste it here.",
-                    p.redirect
-                );
-                outln!(
-                    "Waiting for the sign-in ({} minutes)...",
-                    p.expires_in_seconds / 60
-                );
-            }
-            let _ = std::io::stdout().flush();
-        };
-        rt.block_on(oauth::login_browser(name, cfg, &tokens, shown, rx))
-    } else {
-        let shown = |p: &oauth::Prompt| {
-            if json {
-                outln!("{}", serde_json::json!({"prompt": p}));
-            } else {
-                outln!(
-                    "To sign in mail account {name}, open {} and enter the code {} (valid for {} minutes).",
-                    p.verification_uri,
-                    p.user_code,
-                    p.expires_in_seconds.div_ceil(60)
-                );
-                if let Some(direct) = &p.verification_uri_complete {
-                    outln!("Or open {direct}");
-                }
-                outln!("Waiting for the sign-in...");
-            }
-            let _ = std::io::stdout().flush();
-        };
-        rt.block_on(oauth::login(name, cfg, &tokens, shown))
-    };
-    match result {
-        Ok(()) => {
-            if json {
-                outln!("{}", serde_json::json!({"ok": true, "account": name}));
-            } else {
-                outln!(
-                    "Signed in mail account {name}. A running daemon uses it from its next connection."
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            errln!("leadline: {e}");
-            Ok(ExitCode::from(1))
-        }
-    }
-}
-
-/// `leadline logout ACCOUNT`: the stored sign-in is deleted.
-fn logout(config: &Config, secrets: &Path, name: &str) -> anyhow::Result<ExitCode> {
-    oauth_account(config, name)?;
-    let tokens = leadline::mail::oauth::Tokens::new(secrets);
-    let removed = tokens
-        .remove(name)
-        .with_context(|| format!("cannot delete {}", tokens.path(name).display()))?;
-    if removed {
-        outln!("Signed out mail account {name}: its sign-in is deleted; leadline stops reading it until `leadline login {name}`.");
-    } else {
-        outln!("Mail account {name} was not signed in.");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `--map "Firma=company"` options as (column, field) pairs.
 fn parse_mappings(map: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     map.iter()
@@ -699,119 +554,4 @@ fn resolve_actor(config: &Config, given: Option<&str>) -> anyhow::Result<String>
         .team
         .resolve_actor(given.unwrap_or(&config.team.default_user))
         .map_err(|e| InvalidInput(e).into())
-}
-
-/// What a tick ran; the report itself with `--json`.
-fn print_tick(report: &serde_json::Value, json: bool) -> anyhow::Result<ExitCode> {
-    let ran = report["ran"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if json {
-        outln!("{}", serde_json::to_string_pretty(report)?);
-    } else if ran.is_empty() {
-        outln!("nothing was due");
-    } else {
-        for r in ran {
-            outln!("{}", r.as_str().unwrap_or_default());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// A digest (as [`leadline::scheduler::digest::Digest::to_json`] gives it):
-/// subject and text, the HTML with `--html`, all of it with `--json`.
-fn print_digest(d: &serde_json::Value, json: bool, html: bool) -> ExitCode {
-    let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
-    if json {
-        outln!("{d}");
-    } else if html {
-        outln!("{}", field("html"));
-    } else {
-        outln!("Subject: {}\n\n{}", field("subject"), field("text"));
-    }
-    ExitCode::SUCCESS
-}
-
-/// An import's report; exits 1 when a row failed.
-fn print_import(report: &serde_json::Value, text: &str, json: bool) -> anyhow::Result<ExitCode> {
-    if json {
-        outln!("{}", serde_json::to_string_pretty(report)?);
-    } else {
-        out!("{text}");
-    }
-    let failed = report["failed"].as_array().is_some_and(|f| !f.is_empty());
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// The daemon's answer without its `ok`, or its message as the error.
-fn answered(mut v: serde_json::Value, otherwise: &str) -> anyhow::Result<serde_json::Value> {
-    if v["ok"] != true {
-        anyhow::bail!("{}", v["message"].as_str().unwrap_or(otherwise));
-    }
-    if let Some(o) = v.as_object_mut() {
-        o.remove("ok");
-    }
-    Ok(v)
-}
-
-/// Reads commands from standard input, one per line, until its end.
-fn shell(mut run: impl FnMut(&str) -> std::io::Result<ExitCode>) -> anyhow::Result<()> {
-    let stdin = std::io::stdin();
-    let tty = stdin.is_terminal();
-    if tty {
-        outln!("leadline shell - type /help, or /quit to leave");
-    }
-    let mut input = stdin.lock();
-    let mut raw = Vec::new();
-    let mut number = 0;
-    loop {
-        if tty {
-            out!("leadline> ");
-        }
-        raw.clear();
-        if input.read_until(b'\n', &mut raw)? == 0 {
-            break;
-        }
-        number += 1;
-        let Ok(line) = std::str::from_utf8(&raw) else {
-            errln!("line {number}: not valid UTF-8 text; skipped");
-            continue;
-        };
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        if matches!(t, "/quit" | "/exit" | "quit" | "exit") {
-            break;
-        }
-        run(t)?;
-    }
-    Ok(())
-}
-
-/// Prints a daemon's answer like a local reply; the exit code says how it went.
-fn print_answer(v: &serde_json::Value, json: bool) -> ExitCode {
-    if json {
-        outln!("{v}");
-    }
-    if v["ok"].as_bool() == Some(true) {
-        if !json {
-            outln!("{}", v["reply"].as_str().unwrap_or(""));
-        }
-        return ExitCode::SUCCESS;
-    }
-    errln!(
-        "{}",
-        v["message"].as_str().unwrap_or("the daemon gave no answer")
-    );
-    match v["error"].as_str() {
-        Some("invalid") => ExitCode::from(2),
-        Some("refused" | "not_found") => ExitCode::from(1),
-        _ => ExitCode::from(3),
-    }
 }
