@@ -221,7 +221,7 @@ pub fn run(
     let r = &config.process;
     let first = r.numbering.format(leadline::domain::Kind::Lead).first;
     let mut reads = Vec::new();
-    let probes = 2000usize;
+    let probes = 2000usize.min(leads.max(1) * 10);
     let mut rng = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
         rng ^= rng << 13;
@@ -844,8 +844,10 @@ struct Cli {
     /// Passed by `cargo bench`; nothing to do.
     #[arg(long, global = true, hide = true)]
     bench: bool,
+    /// Which benchmark; without one (as `cargo test --all-targets` runs
+    /// it) a small run of `journeys` checks that the benchmarks still work.
     #[command(subcommand)]
-    which: Which,
+    which: Option<Which>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -899,7 +901,12 @@ fn print<T: Serialize + fmt::Display>(report: &T, json: bool) -> anyhow::Result<
 fn main() -> anyhow::Result<()> {
     let cli = <Cli as clap::Parser>::parse();
     let config = Config::load(cli.config.as_deref())?;
-    match cli.which {
+    let which = cli.which.unwrap_or(Which::Journeys {
+        journeys: 2,
+        leads: 20,
+        dir: None,
+    });
+    match which {
         Which::Journeys {
             journeys,
             leads,
