@@ -25,7 +25,7 @@ mod status;
 use loops::{outbox_loop, scheduler_loop};
 use requests::command_request;
 pub use requests::{answer, response, ImportRequest, Request};
-use socket::{serve, terminal};
+use socket::{run_command, serve, terminal};
 #[cfg(test)]
 use status::last_failure;
 
@@ -42,7 +42,6 @@ use serde::Serialize;
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::command;
 use crate::core::Leadline;
 use crate::mail::imap::Health;
 
@@ -221,13 +220,7 @@ pub fn run_until(
                             ..Request::default()
                         };
                         let request = command_request(&s.core, &req, &line)?;
-                        let queues_mail =
-                            matches!(command::step(&request.command), "email" | "outbox");
-                        let result = s.core.call(request).await;
-                        if queues_mail && result.is_ok() {
-                            s.outbox_wake.notify_one();
-                        }
-                        result
+                        run_command(&s, request).await
                     })
                 });
             let conn = crate::chat::discord::Connection {

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use super::requests::failure;
 use super::status::status;
 use super::*;
-use crate::command::{self};
+use crate::command;
 
 /// Answers one line of the control socket. Nothing here blocks the
 /// runtime: commands go through [`Leadline::call`], the rest runs on a
@@ -34,12 +34,21 @@ pub(super) async fn handle(line: &str, shared: &Arc<Shared>) -> serde_json::Valu
         Ok(r) => r,
         Err(e) => return response(Err(e), false),
     };
+    response(run_command(shared, request).await, req.data)
+}
+
+/// Runs a command from a person (socket, terminal, chat) through the core,
+/// and wakes the outbox sender when it queued mail.
+pub(super) async fn run_command(
+    shared: &Shared,
+    request: crate::core::Request,
+) -> crate::core::Answer {
     let queues_mail = matches!(command::step(&request.command), "email" | "outbox");
-    let result = core.call(request).await;
+    let result = shared.core.call(request).await;
     if queues_mail && result.is_ok() {
         shared.outbox_wake.notify_one();
     }
-    response(result, req.data)
+    result
 }
 
 pub(super) async fn serve(stream: UnixStream, shared: Arc<Shared>) {
@@ -67,25 +76,22 @@ pub(super) fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof:
         if matches!(t, "/quit" | "/exit" | "quit" | "exit") {
             break;
         }
-        let req = serde_json::json!({"cmd": t}).to_string();
-        let s = shared.clone();
-        let v = handle.block_on(async move { handle_line(req, s).await });
-        let shown = match v["ok"].as_bool() {
-            Some(true) => v["reply"].as_str().map(|r| (r.to_string(), true)),
-            _ => Some((v["message"].as_str().unwrap_or("failed").to_string(), false)),
+        let request = command_request(&shared.core, &Request::default(), t);
+        // A write goes through the writer like any other; this thread waits.
+        let answer = match request {
+            Ok(request) => handle.block_on(run_command(&shared, request)),
+            Err(e) => Err(e),
         };
-        if let Some((text, ok)) = shown {
-            let text = format!("{}\n", crate::command::terminal_safe(&text));
-            let _ = if ok {
-                std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
-            } else {
-                std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
-            };
-        }
+        let (text, out) = match answer {
+            Ok(reply) => (reply.text, true),
+            Err(e) => (e.to_string(), false),
+        };
+        let text = format!("{}\n", crate::command::terminal_safe(&text));
+        let _ = if out {
+            std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+        } else {
+            std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes())
+        };
     }
     let _ = eof.blocking_send(());
-}
-
-pub(super) async fn handle_line(line: String, shared: Arc<Shared>) -> serde_json::Value {
-    handle(&line, &shared).await
 }

@@ -12,8 +12,8 @@ use serenity::all::{
     CreateMessage, EventHandler, GuildId, Interaction, Message, Ready,
 };
 
-use super::super::{Chat, Decision};
 use super::*;
+use crate::chat::{Chat, Decision};
 use crate::command;
 use crate::config::Config;
 

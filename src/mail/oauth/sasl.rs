@@ -1,7 +1,7 @@
 //! The SASL responses that carry a user and an access token: XOAUTH2 and
 //! OAUTHBEARER (RFC 7628).
 
-use super::super::Secret;
+use crate::mail::Secret;
 
 /// The SASL XOAUTH2 initial response.
 pub fn xoauth2(user: &str, token: &Secret) -> String {
