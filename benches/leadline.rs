@@ -21,6 +21,11 @@ use leadline::core::Leadline;
 use leadline::store::embedded::StoreOptions;
 use leadline::store::Durability;
 
+/// The allocator the `leadline` binary runs with, so the in-process
+/// figures measure what the binary does (sled copies tree nodes on write).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A core on the store in `dir` (made when missing).
 ///
 /// Fails when the store cannot be opened.

@@ -25,6 +25,14 @@ pub fn actions(kind: Kind) -> Vec<&'static str> {
     out
 }
 
+/// Whether `/<kind> <action>` exists (what [`actions`] lists, without
+/// making the list).
+pub fn has_action(kind: Kind, action: &str) -> bool {
+    super::FAMILIES
+        .iter()
+        .any(|f| f.actions.iter().any(|(k, a)| *k == kind && *a == action))
+}
+
 /// Every help line of the command families, with its topic, in the
 /// families' order.
 fn lines() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {

@@ -384,11 +384,10 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
     args.word();
     let action = normalize_name(&action_word);
     args.name = format!("{base} {action}");
-    let actions = help::actions(kind);
-    if !actions.contains(&action.as_str()) && !ALIASES.iter().any(|(a, _)| *a == action) {
+    if !help::has_action(kind, &action) && !ALIASES.iter().any(|(a, _)| *a == action) {
         return Err(invalid(format!(
             "{base} has no action '{action_word}'; actions: {}",
-            actions.join(", ")
+            help::actions(kind).join(", ")
         )));
     }
     let action = ALIASES
@@ -400,7 +399,7 @@ fn record_command(args: &mut Args, kind: Kind) -> Result<Command, CommandError> 
         Some(cmd) => Ok(cmd),
         None => Err(invalid(format!(
             "{base} has no action '{action}'; actions: {}",
-            actions.join(", ")
+            help::actions(kind).join(", ")
         ))),
     }
 }

@@ -49,8 +49,15 @@ impl SledStore {
                 };
                 let keep = unit(i, &mut tx);
                 let writes = std::mem::take(&mut tx.writes);
+                drop(tx);
                 if keep {
-                    group.extend(writes);
+                    // The first kept unit's writes become the group as
+                    // they are (a lone command costs no copy).
+                    if group.is_empty() {
+                        group = writes;
+                    } else {
+                        group.extend(writes);
+                    }
                 }
             }
             group
