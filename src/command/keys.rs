@@ -54,16 +54,18 @@ pub fn unique(what: &str, value: &str) -> Vec<u8> {
 /// (`u/opp_contact/00000000000000001001/00000000000000001002`).
 pub fn lookup(l: &crate::domain::Lookup) -> Vec<u8> {
     use crate::domain::Part;
-    let value = l
-        .parts
-        .iter()
-        .map(|p| match p {
-            Part::Text(t) => t.clone(),
-            Part::Number(n) => format!("{n:020}"),
-        })
-        .collect::<Vec<_>>()
-        .join("/");
-    unique(l.what, &value)
+    use std::fmt::Write;
+    let mut key = format!("u/{}/", l.what);
+    for (i, part) in l.parts.iter().enumerate() {
+        if i > 0 {
+            key.push('/');
+        }
+        let _ = match part {
+            Part::Text(t) => write!(key, "{t}"),
+            Part::Number(n) => write!(key, "{n:020}"),
+        };
+    }
+    key.into_bytes()
 }
 
 /// The one-byte codes of the kinds in search keys, and `p` for products.
