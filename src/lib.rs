@@ -1,17 +1,21 @@
 //! leadline: a self-hosted sales assistant that runs a team's sales process,
 //! from lead to paid invoice, where the team already works.
 //!
-//! The map of the crate, in the direction dependencies point:
+//! The map of the crate (dependencies point up this list: `domain` imports
+//! nothing else; `tests/it/layering.rs` checks there is no cycle):
 //! - [`domain`]: the workflow core. Records, states, transitions, money and
 //!   ids; pure, no I/O.
 //! - [`command`]: the command language every front end speaks: text ->
-//!   [`command::Command`], applied to the records, -> [`command::Reply`].
+//!   [`command::Command`], applied to the records, -> [`command::Reply`]
+//!   with a typed [`command::Outcome`]; one file per command family, the
+//!   key layout in [`command::keys`].
 //! - [`core`]: the one way in: [`core::Leadline`] owns the backend and the
 //!   configuration; a typed request in, a typed reply out; the one write
 //!   path (group commit).
 //! - [`store`]: the [`store::Backend`] trait and its implementations (the
 //!   embedded sled store); the key layout is [`command::keys`].
-//! - [`config`]: the TOML configuration (embedded default or a file).
+//! - [`config`]: the TOML configuration (embedded default or a file),
+//!   every adapter's settings included, so no adapter is imported by it.
 //! - [`import`]: CSV import of leads (P-2).
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
 //! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.

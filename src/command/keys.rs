@@ -49,7 +49,7 @@ pub fn unique(what: &str, value: &str) -> Vec<u8> {
     format!("u/{what}/{value}").into_bytes()
 }
 
-/// The key of a record's [`Lookup`]: `u/WHAT/PART/PART`, numbers
+/// The key of a record's [`crate::domain::Lookup`]: `u/WHAT/PART/PART`, numbers
 /// zero-padded so key order is number order
 /// (`u/opp_contact/00000000000000001001/00000000000000001002`).
 pub fn lookup(l: &crate::domain::Lookup) -> Vec<u8> {

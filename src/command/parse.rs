@@ -7,7 +7,7 @@
 //!
 //! This file holds the command vocabulary ([`Command`]) and the dispatch:
 //! the first word goes to the command family that knows it
-//! ([`super::FAMILIES`]), each of which parses its own commands in its own
+//! (`FAMILIES` in `command`), each of which parses its own commands in its own
 //! file, next to how it applies them and its help.
 
 use chrono::NaiveDate;

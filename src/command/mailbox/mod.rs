@@ -1,6 +1,6 @@
-//! The mail family: received mail matched onto timelines ([`ingest`]),
-//! the unmatched inbox and `/why` ([`inbox`]), `/email` and sending quotes
-//! and invoices ([`send`]), and the outbox ([`outbox`]); its commands are
+//! The mail family: received mail matched onto timelines (`ingest`),
+//! the unmatched inbox and `/why` (`inbox`), `/email` and sending quotes
+//! and invoices (`send`), and the outbox (`outbox`); its commands are
 //! parsed, applied and explained here. The IMAP and SMTP adapters
 //! (`crate::mail`) call in through commands; no network I/O here.
 

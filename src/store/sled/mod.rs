@@ -2,10 +2,10 @@
 //! JSON records, indexes and history (key layout in
 //! [`crate::command::keys`]).
 //!
-//! - [`overlay`]: a unit's view (committed data, its group, its own writes);
-//! - [`commit`]: group commit through a redo [`journal`] entry;
-//! - [`gate`]: readers never see half of a group or an unsynced write;
-//! - [`flush`]: the thread that syncs once per group and then answers;
+//! - `overlay`: a unit's view (committed data, its group, its own writes);
+//! - `commit`: group commit through a redo `journal` entry;
+//! - `gate`: readers never see half of a group or an unsynced write;
+//! - `flush`: the thread that syncs once per group and then answers;
 //! - [`schema`]: the schema version and upgrades;
 //! - [`repair`]: `leadline store check|repair`.
 //!
