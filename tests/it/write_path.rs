@@ -1,7 +1,7 @@
 //! The daemon's one write path: every write goes through the core's
 //! group-commit writer, and the async runtime never waits for a commit. A
 //! backend that takes 200 ms per commit (a slow disk, a database across a
-//! network) must not slow down reads on the control socket.
+//! network) must not slow down reads on the control socket or in chat.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -13,6 +13,8 @@ use leadline::command::{Tx, TxError};
 use leadline::config::Config;
 use leadline::core::Leadline;
 use leadline::store::{Backend, Durability, Durable, Ticket, Unit};
+
+use crate::fakediscord::FakeDiscord;
 
 /// The embedded store, with every commit 200 ms late.
 struct Slow {
@@ -84,18 +86,27 @@ impl Conn {
 }
 
 #[test]
-fn with_a_backend_slow_to_commit_reads_on_the_socket_still_answer_at_once() {
+fn with_a_backend_slow_to_commit_reads_on_the_socket_and_in_chat_still_answer_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let slow = Arc::new(Slow {
         inner: leadline::store::temporary().expect("store"),
         commits: AtomicUsize::new(0),
     });
     let backend: Arc<dyn Backend> = slow.clone();
-    let core = Leadline::new(
-        backend,
-        Arc::new(Config::embedded()),
-        dir.path().join("secrets"),
-    );
+    // The bot of a team of one, against the fake Discord.
+    let discord = FakeDiscord::start();
+    std::env::set_var("LEADLINE_WRITE_PATH_TOKEN", "fake-token");
+    let config = Config::parse(
+        &format!(
+            "[team]\ndefault_user = \"maria\"\n\
+             [[team.members]]\nname = \"maria\"\nrole = \"manager\"\ndiscord_id = \"111\"\n\
+             [chat]\ntoken_env = \"LEADLINE_WRITE_PATH_TOKEN\"\nguild = \"1\"\napi_base = \"{}\"\n",
+            discord.base()
+        ),
+        "write path test",
+    )
+    .expect("config");
+    let core = Leadline::new(backend, Arc::new(config), dir.path().join("secrets"));
     let socket = dir.path().join("leadline.sock");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = {
@@ -109,6 +120,7 @@ fn with_a_backend_slow_to_commit_reads_on_the_socket_still_answer_at_once() {
     let mut reader = Conn::new(&socket);
     let made = reader.ask(serde_json::json!({"cmd": "/lead new topic:Chairs last:Schmidt"}));
     assert_eq!(made["ok"], true, "{made}");
+    discord.wait_call("/guilds/1/commands");
 
     // Writers keep the slow backend busy: each write waits its turn.
     let writing = Arc::new(AtomicBool::new(true));
@@ -150,11 +162,33 @@ fn with_a_backend_slow_to_commit_reads_on_the_socket_still_answer_at_once() {
         deepest_queue = deepest_queue.max(queue);
         std::thread::sleep(Duration::from_millis(50));
     }
+    // A read in chat: the callback comes while commits keep the writer busy
+    // (measured by polling every 20 ms; a runtime waiting for the writer
+    // would take a 200 ms commit at least).
+    let mut slowest_chat = Duration::ZERO;
+    for id in 1..=5u64 {
+        let t = Instant::now();
+        discord.slash(
+            id,
+            "111",
+            "find",
+            serde_json::json!([{"name": "args", "type": 3, "value": "Chairs"}]),
+        );
+        let answer = discord
+            .wait_call(&format!("/interactions/{id}/token-{id}/callback"))
+            .body;
+        slowest_chat = slowest_chat.max(t.elapsed());
+        assert!(answer.to_string().contains("L-1001"), "{answer}");
+    }
     writing.store(false, Ordering::SeqCst);
     let written: usize = writers.into_iter().map(|w| w.join().expect("writer")).sum();
     assert!(
         slowest < Duration::from_millis(50),
         "a read took {slowest:?} while commits take 200 ms"
+    );
+    assert!(
+        slowest_chat < Duration::from_millis(100),
+        "a read in chat took {slowest_chat:?} while commits take 200 ms"
     );
     assert!(
         deepest_queue > 0,
