@@ -199,26 +199,33 @@ impl Leadline {
     /// [`Leadline::flush`] with `Deferred`), or through the writer, which
     /// groups them with whatever else arrives.
     ///
-    /// Fails as a whole only when the store cannot be written.
+    /// Fails as a whole only when the store cannot be written (outside the
+    /// daemon; through the writer each request has its own answer).
     pub fn run_all(
         &self,
         requests: Vec<Request>,
         durability: Durability,
     ) -> Result<Vec<Answer>, TxError> {
         if let Some(sender) = self.writer() {
+            // Each request gets its own answer: one the writer never took
+            // (leadline stopping) says so, the ones before it stand.
             let mut waiting = Vec::with_capacity(requests.len());
             for request in requests {
                 let (answer, answered) = oneshot::channel();
                 self.inner.counters.queued.fetch_add(1, Ordering::SeqCst);
                 if sender.blocking_send(Job { request, answer }).is_err() {
                     self.inner.counters.queued.fetch_sub(1, Ordering::SeqCst);
-                    return Err(TxError(stopping().to_string()));
+                    waiting.push(None);
+                } else {
+                    waiting.push(Some(answered));
                 }
-                waiting.push(answered);
             }
             return Ok(waiting
                 .into_iter()
-                .map(|w| w.blocking_recv().unwrap_or_else(|_| Err(stopped())))
+                .map(|w| match w {
+                    Some(w) => w.blocking_recv().unwrap_or_else(|_| Err(stopped())),
+                    None => Err(stopping()),
+                })
                 .collect());
         }
         self.commit_here(requests, durability)

@@ -334,7 +334,12 @@ fn import_rows(
                     )))
                 }
             },
-            Err(CommandError::Store(e)) => return Err(ImportError::Store(e.to_string())),
+            Err(CommandError::Store(e)) => {
+                return Err(ImportError::Store(format!(
+                    "{e}; the import stopped at line {line} ({} lead(s) before it were imported)",
+                    report.imported.len()
+                )))
+            }
             Err(e) => report.failed.push((line, e.to_string())),
         }
     }
