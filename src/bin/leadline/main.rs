@@ -119,7 +119,8 @@ enum Action {
     },
     /// Sign a mail account in with OAuth2 (Microsoft 365, Gmail): shows an
     /// address and a code to enter in a browser anywhere, waits for the
-    /// approval and keeps the sign-in (owner-only) in the data folder.
+    /// approval and keeps the sign-in (owner-only) in the secrets folder
+    /// (`[secrets] path`, by default DATA/oauth).
     Login {
         /// The mail account's name (`[[mail.accounts]] name`).
         account: String,
