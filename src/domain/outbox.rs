@@ -373,4 +373,60 @@ mod tests {
         assert!(recover(&mut mail(MailState::Sending { since: at(1) }, 1)));
         assert!(!recover(&mut mail(MailState::Pending { next_at: None }, 0)));
     }
+
+    /// A step by its number, for generated sequences.
+    fn nth_step(n: u8) -> OutboxStep {
+        match n % 6 {
+            0 => OutboxStep::Claim,
+            1 => OutboxStep::Sent {
+                response: "250 ok".into(),
+                from: "sales@example.com".into(),
+            },
+            2 => OutboxStep::Deferred {
+                reason: "451 later".into(),
+            },
+            3 => OutboxStep::Failed {
+                reason: "550 no".into(),
+            },
+            4 => OutboxStep::Retry,
+            _ => OutboxStep::Unreachable {
+                reason: "refused".into(),
+            },
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the sender and people do, in any order: tries stay
+        /// within the limit, a refused step changes nothing, a mail is
+        /// settled exactly when it becomes sent or failed, and only a
+        /// claim starts a send.
+        #[test]
+        fn any_sequence_of_steps_keeps_the_outbox_rules(
+            steps in proptest::collection::vec((0u8..6, 0u32..400), 1..60)
+        ) {
+            let mut m = mail(MailState::Pending { next_at: None }, 0);
+            let mut now = at(0);
+            for (n, minutes) in steps {
+                now += chrono::Duration::minutes(i64::from(minutes));
+                let s = nth_step(n);
+                let before = m.clone();
+                match super::step(&mut m, &s, now) {
+                    Err(_) => proptest::prop_assert_eq!(&m, &before),
+                    Ok(settled) => {
+                        let ended = matches!(m.state, MailState::Sent { .. } | MailState::Failed { .. });
+                        let was_ended = matches!(before.state, MailState::Sent { .. } | MailState::Failed { .. });
+                        proptest::prop_assert_eq!(settled.is_some(), ended && !was_ended);
+                        if matches!(m.state, MailState::Sending { .. }) && !matches!(before.state, MailState::Sending { .. }) {
+                            proptest::prop_assert_eq!(&s, &OutboxStep::Claim);
+                            proptest::prop_assert_eq!(m.attempts, before.attempts + 1);
+                        }
+                        if matches!(before.state, MailState::Sent { .. }) {
+                            proptest::prop_assert_eq!(&m, &before, "a sent mail never changes");
+                        }
+                    }
+                }
+                proptest::prop_assert!(m.attempts <= MAX_ATTEMPTS);
+            }
+        }
+    }
 }
