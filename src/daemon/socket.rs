@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
@@ -51,13 +51,40 @@ pub(super) async fn run_command(
     result
 }
 
+/// The longest request line the socket takes (a CSV import travels in
+/// one); a longer one is refused and its connection closed, so a client
+/// cannot make the daemon hold any amount of memory.
+const MAX_REQUEST: u64 = 64 * 1024 * 1024;
+
+/// Answers one connection, a request per line, until it closes.
 pub(super) async fn serve(stream: UnixStream, shared: Arc<Shared>) {
     let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let mut out = handle(&line, &shared).await.to_string();
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(MAX_REQUEST + 1)
+            .read_until(b'\n', &mut line)
+            .await;
+        let answer = match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) if n as u64 > MAX_REQUEST => failure(
+                "invalid",
+                format!(
+                    "a request is at most {} MiB; this one is longer, so the connection is closed",
+                    MAX_REQUEST / 1024 / 1024
+                ),
+            ),
+            Ok(_) => match std::str::from_utf8(&line) {
+                Ok(text) => handle(text.trim_end_matches(['\n', '\r']), &shared).await,
+                Err(_) => failure("invalid", "a request must be UTF-8 JSON"),
+            },
+        };
+        let too_long = line.len() as u64 > MAX_REQUEST;
+        let mut out = answer.to_string();
         out.push('\n');
-        if write.write_all(out.as_bytes()).await.is_err() {
+        if write.write_all(out.as_bytes()).await.is_err() || too_long {
             break;
         }
     }

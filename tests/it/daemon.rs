@@ -371,3 +371,45 @@ fn an_unknown_member_is_refused_through_the_socket() {
     d.signal("-TERM");
     assert!(d.wait(10).success());
 }
+
+#[test]
+fn an_oversized_request_is_refused_and_the_daemon_keeps_answering() {
+    use std::io::{BufRead, Write};
+    let b = Bin::new();
+    let _d = Daemon::start(&b);
+    let path = leadline::daemon::socket_path(&b.data());
+    let stream = std::os::unix::net::UnixStream::connect(&path).expect("connect");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    // 65 MiB without a line break, written while the daemon answers.
+    let mut writer = stream;
+    let sending = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..65 {
+            if writer.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = writer.write_all(b"\n");
+    });
+    let mut answer = String::new();
+    reader.read_line(&mut answer).expect("an answer");
+    let v: serde_json::Value = serde_json::from_str(&answer).expect("json");
+    assert_eq!(v["ok"], false, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("at most 64 MiB"),
+        "{v}"
+    );
+    let _ = sending.join();
+    // Other clients are answered as before.
+    let mut client = Client::connect(&b.data()).expect("daemon still listens");
+    let v = client
+        .request(&Request {
+            cmd: Some("/help".into()),
+            ..Default::default()
+        })
+        .expect("answer");
+    assert_eq!(v["ok"], true, "{v}");
+}
