@@ -299,6 +299,18 @@ impl<'a, 'c> Args<'a, 'c> {
             })
     }
 
+    /// `revenue:` of a win: an amount, or `compute` (or nothing) to have
+    /// it computed from the won quotes, the lines or the estimate.
+    pub(super) fn revenue(&mut self) -> Result<Option<rust_decimal::Decimal>, CommandError> {
+        match self.opt(&["revenue", "actual_revenue"])? {
+            None => Ok(None),
+            Some(r) if normalize_name(&r) == "compute" => Ok(None),
+            Some(r) => parse_amount(&r, self.ctx.team.locale)
+                .map(Some)
+                .map_err(|e| invalid(format!("revenue: {e}"))),
+        }
+    }
+
     /// Refuses whatever was not used.
     pub(super) fn done(self) -> Result<(), CommandError> {
         if let Some((_, typed, _)) = self.opts.first() {

@@ -210,11 +210,10 @@ const FAMILIES: &[Family] = &[
 
 /// The steps roles and confirmations can name.
 pub fn steps() -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = FAMILIES
+    let out: Vec<&'static str> = FAMILIES
         .iter()
         .flat_map(|f| f.steps.iter().copied())
         .collect();
-    out.dedup();
     out
 }
 
@@ -245,4 +244,33 @@ pub fn permit(cmd: &Command, ctx: &Context) -> Result<(), CommandError> {
         member.role.name(),
         needed.name()
     ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_belongs_to_one_family_and_steps_name_the_commands_roles_see() {
+        let all = steps();
+        let unique: std::collections::BTreeSet<&str> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len(), "a step named twice: {all:?}");
+        let config = crate::config::Config::embedded();
+        let ctx = config.context("me", chrono::Utc::now(), "test");
+        for line in [
+            "/qualify L-1001",
+            "/opp win O-1001",
+            "/quote activate Q-1001",
+            "/order cancel SO-1001 reason:x",
+            "/invoice pay INV-1001 amount:5",
+            "/task L-1001 Call back",
+            "/outbox retry 1",
+            "/product new X-1 price:1",
+            "/contact edit C-1001 last:Weber",
+            "/show L-1001",
+        ] {
+            let cmd = parse(line, &ctx).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(all.contains(&step(&cmd)), "{line} is step {}", step(&cmd));
+        }
+    }
 }

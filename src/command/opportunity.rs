@@ -8,7 +8,7 @@ use super::parse::Command;
 use super::records::Tx;
 use super::records::{require, save};
 use super::render;
-use super::values::parse_amount;
+
 use super::{CommandError, Context, Family, Reply};
 use crate::domain::fields::normalize_name;
 use crate::domain::lines::{LineInput, Priced};
@@ -55,14 +55,7 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
     let cmd = match (kind, word) {
         (Kind::Opportunity, "win") => {
             let opp = args.number(kind)?;
-            let revenue = match args.opt(&["revenue", "actual_revenue"])? {
-                None => None,
-                Some(r) if normalize_name(&r) == "compute" => None,
-                Some(r) => Some(
-                    parse_amount(&r, args.ctx.team.locale)
-                        .map_err(|e| invalid(format!("revenue: {e}")))?,
-                ),
-            };
+            let revenue = args.revenue()?;
             Command::OppWin {
                 opp,
                 revenue,

@@ -9,9 +9,8 @@ use super::parse::Command;
 use super::records::Tx;
 use super::records::{next_number, require, save};
 use super::render;
-use super::values::{parse_amount, parse_yes_no};
+use super::values::parse_yes_no;
 use super::{CommandError, Context, Family, Reply};
-use crate::domain::fields::normalize_name;
 use crate::domain::opportunity::{OppState, Opportunity};
 use crate::domain::order::Order;
 use crate::domain::quote::{Quote, QuoteState};
@@ -96,14 +95,7 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
         }
         "win" => {
             let quote = args.id(kind)?;
-            let revenue = match args.opt(&["revenue", "actual_revenue"])? {
-                None => None,
-                Some(r) if normalize_name(&r) == "compute" => None,
-                Some(r) => Some(
-                    parse_amount(&r, args.ctx.team.locale)
-                        .map_err(|e| invalid(format!("revenue: {e}")))?,
-                ),
-            };
+            let revenue = args.revenue()?;
             Command::QuoteWin {
                 quote,
                 close_opportunity: match args.opt(&["close_opportunity", "close_opp"])? {

@@ -69,6 +69,15 @@ pub(super) fn failure(code: &str, message: impl Into<String>) -> serde_json::Val
     serde_json::json!({"ok": false, "error": code, "message": message.into()})
 }
 
+/// The acting member of `req`: the one it names, else the default user.
+///
+/// Fails when that name is not on the team.
+fn actor_of(core: &Leadline, req: &Request) -> Result<String, CommandError> {
+    let team = &core.config().team;
+    team.resolve_actor(req.actor.as_deref().unwrap_or(&team.default_user))
+        .map_err(CommandError::Invalid)
+}
+
 /// The core request for command line `text` of `req`.
 ///
 /// Fails when the actor is not on the team or the text is not a command.
@@ -77,11 +86,7 @@ pub(super) fn command_request(
     req: &Request,
     text: &str,
 ) -> Result<crate::core::Request, CommandError> {
-    let config = core.config();
-    let actor = config
-        .team
-        .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
-        .map_err(CommandError::Invalid)?;
+    let actor = actor_of(core, req)?;
     let via = req.via.as_deref().unwrap_or("shell");
     let now = req.now.unwrap_or_else(Utc::now);
     core.parse(text, &actor, via, now, req.data)
@@ -90,7 +95,7 @@ pub(super) fn command_request(
 /// Answers a request in-process, on this thread: what `leadline` does when
 /// no daemon runs, and what the daemon does on a blocking thread for
 /// `tick`, `digest` and `import`. `status` needs the daemon.
-pub fn answer(core: &Leadline, req: Request) -> serde_json::Value {
+pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
     let config = core.config();
     let now = req.now.unwrap_or_else(Utc::now);
     if req.status {
@@ -115,13 +120,10 @@ pub fn answer(core: &Leadline, req: Request) -> serde_json::Value {
             Err(e) => failure("store", e.to_string()),
         };
     }
-    if let Some(import) = req.import_leads {
-        let actor = match config
-            .team
-            .resolve_actor(req.actor.as_deref().unwrap_or(&config.team.default_user))
-        {
+    if let Some(import) = req.import_leads.take() {
+        let actor = match actor_of(core, &req) {
             Ok(a) => a,
-            Err(e) => return failure("invalid", e),
+            Err(e) => return response(Err(e), false),
         };
         let table = if import.bytes.is_empty() {
             import.csv.into_bytes()
