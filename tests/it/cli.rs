@@ -148,6 +148,59 @@ fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
     assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }
 
+/// Makes a folder made by a test (umask 022) private, as leadline's own are.
+fn private(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+}
+
+/// Every file and folder under `dir` (itself included) with its mode bits.
+fn modes(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = vec![];
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).expect("stat");
+        out.push((p.clone(), meta.permissions().mode() & 0o777));
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p).expect("read dir") {
+                todo.push(e.expect("entry").path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_data_folder_is_private_whatever_the_umask_and_a_readable_one_is_refused() {
+    let b = Bin::new();
+    // The test runs under the usual umask (022); leadline must not inherit it.
+    b.ok("/lead new topic:X last:Y");
+    let daemon = crate::daemon::Daemon::start_with(b.command());
+    b.ok("/lead new topic:Z last:W");
+    drop(daemon);
+    let found = modes(&b.data());
+    assert!(found.len() > 3, "{found:?}");
+    for (path, mode) in &found {
+        assert_eq!(mode & 0o077, 0, "{} is {mode:04o}", path.display());
+    }
+    assert_eq!(found[0].1, 0o700);
+
+    // A folder others can enter is refused, with the chmod that fixes it,
+    // and nothing is written.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(b.data(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let err = b.fails("/lead new topic:Q last:R", 3);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("mode 0755") && err.contains(&format!("chmod 700 '{}'", b.data().display())),
+        "{err}"
+    );
+    private(&b.data());
+    assert!(b.fails("/show L-1003", 1).contains("no lead L-1003"));
+    assert!(b.ok("/show L-1002").contains("Z"));
+}
+
 #[test]
 fn a_store_written_by_a_newer_leadline_is_refused() {
     let b = Bin::new();
@@ -174,6 +227,7 @@ fn a_folder_of_other_sled_data_is_not_taken_for_a_store() {
         db.insert("something", "else").expect("write");
         db.flush().expect("flush");
     }
+    private(&b.data());
     let out = b.run(&["cmd", "/list leads"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not leadline's"));

@@ -211,6 +211,9 @@ struct InvalidInput(String);
 /// configuration or store, 4 a server (mail, sign-in provider) could not
 /// be reached.
 fn main() -> ExitCode {
+    // Whatever leadline writes (store, tokens, backups, exports) is for its
+    // owner only, whatever umask it was started with.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

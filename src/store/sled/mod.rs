@@ -75,6 +75,7 @@ impl SledStore {
     /// or it was written by a newer leadline.
     pub fn open(options: &StoreOptions) -> Result<SledStore, StoreError> {
         let path = options.path.clone();
+        private_folder(&path)?;
         clear_interrupted_writes(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
             reason: format!("cannot tidy the folder before opening: {e}"),
@@ -182,6 +183,47 @@ impl Backend for SledStore {
     fn flush(&self) -> Result<(), TxError> {
         self.flush_all()
     }
+}
+
+/// Creates the data folder readable by its owner only (0700, whatever the
+/// umask), or checks that an existing one is: it holds every lead, deal
+/// and e-mail, so a folder that other local users can enter is refused
+/// with the `chmod` that fixes it rather than opened.
+///
+/// Fails when the folder cannot be created or read, or others can use it.
+fn private_folder(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let failed = |e: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(path)
+                .map_err(failed)?;
+            // `mode` is masked by the umask; set it exactly.
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                .map_err(failed)?;
+            return Ok(());
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if meta.is_dir() && mode & 0o077 != 0 {
+        return Err(StoreError::Open {
+            path: path.to_path_buf(),
+            reason: format!(
+                "other users can open it (mode {mode:04o}), and it holds every lead and \
+                 e-mail; make it private first: chmod 700 '{}'",
+                path.display()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Removes what an interrupted sled write leaves behind that sled would
