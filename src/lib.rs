@@ -17,6 +17,8 @@
 //! - [`config`]: the TOML configuration (embedded default or a file),
 //!   every adapter's settings included, so no adapter is imported by it.
 //! - [`import`]: CSV import of leads (P-2).
+//! - [`redact`]: every secret read is remembered and taken out of every
+//!   text that leaves the process.
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
 //! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.
 //! - [`chat`]: the chat front end's rules: members, roles, confirmations,
@@ -32,5 +34,6 @@ pub mod daemon;
 pub mod domain;
 pub mod import;
 pub mod mail;
+pub mod redact;
 pub mod scheduler;
 pub mod store;

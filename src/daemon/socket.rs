@@ -82,7 +82,9 @@ pub(super) async fn serve(stream: UnixStream, shared: Arc<Shared>) {
             },
         };
         let too_long = line.len() as u64 > MAX_REQUEST;
-        let mut out = answer.to_string();
+        // Whatever a server said about a login may be in a status or an
+        // error; no secret leaves through the socket.
+        let mut out = crate::redact::redact(&answer.to_string()).into_owned();
         out.push('\n');
         if write.write_all(out.as_bytes()).await.is_err() || too_long {
             break;
@@ -113,6 +115,7 @@ pub(super) fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof:
             Ok(reply) => (reply.text, true),
             Err(e) => (e.to_string(), false),
         };
+        let text = crate::redact::redact(&text);
         let text = format!("{}\n", crate::command::terminal_safe(&text));
         let _ = if out {
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())

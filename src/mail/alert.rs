@@ -41,7 +41,7 @@ impl Alert {
 pub async fn tell_admins(core: &Leadline, account: &str, text: String) {
     let cmd = Command::MailAccountNotice {
         account: account.to_string(),
-        text,
+        text: crate::redact::redact(&text).into_owned(),
     };
     let request = Request::system(
         cmd,

@@ -107,11 +107,15 @@ async fn connect(account: &ImapAccount, tokens: &Tokens) -> Result<Connected, Ma
     };
     // The credentials first: a missing sign-in needs no connection.
     let login = match &account.oauth2 {
-        None => Login::Password(Secret::load(
-            &format!("mail account {}", account.name),
-            &account.password_env,
-            &account.password_file,
-        )?),
+        None => {
+            let password = Secret::load(
+                &format!("mail account {}", account.name),
+                &account.password_env,
+                &account.password_file,
+            )?;
+            crate::redact::remember_login(&account.user, password.expose());
+            Login::Password(password)
+        }
         Some(o) => Login::OAuth(
             o,
             super::oauth::access_token(&account.name, o, tokens, false).await?,

@@ -20,7 +20,9 @@ pub use crate::config::mail::{ImapAccount, MailConfig, SmtpConfig, Tls};
 pub struct Secret(String);
 
 impl Secret {
-    /// Reads a secret from an environment variable or a file.
+    /// Reads a secret from an environment variable or a file, and
+    /// remembers it so that no text leadline shows ever contains it
+    /// ([`crate::redact`]).
     ///
     /// Fails naming the variable or file (never the secret).
     pub fn load(
@@ -28,6 +30,12 @@ impl Secret {
         env: &Option<String>,
         file: &Option<PathBuf>,
     ) -> Result<Secret, MailError> {
+        let secret = Secret::read(what, env, file)?;
+        crate::redact::remember(&secret.0);
+        Ok(secret)
+    }
+
+    fn read(what: &str, env: &Option<String>, file: &Option<PathBuf>) -> Result<Secret, MailError> {
         if let Some(var) = env {
             return std::env::var(var).map(Secret).map_err(|_| {
                 MailError::Secret(format!("{what}: the environment variable {var} is not set"))

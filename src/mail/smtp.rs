@@ -72,10 +72,11 @@ async fn login<'a>(
         }));
     }
     match &config.user {
-        Some(user) => Ok(Login::Password(
-            user.clone(),
-            Secret::load("mail.smtp", &config.password_env, &config.password_file)?,
-        )),
+        Some(user) => {
+            let password = Secret::load("mail.smtp", &config.password_env, &config.password_file)?;
+            crate::redact::remember_login(user, password.expose());
+            Ok(Login::Password(user.clone(), password))
+        }
         None => Ok(Login::None),
     }
 }
@@ -229,6 +230,28 @@ fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
     .map_err(|e| e.to_string())
 }
 
+/// `step` with every secret taken out of the server's words, before the
+/// outbox stores them ([`crate::redact`]).
+fn redacted(step: OutboxStep) -> OutboxStep {
+    let clean = |s: String| crate::redact::redact(&s).into_owned();
+    match step {
+        OutboxStep::Sent { response, from } => OutboxStep::Sent {
+            response: clean(response),
+            from,
+        },
+        OutboxStep::Deferred { reason } => OutboxStep::Deferred {
+            reason: clean(reason),
+        },
+        OutboxStep::Failed { reason } => OutboxStep::Failed {
+            reason: clean(reason),
+        },
+        OutboxStep::Unreachable { reason } => OutboxStep::Unreachable {
+            reason: clean(reason),
+        },
+        other @ (OutboxStep::Claim | OutboxStep::Retry) => other,
+    }
+}
+
 /// Moves outbox entry `n` one step.
 ///
 /// Fails when the store fails or the step is refused.
@@ -239,7 +262,10 @@ async fn step(
     step: OutboxStep,
 ) -> Result<(), MailError> {
     core.call(Request::system(
-        Command::OutboxStep { mail: n, step },
+        Command::OutboxStep {
+            mail: n,
+            step: redacted(step),
+        },
         format!("(mail) outbox #{n}"),
         "mail",
         "mail",

@@ -26,5 +26,6 @@ mod process;
 mod properties;
 mod readme;
 mod scheduler;
+mod secrets;
 mod timeline;
 mod write_path;

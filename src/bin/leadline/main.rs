@@ -161,7 +161,7 @@ enum LogFormat {
 /// in them (only account names and server answers are).
 fn init_logs(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stdout)
+        .with_writer(|| leadline::redact::Redacting(std::io::stdout()))
         .with_target(false)
         .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 /// process quietly instead of a panic: every change was committed before
 /// its reply is printed.
 pub fn write_out(text: &str, newline: bool) {
-    let text = leadline::command::terminal_safe(text);
+    let text = leadline::redact::redact(text);
+    let text = leadline::command::terminal_safe(&text);
     let mut out = std::io::stdout().lock();
     let written = if newline {
         writeln!(out, "{text}")
@@ -29,7 +30,7 @@ pub fn write_err(text: &str) {
     let _ = writeln!(
         std::io::stderr().lock(),
         "{}",
-        leadline::command::terminal_safe(text)
+        leadline::command::terminal_safe(&leadline::redact::redact(text))
     );
 }
 

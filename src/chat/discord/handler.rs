@@ -101,11 +101,12 @@ impl Handler {
     }
 
     fn message(a: &Answer) -> CreateInteractionResponseMessage {
+        let text = crate::redact::redact(&a.text);
         let mut m = CreateInteractionResponseMessage::new().ephemeral(a.private);
         if a.private {
-            m = m.content(a.text.clone());
+            m = m.content(text.to_string());
         } else {
-            let (title, rest) = a.text.split_once('\n').unwrap_or((&a.text, ""));
+            let (title, rest) = text.split_once('\n').unwrap_or((&text, ""));
             m = m.embed(
                 CreateEmbed::new()
                     .title(title.chars().take(256).collect::<String>())
@@ -286,14 +287,20 @@ impl EventHandler for Handler {
             match msg.author.id.create_dm_channel(&ctx.http).await {
                 Ok(dm) => dm
                     .id
-                    .send_message(&ctx.http, CreateMessage::new().content(a.text.clone()))
+                    .send_message(
+                        &ctx.http,
+                        CreateMessage::new().content(crate::redact::redact(&a.text)),
+                    )
                     .await
                     .map(|_| ()),
                 Err(e) => Err(e),
             }
         } else {
             msg.channel_id
-                .send_message(&ctx.http, CreateMessage::new().content(a.text.clone()))
+                .send_message(
+                    &ctx.http,
+                    CreateMessage::new().content(crate::redact::redact(&a.text)),
+                )
                 .await
                 .map(|_| ())
         };

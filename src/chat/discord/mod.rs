@@ -163,6 +163,7 @@ pub async fn post(
     to: &str,
     text: &str,
 ) -> Result<(), serenity::Error> {
+    let text = crate::redact::redact(text);
     let msg = CreateMessage::new().content(text.chars().take(1900).collect::<String>());
     if let Some(user) = to.strip_prefix("dm:").and_then(|u| u.parse::<u64>().ok()) {
         let dm = UserId::new(user).create_dm_channel(http).await?;

@@ -228,6 +228,10 @@ pub async fn access_token(
     let Some(stored) = tokens.load(account)? else {
         return Err(sign_in("it is not signed in"));
     };
+    crate::redact::remember(&stored.refresh_token);
+    if let Some(token) = &stored.access_token {
+        crate::redact::remember(token);
+    }
     if stored.client_id != cfg.client_id || stored.token_url != cfg.endpoints().token {
         return Err(sign_in(
             "it was signed in with another client id or provider than the config names",
@@ -256,6 +260,8 @@ pub async fn access_token(
         .map(|r| r.secret().clone())
         .unwrap_or(stored.refresh_token);
     let renewed = stored_from(cfg, &token, refresh, stored.signed_in_at);
+    crate::redact::remember(&renewed.refresh_token);
+    crate::redact::remember(token.access_token().secret());
     tokens.save(account, &renewed)?;
     tracing::info!("{account}: access token refreshed");
     Ok(Access {
