@@ -68,6 +68,20 @@ impl ChatConfig {
                     .to_string(),
             );
         }
+        if self.token_env.is_some() && self.token_file.is_some() {
+            return Err(
+                "chat.token_file: both token_env and token_file are given; keep one, so it is clear which is used"
+                    .to_string(),
+            );
+        }
+        if self.notices != "dm"
+            && (self.notices.is_empty() || !self.notices.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(format!(
+                "chat.notices: '{}' is not a target; give \"dm\" (each member's direct messages) or a channel id (digits)",
+                self.notices
+            ));
+        }
         for step in self.roles.keys().chain(&self.confirm) {
             if !command::steps().contains(&step.as_str()) {
                 return Err(format!(

@@ -124,6 +124,11 @@ fn check_secret(
             "{what}: passwords never go in the config file; use password_env or password_file"
         ));
     }
+    if env.is_some() && file.is_some() {
+        return Err(format!(
+            "{what}: both password_env and password_file are given; keep one, so it is clear which is used"
+        ));
+    }
     if needed && env.is_none() && file.is_none() {
         return Err(format!(
             "{what}: give password_env (an environment variable) or password_file"
@@ -138,8 +143,8 @@ impl MailConfig {
     /// Fails naming the account and the setting.
     pub fn validate(&self) -> Result<(), String> {
         let mut names = std::collections::BTreeSet::new();
-        for a in &self.accounts {
-            let what = format!("mail.accounts '{}'", a.name);
+        for (i, a) in self.accounts.iter().enumerate() {
+            let what = format!("mail.accounts[{i}] '{}'", a.name);
             if a.name.is_empty() || a.name.contains('/') || !names.insert(a.name.clone()) {
                 return Err(format!(
                     "{what}: the name must be non-empty, without '/', and unique"
@@ -165,6 +170,12 @@ impl MailConfig {
             }
             if a.folders.is_empty() {
                 return Err(format!("{what}: folders cannot be empty"));
+            }
+            if a.poll_seconds == 0 || a.poll_seconds > 86_400 {
+                return Err(format!(
+                    "mail.accounts[{i}].poll_seconds: {} is not a wait between polls; give 1 to 86400 seconds",
+                    a.poll_seconds
+                ));
             }
         }
         if let Some(s) = &self.smtp {
@@ -337,6 +348,11 @@ impl OAuthConfig {
     pub fn validate(&self, what: &str) -> Result<(), String> {
         if self.client_id.trim().is_empty() {
             return Err(format!("{what}: oauth2.client_id is empty"));
+        }
+        if self.client_secret_env.is_some() && self.client_secret_file.is_some() {
+            return Err(format!(
+                "{what}: both oauth2.client_secret_env and oauth2.client_secret_file are given; keep one"
+            ));
         }
         if self.client_secret.is_some() {
             return Err(format!(

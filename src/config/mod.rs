@@ -166,14 +166,20 @@ impl Config {
                 message: format!("{line}{}", e.message().replace('\n', " ")),
             }
         })?;
+        // Each check's message starts with the setting's path
+        // (`mail.accounts[0].poll_seconds: ...`); its line is found in the
+        // text.
         let invalid = |message: String| ConfigError::Invalid {
             origin: origin.to_string(),
-            message,
+            message: match line_of(text, &message) {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            },
         };
         config
             .process
             .validate()
-            .map_err(|r| invalid(r.to_string()))?;
+            .map_err(|r| invalid(format!("process.{r}")))?;
         config.mail.validate().map_err(invalid)?;
         config.chat.validate().map_err(invalid)?;
         let mut names = std::collections::BTreeSet::new();
@@ -195,6 +201,40 @@ impl Config {
     }
 }
 
+/// The line of the setting a check's `message` starts with: a dotted
+/// path whose parts may carry an index (`mail.accounts[1].poll_seconds`),
+/// up to the first space or colon. The deepest part written in the file
+/// gives the line (a setting left at its default has none of its own, so
+/// its table's line is given).
+fn line_of(text: &str, message: &str) -> Option<usize> {
+    let path = message.split([' ', ':']).next()?;
+    let doc = toml_edit::ImDocument::parse(text.to_string()).ok()?;
+    let mut item = doc.as_item();
+    let mut span = None;
+    for part in path.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((key, rest)) => (key, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let Some(next) = item.get(key) else { break };
+        item = next;
+        span = item.span().or(span);
+        if let Some(i) = index {
+            let Some(next) = item.get(i) else { break };
+            item = next;
+            span = item.span().or(span);
+        }
+    }
+    let start = span?.start.min(text.len());
+    Some(
+        text.as_bytes()[..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +243,65 @@ mod tests {
     fn the_embedded_default_parses() {
         let c = Config::parse(DEFAULT, "(embedded)");
         assert!(c.is_ok(), "{:?}", c.err());
+    }
+
+    #[test]
+    fn values_that_cannot_work_are_refused_with_the_setting_and_its_line() {
+        let account = "[[mail.accounts]]\nname = \"a\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nuser = \"u\"\npassword_env = \"P\"\n";
+        let cases = [
+            (
+                "[process]\ncurrency = \"EUR\"\npayment_days = 100000000\n",
+                3,
+                "process.payment_days",
+            ),
+            (
+                "[scheduler]\nsweep = \"*/5 * * * *\"\ndigest = \"0 8 30 2 *\"\n",
+                3,
+                "never fires",
+            ),
+            (
+                &format!(
+                    "{account}{}poll_seconds = 0\n",
+                    account.replace("\"a\"", "\"b\"")
+                ),
+                13,
+                "mail.accounts[1].poll_seconds",
+            ),
+            (
+                &format!("{account}password_file = \"/run/p\"\n"),
+                1,
+                "both password_env and password_file",
+            ),
+            ("[chat]\n\nnotices = \"#sales\"\n", 3, "chat.notices"),
+            (
+                "[chat]\ntoken_env = \"T\"\ntoken_file = \"/run/t\"\n",
+                3,
+                "both token_env and token_file",
+            ),
+            (
+                "[process.numbering]\nlead = { prefix = \"L:\", first = 1 }\n",
+                2,
+                "process.numbering.lead: prefix 'L:'",
+            ),
+        ];
+        for (text, line, said) in cases {
+            let msg = match Config::parse(text, "t.toml") {
+                Ok(_) => panic!("accepted: {text}"),
+                Err(e) => e.to_string(),
+            };
+            assert!(msg.contains(said), "{text}\n-> {msg}");
+            assert!(msg.contains(&format!("line {line}:")), "{text}\n-> {msg}");
+            assert_eq!(msg.lines().count(), 1, "{msg}");
+        }
+        // Edges that do work.
+        for ok in [
+            "[process]\npayment_days = 0\n",
+            "[process]\npayment_days = 365\n",
+            "[scheduler]\ndigest = \"0 8 29 2 *\"\n",
+            "[chat]\nnotices = \"123456789012345678\"\n",
+        ] {
+            assert!(Config::parse(ok, "t.toml").is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -184,9 +184,13 @@ impl Numbering {
         for kind in Kind::ALL {
             let f = self.format(kind);
             let p = f.prefix.to_ascii_uppercase();
-            if p.is_empty() || p.chars().any(|c| c.is_ascii_digit() || c.is_whitespace()) {
+            if p.is_empty()
+                || p.chars().any(|c| {
+                    c.is_ascii_digit() || c.is_whitespace() || matches!(c, ':' | '"' | '\'')
+                })
+            {
                 return Err(Refusal::new(format!(
-                    "numbering.{}: prefix '{}' must be non-empty, without digits or spaces",
+                    "numbering.{}: prefix '{}' must be non-empty, without digits, spaces, ':' or quotes (commands read 'name:value')",
                     kind.name(),
                     f.prefix
                 )));

@@ -106,6 +106,9 @@ impl Reasons {
     }
 }
 
+/// The longest payment term `payment_days` takes: a year.
+pub const MAX_PAYMENT_DAYS: u32 = 365;
+
 /// Everything configurable that the workflow core reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -195,6 +198,12 @@ impl Rules {
     /// Fails with a one-line message naming the offending setting.
     pub fn validate(&self) -> Result<(), Refusal> {
         self.numbering.validate()?;
+        if self.payment_days > MAX_PAYMENT_DAYS {
+            return Err(Refusal::new(format!(
+                "payment_days: {} days is not a payment term; give 0 to {MAX_PAYMENT_DAYS}",
+                self.payment_days
+            )));
+        }
         for step in Step::ALL {
             let list = self.reasons.of(step);
             if list.is_empty() && step != Step::OrderCancel {

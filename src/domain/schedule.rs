@@ -9,7 +9,7 @@
 //! crate requires both. Such a line becomes two schedules, one for each
 //! day field, and fires when either does.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Deserialize;
 use std::str::FromStr;
 
@@ -86,10 +86,24 @@ impl Schedule {
         let parsed: Result<Vec<cron::Schedule>, _> =
             lines.iter().map(|l| cron::Schedule::from_str(l)).collect();
         match parsed {
-            Ok(inner) => Ok(Schedule {
-                text: text.to_string(),
-                inner,
-            }),
+            Ok(inner) => {
+                let schedule = Schedule {
+                    text: text.to_string(),
+                    inner,
+                };
+                // From a fixed moment, so the answer does not depend on
+                // today; eight years hold two leap days (29 February).
+                let from = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).single();
+                let fires = from
+                    .and_then(|f| schedule.next_after(f, &Utc))
+                    .is_some_and(|t| t.year() < 2009);
+                if !fires {
+                    return Err(format!(
+                        "'{text}' never fires: no date has that day in that month"
+                    ));
+                }
+                Ok(schedule)
+            }
             Err(e) => {
                 for (i, field) in fields.iter().enumerate() {
                     let mut probe = ["*"; 5];

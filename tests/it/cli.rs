@@ -202,6 +202,28 @@ fn the_data_folder_is_private_whatever_the_umask_and_a_readable_one_is_refused()
 }
 
 #[test]
+fn check_config_validates_without_starting_anything() {
+    let b = Bin::new();
+    let bad = b.file(
+        "bad.toml",
+        "[team]\ndefault_user = \"maria\"\n\n[scheduler]\ndigest = \"0 8 30 2 *\"\n",
+    );
+    let out = b.run(&["check-config", bad.to_str().expect("utf-8 path")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("line 5") && err.contains("never fires"),
+        "{err}"
+    );
+    let good = b.file("good.toml", "[chat]\nnotices = \"dm\"\n");
+    let out = b.run(&["check-config", good.to_str().expect("utf-8 path")]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.contains(": ok:"), "{said}");
+    assert!(!b.data().exists(), "check-config opened the store");
+}
+
+#[test]
 fn a_store_written_by_a_newer_leadline_is_refused() {
     let b = Bin::new();
     b.ok("/lead new topic:X last:Y");

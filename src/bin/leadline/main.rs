@@ -91,6 +91,12 @@ enum Action {
     Shell,
     /// The running daemon's parts and their health.
     Status,
+    /// Check a configuration file without starting anything: what it sets
+    /// up, or the one line that is wrong (exit 2).
+    CheckConfig {
+        /// The file to check.
+        file: PathBuf,
+    },
     /// Run every scheduler job due now (or at --now): the overdue sweep and
     /// the daily digests.
     Tick,
@@ -234,9 +240,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// `leadline check-config FILE`.
+///
+/// Fails (exit 2) with the configuration's one-line error.
+fn check_config(file: &Path) -> anyhow::Result<ExitCode> {
+    let config =
+        Config::load(Some(file)).map_err(|e| anyhow::Error::new(InvalidInput(e.to_string())))?;
+    let on = |b: bool| if b { "on" } else { "off" };
+    outln!(
+        "{}: ok: {} team member(s) in {}, {} mail account(s), SMTP {}, chat {}, sweep '{}', digest '{}'",
+        file.display(),
+        config.team.members.len(),
+        config.team.timezone,
+        config.mail.accounts.len(),
+        on(config.mail.smtp.is_some()),
+        on(config.chat.token_env.is_some() || config.chat.token_file.is_some()),
+        config.scheduler.sweep.text(),
+        config.scheduler.digest.text()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if matches!(cli.command, Action::Run | Action::Ingest { once: false }) {
         init_logs(cli.log_format);
+    }
+    if let Action::CheckConfig { file } = &cli.command {
+        return check_config(file);
     }
     let config = Config::load(cli.config.as_deref())?;
     let actor = resolve_actor(&config, cli.actor.as_deref())?;
