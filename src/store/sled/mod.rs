@@ -191,7 +191,7 @@ impl Backend for SledStore {
 /// with the `chmod` that fixes it rather than opened.
 ///
 /// Fails when the folder cannot be created or read, or others can use it.
-fn private_folder(path: &Path) -> Result<(), StoreError> {
+pub(super) fn private_folder(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let failed = |e: std::io::Error| StoreError::Open {
         path: path.to_path_buf(),
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_schema_1_store_is_upgraded_when_opened() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
+        let dir = private_tempdir()?;
         {
             let db = ::sled::open(dir.path())?;
             db.insert(keys::SCHEMA, b"1")?;
@@ -464,7 +464,7 @@ mod tests {
     #[test]
     fn a_journal_entry_left_by_a_crash_is_replayed_on_open(
     ) -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
+        let dir = private_tempdir()?;
         {
             let db = ::sled::open(dir.path())?;
             db.insert(keys::SCHEMA, SCHEMA.to_string().as_bytes())?;
@@ -484,6 +484,14 @@ mod tests {
     }
 
     /// A store with one lead, closed again.
+    /// A temporary folder as leadline makes its data folders: private.
+    fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+        Ok(dir)
+    }
+
     fn store_with_a_lead(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         let store = open_once_released(dir)?;
         run(&store, "/lead new topic:Chairs last:Schmidt")?;
@@ -506,7 +514,7 @@ mod tests {
     ) -> Result<(), Box<dyn std::error::Error>> {
         // The sizes seen after killed starts: empty, one and four pages.
         for size in [0usize, 8_192, 32_768] {
-            let dir = tempfile::tempdir()?;
+            let dir = private_tempdir()?;
             store_with_a_lead(dir.path())?;
             let leftover = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
             std::fs::write(&leftover, vec![0x5a; size])?;
@@ -525,7 +533,7 @@ mod tests {
 
     #[test]
     fn a_store_in_use_keeps_its_unfinished_snapshot() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
+        let dir = private_tempdir()?;
         let store = open_once_released(dir.path())?;
         let leftover = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
         std::fs::write(&leftover, b"being written")?;
@@ -545,7 +553,7 @@ mod tests {
     #[test]
     fn a_damaged_store_says_what_to_do_and_repair_keeps_every_readable_record(
     ) -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
+        let dir = private_tempdir()?;
         let data = dir.path().join("data");
         store_with_a_lead(&data)?;
         std::fs::create_dir(data.join("oauth"))?;
@@ -603,7 +611,7 @@ mod tests {
     #[test]
     fn repair_leaves_out_a_damaged_journal_entry_that_keeps_the_store_shut(
     ) -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
+        let dir = private_tempdir()?;
         let data = dir.path().join("data");
         store_with_a_lead(&data)?;
         {

@@ -166,6 +166,7 @@ pub fn repair(
             ),
         })?;
     std::fs::rename(&dir, &kept_at).map_err(|e| io("cannot move the damaged folder aside", e))?;
+    super::private_folder(&dir)?;
     let copied = (|| {
         let new = ::sled::Config::new().path(&dir).open()?;
         let mut keys = 0;
