@@ -11,6 +11,7 @@ use super::{socket_path, Request};
 pub struct Client {
     stream: UnixStream,
     reader: BufReader<UnixStream>,
+    data: std::path::PathBuf,
 }
 
 impl Client {
@@ -22,7 +23,11 @@ impl Client {
             .set_read_timeout(Some(std::time::Duration::from_secs(120)))
             .ok()?;
         let reader = BufReader::new(stream.try_clone().ok()?);
-        Some(Client { stream, reader })
+        Some(Client {
+            stream,
+            reader,
+            data: data.to_path_buf(),
+        })
     }
 
     /// Sends one request and reads the answer.
@@ -31,7 +36,21 @@ impl Client {
     pub fn request(&mut self, req: &Request) -> std::io::Result<serde_json::Value> {
         let mut line = serde_json::to_string(req).map_err(std::io::Error::other)?;
         line.push('\n');
-        self.stream.write_all(line.as_bytes())?;
+        if let Err(e) = self.stream.write_all(line.as_bytes()) {
+            // The daemon closed this connection while it sat idle (it
+            // closes long-idle ones, and makes room under load). It read
+            // nothing of this request, so sending it again on a new
+            // connection cannot run it twice.
+            let closed = matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+            match Client::connect(&self.data).filter(|_| closed) {
+                Some(fresh) => *self = fresh,
+                None => return Err(e),
+            }
+            self.stream.write_all(line.as_bytes())?;
+        }
         let mut answer = String::new();
         if self.reader.read_line(&mut answer)? == 0 {
             return Err(std::io::Error::new(

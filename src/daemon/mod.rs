@@ -17,6 +17,7 @@
 //!   log out, exit. A second signal exits at once; the store's journal keeps
 //!   it consistent either way.
 
+mod connections;
 mod loops;
 mod requests;
 mod socket;
@@ -59,6 +60,8 @@ struct Shared {
     discord: Arc<Mutex<String>>,
     /// Wakes the outbox sender when a command queued mail.
     outbox_wake: tokio::sync::Notify,
+    /// The control socket's open connections.
+    connections: Arc<connections::Connections>,
 }
 
 /// What each part is doing, for `leadline status`.
@@ -117,6 +120,7 @@ pub fn run_until(
         status: Mutex::new(Parts::default()),
         discord: Arc::new(Mutex::new(String::new())),
         outbox_wake: tokio::sync::Notify::new(),
+        connections: connections::Connections::new(connections::limit()),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -133,7 +137,11 @@ pub fn run_until(
         let cfg = core.config();
         let mut parts = Vec::new();
         parts.push(format!("store: {}", core.location()));
-        parts.push(format!("control socket: {} (owner only)", path.display()));
+        parts.push(format!(
+            "control socket: {} (owner only, at most {} connections)",
+            path.display(),
+            shared.connections.limit()
+        ));
         parts.push(format!(
             "scheduler: on (sweep \"{}\", digest \"{}\" in each member's time zone)",
             cfg.scheduler.sweep.text(),
@@ -244,13 +252,31 @@ pub fn run_until(
         }
         tracing::info!("leadline is running; type /help, or stop it with Ctrl-C");
         tokio::pin!(stop);
+        let mut accept_failed_at: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
-                conn = listener.accept() => {
-                    if let Ok((stream, _)) = conn {
-                        tokio::spawn(serve(stream, shared.clone()));
+                conn = listener.accept() => match conn {
+                    Ok((stream, _)) => match shared.connections.admit() {
+                        Some(admitted) => {
+                            tokio::spawn(serve(stream, shared.clone(), admitted));
+                        }
+                        None => {
+                            tokio::spawn(socket::refuse_busy(stream, shared.connections.limit()));
+                        }
+                    },
+                    Err(e) => {
+                        // Out of file descriptors (EMFILE) or the like:
+                        // make room and wait a moment, never spin.
+                        if accept_failed_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                            tracing::warn!(
+                                "control socket: cannot accept a connection ({e}); closing the longest-idle one"
+                            );
+                            accept_failed_at = Some(std::time::Instant::now());
+                        }
+                        shared.connections.evict_one();
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                }
+                },
                 _ = &mut stop => break,
                 _ = eof_rx.recv() => break,
             }

@@ -56,17 +56,42 @@ pub(super) async fn run_command(
 /// cannot make the daemon hold any amount of memory.
 const MAX_REQUEST: u64 = 64 * 1024 * 1024;
 
-/// Answers one connection, a request per line, until it closes.
-pub(super) async fn serve(stream: UnixStream, shared: Arc<Shared>) {
+/// Refuses a connection when the daemon has as many open as it keeps and
+/// every one is being answered.
+pub(super) async fn refuse_busy(mut stream: UnixStream, limit: usize) {
+    let mut out = failure(
+        "busy",
+        format!("the daemon is answering {limit} connections, the most it keeps open; try again in a moment"),
+    )
+    .to_string();
+    out.push('\n');
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        stream.write_all(out.as_bytes()),
+    )
+    .await;
+}
+
+/// Answers one connection, a request per line, until it closes, sends
+/// nothing for [`connections::IDLE`], or is closed to make room.
+pub(super) async fn serve(
+    stream: UnixStream,
+    shared: Arc<Shared>,
+    admitted: connections::Admitted,
+) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
     loop {
         line.clear();
-        let read = (&mut reader)
-            .take(MAX_REQUEST + 1)
-            .read_until(b'\n', &mut line)
-            .await;
+        admitted.idle(true);
+        let mut limited = (&mut reader).take(MAX_REQUEST + 1);
+        let read = tokio::select! {
+            read = limited.read_until(b'\n', &mut line) => read,
+            () = admitted.close.notified() => break,
+            () = tokio::time::sleep(connections::IDLE) => break,
+        };
+        admitted.idle(false);
         let answer = match read {
             Ok(0) | Err(_) => break,
             Ok(n) if n as u64 > MAX_REQUEST => failure(

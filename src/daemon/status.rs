@@ -52,6 +52,10 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
             "store": core.location(),
             "commits": commits,
             "commands_written": written,
+            "control_socket": {
+                "connections": shared.connections.count(),
+                "limit": shared.connections.limit(),
+            },
             "writer": {
                 "queue": core.queue_depth(),
                 "commits": commits,

@@ -413,3 +413,78 @@ fn an_oversized_request_is_refused_and_the_daemon_keeps_answering() {
         .expect("answer");
     assert_eq!(v["ok"], true, "{v}");
 }
+
+/// CPU seconds (user + system) process `pid` has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // The fields after the command name (which is in parentheses).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
+    ticks / 100.0
+}
+
+#[test]
+fn many_idle_connections_neither_lock_out_a_command_nor_spin_the_daemon() {
+    // This process holds 1,100 connections: it needs more than 1,024 files.
+    let nofile = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let _ = rustix::process::setrlimit(
+        rustix::process::Resource::Nofile,
+        rustix::process::Rlimit {
+            current: nofile.maximum,
+            maximum: nofile.maximum,
+        },
+    );
+    let b = Bin::new();
+    // The daemon gets the usual limit of 1,024 open files, soft and hard.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 1024 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_leadline"),
+        "--data",
+    ])
+    .arg(b.data())
+    .env_remove("LEADLINE_CONFIG")
+    .env_remove("LEADLINE_USER")
+    .env_remove("LEADLINE_DATA");
+    let d = Daemon::start_with(cmd);
+    let said = d.started.join("\n");
+    assert!(said.contains("at most 896 connections"), "{said}");
+    let path = leadline::daemon::socket_path(&b.data());
+    let idle: Vec<std::os::unix::net::UnixStream> = (0..1100)
+        .map(|_| std::os::unix::net::UnixStream::connect(&path).expect("connect"))
+        .collect();
+    // A person's command still gets in and is answered.
+    let started = Instant::now();
+    let out = b.run(&["cmd", "/lead new topic:Chairs last:Schmidt"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The daemon does not spin while they stay open.
+    let pid = d.child.id();
+    let before = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(pid) - before;
+    assert!(
+        used < 0.5,
+        "the daemon used {used} s of CPU in 2 s while idle"
+    );
+    let status = b.run(&["--json", "status"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let open = v["control_socket"]["connections"].as_u64().unwrap_or(0);
+    assert!((1..=896).contains(&open), "{v}");
+    // The oldest idle connections were closed to make room.
+    let closed = idle
+        .iter()
+        .filter(|s| {
+            s.set_nonblocking(true).expect("nonblocking");
+            let mut buf = [0u8; 1];
+            matches!(std::io::Read::read(&mut &**s, &mut buf), Ok(0))
+        })
+        .count();
+    assert!(closed >= 204, "only {closed} idle connections were closed");
+}
