@@ -30,34 +30,60 @@ impl Client {
         })
     }
 
-    /// Sends one request and reads the answer.
+    /// Sends one request and reads the answer. When the daemon closed
+    /// the connection without running it (it closes idle connections
+    /// between requests, saying so, and when it stops), the request is
+    /// sent again on a new connection.
     ///
-    /// Fails when the daemon goes away mid-request.
+    /// Fails with [`std::io::ErrorKind::NotConnected`] when the request
+    /// did not run and no daemon answers any more (the caller may run it
+    /// in-process), and with another error when the daemon went away
+    /// after reading it (it may have run).
     pub fn request(&mut self, req: &Request) -> std::io::Result<serde_json::Value> {
         let mut line = serde_json::to_string(req).map_err(std::io::Error::other)?;
         line.push('\n');
-        if let Err(e) = self.stream.write_all(line.as_bytes()) {
-            // The daemon closed this connection while it sat idle (it
-            // closes long-idle ones, and makes room under load). It read
-            // nothing of this request, so sending it again on a new
-            // connection cannot run it twice.
-            let closed = matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
-            );
-            match Client::connect(&self.data).filter(|_| closed) {
-                Some(fresh) => *self = fresh,
-                None => return Err(e),
+        for _ in 0..3 {
+            match self.send(&line)? {
+                Some(answer) => return Ok(answer),
+                None => match Client::connect(&self.data) {
+                    Some(fresh) => *self = fresh,
+                    None => break,
+                },
             }
-            self.stream.write_all(line.as_bytes())?;
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            "the daemon stopped before running the request",
+        ))
+    }
+
+    /// One try: the answer, or `None` when the request certainly did not
+    /// run (the connection was closed before it was read).
+    fn send(&mut self, line: &str) -> std::io::Result<Option<serde_json::Value>> {
+        if let Err(e) = self.stream.write_all(line.as_bytes()) {
+            // Closed before this request was written: nothing ran.
+            return match e.kind() {
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset => Ok(None),
+                _ => Err(e),
+            };
         }
         let mut answer = String::new();
-        if self.reader.read_line(&mut answer)? == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the daemon closed the connection",
-            ));
+        match self.reader.read_line(&mut answer) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the daemon stopped before answering; the command may or may not have run (check with /show)",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e),
         }
-        serde_json::from_str(&answer).map_err(std::io::Error::other)
+        let v: serde_json::Value = serde_json::from_str(&answer).map_err(std::io::Error::other)?;
+        // The daemon's last line on a connection it closes between
+        // requests: this one was not read, so it did not run.
+        if v["ok"] == false && v["error"] == "closed" {
+            return Ok(None);
+        }
+        Ok(Some(v))
     }
 }

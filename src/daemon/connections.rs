@@ -10,7 +10,13 @@
 //! room for the new one (a person typing a command gets in; a flood of idle
 //! connections does not keep them out); when none is idle, the newcomer is
 //! refused in one line. A connection that sends nothing for [`IDLE`] is
-//! closed too.
+//! closed too, and so is every idle one when the daemon stops (a busy one
+//! after its answer).
+//!
+//! A connection is only ever closed between requests, and the daemon
+//! says so in a last line (`"error": "closed"`): a client that sent a
+//! request meanwhile reads that its request did not run, and may send it
+//! again elsewhere without running it twice.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -55,6 +61,8 @@ fn connections_for(soft: u64) -> usize {
 pub(super) struct Connections {
     limit: usize,
     open: Mutex<Open>,
+    /// Set when the daemon stops: connections close after their answer.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -82,6 +90,7 @@ impl Connections {
         Arc::new(Connections {
             limit,
             open: Mutex::new(Open::default()),
+            closing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -123,6 +132,30 @@ impl Connections {
         })
     }
 
+    /// Stops taking requests: idle connections close now, busy ones after
+    /// their answer.
+    pub(super) fn close_all(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut open = self.lock();
+        let idle: Vec<u64> = open
+            .slots
+            .iter()
+            .filter(|(_, s)| s.idle_since.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in idle {
+            if let Some(slot) = open.slots.remove(&id) {
+                slot.close.notify_one();
+            }
+        }
+    }
+
+    /// Whether the daemon is stopping.
+    pub(super) fn closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Closes the connection idle longest (when `accept` itself failed
     /// for lack of file descriptors); whether there was one.
     pub(super) fn evict_one(&self) -> bool {
@@ -147,6 +180,12 @@ fn evict(open: &mut Open) -> bool {
 }
 
 impl Admitted {
+    /// Whether the connection must close now rather than wait for the
+    /// next request (the daemon stops).
+    pub(super) fn closing(&self) -> bool {
+        self.owner.closing()
+    }
+
     /// Marks the connection as answering a request (`false`) or waiting
     /// for the next (`true`).
     pub(super) fn idle(&self, idle: bool) {

@@ -289,6 +289,12 @@ pub fn run_until(
         });
         drop(listener);
         let _ = std::fs::remove_file(path);
+        // Idle connections close now, busy ones once they have answered.
+        shared.connections.close_all();
+        let closing = std::time::Instant::now();
+        while shared.connections.count() > 0 && closing.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(
             Duration::from_secs(5),

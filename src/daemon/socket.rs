@@ -56,6 +56,22 @@ pub(super) async fn run_command(
 /// cannot make the daemon hold any amount of memory.
 const MAX_REQUEST: u64 = 64 * 1024 * 1024;
 
+/// The last line on a connection the daemon closes between requests: a
+/// request the client sent meanwhile was not run.
+async fn closed(write: &mut tokio::net::unix::OwnedWriteHalf) {
+    let mut out = failure(
+        "closed",
+        "the daemon closed this connection before reading another request; nothing more was run",
+    )
+    .to_string();
+    out.push('\n');
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        write.write_all(out.as_bytes()),
+    )
+    .await;
+}
+
 /// Refuses a connection when the daemon has as many open as it keeps and
 /// every one is being answered.
 pub(super) async fn refuse_busy(mut stream: UnixStream, limit: usize) {
@@ -85,11 +101,21 @@ pub(super) async fn serve(
     loop {
         line.clear();
         admitted.idle(true);
+        if admitted.closing() {
+            closed(&mut write).await;
+            break;
+        }
         let mut limited = (&mut reader).take(MAX_REQUEST + 1);
         let read = tokio::select! {
             read = limited.read_until(b'\n', &mut line) => read,
-            () = admitted.close.notified() => break,
-            () = tokio::time::sleep(connections::IDLE) => break,
+            () = admitted.close.notified() => {
+                closed(&mut write).await;
+                break;
+            }
+            () = tokio::time::sleep(connections::IDLE) => {
+                closed(&mut write).await;
+                break;
+            }
         };
         admitted.idle(false);
         let answer = match read {

@@ -488,3 +488,46 @@ fn many_idle_connections_neither_lock_out_a_command_nor_spin_the_daemon() {
         .count();
     assert!(closed >= 204, "only {closed} idle connections were closed");
 }
+
+#[test]
+fn restarts_start_first_time_while_one_shot_commands_use_the_store() {
+    let b = Bin::new();
+    b.ok("/lead new topic:Chairs last:Schmidt");
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // One-shot commands without pause: in-process while the daemon is
+        // down, through it while it runs, waiting while it starts or stops.
+        let shots = s.spawn(|| {
+            let mut done = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let out = b.run(&["cmd", "/show L-1001"]);
+                assert!(
+                    out.status.success(),
+                    "a one-shot command failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                done += 1;
+            }
+            done
+        });
+        // Stops the one-shot loop also when a round below fails.
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let guard = Stop(&stop);
+        for round in 0..15 {
+            let mut d = Daemon::start(&b);
+            b.ok(&format!("/note L-1001 round {round}"));
+            d.signal("-TERM");
+            assert!(d.wait(15).success(), "round {round}");
+        }
+        drop(guard);
+        let done = shots.join().expect("one-shot thread");
+        assert!(done >= 15, "only {done} one-shot commands ran");
+    });
+    let shown = b.ok("/timeline L-1001");
+    assert!(shown.contains("round 14"), "{shown}");
+}

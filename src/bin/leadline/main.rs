@@ -295,16 +295,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // daemon, or answered in-process on the store.
     let daemon = leadline::daemon::client::Client::connect(&path);
     if let Some(kind) = Dispatch::of(&cli.command) {
-        let mut answer: Box<dyn FnMut(Request) -> anyhow::Result<serde_json::Value>> = match daemon
-        {
-            Some(mut client) => Box::new(move |req| Ok(client.request(&req)?)),
+        let mut to = match daemon {
+            Some(client) => Opened::Daemon(client),
             None if matches!(kind, Dispatch::Status) => {
                 outln!("no leadline daemon runs on {}", path.display());
                 return Ok(ExitCode::from(1));
             }
-            None => {
-                let core = open_core(&config, &options, &secrets)?;
-                Box::new(move |req| Ok(leadline::daemon::answer(&core, req)))
+            None => open_waiting(&config, &options, &secrets, true)?,
+        };
+        // Through the daemon, or in-process; when the daemon stops before
+        // running a request, that request (and the rest) runs in-process.
+        let (cfg, opts, keys) = (config.clone(), options.clone(), secrets.clone());
+        let mut answer = move |req: Request| -> anyhow::Result<serde_json::Value> {
+            loop {
+                match &mut to {
+                    Opened::Core(core) => return Ok(leadline::daemon::answer(core, req)),
+                    Opened::Daemon(client) => match client.request(&req) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {
+                            to = open_waiting(&cfg, &opts, &keys, true)?;
+                        }
+                        other => return Ok(other?),
+                    },
+                }
             }
         };
         let base = Request {
@@ -324,7 +336,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
-    let core = open_core(&config, &options, &secrets)?;
+    let core = match open_waiting(&config, &options, &secrets, false)? {
+        Opened::Core(core) => core,
+        Opened::Daemon(_) => anyhow::bail!("a leadline daemon runs on {}", path.display()),
+    };
     match &cli.command {
         Action::Ingest { once } => {
             if config.mail.accounts.is_empty() {
@@ -402,6 +417,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         _ => anyhow::bail!("this subcommand is answered through the one dispatch"),
+    }
+}
+
+/// What [`open_waiting`] got: the store, or the daemon that now has it.
+enum Opened {
+    Core(leadline::core::Leadline),
+    Daemon(leadline::daemon::client::Client),
+}
+
+/// How long a command waits for a store another leadline process holds:
+/// a one-shot command finishing, a daemon starting or stopping.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens the store; while another process holds it, waits up to
+/// [`STORE_WAIT`] for it to be free, or (with `via_daemon`) for a daemon
+/// that starts meanwhile to answer on its socket.
+///
+/// Fails when the store cannot be opened, or is still held after the wait.
+fn open_waiting(
+    config: &Config,
+    options: &StoreOptions,
+    secrets: &Path,
+    via_daemon: bool,
+) -> anyhow::Result<Opened> {
+    let deadline = std::time::Instant::now() + STORE_WAIT;
+    loop {
+        let held = match open_core(config, options, secrets) {
+            Ok(core) => return Ok(Opened::Core(core)),
+            Err(e) => match e.downcast_ref::<leadline::store::StoreError>() {
+                Some(leadline::store::StoreError::Locked { .. }) => e,
+                _ => return Err(e),
+            },
+        };
+        if via_daemon {
+            if let Some(client) = leadline::daemon::client::Client::connect(&options.path) {
+                return Ok(Opened::Daemon(client));
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(held);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
