@@ -144,6 +144,12 @@ impl Leadline {
         self.inner.backend.location()
     }
 
+    /// What keeps the store from taking writes now (a full disk); `None`
+    /// when all is well.
+    pub fn store_problem(&self) -> Option<String> {
+        self.inner.backend.problem()
+    }
+
     /// The folder of the OAuth sign-ins.
     pub fn secrets(&self) -> &Path {
         &self.inner.secrets

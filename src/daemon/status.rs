@@ -50,6 +50,7 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
         "status": {
             "started": parts.started,
             "store": core.location(),
+            "store_problem": core.store_problem(),
             "commits": commits,
             "commands_written": written,
             "control_socket": {

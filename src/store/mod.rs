@@ -78,6 +78,12 @@ pub trait Backend: Send + Sync + 'static {
     /// password or a connection string with one).
     fn location(&self) -> String;
 
+    /// What keeps it from taking writes now (a full disk), for `status`;
+    /// `None` when all is well.
+    fn problem(&self) -> Option<String> {
+        None
+    }
+
     /// Runs `read` on a view of the durable state. Writes it makes are
     /// dropped.
     ///

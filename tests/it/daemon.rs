@@ -23,7 +23,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    fn start(b: &Bin) -> Daemon {
+    pub fn start(b: &Bin) -> Daemon {
         Daemon::start_with(b.command())
     }
 

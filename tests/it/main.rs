@@ -13,6 +13,7 @@ mod chat;
 mod cli;
 mod daemon;
 mod discord;
+mod disk;
 mod durability;
 mod fakediscord;
 mod fakeoauth;

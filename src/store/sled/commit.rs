@@ -103,6 +103,11 @@ impl SledStore {
             });
         }
         self.usable()?;
+        // On a full disk nothing is written: a refusal means nothing of
+        // the group is applied, now or after a restart.
+        if let Some(space) = &self.space {
+            space.check().map_err(TxError)?;
+        }
         self.journal(&writes)?;
         let (seq, applying) = self.gate.start_apply(flushed);
         let applied =

@@ -33,6 +33,8 @@ pub(super) struct Syncer {
     pub(super) db: ::sled::Db,
     pub(super) gate: Arc<Gate>,
     pub(super) broken: Arc<AtomicBool>,
+    /// The space reserve to give back when a sync finds the disk full.
+    pub(super) space: Option<Arc<super::space::Space>>,
 }
 
 impl Syncer {
@@ -50,10 +52,19 @@ impl Syncer {
     /// Syncs everything applied so far and opens the gate up to `seq`
     /// (also after a failed sync, which refuses writes from then on).
     pub(super) fn sync_to(&self, seq: u64) -> Result<(), TxError> {
-        let result = self.db.flush().map(|_| ()).map_err(|e| {
+        let mut flushed = self.db.flush();
+        // The disk filled up since the group's check: give the reserve
+        // back and try once more, so what was applied is saved.
+        if let (Err(e), Some(space)) = (&flushed, &self.space) {
+            if super::space::is_full(e) && space.release("a sync found the disk full") {
+                flushed = self.db.flush();
+            }
+        }
+        let result = flushed.map(|_| ()).map_err(|e| {
             refuse_writes(&self.broken, "syncing to disk", &sled_words(&e));
+            // Part of it may have reached the disk: say so, never "failed".
             TxError(format!(
-                "the change could not be saved to disk: {}",
+                "the disk failed while saving ({}); this change may or may not be kept: look with /show after restarting leadline",
                 sled_words(&e)
             ))
         });

@@ -6,6 +6,8 @@
 //! - `commit`: group commit through a redo `journal` entry;
 //! - `gate`: readers never see half of a group or an unsynced write;
 //! - `flush`: the thread that syncs once per group and then answers;
+//! - `space`: a full disk refuses writes before anything is written, and
+//!   they go on by themselves when there is room again;
 //! - [`schema`]: the schema version and upgrades;
 //! - [`repair`]: `leadline store check|repair`.
 //!
@@ -18,6 +20,7 @@ mod journal;
 mod overlay;
 pub mod repair;
 pub mod schema;
+mod space;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -38,6 +41,10 @@ pub struct StoreOptions {
     pub fsync_every_ms: Option<u64>,
     /// sled's page cache in bytes.
     pub cache_bytes: u64,
+    /// Below this many free bytes on the disk, writes are refused.
+    pub min_free_bytes: u64,
+    /// The space reserve kept in the folder for syncs in flight.
+    pub reserve_bytes: u64,
 }
 
 impl StoreOptions {
@@ -49,6 +56,8 @@ impl StoreOptions {
             path: path.into(),
             fsync_every_ms: Some(500),
             cache_bytes: 24 * 1024 * 1024,
+            min_free_bytes: 32 * 1024 * 1024,
+            reserve_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -66,6 +75,8 @@ pub struct SledStore {
     flusher: Flusher,
     /// Set when a journaled change could not be applied or synced.
     broken: Arc<AtomicBool>,
+    /// Free-space checks; `None` for a temporary store.
+    space: Option<Arc<space::Space>>,
 }
 
 impl SledStore {
@@ -76,6 +87,12 @@ impl SledStore {
     pub fn open(options: &StoreOptions) -> Result<SledStore, StoreError> {
         let path = options.path.clone();
         private_folder(&path)?;
+        let space = Arc::new(space::Space::new(
+            &path,
+            options.min_free_bytes,
+            options.reserve_bytes,
+        ));
+        space.before_open();
         clear_interrupted_writes(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
             reason: format!("cannot tidy the folder before opening: {e}"),
@@ -87,7 +104,7 @@ impl SledStore {
             .open()
             .map_err(|e| open_error(&path, e))?;
         let found = schema::found(&db, &path)?;
-        let store = SledStore::with(db, path).map_err(|e| StoreError::Open {
+        let store = SledStore::with(db, path, Some(space)).map_err(|e| StoreError::Open {
             path: options.path.clone(),
             reason: e.to_string(),
         })?;
@@ -98,13 +115,18 @@ impl SledStore {
         Ok(store)
     }
 
-    fn with(db: ::sled::Db, path: PathBuf) -> std::io::Result<SledStore> {
+    fn with(
+        db: ::sled::Db,
+        path: PathBuf,
+        space: Option<Arc<space::Space>>,
+    ) -> std::io::Result<SledStore> {
         let gate = Arc::new(Gate::default());
         let broken = Arc::new(AtomicBool::new(false));
         let flusher = Flusher::start(Syncer {
             db: db.clone(),
             gate: gate.clone(),
             broken: broken.clone(),
+            space: space.clone(),
         })?;
         Ok(SledStore {
             db,
@@ -113,6 +135,7 @@ impl SledStore {
             gate,
             flusher,
             broken,
+            space,
         })
     }
 
@@ -127,7 +150,7 @@ impl SledStore {
             .map_err(failed)?;
         db.insert(keys::SCHEMA, SCHEMA.to_string().as_bytes())
             .map_err(failed)?;
-        SledStore::with(db, PathBuf::from("(temporary)")).map_err(|e| StoreError::Open {
+        SledStore::with(db, PathBuf::from("(temporary)"), None).map_err(|e| StoreError::Open {
             path: PathBuf::from("(temporary)"),
             reason: e.to_string(),
         })
@@ -151,6 +174,16 @@ impl SledStore {
 impl Backend for SledStore {
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn problem(&self) -> Option<String> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Some(
+                "the store could not save a change; restart leadline (it replays what was journaled)"
+                    .to_string(),
+            );
+        }
+        self.space.as_ref().and_then(|s| s.problem())
     }
 
     fn read(&self, read: &mut dyn FnMut(&mut dyn Tx)) -> Result<(), TxError> {
