@@ -41,14 +41,38 @@ pub struct Request {
     pub import_leads: Option<ImportRequest>,
 }
 
+/// The largest table `leadline import` reads: a 100,000-row export is
+/// about 15 MiB; a larger file (or `/dev/zero`) is refused before it fills
+/// the memory. Its base64 still fits a socket request.
+pub const MAX_IMPORT: u64 = 32 * 1024 * 1024;
+
+/// Bytes as one base64 string (a JSON array of numbers would be four times
+/// the size).
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A CSV import sent to the daemon.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImportRequest {
     /// The table as UTF-8 text.
     #[serde(default)]
     pub csv: String,
-    /// The table's bytes when they are not UTF-8 (Excel's Windows-1252).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The table's bytes when they are not UTF-8 (Excel's Windows-1252),
+    /// in base64 on the socket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "base64_bytes")]
     pub bytes: Vec<u8>,
     #[serde(default)]
     pub map: Vec<(String, String)>,

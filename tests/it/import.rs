@@ -199,3 +199,26 @@ fn line_numbers_count_the_lines_a_quoted_value_spans() {
     // Desks starts on line 5 of the file, not "row 3".
     assert!(stdout.contains("line 5"), "{stdout}");
 }
+
+#[test]
+fn an_endless_file_is_refused_and_a_windows_1252_table_goes_through_the_daemon() {
+    let b = Bin::new();
+    let out = b.run(&["import", "leads", "/dev/zero"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("larger than 32 MiB"), "{err}");
+    // Not UTF-8: its bytes travel to the daemon (in base64) and are read
+    // there as Windows-1252.
+    let _d = crate::daemon::Daemon::start(&b);
+    let mut bytes = b"Thema;Nachname;Ort\n".to_vec();
+    bytes.extend_from_slice(b"B\xfcrost\xfchle;M\xfcller;K\xf6ln\n");
+    let path = b.dir.path().join("excel.csv");
+    std::fs::write(&path, bytes).expect("write");
+    let out = b.run(&["import", "leads", path.to_str().expect("utf-8 path")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("imported 1, duplicates 0, failed 0"),
+        "{stdout}"
+    );
+    assert!(b.ok("/show L-1001").contains("Bürostühle"));
+}

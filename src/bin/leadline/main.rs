@@ -420,6 +420,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The bytes of `file`, at most `limit` of them.
+///
+/// Fails (invalid input) when it cannot be read or is longer.
+fn read_limited(file: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let opened =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut bytes = Vec::new();
+    opened
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(InvalidInput(format!(
+            "{} is larger than {} MiB, the most one import takes; split it into smaller files",
+            file.display(),
+            limit / 1024 / 1024
+        ))
+        .into());
+    }
+    Ok(bytes)
+}
+
 /// What [`open_waiting`] got: the store, or the daemon that now has it.
 enum Opened {
     Core(leadline::core::Leadline),
@@ -559,8 +582,7 @@ fn dispatch(
                 what: ImportWhat::Leads { file, map },
             },
         ) => {
-            let bytes =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = read_limited(file, leadline::daemon::MAX_IMPORT)?;
             let map = parse_mappings(map)?;
             let import = match String::from_utf8(bytes) {
                 Ok(csv) => ImportRequest {
