@@ -144,6 +144,51 @@ impl Leadline {
         self.inner.backend.location()
     }
 
+    /// Writes a backup of the whole store to `file` while commands go on
+    /// ([`crate::store::backup`]).
+    ///
+    /// Fails when the store cannot be read or the file written.
+    pub fn backup(
+        &self,
+        file: &std::path::Path,
+    ) -> Result<crate::store::backup::Summary, crate::store::backup::BackupError> {
+        crate::store::backup::write(
+            self.inner.backend.as_ref(),
+            crate::store::embedded::SCHEMA,
+            file,
+        )
+    }
+
+    /// Restores the backup `file` into this store (which must be empty,
+    /// unless `force`), then counts what it holds.
+    ///
+    /// Fails before writing anything when the file is damaged or too new,
+    /// or the store is not empty; and when the counts after the restore
+    /// differ from the backup's.
+    pub fn restore(
+        &self,
+        file: &std::path::Path,
+        force: bool,
+    ) -> Result<crate::store::backup::Summary, crate::store::backup::BackupError> {
+        use crate::store::backup;
+        let backend = self.inner.backend.as_ref();
+        let summary = backup::restore(
+            backend,
+            std::path::Path::new(&self.location()),
+            file,
+            crate::store::embedded::SCHEMA,
+            force,
+        )?;
+        let now = backup::counts(backend)?;
+        if now != summary.counts {
+            return Err(backup::BackupError::Store(format!(
+                "after the restore the store holds {now:?}, the backup said {:?}",
+                summary.counts
+            )));
+        }
+        Ok(summary)
+    }
+
     /// What keeps the store from taking writes now (a full disk); `None`
     /// when all is well.
     pub fn store_problem(&self) -> Option<String> {

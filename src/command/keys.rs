@@ -8,6 +8,10 @@ use crate::domain::Kind;
 /// The schema version key.
 pub const SCHEMA: &[u8] = b"meta/schema";
 
+/// Set while a backup is being restored into the store: a store whose
+/// restore was cut short must not open as if it were whole.
+pub const RESTORING: &[u8] = b"meta/restoring";
+
 /// The store's redo journal: the writes of the command being committed.
 pub const JOURNAL: &[u8] = b"meta/journal";
 

@@ -264,6 +264,12 @@ pub enum Command {
         account: String,
         text: String,
     },
+    /// The daemon needs its operator (a scheduled backup failed): a
+    /// notice for the team's admins. Not in the text grammar.
+    OperationsNotice {
+        about: String,
+        text: String,
+    },
 }
 
 impl Command {

@@ -24,6 +24,8 @@ pub enum NoticeKind {
     MailFailed,
     /// A mail account needs a new sign-in, or works again (to admins).
     MailAccount,
+    /// The daemon needs its operator (a backup failed...; to admins).
+    Operations,
 }
 
 /// Who gets notices meant for the triage channel.

@@ -50,6 +50,9 @@ pub struct Config {
     /// Where secrets the daemon keeps itself (OAuth2 sign-ins) live.
     #[serde(default)]
     pub secrets: SecretsConfig,
+    /// Backups the daemon writes itself.
+    #[serde(default)]
+    pub backup: schedule::BackupConfig,
 }
 
 /// Where the daemon keeps the secrets it writes itself: the OAuth2
@@ -123,6 +126,7 @@ impl Config {
             mail: Default::default(),
             chat: Default::default(),
             secrets: Default::default(),
+            backup: Default::default(),
         })
     }
 
@@ -182,6 +186,7 @@ impl Config {
             .map_err(|r| invalid(format!("process.{r}")))?;
         config.mail.validate().map_err(invalid)?;
         config.chat.validate().map_err(invalid)?;
+        config.backup.validate().map_err(invalid)?;
         let mut names = std::collections::BTreeSet::new();
         for m in &config.team.members {
             if m.name.trim().is_empty()

@@ -33,3 +33,42 @@ impl Default for SchedulerConfig {
 fn unreachable_schedule() -> Schedule {
     Schedule::parse("0 0 1 1 *").unwrap_or_else(|e| panic!("built-in schedule does not parse: {e}"))
 }
+
+/// `[backup]`: backups the daemon writes itself.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// When, in the team's time zone (e.g. `"0 2 * * *"`); none: off.
+    pub schedule: Option<Schedule>,
+    /// The folder they go to (best on another disk than the data folder).
+    pub dir: Option<PathBuf>,
+    /// How many to keep; older ones are removed.
+    pub keep: usize,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            schedule: None,
+            dir: None,
+            keep: 14,
+        }
+    }
+}
+
+impl BackupConfig {
+    /// Checks the settings.
+    ///
+    /// Fails naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.schedule.is_some() && self.dir.is_none() {
+            return Err(
+                "backup.schedule: give backup.dir, the folder the backups go to".to_string(),
+            );
+        }
+        if self.keep == 0 {
+            return Err("backup.keep: keep at least 1 backup".to_string());
+        }
+        Ok(())
+    }
+}

@@ -24,6 +24,7 @@ pub(super) async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receive
             Err(e) => tracing::warn!("scheduler: {e}"),
             _ => {}
         }
+        scheduled_backup(&shared).await;
         if let Ok(mut p) = shared.status.lock() {
             p.last_tick = Some(Utc::now());
             p.last_tick_error = match result {
@@ -37,6 +38,113 @@ pub(super) async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receive
             _ = stop.changed() => return,
         }
     }
+}
+
+/// The backup `[backup] schedule` asks for, when it is due: written to
+/// `[backup] dir`, the oldest beyond `keep` removed. A failure shows in
+/// `status` and is a notice to the admins; either way the job counts as
+/// run, so the next try is at the next scheduled time, not every minute.
+async fn scheduled_backup(shared: &Arc<Shared>) {
+    let core = shared.core.clone();
+    let config = core.config();
+    let (Some(schedule), Some(dir)) = (&config.backup.schedule, &config.backup.dir) else {
+        return;
+    };
+    let now = Utc::now();
+    let last = match crate::scheduler::last_run(&core, "backup") {
+        Ok(last) => last,
+        Err(e) => {
+            tracing::warn!("backup: {e}");
+            return;
+        }
+    };
+    if !crate::domain::schedule::is_due(schedule, last, now, &config.team.timezone) {
+        return;
+    }
+    let (dir, keep) = (dir.clone(), config.backup.keep);
+    let worker = core.clone();
+    let made = tokio::task::spawn_blocking(move || write_and_prune(&worker, &dir, keep, now))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    let ran = crate::core::Request::system(
+        crate::command::Command::JobRan {
+            job: "backup".into(),
+        },
+        "backup done",
+        "scheduler",
+        "scheduler",
+        now,
+    );
+    if let Err(e) = core.call(ran).await {
+        tracing::warn!("backup: cannot record the run: {e}");
+    }
+    let error = match &made {
+        Ok((file, summary)) => {
+            tracing::info!(
+                "backup: wrote {} ({} keys, {} bytes)",
+                file.display(),
+                summary.keys,
+                summary.bytes
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!("backup: {e}");
+            let notice = crate::core::Request::system(
+                crate::command::Command::OperationsNotice {
+                    about: "backup".into(),
+                    text: format!("The scheduled backup failed: {e}"),
+                },
+                "(backup) notice",
+                &config.team.default_user,
+                "scheduler",
+                now,
+            );
+            if let Err(e) = core.call(notice).await {
+                tracing::warn!("backup: cannot queue a notice for the admins: {e}");
+            }
+            Some(e.clone())
+        }
+    };
+    if let Ok(mut p) = shared.status.lock() {
+        p.last_backup = Some(now);
+        if let Ok((file, _)) = &made {
+            p.last_backup_file = Some(file.clone());
+        }
+        p.last_backup_error = error;
+    }
+}
+
+/// Writes `leadline-YYYYMMDD-HHMMSS.backup` in `dir` and removes the
+/// oldest such files beyond `keep`.
+///
+/// Fails when the folder or the backup cannot be written.
+fn write_and_prune(
+    core: &Leadline,
+    dir: &std::path::Path,
+    keep: usize,
+    now: chrono::DateTime<Utc>,
+) -> Result<(PathBuf, crate::store::backup::Summary), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    let file = dir.join(format!("leadline-{}.backup", now.format("%Y%m%d-%H%M%S")));
+    let summary = core.backup(&file).map_err(|e| e.to_string())?;
+    let mut old: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("leadline-") && n.ends_with(".backup"))
+        })
+        .collect();
+    old.sort();
+    let extra = old.len().saturating_sub(keep);
+    for p in old.into_iter().take(extra) {
+        if let Err(e) = std::fs::remove_file(&p) {
+            tracing::warn!("backup: cannot remove the old {}: {e}", p.display());
+        }
+    }
+    Ok((file, summary))
 }
 
 pub(super) async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {

@@ -77,6 +77,10 @@ struct Parts {
     /// With `oauth2_account`: the sender's sign-in state.
     outbox_sign_in: Option<String>,
     discord: String,
+    /// The last scheduled backup: when, its file, or why it failed.
+    last_backup: Option<DateTime<Utc>>,
+    last_backup_file: Option<PathBuf>,
+    last_backup_error: Option<String>,
 }
 
 /// Resolves on SIGINT or SIGTERM.

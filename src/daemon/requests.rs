@@ -39,6 +39,9 @@ pub struct Request {
     /// Import leads from this CSV table, with `COLUMN=FIELD` mappings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_leads: Option<ImportRequest>,
+    /// Write a backup of the store to this file (an absolute path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<std::path::PathBuf>,
 }
 
 /// The largest table `leadline import` reads: a 100,000-row export is
@@ -144,6 +147,12 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
             Err(e) => failure("store", e.to_string()),
         };
     }
+    if let Some(file) = &req.backup {
+        return match core.backup(file) {
+            Ok(summary) => serde_json::json!({"ok": true, "backup": summary}),
+            Err(e) => failure("backup", e.to_string()),
+        };
+    }
     if let Some(import) = req.import_leads.take() {
         let actor = match actor_of(core, &req) {
             Ok(a) => a,
@@ -164,7 +173,7 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
     let Some(text) = &req.cmd else {
         return failure(
             "invalid",
-            "a request needs cmd, status, tick, digest or import_leads",
+            "a request needs cmd, status, tick, digest, import_leads or backup",
         );
     };
     match command_request(core, &req, text) {

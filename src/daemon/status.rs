@@ -69,6 +69,14 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
                 "next_sweep": sched.sweep.next_after(now, &config.team.timezone),
                 "next_digests": next_digests,
             },
+            "backup": {
+                "schedule": config.backup.schedule.as_ref().map(|s| s.text().to_string()),
+                "dir": config.backup.dir,
+                "next": config.backup.schedule.as_ref().and_then(|s| s.next_after(now, &config.team.timezone)),
+                "last": parts.last_backup,
+                "last_file": parts.last_backup_file,
+                "last_error": parts.last_backup_error,
+            },
             "mail": mail,
             "outbox": {
                 "sender": parts.outbox_sender,

@@ -63,7 +63,7 @@ pub fn owners(config: &Config) -> Vec<(String, Option<String>)> {
 /// When `job` last ran.
 ///
 /// Fails when the store fails.
-fn last_run(core: &Leadline, job: &str) -> Result<Option<DateTime<Utc>>, CommandError> {
+pub(crate) fn last_run(core: &Leadline, job: &str) -> Result<Option<DateTime<Utc>>, CommandError> {
     core.read(|tx| records::read(tx, &queue::keys::job(job)))?
 }
 

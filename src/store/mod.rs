@@ -31,6 +31,7 @@
 //! then on if it cannot tell what reached the disk.
 
 #[doc(hidden)]
+pub mod backup;
 pub mod sled;
 
 /// The embedded sled store (leadline's default), by its product name.
@@ -77,6 +78,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Where the data lives, for logs and `leadline status` (never a
     /// password or a connection string with one).
     fn location(&self) -> String;
+
+    /// Hands `sink` every key and value of one consistent moment, without
+    /// holding commands up: every key in key order as it is read, then
+    /// every write committed while they were read (a value, or `None` for
+    /// a removal), in commit order. Replayed in that order, they give the
+    /// store as it was when the reading ended (what a backup needs).
+    /// `sink` stops the export by failing.
+    ///
+    /// Fails when the store cannot be read, or with `sink`'s error.
+    fn export(&self, sink: ExportSink<'_>) -> Result<(), TxError>;
 
     /// What keeps it from taking writes now (a full disk), for `status`;
     /// `None` when all is well.
@@ -133,6 +144,10 @@ impl dyn Backend {
         out.ok_or_else(|| TxError("the store gave no view".to_string()))
     }
 }
+
+/// Where [`Backend::export`] hands each key and value (`None`: removed);
+/// failing stops the export.
+pub type ExportSink<'a> = &'a mut dyn FnMut(&[u8], Option<&[u8]>) -> Result<(), String>;
 
 /// Why a store could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@
 //! - `import`: CSV import of leads.
 //! - `properties`: random command sequences keep the invariants.
 
+mod backup;
 mod chat;
 mod cli;
 mod daemon;

@@ -53,6 +53,10 @@ impl Backend for Slow {
     fn flush(&self) -> Result<(), TxError> {
         self.inner.flush()
     }
+
+    fn export(&self, sink: leadline::store::ExportSink<'_>) -> Result<(), TxError> {
+        self.inner.export(sink)
+    }
 }
 
 /// One control-socket connection.

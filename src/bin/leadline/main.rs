@@ -91,6 +91,21 @@ enum Action {
     Shell,
     /// The running daemon's parts and their health.
     Status,
+    /// Write a backup of the whole store to FILE (one checksummed file),
+    /// while commands go on; through the daemon when one runs.
+    Backup {
+        /// The file to write (replaced whole once it is complete).
+        file: PathBuf,
+    },
+    /// Restore a backup into the store of --data, which must be empty
+    /// (or --force); the daemon must be stopped.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace what the store holds.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check a configuration file without starting anything: what it sets
     /// up, or the one line that is wrong (exit 2).
     CheckConfig {
@@ -336,6 +351,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             path.display()
         );
     }
+    if let Action::Restore { file, force } = &cli.command {
+        // A damaged or too new file is refused before a store is made.
+        leadline::store::backup::verify(file, leadline::store::embedded::SCHEMA)?;
+        let mut options = options.clone();
+        options.restoring = true;
+        let core = match open_waiting(&config, &options, &secrets, false)? {
+            Opened::Core(core) => core,
+            Opened::Daemon(_) => anyhow::bail!("a leadline daemon runs on {}", path.display()),
+        };
+        let summary = core.restore(file, *force)?;
+        if cli.json {
+            outln!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            outln!(
+                "restored {} into {}: {} (the same counts as the backup); OAuth sign-ins are not in backups: run leadline login for each OAuth account",
+                file.display(),
+                path.display(),
+                output::backup_summary(&summary)
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let core = match open_waiting(&config, &options, &secrets, false)? {
         Opened::Core(core) => core,
         Opened::Daemon(_) => anyhow::bail!("a leadline daemon runs on {}", path.display()),
@@ -511,6 +548,7 @@ enum Dispatch {
     Tick,
     Digest,
     Import,
+    Backup,
 }
 
 impl Dispatch {
@@ -523,6 +561,7 @@ impl Dispatch {
             Action::Tick => Dispatch::Tick,
             Action::Digest { .. } => Dispatch::Digest,
             Action::Import { .. } => Dispatch::Import,
+            Action::Backup { .. } => Dispatch::Backup,
             _ => return None,
         })
     }
@@ -602,6 +641,29 @@ fn dispatch(
             })?;
             let v = answered(v, "could not import")?;
             print_import(&v["report"], v["text"].as_str().unwrap_or(""), cli.json)
+        }
+        (Dispatch::Backup, Action::Backup { file }) => {
+            let file = std::path::absolute(file)
+                .with_context(|| format!("cannot use {}", file.display()))?;
+            let started = std::time::Instant::now();
+            let v = answer(Request {
+                backup: Some(file.clone()),
+                ..base
+            })?;
+            let v = answered(v, "could not back up")?;
+            if cli.json {
+                outln!("{}", serde_json::to_string_pretty(&v["backup"])?);
+            } else {
+                let summary: leadline::store::backup::Summary =
+                    serde_json::from_value(v["backup"].clone())?;
+                outln!(
+                    "backup {}: {} in {:.1} s",
+                    file.display(),
+                    output::backup_summary(&summary),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         _ => anyhow::bail!("this subcommand does not run through the dispatch"),
     }

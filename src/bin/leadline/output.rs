@@ -152,3 +152,19 @@ pub fn print_answer(v: &serde_json::Value, json: bool) -> ExitCode {
         _ => ExitCode::from(3),
     }
 }
+
+/// A backup's contents in a line: keys, records per kind, size.
+pub fn backup_summary(s: &leadline::store::backup::Summary) -> String {
+    let counts: Vec<String> = s
+        .counts
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    format!(
+        "{} keys ({}), {:.1} MiB, schema {}",
+        s.keys,
+        counts.join(", "),
+        s.bytes as f64 / (1024.0 * 1024.0),
+        s.schema
+    )
+}

@@ -9,9 +9,10 @@ mod ingest;
 mod outbox;
 mod send;
 
+use crate::command::queue::NoticeKind;
 pub use inbox::{inbox, lead_from, link, why};
 pub use ingest::{find_record, ingest};
-pub use outbox::{account_notice, outbox, outbox_recover, outbox_step};
+pub use outbox::{admin_notice, outbox, outbox_recover, outbox_step};
 pub use send::{email, invite, our_message_id, remember};
 
 use chrono::{DateTime, Utc};
@@ -226,7 +227,16 @@ fn apply(
         Command::Outbox { all } => outbox(tx, *all),
         Command::OutboxStep { mail, step } => outbox_step(tx, ctx, text, *mail, step),
         Command::OutboxRecover => outbox_recover(tx, ctx),
-        Command::MailAccountNotice { account, text } => account_notice(tx, ctx, account, text),
+        Command::MailAccountNotice { account, text } => admin_notice(
+            tx,
+            ctx,
+            NoticeKind::MailAccount,
+            &format!("mail account {account}"),
+            text,
+        ),
+        Command::OperationsNotice { about, text } => {
+            admin_notice(tx, ctx, NoticeKind::Operations, about, text)
+        }
         _ => return Ok(None),
     };
     reply.map(Some)

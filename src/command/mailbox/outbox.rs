@@ -175,10 +175,11 @@ pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandEr
 /// that mail account `account` needs attention or works again.
 ///
 /// Fails when the store cannot be read.
-pub fn account_notice(
+pub fn admin_notice(
     tx: &mut dyn Tx,
     ctx: &Context,
-    account: &str,
+    kind: NoticeKind,
+    about: &str,
     text: &str,
 ) -> Result<Reply, CommandError> {
     let mut to: Vec<&str> = ctx
@@ -192,17 +193,7 @@ pub fn account_notice(
         to.push(&ctx.team.default_user);
     }
     for who in &to {
-        queue::notify(
-            tx,
-            ctx,
-            who,
-            NoticeKind::MailAccount,
-            text.to_string(),
-            None,
-        )?;
+        queue::notify(tx, ctx, who, kind, text.to_string(), None)?;
     }
-    Ok(Reply::text(format!(
-        "mail account {account}: told {}",
-        to.join(", ")
-    )))
+    Ok(Reply::text(format!("{about}: told {}", to.join(", "))))
 }

@@ -109,12 +109,31 @@ impl SledStore {
             space.check().map_err(TxError)?;
         }
         self.journal(&writes)?;
+        // An export is reading: it gets this group's writes too.
+        let copy = self
+            .capture
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+            .then(|| writes.clone());
         let (seq, applying) = self.gate.start_apply(flushed);
         let applied =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.apply_writes(writes)));
         drop(applying);
         let e = match applied {
-            Ok(Ok(())) => return Ok(seq),
+            Ok(Ok(())) => {
+                if let Some(copy) = copy {
+                    if let Some(c) = self
+                        .capture
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .as_mut()
+                    {
+                        c.push(copy);
+                    }
+                }
+                return Ok(seq);
+            }
             Ok(Err(e)) => sled_words(&e),
             Err(_) => "an internal error".to_string(),
         };

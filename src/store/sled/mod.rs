@@ -45,6 +45,9 @@ pub struct StoreOptions {
     pub min_free_bytes: u64,
     /// The space reserve kept in the folder for syncs in flight.
     pub reserve_bytes: u64,
+    /// Open a store whose restore was cut short (`leadline restore
+    /// --force` does, to replace it).
+    pub restoring: bool,
 }
 
 impl StoreOptions {
@@ -58,6 +61,7 @@ impl StoreOptions {
             cache_bytes: 24 * 1024 * 1024,
             min_free_bytes: 32 * 1024 * 1024,
             reserve_bytes: 16 * 1024 * 1024,
+            restoring: false,
         }
     }
 }
@@ -77,6 +81,10 @@ pub struct SledStore {
     broken: Arc<AtomicBool>,
     /// Free-space checks; `None` for a temporary store.
     space: Option<Arc<space::Space>>,
+    /// While an export reads the store: every group applied meanwhile.
+    capture: Mutex<Option<Vec<overlay::Writes>>>,
+    /// One export at a time.
+    exporting: Mutex<()>,
 }
 
 impl SledStore {
@@ -104,6 +112,12 @@ impl SledStore {
             .open()
             .map_err(|e| open_error(&path, e))?;
         let found = schema::found(&db, &path)?;
+        if !options.restoring && db.get(keys::RESTORING).ok().flatten().is_some() {
+            return Err(StoreError::Open {
+                path: path.clone(),
+                reason: "a restore into it did not finish, so it is not whole; run the restore again with --force".to_string(),
+            });
+        }
         let store = SledStore::with(db, path, Some(space)).map_err(|e| StoreError::Open {
             path: options.path.clone(),
             reason: e.to_string(),
@@ -136,6 +150,8 @@ impl SledStore {
             flusher,
             broken,
             space,
+            capture: Mutex::new(None),
+            exporting: Mutex::new(()),
         })
     }
 
@@ -174,6 +190,38 @@ impl SledStore {
 impl Backend for SledStore {
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn export(&self, sink: crate::store::ExportSink<'_>) -> Result<(), TxError> {
+        let _one = self.exporting.lock().unwrap_or_else(|e| e.into_inner());
+        // Under the writer's lock: no group is half-applied, and every
+        // group applied from now on is captured (groups apply under it).
+        {
+            let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            *self.capture.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+        }
+        let read = (|| {
+            for item in self.db.iter() {
+                let (k, v) = item.map_err(|e| TxError(sled_words(&e)))?;
+                sink(&k, Some(&v)).map_err(TxError)?;
+            }
+            Ok(())
+        })();
+        let captured = {
+            let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            self.capture
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .unwrap_or_default()
+        };
+        read?;
+        for writes in captured {
+            for (k, v) in writes {
+                sink(&k, v.as_deref()).map_err(TxError)?;
+            }
+        }
+        Ok(())
     }
 
     fn problem(&self) -> Option<String> {
