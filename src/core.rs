@@ -189,6 +189,14 @@ impl Leadline {
         Ok(summary)
     }
 
+    /// Every key and value of one consistent moment, without holding
+    /// commands up ([`crate::store::Backend::export`]).
+    ///
+    /// Fails when the store cannot be read, or with `sink`'s error.
+    pub fn export(&self, sink: crate::store::ExportSink<'_>) -> Result<(), TxError> {
+        self.inner.backend.export(sink)
+    }
+
     /// What keeps the store from taking writes now (a full disk); `None`
     /// when all is well.
     pub fn store_problem(&self) -> Option<String> {

@@ -16,7 +16,8 @@
 //!   embedded sled store); the key layout is [`command::keys`].
 //! - [`config`]: the TOML configuration (embedded default or a file),
 //!   every adapter's settings included, so no adapter is imported by it.
-//! - [`import`]: CSV import of leads (P-2).
+//! - [`import`]: CSV import of leads (P-2); [`export`]: every record to
+//!   CSV or JSON.
 //! - [`redact`]: every secret read is remembered and taken out of every
 //!   text that leaves the process.
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
@@ -32,6 +33,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod domain;
+pub mod export;
 pub mod import;
 pub mod mail;
 pub mod redact;

@@ -38,6 +38,12 @@ pub fn sequence(kind: &str) -> Vec<u8> {
     format!("seq/{kind}").into_bytes()
 }
 
+/// The prefix of every product.
+pub const PRODUCTS: &[u8] = b"p/";
+
+/// The prefix of every record's history.
+pub const HISTORY: &[u8] = b"h/";
+
 /// A product by SKU.
 pub fn product(sku: &str) -> Vec<u8> {
     format!("p/{sku}").into_bytes()

@@ -445,7 +445,7 @@ fn party_names(
 
 fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError> {
     let Some(kind) = q.kind else {
-        let rows = tx.scan(b"p/", None, false, usize::MAX)?;
+        let rows = tx.scan(keys::PRODUCTS, None, false, usize::MAX)?;
         let mut lines = Vec::new();
         let mut data = Vec::new();
         for (_, v) in rows {

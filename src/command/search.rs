@@ -103,7 +103,7 @@ pub fn reindex(tx: &mut dyn Tx) -> Result<usize, CommandError> {
     n += all::<Quote>(tx)?;
     n += all::<Order>(tx)?;
     n += all::<Invoice>(tx)?;
-    for (k, v) in tx.scan(b"p/", None, false, usize::MAX)? {
+    for (k, v) in tx.scan(keys::PRODUCTS, None, false, usize::MAX)? {
         if let Ok(p) = serde_json::from_slice::<Product>(&v) {
             update(tx, "product", &p.sku, &[], &product_terms(&p));
             n += 1;

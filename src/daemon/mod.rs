@@ -25,7 +25,7 @@ mod status;
 
 use loops::{outbox_loop, scheduler_loop};
 use requests::command_request;
-pub use requests::{answer, response, ImportRequest, Request, MAX_IMPORT};
+pub use requests::{answer, response, ExportRequest, ImportRequest, Request, MAX_IMPORT};
 use socket::{run_command, serve, terminal};
 #[cfg(test)]
 use status::last_failure;

@@ -42,6 +42,21 @@ pub struct Request {
     /// Write a backup of the store to this file (an absolute path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<std::path::PathBuf>,
+    /// Export records into a folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportRequest>,
+}
+
+/// What `leadline export` asks for.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExportRequest {
+    /// The tables (kinds, `product`, `history`); all when empty.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    /// `csv`, `json` or `jsonl`.
+    pub format: String,
+    /// The folder the files go to (an absolute path).
+    pub dir: std::path::PathBuf,
 }
 
 /// The largest table `leadline import` reads: a 100,000-row export is
@@ -153,6 +168,19 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
             Err(e) => failure("backup", e.to_string()),
         };
     }
+    if let Some(export) = &req.export {
+        let done = crate::export::Format::parse(&export.format)
+            .and_then(|f| Ok((f, crate::export::tables(&export.tables)?)))
+            .map_err(|e| failure("invalid", e))
+            .and_then(|(format, tables)| {
+                crate::export::export(core, &tables, format, &export.dir)
+                    .map_err(|e| failure("export", e))
+            });
+        return match done {
+            Ok(files) => serde_json::json!({"ok": true, "files": files}),
+            Err(v) => v,
+        };
+    }
     if let Some(import) = req.import_leads.take() {
         let actor = match actor_of(core, &req) {
             Ok(a) => a,
@@ -173,7 +201,7 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
     let Some(text) = &req.cmd else {
         return failure(
             "invalid",
-            "a request needs cmd, status, tick, digest, import_leads or backup",
+            "a request needs cmd, status, tick, digest, import_leads, backup or export",
         );
     };
     match command_request(core, &req, text) {

@@ -16,6 +16,7 @@ mod daemon;
 mod discord;
 mod disk;
 mod durability;
+mod export;
 mod fakediscord;
 mod fakeoauth;
 mod helpers;

@@ -55,7 +55,7 @@ fn shell_words(line: &str) -> Vec<String> {
 /// no files of the reader's.
 fn runs_here(args: &[String]) -> bool {
     match args.first().map(String::as_str) {
-        Some("cmd" | "tick" | "digest" | "check-config" | "backup") => true,
+        Some("cmd" | "tick" | "digest" | "check-config" | "backup" | "export") => true,
         Some("store") => args.get(1).is_some_and(|a| a == "check"),
         Some("outbox") => args.len() == 1,
         _ => false,

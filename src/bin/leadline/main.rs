@@ -97,6 +97,19 @@ enum Action {
         /// The file to write (replaced whole once it is complete).
         file: PathBuf,
     },
+    /// Export every record (or the kinds named) with all its fields, lines,
+    /// products and history, one file per table.
+    Export {
+        /// Kinds to export (lead, quote, activity, product, history...);
+        /// all when none.
+        kinds: Vec<String>,
+        /// csv (for spreadsheets), json or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The folder to write to.
+        #[arg(long, default_value = "leadline-export")]
+        out: PathBuf,
+    },
     /// Restore a backup into the store of --data, which must be empty
     /// (or --force); the daemon must be stopped.
     Restore {
@@ -549,6 +562,7 @@ enum Dispatch {
     Digest,
     Import,
     Backup,
+    Export,
 }
 
 impl Dispatch {
@@ -562,6 +576,7 @@ impl Dispatch {
             Action::Digest { .. } => Dispatch::Digest,
             Action::Import { .. } => Dispatch::Import,
             Action::Backup { .. } => Dispatch::Backup,
+            Action::Export { .. } => Dispatch::Export,
             _ => return None,
         })
     }
@@ -662,6 +677,32 @@ fn dispatch(
                     output::backup_summary(&summary),
                     started.elapsed().as_secs_f64()
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        (Dispatch::Export, Action::Export { kinds, format, out }) => {
+            let dir = std::path::absolute(out)
+                .with_context(|| format!("cannot use {}", out.display()))?;
+            let v = answer(Request {
+                export: Some(leadline::daemon::ExportRequest {
+                    tables: kinds.clone(),
+                    format: format.clone(),
+                    dir,
+                }),
+                ..base
+            })?;
+            if v["ok"] != true && v["error"] == "invalid" {
+                return Err(InvalidInput(v["message"].as_str().unwrap_or("").to_string()).into());
+            }
+            let v = answered(v, "could not export")?;
+            if cli.json {
+                outln!("{}", serde_json::to_string_pretty(&v["files"])?);
+            } else {
+                let files: Vec<leadline::export::Written> =
+                    serde_json::from_value(v["files"].clone())?;
+                for f in files {
+                    outln!("{}: {} row(s)", f.file.display(), f.rows);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
