@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -87,7 +87,9 @@ struct Counters {
 
 struct Inner {
     backend: Arc<dyn Backend>,
-    config: Arc<Config>,
+    /// The configuration in force; [`Leadline::reconfigure`] replaces it
+    /// (SIGHUP), and each command reads the one in force when it runs.
+    config: Arc<RwLock<Arc<Config>>>,
     /// Where secrets the daemon keeps (OAuth sign-ins) live: from the
     /// configuration, never inside a backend's data.
     secrets: PathBuf,
@@ -109,7 +111,7 @@ impl Leadline {
         Leadline {
             inner: Arc::new(Inner {
                 backend,
-                config,
+                config: Arc::new(RwLock::new(config)),
                 secrets,
                 writer: Mutex::new(None),
                 counters: Arc::default(),
@@ -130,13 +132,24 @@ impl Leadline {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    pub fn config(&self) -> Arc<Config> {
+        self.inner
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Puts `config` in force for every command from now on (commands
+    /// already running finish under the one they started with). The store
+    /// and the secrets folder stay as they are.
+    pub fn reconfigure(&self, config: Config) {
+        *self.inner.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
     }
 
     /// The configuration, shared.
     pub fn shared_config(&self) -> Arc<Config> {
-        self.inner.config.clone()
+        self.config()
     }
 
     /// Where the store's data lives, for logs and status.
@@ -219,7 +232,8 @@ impl Leadline {
         now: DateTime<Utc>,
         with_data: bool,
     ) -> Result<Request, CommandError> {
-        let ctx = self.config().context(actor, now, via);
+        let config = self.config();
+        let ctx = config.context(actor, now, via);
         Ok(Request {
             command: command::parse(line, &ctx)?,
             text: line.to_string(),
@@ -395,7 +409,7 @@ impl Leadline {
         durability: Durability,
     ) -> Result<Vec<Answer>, TxError> {
         let backend = &self.inner.backend;
-        let (answers, ticket) = commit(backend.as_ref(), self.config(), &requests, durability)?;
+        let (answers, ticket) = commit(backend.as_ref(), &self.config(), &requests, durability)?;
         if durability == Durability::Flush {
             backend.make_durable(ticket)?;
         }
@@ -410,6 +424,11 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Whether the writer thread still runs (for the systemd watchdog).
+    pub fn alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Takes no new writes; the writer answers what it has, flushes and
     /// ends. Writes asked for after this are refused ("shutting down").
     pub fn stop(mut self) {
@@ -471,7 +490,7 @@ fn commit(
 /// once the group is durable, while it goes on with the next group.
 fn write_loop(
     backend: Arc<dyn Backend>,
-    config: Arc<Config>,
+    config: Arc<RwLock<Arc<Config>>>,
     counters: Arc<Counters>,
     mut jobs: mpsc::Receiver<Job>,
 ) {
@@ -486,7 +505,8 @@ fn write_loop(
         counters.queued.fetch_sub(batch.len(), Ordering::SeqCst);
         let (requests, senders): (Vec<Request>, Vec<oneshot::Sender<Answer>>) =
             batch.into_iter().map(|j| (j.request, j.answer)).unzip();
-        match commit(backend.as_ref(), &config, &requests, Durability::Flush) {
+        let in_force = config.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match commit(backend.as_ref(), &in_force, &requests, Durability::Flush) {
             Err(e) => {
                 for s in senders {
                     let _ = s.send(Err(CommandError::Store(e.clone())));

@@ -175,7 +175,8 @@ pub fn import_leads(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ImportError> {
-    let ctx = &core.config().context(actor, now, "import");
+    let config = core.config();
+    let ctx = &config.context(actor, now, "import");
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)

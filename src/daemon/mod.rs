@@ -19,6 +19,7 @@
 
 mod connections;
 mod loops;
+mod reload;
 mod requests;
 mod socket;
 mod status;
@@ -54,6 +55,8 @@ pub fn socket_path(data: &Path) -> PathBuf {
 /// What the connection tasks share.
 struct Shared {
     core: Leadline,
+    /// The file the configuration came from (SIGHUP reads it again).
+    config_file: Option<PathBuf>,
     health: Health,
     status: Mutex<Parts>,
     /// The Discord connection's state, for `leadline status`.
@@ -81,6 +84,10 @@ struct Parts {
     last_backup: Option<DateTime<Utc>>,
     last_backup_file: Option<PathBuf>,
     last_backup_error: Option<String>,
+    /// When the configuration in force was read, and why the last reload
+    /// was refused (the old configuration then stays).
+    config_loaded: Option<DateTime<Utc>>,
+    config_reload_error: Option<String>,
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -103,8 +110,22 @@ pub async fn shutdown_signal() {
 /// also reads commands from this terminal.
 ///
 /// Fails when the control socket cannot be made.
-pub fn run(core: Leadline, data: &Path, interactive: bool) -> anyhow::Result<()> {
-    run_until(core, &socket_path(data), interactive, shutdown_signal())
+///
+/// `config_file` is the file the configuration came from: SIGHUP reads it
+/// again ([`reload`]); without one (the embedded default) SIGHUP only logs.
+pub fn run(
+    core: Leadline,
+    data: &Path,
+    interactive: bool,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    run_until(
+        core,
+        &socket_path(data),
+        interactive,
+        config_file,
+        shutdown_signal(),
+    )
 }
 
 /// Runs the daemon with its control socket at `socket` until `stop`
@@ -115,10 +136,12 @@ pub fn run_until(
     core: Leadline,
     path: &Path,
     interactive: bool,
+    config_file: Option<PathBuf>,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let writer = core.start_writer()?;
     let shared = Arc::new(Shared {
+        config_file,
         core,
         health: Health::default(),
         status: Mutex::new(Parts::default()),
@@ -212,13 +235,9 @@ pub fn run_until(
         if cfg.mail.smtp.is_some() {
             tasks.push(tokio::spawn(outbox_loop(shared.clone(), stop_rx.clone())));
         }
-        for account in cfg.mail.accounts.clone() {
-            let s = shared.clone();
-            let stop = stop_rx.clone();
-            tasks.push(tokio::spawn(async move {
-                crate::mail::imap::watch_account(&s.core, &account, stop, Some(&s.health)).await;
-            }));
-        }
+        // The IMAP watchers have a stop of their own: a reload that
+        // changes the accounts replaces them.
+        let mut mail = reload::MailWatchers::start(&shared, &cfg.mail.accounts);
         if let Ok(token) = token {
             let s = shared.clone();
             let run: crate::chat::discord::Runner =
@@ -255,10 +274,33 @@ pub fn run_until(
             std::thread::spawn(move || terminal(s, handle, eof_tx));
         }
         tracing::info!("leadline is running; type /help, or stop it with Ctrl-C");
+        // systemd (Type=notify): ready once the store is open and the
+        // socket listens; watchdog pings while the writer is alive.
+        // Without NOTIFY_SOCKET these do nothing.
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        let mut watchdog_usec = 0;
+        let watchdog = sd_notify::watchdog_enabled(false, &mut watchdog_usec);
+        let mut watchdog_tick =
+            tokio::time::interval(Duration::from_micros((watchdog_usec / 2).max(100_000)));
         tokio::pin!(stop);
         let mut accept_failed_at: Option<std::time::Instant> = None;
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        if let Ok(mut p) = shared.status.lock() {
+            p.config_loaded = Some(Utc::now());
+        }
         loop {
             tokio::select! {
+                _ = hangup.recv() => {
+                    reload::reload(&shared, &mut mail).await;
+                }
+                _ = watchdog_tick.tick(), if watchdog => {
+                    if writer.alive() {
+                        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Watchdog]);
+                    } else {
+                        tracing::error!("the writer stopped; no watchdog ping, so systemd restarts leadline");
+                    }
+                }
                 conn = listener.accept() => match conn {
                     Ok((stream, _)) => match shared.connections.admit() {
                         Some(admitted) => {
@@ -286,6 +328,7 @@ pub fn run_until(
             }
         }
         tracing::info!("stopping: finishing the work in flight");
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
         tokio::spawn(async {
             shutdown_signal().await;
             tracing::warn!("second signal: exiting now");
@@ -305,6 +348,7 @@ pub fn run_until(
             futures_util::future::join_all(tasks),
         )
         .await;
+        mail.stop().await;
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

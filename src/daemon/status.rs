@@ -32,7 +32,7 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
     let now = Utc::now();
     let config = core.config();
     let sched = &config.scheduler;
-    let next_digests: serde_json::Map<String, serde_json::Value> = crate::scheduler::owners(config)
+    let next_digests: serde_json::Map<String, serde_json::Value> = crate::scheduler::owners(&config)
         .into_iter()
         .map(|(o, _)| {
             let tz = config.team.zone_of(&o);
@@ -68,6 +68,11 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
                 "last_error": parts.last_tick_error,
                 "next_sweep": sched.sweep.next_after(now, &config.team.timezone),
                 "next_digests": next_digests,
+            },
+            "config": {
+                "file": shared.config_file,
+                "loaded": parts.config_loaded,
+                "last_reload_error": parts.config_reload_error,
             },
             "backup": {
                 "schedule": config.backup.schedule.as_ref().map(|s| s.text().to_string()),

@@ -133,7 +133,7 @@ pub fn tick(core: &Leadline, now: DateTime<Utc>) -> Result<TickReport, TickError
             .push(format!("sweep: announced {}", report.announced));
     }
 
-    for (owner, email) in owners(config) {
+    for (owner, email) in owners(&config) {
         let job = format!("digest/{}", records::keys::owner_key(&owner));
         let tz = config.team.zone_of(&owner);
         // Never checked before: catch up today's digest, not older ones,

@@ -535,3 +535,100 @@ fn restarts_start_first_time_while_one_shot_commands_use_the_store() {
     let shown = b.ok("/timeline L-1001");
     assert!(shown.contains("round 14"), "{shown}");
 }
+
+#[test]
+fn systemd_hears_ready_watchdog_pings_and_stopping() {
+    let b = Bin::new();
+    let path = b.dir.path().join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&path).expect("notify socket");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    // systemd names the process the watchdog is for: the shell's pid is
+    // the daemon's after exec.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "WATCHDOG_PID=$$ exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_leadline"),
+        "--data",
+    ])
+    .arg(b.data())
+    .env_remove("LEADLINE_CONFIG")
+    .env_remove("LEADLINE_USER")
+    .env_remove("LEADLINE_DATA")
+    .env("NOTIFY_SOCKET", &path)
+    .env("WATCHDOG_USEC", "300000");
+    let mut d = Daemon::start_with(cmd);
+    let mut said = Vec::new();
+    let mut buf = [0u8; 256];
+    while said.iter().filter(|s: &&String| s.contains("WATCHDOG=1")).count() < 3 {
+        let n = socket.recv(&mut buf).expect("a notification");
+        said.push(String::from_utf8_lossy(&buf[..n]).to_string());
+    }
+    assert_eq!(said[0].trim(), "READY=1", "{said:?}");
+    // Ready means it answers.
+    assert!(b.ok("/help").contains("/lead"));
+    d.signal("-TERM");
+    loop {
+        let n = socket.recv(&mut buf).expect("STOPPING=1 before it ends");
+        if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
+            break;
+        }
+    }
+    assert!(d.wait(10).success());
+}
+
+#[test]
+fn sighup_puts_a_new_configuration_in_force_and_refuses_a_broken_one() {
+    let b = Bin::new();
+    let team = |members: &[&str]| {
+        let mut t = "[team]\ndefault_user = \"maria\"\n".to_string();
+        for m in members {
+            t.push_str(&format!("[[team.members]]\nname = \"{m}\"\n"));
+        }
+        t
+    };
+    let cfg = b.file("team.toml", &team(&["maria"]));
+    let d = Daemon::start_with(b.configured(&cfg));
+    let as_jonas = || {
+        b.configured(&cfg)
+            .args(["--as", "jonas", "cmd", "/lead new topic:Desks last:Weber"])
+            .output()
+            .expect("run")
+    };
+    assert_eq!(as_jonas().status.code(), Some(2), "jonas is not on the team yet");
+
+    std::fs::write(&cfg, team(&["maria", "jonas"])).expect("rewrite");
+    d.signal("-HUP");
+    d.wait_for("configuration reloaded (2 team member(s)");
+    let out = as_jonas();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A broken file: refused with its line; the configuration in force stays.
+    std::fs::write(&cfg, format!("{}\n[process]\npayment_days = 100000000\n", team(&["maria"])))
+        .expect("rewrite");
+    d.signal("-HUP");
+    let said = d.wait_for("was not reloaded").join("\n");
+    assert!(said.contains("line 7") && said.contains("payment_days"), "{said}");
+    // (Through the socket: the command line itself reads the broken file.)
+    let mut c = Client::connect(&b.data()).expect("daemon");
+    let v = c
+        .request(&Request {
+            cmd: Some("/lead new topic:Chairs last:Schulz".into()),
+            actor: Some("jonas".into()),
+            ..Default::default()
+        })
+        .expect("answer");
+    assert_eq!(v["ok"], true, "the old configuration stays in force: {v}");
+    let v = c
+        .request(&Request {
+            status: true,
+            ..Default::default()
+        })
+        .expect("status");
+    assert!(
+        v["status"]["config"]["last_reload_error"].as_str().unwrap_or("").contains("payment_days"),
+        "{v}"
+    );
+}

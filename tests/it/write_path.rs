@@ -116,7 +116,7 @@ fn with_a_backend_slow_to_commit_reads_on_the_socket_and_in_chat_still_answer_at
     let daemon = {
         let socket = socket.clone();
         std::thread::spawn(move || {
-            leadline::daemon::run_until(core, &socket, false, async move {
+            leadline::daemon::run_until(core, &socket, false, None, async move {
                 let _ = stopped.await;
             })
         })

@@ -463,7 +463,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Action::Run => {
             let tty = std::io::stdin().is_terminal();
-            leadline::daemon::run(core, &path, tty)?;
+            leadline::daemon::run(core, &path, tty, cli.config.clone())?;
             Ok(ExitCode::SUCCESS)
         }
         _ => anyhow::bail!("this subcommand is answered through the one dispatch"),
