@@ -58,7 +58,9 @@ impl MailWatchers {
 /// one in force when the file does not load.
 pub(super) async fn reload(shared: &Arc<Shared>, mail: &mut MailWatchers) {
     let Some(file) = shared.config_file.clone() else {
-        tracing::warn!("SIGHUP: leadline runs on the embedded configuration; there is no file to read again");
+        tracing::warn!(
+            "SIGHUP: leadline runs on the embedded configuration; there is no file to read again"
+        );
         return;
     };
     let loaded = tokio::task::spawn_blocking(move || Config::load(Some(&file)))
@@ -68,7 +70,9 @@ pub(super) async fn reload(shared: &Arc<Shared>, mail: &mut MailWatchers) {
     let new = match loaded {
         Ok(new) => new,
         Err(e) => {
-            tracing::error!("SIGHUP: the configuration was not reloaded, the one in force stays: {e}");
+            tracing::error!(
+                "SIGHUP: the configuration was not reloaded, the one in force stays: {e}"
+            );
             if let Ok(mut p) = shared.status.lock() {
                 p.config_reload_error = Some(e);
             }
@@ -77,21 +81,38 @@ pub(super) async fn reload(shared: &Arc<Shared>, mail: &mut MailWatchers) {
     };
     let old = shared.core.config();
     for (what, same) in [
-        ("store", format!("{:?}", old.store) == format!("{:?}", new.store)),
-        ("secrets", format!("{:?}", old.secrets) == format!("{:?}", new.secrets)),
+        (
+            "store",
+            format!("{:?}", old.store) == format!("{:?}", new.store),
+        ),
+        (
+            "secrets",
+            format!("{:?}", old.secrets) == format!("{:?}", new.secrets),
+        ),
         (
             "chat connection (token, guild, channels)",
-            (&old.chat.token_env, &old.chat.token_file, &old.chat.guild, &old.chat.api_base)
-                == (&new.chat.token_env, &new.chat.token_file, &new.chat.guild, &new.chat.api_base),
+            (
+                &old.chat.token_env,
+                &old.chat.token_file,
+                &old.chat.guild,
+                &old.chat.api_base,
+            ) == (
+                &new.chat.token_env,
+                &new.chat.token_file,
+                &new.chat.guild,
+                &new.chat.api_base,
+            ),
         ),
-        ("mail.smtp added or removed", old.mail.smtp.is_some() == new.mail.smtp.is_some()),
+        (
+            "mail.smtp added or removed",
+            old.mail.smtp.is_some() == new.mail.smtp.is_some(),
+        ),
     ] {
         if !same {
             tracing::warn!("SIGHUP: the {what} setting changed; that takes effect after a restart");
         }
     }
-    let accounts_changed =
-        format!("{:?}", old.mail.accounts) != format!("{:?}", new.mail.accounts);
+    let accounts_changed = format!("{:?}", old.mail.accounts) != format!("{:?}", new.mail.accounts);
     let accounts = new.mail.accounts.clone();
     let members = new.team.members.len();
     shared.core.reconfigure(new);
@@ -106,6 +127,10 @@ pub(super) async fn reload(shared: &Arc<Shared>, mail: &mut MailWatchers) {
     tracing::info!(
         "SIGHUP: configuration reloaded ({members} team member(s), {} mail account(s){})",
         accounts.len(),
-        if accounts_changed { ", watchers restarted" } else { "" }
+        if accounts_changed {
+            ", watchers restarted"
+        } else {
+            ""
+        }
     );
 }

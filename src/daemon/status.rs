@@ -32,13 +32,14 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
     let now = Utc::now();
     let config = core.config();
     let sched = &config.scheduler;
-    let next_digests: serde_json::Map<String, serde_json::Value> = crate::scheduler::owners(&config)
-        .into_iter()
-        .map(|(o, _)| {
-            let tz = config.team.zone_of(&o);
-            (o, serde_json::json!(sched.digest.next_after(now, &tz)))
-        })
-        .collect();
+    let next_digests: serde_json::Map<String, serde_json::Value> =
+        crate::scheduler::owners(&config)
+            .into_iter()
+            .map(|(o, _)| {
+                let tz = config.team.zone_of(&o);
+                (o, serde_json::json!(sched.digest.next_after(now, &tz)))
+            })
+            .collect();
     let mail = shared
         .health
         .lock()

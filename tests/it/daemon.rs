@@ -562,7 +562,12 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
     let mut d = Daemon::start_with(cmd);
     let mut said = Vec::new();
     let mut buf = [0u8; 256];
-    while said.iter().filter(|s: &&String| s.contains("WATCHDOG=1")).count() < 3 {
+    while said
+        .iter()
+        .filter(|s: &&String| s.contains("WATCHDOG=1"))
+        .count()
+        < 3
+    {
         let n = socket.recv(&mut buf).expect("a notification");
         said.push(String::from_utf8_lossy(&buf[..n]).to_string());
     }
@@ -597,20 +602,37 @@ fn sighup_puts_a_new_configuration_in_force_and_refuses_a_broken_one() {
             .output()
             .expect("run")
     };
-    assert_eq!(as_jonas().status.code(), Some(2), "jonas is not on the team yet");
+    assert_eq!(
+        as_jonas().status.code(),
+        Some(2),
+        "jonas is not on the team yet"
+    );
 
     std::fs::write(&cfg, team(&["maria", "jonas"])).expect("rewrite");
     d.signal("-HUP");
     d.wait_for("configuration reloaded (2 team member(s)");
     let out = as_jonas();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A broken file: refused with its line; the configuration in force stays.
-    std::fs::write(&cfg, format!("{}\n[process]\npayment_days = 100000000\n", team(&["maria"])))
-        .expect("rewrite");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[process]\npayment_days = 100000000\n",
+            team(&["maria"])
+        ),
+    )
+    .expect("rewrite");
     d.signal("-HUP");
     let said = d.wait_for("was not reloaded").join("\n");
-    assert!(said.contains("line 7") && said.contains("payment_days"), "{said}");
+    assert!(
+        said.contains("line 7") && said.contains("payment_days"),
+        "{said}"
+    );
     // (Through the socket: the command line itself reads the broken file.)
     let mut c = Client::connect(&b.data()).expect("daemon");
     let v = c
@@ -628,7 +650,10 @@ fn sighup_puts_a_new_configuration_in_force_and_refuses_a_broken_one() {
         })
         .expect("status");
     assert!(
-        v["status"]["config"]["last_reload_error"].as_str().unwrap_or("").contains("payment_days"),
+        v["status"]["config"]["last_reload_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("payment_days"),
         "{v}"
     );
 }

@@ -119,6 +119,11 @@ enum Action {
         #[arg(long)]
         force: bool,
     },
+    /// Print the manual page (roff), as the Debian package installs it.
+    #[command(hide = true)]
+    Man,
+    /// Print shell completions: bash, zsh, fish, elvish or powershell.
+    Completions { shell: clap_complete::Shell },
     /// Check a configuration file without starting anything: what it sets
     /// up, or the one line that is wrong (exit 2).
     CheckConfig {
@@ -295,6 +300,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if let Action::CheckConfig { file } = &cli.command {
         return check_config(file);
+    }
+    match &cli.command {
+        Action::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Action::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "leadline", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     let actor = resolve_actor(&config, cli.actor.as_deref())?;
