@@ -174,6 +174,30 @@ pub struct Outgoing {
     pub text: String,
 }
 
+/// Where a message for the team's admins goes when it cannot wait in the
+/// store (the store itself cannot take writes): the notices channel when
+/// one is set, else each admin's direct messages (the default user's when
+/// no admin has a chat id).
+pub fn admin_targets(config: &Config) -> Vec<String> {
+    if config.chat.notices != "dm" {
+        return vec![format!("channel:{}", config.chat.notices)];
+    }
+    let team = &config.team;
+    let admins: Vec<String> = team
+        .members
+        .iter()
+        .filter(|m| m.role == crate::command::team::Role::Admin)
+        .filter_map(|m| m.discord_id.as_ref().map(|id| format!("dm:{id}")))
+        .collect();
+    if !admins.is_empty() {
+        return admins;
+    }
+    team.member(&team.default_user)
+        .and_then(|m| m.discord_id.as_ref())
+        .map(|id| vec![format!("dm:{id}")])
+        .unwrap_or_default()
+}
+
 /// The notices chat should post now: overdue notices and digests to their
 /// owner (a direct message, or the configured channel), unmatched mail to
 /// the triage channel. Notices for members without a chat id stay queued.

@@ -129,3 +129,62 @@ fn a_full_disk_refuses_writes_that_then_never_count_and_writes_resume_when_there
         "a refused write took effect: {listed}"
     );
 }
+
+/// Waits until the fake Discord got a message containing `text`.
+fn posted(fake: &crate::fakediscord::FakeDiscord, text: &str) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if fake
+            .calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|c| c.path.ends_with("/messages") && c.body.to_string().contains(text))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn the_admins_hear_in_chat_when_the_disk_is_full_and_when_it_has_room_again() {
+    let b = Bin::new();
+    let _mount = Mount::tmpfs(&b.data(), "80m");
+    let fake = crate::fakediscord::FakeDiscord::start();
+    let cfg = b.file(
+        "ops.toml",
+        &format!(
+            "[team]\ndefault_user = \"maria\"\n\
+             [[team.members]]\nname = \"maria\"\nrole = \"rep\"\ndiscord_id = \"111\"\n\
+             [[team.members]]\nname = \"olaf\"\nrole = \"admin\"\ndiscord_id = \"333\"\n\
+             [chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\napi_base = \"{}\"\n",
+            fake.base()
+        ),
+    );
+    let mut cmd = b.configured(&cfg);
+    cmd.env("LEADLINE_DISCORD_TOKEN", "fake-token");
+    let _d = Daemon::start_with(cmd);
+    fake.wait_call("/guilds/1/commands");
+    let filler = fill(&b.data());
+    assert!(
+        posted(
+            &fake,
+            "leadline cannot save changes: the disk holding the store is full"
+        ),
+        "no message to the admins about the full disk"
+    );
+    let dm = fake
+        .calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .any(|c| c.path.contains("/users/@me/channels") && c.body.to_string().contains("333"));
+    assert!(dm, "the message went to someone else than the admin");
+    std::fs::remove_file(&filler).expect("free the disk");
+    assert!(
+        posted(&fake, "leadline saves changes again"),
+        "no all-clear"
+    );
+}

@@ -103,9 +103,27 @@ pub async fn serve(
         let http = client.http.clone();
         let core = core.clone();
         let notices = async move {
+            // What the admins were last told about the store (a full disk
+            // keeps notices from being stored, so this goes straight out).
+            let mut told: Option<String> = None;
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 let c = core.shared_config();
+                let problem = core.store_problem();
+                if problem.is_some() != told.is_some() {
+                    let text = match &problem {
+                        Some(p) => format!("leadline cannot save changes: {p}"),
+                        None => "leadline saves changes again.".to_string(),
+                    };
+                    for to in super::admin_targets(&c) {
+                        if let Err(e) = post(&http, &to, &text).await {
+                            tracing::warn!(
+                                "discord: telling the admins about the store failed: {e}"
+                            );
+                        }
+                    }
+                    told = problem;
+                }
                 let Ok(Ok(out)) = core.query(move |tx| super::outgoing(tx, &c)).await else {
                     continue;
                 };
