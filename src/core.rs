@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::command::{self, Command, CommandError, Reply, Tx, TxError};
 use crate::config::Config;
+pub use crate::store::backup::{BackupError, Summary as BackupSummary};
 use crate::store::{Backend, Durability, Ticket};
 
 /// One request to the core: a typed command (from text, or built by an

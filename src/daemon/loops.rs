@@ -124,7 +124,7 @@ fn write_and_prune(
     dir: &std::path::Path,
     keep: usize,
     now: chrono::DateTime<Utc>,
-) -> Result<(PathBuf, crate::store::backup::Summary), String> {
+) -> Result<(PathBuf, crate::core::BackupSummary), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     let file = dir.join(format!("leadline-{}.backup", now.format("%Y%m%d-%H%M%S")));
     let summary = core.backup(&file).map_err(|e| e.to_string())?;
