@@ -59,11 +59,20 @@ const MAX_REQUEST: u64 = 64 * 1024 * 1024;
 /// The last line on a connection the daemon closes between requests: a
 /// request the client sent meanwhile was not run.
 async fn closed(write: &mut tokio::net::unix::OwnedWriteHalf) {
-    let mut out = failure(
-        "closed",
-        "the daemon closed this connection before reading another request; nothing more was run",
+    last_line(
+        write,
+        failure(
+            "closed",
+            "the daemon closed this connection before reading another request; nothing more was run",
+        ),
     )
-    .to_string();
+    .await;
+}
+
+/// Writes one answer line before a connection closes, waiting at most a
+/// second for a client that does not read.
+async fn last_line(write: &mut (impl AsyncWriteExt + Unpin), answer: serde_json::Value) {
+    let mut out = answer.to_string();
     out.push('\n');
     let _ = tokio::time::timeout(
         std::time::Duration::from_secs(1),
@@ -75,15 +84,12 @@ async fn closed(write: &mut tokio::net::unix::OwnedWriteHalf) {
 /// Refuses a connection when the daemon has as many open as it keeps and
 /// every one is being answered.
 pub(super) async fn refuse_busy(mut stream: UnixStream, limit: usize) {
-    let mut out = failure(
-        "busy",
-        format!("the daemon is answering {limit} connections, the most it keeps open; try again in a moment"),
-    )
-    .to_string();
-    out.push('\n');
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(1),
-        stream.write_all(out.as_bytes()),
+    last_line(
+        &mut stream,
+        failure(
+            "busy",
+            format!("the daemon is answering {limit} connections, the most it keeps open; try again in a moment"),
+        ),
     )
     .await;
 }

@@ -159,20 +159,26 @@ fn a_german_semicolon_file_with_thousands_separators_imports_the_right_amounts()
     assert!(b.ok("/show L-1003").contains("1,234.00 EUR"));
 }
 
-#[test]
-fn a_windows_1252_table_from_excel_is_decoded_with_a_note() {
-    let b = Bin::new();
-    // "Bürostühle;Müller;Köln" as Excel on Windows saves it.
+/// Imports "Bürostühle;Müller;Köln" as Excel on Windows saves it
+/// (Windows-1252); returns what the import printed.
+fn import_excel_table(b: &Bin) -> String {
     let mut bytes = b"Thema;Nachname;Ort\n".to_vec();
     bytes.extend_from_slice(b"B\xfcrost\xfchle;M\xfcller;K\xf6ln\n");
     let path = b.dir.path().join("excel.csv");
     std::fs::write(&path, bytes).expect("write");
     let out = b.run(&["import", "leads", path.to_str().expect("utf-8 path")]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         stdout.contains("imported 1, duplicates 0, failed 0"),
         "{stdout}"
     );
+    stdout
+}
+
+#[test]
+fn a_windows_1252_table_from_excel_is_decoded_with_a_note() {
+    let b = Bin::new();
+    let stdout = import_excel_table(&b);
     assert!(stdout.contains("read as Windows-1252"), "{stdout}");
     let shown = b.ok("/show L-1001");
     assert!(
@@ -210,15 +216,6 @@ fn an_endless_file_is_refused_and_a_windows_1252_table_goes_through_the_daemon()
     // Not UTF-8: its bytes travel to the daemon (in base64) and are read
     // there as Windows-1252.
     let _d = crate::daemon::Daemon::start(&b);
-    let mut bytes = b"Thema;Nachname;Ort\n".to_vec();
-    bytes.extend_from_slice(b"B\xfcrost\xfchle;M\xfcller;K\xf6ln\n");
-    let path = b.dir.path().join("excel.csv");
-    std::fs::write(&path, bytes).expect("write");
-    let out = b.run(&["import", "leads", path.to_str().expect("utf-8 path")]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("imported 1, duplicates 0, failed 0"),
-        "{stdout}"
-    );
+    import_excel_table(&b);
     assert!(b.ok("/show L-1001").contains("Bürostühle"));
 }
