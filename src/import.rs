@@ -164,51 +164,74 @@ fn map_columns(
     Ok(out)
 }
 
+/// The longest header line a table may have.
+const MAX_HEADER: u64 = 1024 * 1024;
+
+/// What the report says when values were read as Windows-1252.
+const WINDOWS_1252_NOTE: &str = "the table is not UTF-8; it was read as Windows-1252 (Excel's \"CSV\" on Windows): check a few names with umlauts";
+
 /// Imports leads from `reader`, made by `actor` at `now`.
 ///
 /// Fails before importing anything when the table cannot be read, has no
 /// header, or a mapping is wrong; row errors are reported, not fatal.
 pub fn import_leads(
     core: &Leadline,
-    mut reader: impl Read,
+    reader: impl Read,
     mapping: &[(String, String)],
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ImportError> {
+    use std::io::BufRead as _;
     let config = core.config();
     let ctx = &config.context(actor, now, "import");
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| ImportError::Read(e.to_string()))?;
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    // Excel on a German Windows saves "CSV" as Windows-1252: read it as
-    // such, and say so, rather than refusing every row with an umlaut.
-    let mut notes = Vec::new();
-    let decoded;
-    let body = if std::str::from_utf8(body).is_ok() {
-        body
-    } else {
-        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(body);
-        notes.push(
-            "the table is not UTF-8; it was read as Windows-1252 (Excel's \"CSV\" on Windows): check a few names with umlauts"
-                .to_string(),
-        );
-        decoded = text.into_owned().into_bytes();
-        &decoded[..]
-    };
-    let first_line = body.split(|b| *b == b'\n').next().unwrap_or(b"");
+    let read_failed = |e: std::io::Error| ImportError::Read(e.to_string());
+    // The table is read as it goes, a group of rows at a time: only the
+    // header line is read ahead (to tell `;` from `,`).
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, reader);
+    if input
+        .fill_buf()
+        .map_err(read_failed)?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        input.consume(3);
+    }
+    let mut first_line = Vec::new();
+    input
+        .by_ref()
+        .take(MAX_HEADER + 1)
+        .read_until(b'\n', &mut first_line)
+        .map_err(read_failed)?;
+    if first_line.len() as u64 > MAX_HEADER {
+        return Err(ImportError::Read(format!(
+            "its first line is longer than {} KiB; is it a table?",
+            MAX_HEADER / 1024
+        )));
+    }
     let semicolons = first_line.iter().filter(|b| **b == b';').count();
     let commas = first_line.iter().filter(|b| **b == b',').count();
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(if semicolons > commas { b';' } else { b',' })
         .flexible(true)
-        .from_reader(body);
+        .from_reader(std::io::Cursor::new(first_line).chain(input));
+    // Excel on a German Windows saves "CSV" as Windows-1252: a value that
+    // is not UTF-8 is read as such, and the report says so, rather than
+    // refusing every row with an umlaut.
+    let notes = Vec::new();
+    let mut guessed = false;
+    let mut text = |raw: &[u8]| -> String {
+        match std::str::from_utf8(raw) {
+            Ok(t) => t.to_string(),
+            Err(_) => {
+                guessed = true;
+                encoding_rs::WINDOWS_1252.decode(raw).0.into_owned()
+            }
+        }
+    };
     let headers: Vec<String> = csv
         .byte_headers()
         .map_err(|e| ImportError::Read(e.to_string()))?
         .iter()
-        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .map(|h| text(h).trim().to_string())
         .collect();
     if headers.iter().all(|h| h.is_empty()) {
         return Err(ImportError::NoHeader);
@@ -252,24 +275,12 @@ pub fn import_leads(
             continue;
         }
         let mut values = Vec::new();
-        let mut bad = None;
         for ((raw, key), header) in row.iter().zip(&columns).zip(&headers) {
             let Some(key) = key else { continue };
-            match std::str::from_utf8(raw) {
-                Ok(v) if !v.trim().is_empty() => {
-                    values.push((key.clone(), header.clone(), v.to_string()))
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    bad = Some(format!(
-                        "column '{header}' is not UTF-8 text; save the table as UTF-8"
-                    ))
-                }
+            let v = text(raw);
+            if !v.trim().is_empty() {
+                values.push((key.clone(), header.clone(), v));
             }
-        }
-        if let Some(reason) = bad {
-            report.failed.push((line, reason));
-            continue;
         }
         let cmd = match CommandNew::lead(values, ctx) {
             Ok(c) => c,
@@ -295,6 +306,9 @@ pub fn import_leads(
         }
     }
     import_rows(core, rows, &mut report)?;
+    if guessed {
+        report.notes.push(WINDOWS_1252_NOTE.to_string());
+    }
     core.flush()
         .map_err(|e| ImportError::Store(e.to_string()))?;
     // Rows refused when read and rows refused when run, in line order.

@@ -94,6 +94,10 @@ pub struct ImportRequest {
     pub bytes: Vec<u8>,
     #[serde(default)]
     pub map: Vec<(String, String)>,
+    /// In-process only: the file to read as it goes, instead of `csv` or
+    /// `bytes` (a daemon reads no file of its client's).
+    #[serde(skip)]
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// A command's result as the control socket answers it (and `--json` prints it).
@@ -186,12 +190,19 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
             Ok(a) => a,
             Err(e) => return response(Err(e), false),
         };
-        let table = if import.bytes.is_empty() {
-            import.csv.into_bytes()
-        } else {
-            import.bytes
+        let imported = match &import.path {
+            Some(path) => match std::fs::File::open(path) {
+                Ok(file) => crate::import::import_leads(core, file, &import.map, &actor, now),
+                Err(e) => {
+                    return failure("invalid", format!("cannot read {}: {e}", path.display()))
+                }
+            },
+            None if import.bytes.is_empty() => {
+                crate::import::import_leads(core, import.csv.as_bytes(), &import.map, &actor, now)
+            }
+            None => crate::import::import_leads(core, &import.bytes[..], &import.map, &actor, now),
         };
-        return match crate::import::import_leads(core, &table[..], &import.map, &actor, now) {
+        return match imported {
             Ok(report) => {
                 serde_json::json!({"ok": true, "report": report, "text": report.render(&config.process)})
             }

@@ -212,7 +212,17 @@ fn an_endless_file_is_refused_and_a_windows_1252_table_goes_through_the_daemon()
     let out = b.run(&["import", "leads", "/dev/zero"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/dev/zero is not a file"), "{err}");
+    // A file over the limit is refused before a row of it is imported.
+    let big = b.dir.path().join("big.csv");
+    let f = std::fs::File::create(&big).expect("create");
+    std::io::Write::write_all(&mut &f, b"Topic,Last Name\nA,B\n").expect("write");
+    f.set_len(33 * 1024 * 1024).expect("grow");
+    let out = b.run(&["import", "leads", big.to_str().expect("utf-8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("larger than 32 MiB"), "{err}");
+    assert!(b.fails("/show L-1001", 1).contains("no lead"));
     // Not UTF-8: its bytes travel to the daemon (in base64) and are read
     // there as Windows-1252.
     let _d = crate::daemon::Daemon::start(&b);

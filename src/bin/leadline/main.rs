@@ -350,6 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             None => open_waiting(&config, &options, &secrets, true)?,
         };
+        let in_process = matches!(to, Opened::Core(_));
         // Through the daemon, or in-process; when the daemon stops before
         // running a request, that request (and the rest) runs in-process.
         let (cfg, opts, keys) = (config.clone(), options.clone(), secrets.clone());
@@ -372,7 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data: cli.json,
             ..Request::default()
         };
-        return dispatch(&cli, kind, base, &mut answer);
+        return dispatch(&cli, kind, base, in_process, &mut answer);
     }
     if daemon.is_some() {
         if matches!(cli.command, Action::Run) {
@@ -489,13 +490,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The bytes of `file`, at most `limit` of them.
+/// Checks that `file` is a regular file of at most `limit` bytes, before
+/// anything of it is imported.
+///
+/// Fails (invalid input) when it is not, or cannot be read.
+fn import_file(file: &Path, limit: u64) -> anyhow::Result<std::fs::File> {
+    let opened =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let meta = opened
+        .metadata()
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if !meta.is_file() {
+        return Err(InvalidInput(format!(
+            "{} is not a file; import reads a table saved as a file",
+            file.display()
+        ))
+        .into());
+    }
+    if meta.len() > limit {
+        return Err(InvalidInput(format!(
+            "{} is larger than {} MiB, the most one import takes; split it into smaller files",
+            file.display(),
+            limit / 1024 / 1024
+        ))
+        .into());
+    }
+    Ok(opened)
+}
+
+/// The bytes of `file` (see [`import_file`]), at most `limit` of them.
 ///
 /// Fails (invalid input) when it cannot be read or is longer.
 fn read_limited(file: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
     use std::io::Read as _;
-    let opened =
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let opened = import_file(file, limit)?;
     let mut bytes = Vec::new();
     opened
         .take(limit + 1)
@@ -607,6 +635,7 @@ fn dispatch(
     cli: &Cli,
     kind: Dispatch,
     base: Request,
+    in_process: bool,
     answer: &mut dyn FnMut(Request) -> anyhow::Result<serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
     let cmd = |line: &str| Request {
@@ -655,19 +684,30 @@ fn dispatch(
                 what: ImportWhat::Leads { file, map },
             },
         ) => {
-            let bytes = read_limited(file, leadline::daemon::MAX_IMPORT)?;
             let map = parse_mappings(map)?;
-            let import = match String::from_utf8(bytes) {
-                Ok(csv) => ImportRequest {
-                    csv,
-                    bytes: Vec::new(),
+            let import = if in_process {
+                // Read as it goes; the size is checked before anything is.
+                import_file(file, leadline::daemon::MAX_IMPORT)?;
+                ImportRequest {
+                    path: Some(file.clone()),
                     map,
-                },
-                Err(e) => ImportRequest {
-                    csv: String::new(),
-                    bytes: e.into_bytes(),
-                    map,
-                },
+                    ..ImportRequest::default()
+                }
+            } else {
+                // The daemon gets the table in the request.
+                let bytes = read_limited(file, leadline::daemon::MAX_IMPORT)?;
+                match String::from_utf8(bytes) {
+                    Ok(csv) => ImportRequest {
+                        csv,
+                        map,
+                        ..ImportRequest::default()
+                    },
+                    Err(e) => ImportRequest {
+                        bytes: e.into_bytes(),
+                        map,
+                        ..ImportRequest::default()
+                    },
+                }
             };
             let v = answer(Request {
                 import_leads: Some(import),
