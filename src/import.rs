@@ -8,7 +8,7 @@
 //! line number and reason and writes nothing; a row whose e-mail a lead
 //! already has is reported as a duplicate and skipped.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
@@ -38,7 +38,7 @@ pub enum ImportError {
 }
 
 /// What an import did, row by row.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ImportReport {
     /// (line, lead number)
     pub imported: Vec<(usize, u64)>,
@@ -53,6 +53,21 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
+    /// Adds what a later group of the same table did.
+    pub fn merge(&mut self, other: ImportReport) {
+        self.imported.extend(other.imported);
+        self.duplicates.extend(other.duplicates);
+        self.failed.extend(other.failed);
+        if self.ignored_columns.is_empty() {
+            self.ignored_columns = other.ignored_columns;
+        }
+        for note in other.notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+    }
+
     /// The report for people.
     pub fn render(&self, rules: &Rules) -> String {
         let mut out = format!(
@@ -170,7 +185,143 @@ const MAX_HEADER: u64 = 1024 * 1024;
 /// What the report says when values were read as Windows-1252.
 const WINDOWS_1252_NOTE: &str = "the table is not UTF-8; it was read as Windows-1252 (Excel's \"CSV\" on Windows): check a few names with umlauts";
 
-/// Imports leads from `reader`, made by `actor` at `now`.
+/// One row as read: the line it starts on, and its values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub line: usize,
+    pub values: Vec<String>,
+}
+
+/// A table being read as it goes: its header first, then its rows a group
+/// at a time, so a file of any length takes the memory of one group.
+pub struct Table<R: Read> {
+    pub headers: Vec<String>,
+    csv: csv::Reader<std::io::Chain<std::io::Cursor<Vec<u8>>, std::io::BufReader<R>>>,
+    next_line: usize,
+    /// Whether values were read as Windows-1252.
+    guessed: bool,
+}
+
+/// `raw` as text: UTF-8, else Windows-1252 (Excel's "CSV" on a German
+/// Windows), noting that in `guessed`.
+fn text(raw: &[u8], guessed: &mut bool) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(t) => t.to_string(),
+        Err(_) => {
+            *guessed = true;
+            encoding_rs::WINDOWS_1252.decode(raw).0.into_owned()
+        }
+    }
+}
+
+impl<R: Read> Table<R> {
+    /// Reads the header: a byte-order mark is skipped, and the first line
+    /// tells `;` from `,`.
+    ///
+    /// Fails when the table cannot be read or has no header.
+    pub fn open(reader: R) -> Result<Table<R>, ImportError> {
+        use std::io::BufRead as _;
+        let read_failed = |e: std::io::Error| ImportError::Read(e.to_string());
+        let mut input = std::io::BufReader::with_capacity(64 * 1024, reader);
+        if input
+            .fill_buf()
+            .map_err(read_failed)?
+            .starts_with(b"\xEF\xBB\xBF")
+        {
+            input.consume(3);
+        }
+        let mut first_line = Vec::new();
+        input
+            .by_ref()
+            .take(MAX_HEADER + 1)
+            .read_until(b'\n', &mut first_line)
+            .map_err(read_failed)?;
+        if first_line.len() as u64 > MAX_HEADER {
+            return Err(ImportError::Read(format!(
+                "its first line is longer than {} KiB; is it a table?",
+                MAX_HEADER / 1024
+            )));
+        }
+        let semicolons = first_line.iter().filter(|b| **b == b';').count();
+        let commas = first_line.iter().filter(|b| **b == b',').count();
+        let mut csv = csv::ReaderBuilder::new()
+            .delimiter(if semicolons > commas { b';' } else { b',' })
+            .flexible(true)
+            .from_reader(std::io::Cursor::new(first_line).chain(input));
+        let mut guessed = false;
+        let headers: Vec<String> = csv
+            .byte_headers()
+            .map_err(|e| ImportError::Read(e.to_string()))?
+            .iter()
+            .map(|h| text(h, &mut guessed).trim().to_string())
+            .collect();
+        if headers.iter().all(|h| h.is_empty()) {
+            return Err(ImportError::NoHeader);
+        }
+        Ok(Table {
+            headers,
+            csv,
+            next_line: 2,
+            guessed,
+        })
+    }
+
+    /// The next rows, at most `n`; rows that cannot be read go to
+    /// `failed` with their line. `None` once the table has ended.
+    pub fn rows(&mut self, n: usize, failed: &mut Vec<(usize, String)>) -> Option<Vec<Row>> {
+        let mut out = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        let mut ended = false;
+        while out.len() < n {
+            match self.csv.read_byte_record(&mut record) {
+                Ok(false) => {
+                    ended = true;
+                    break;
+                }
+                Ok(true) => {}
+                Err(e) => {
+                    // The line a row starts on: a quoted value may span lines.
+                    let line = e.position().map_or(self.next_line, |p| p.line() as usize);
+                    failed.push((line, format!("unreadable row: {e}")));
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        ended = true;
+                        break;
+                    }
+                    continue;
+                }
+            }
+            let line = record
+                .position()
+                .map_or(self.next_line, |p| p.line() as usize);
+            self.next_line = line + 1;
+            if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                continue;
+            }
+            if record.len() != self.headers.len() {
+                failed.push((
+                    line,
+                    format!("{} values for {} columns", record.len(), self.headers.len()),
+                ));
+                continue;
+            }
+            let values = record.iter().map(|v| text(v, &mut self.guessed)).collect();
+            out.push(Row { line, values });
+        }
+        (!ended || !out.is_empty()).then_some(out)
+    }
+
+    /// What the report should say about how the table was read.
+    pub fn notes(&self) -> Vec<String> {
+        if self.guessed {
+            vec![WINDOWS_1252_NOTE.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Imports leads from `reader`, made by `actor` at `now`, reading it as it
+/// goes: a group of rows at a time ([`import_rows`]).
 ///
 /// Fails before importing anything when the table cannot be read, has no
 /// header, or a mapping is wrong; row errors are reported, not fatal.
@@ -181,62 +332,55 @@ pub fn import_leads(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, ImportError> {
-    use std::io::BufRead as _;
+    let mut table = Table::open(reader)?;
+    let mut report = ImportReport::default();
+    let mut first = true;
+    while let Some(rows) = table.rows(ROWS_PER_GROUP, &mut report.failed) {
+        if first || !rows.is_empty() {
+            report.merge(import_rows(
+                core,
+                &table.headers,
+                rows,
+                mapping,
+                actor,
+                now,
+            )?);
+            first = false;
+        }
+    }
+    if first {
+        // No rows at all: the mapping is still checked.
+        report.merge(import_rows(
+            core,
+            &table.headers,
+            Vec::new(),
+            mapping,
+            actor,
+            now,
+        )?);
+    }
+    report.notes.extend(table.notes());
+    report.failed.sort_by_key(|(line, _)| *line);
+    Ok(report)
+}
+
+/// Imports rows of a table with `headers`, as one group, made durable
+/// before it returns: what `leadline import` sends the daemon, a group at
+/// a time, and what [`import_leads`] runs.
+///
+/// Fails before importing anything when a mapping is wrong or nothing
+/// maps to a lead field; fails when the store cannot be written.
+pub fn import_rows(
+    core: &Leadline,
+    headers: &[String],
+    rows: Vec<Row>,
+    mapping: &[(String, String)],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<ImportReport, ImportError> {
     let config = core.config();
     let ctx = &config.context(actor, now, "import");
-    let read_failed = |e: std::io::Error| ImportError::Read(e.to_string());
-    // The table is read as it goes, a group of rows at a time: only the
-    // header line is read ahead (to tell `;` from `,`).
-    let mut input = std::io::BufReader::with_capacity(64 * 1024, reader);
-    if input
-        .fill_buf()
-        .map_err(read_failed)?
-        .starts_with(b"\xEF\xBB\xBF")
-    {
-        input.consume(3);
-    }
-    let mut first_line = Vec::new();
-    input
-        .by_ref()
-        .take(MAX_HEADER + 1)
-        .read_until(b'\n', &mut first_line)
-        .map_err(read_failed)?;
-    if first_line.len() as u64 > MAX_HEADER {
-        return Err(ImportError::Read(format!(
-            "its first line is longer than {} KiB; is it a table?",
-            MAX_HEADER / 1024
-        )));
-    }
-    let semicolons = first_line.iter().filter(|b| **b == b';').count();
-    let commas = first_line.iter().filter(|b| **b == b',').count();
-    let mut csv = csv::ReaderBuilder::new()
-        .delimiter(if semicolons > commas { b';' } else { b',' })
-        .flexible(true)
-        .from_reader(std::io::Cursor::new(first_line).chain(input));
-    // Excel on a German Windows saves "CSV" as Windows-1252: a value that
-    // is not UTF-8 is read as such, and the report says so, rather than
-    // refusing every row with an umlaut.
-    let notes = Vec::new();
-    let mut guessed = false;
-    let mut text = |raw: &[u8]| -> String {
-        match std::str::from_utf8(raw) {
-            Ok(t) => t.to_string(),
-            Err(_) => {
-                guessed = true;
-                encoding_rs::WINDOWS_1252.decode(raw).0.into_owned()
-            }
-        }
-    };
-    let headers: Vec<String> = csv
-        .byte_headers()
-        .map_err(|e| ImportError::Read(e.to_string()))?
-        .iter()
-        .map(|h| text(h).trim().to_string())
-        .collect();
-    if headers.iter().all(|h| h.is_empty()) {
-        return Err(ImportError::NoHeader);
-    }
-    let columns = map_columns(&headers, mapping, ctx)?;
+    let columns = map_columns(headers, mapping, ctx)?;
     if columns.iter().all(Option::is_none) {
         return Err(ImportError::NothingMapped);
     }
@@ -247,37 +391,20 @@ pub fn import_leads(
             .filter(|(_, c)| c.is_none())
             .map(|(h, _)| h.clone())
             .collect(),
-        notes,
         ..ImportReport::default()
     };
-    let mut next_line = 2;
-    let mut rows = Vec::new();
-    for row in csv.byte_records() {
-        // The line a row starts on: a quoted value may span lines.
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(next_line, |p| p.line() as usize);
-                report.failed.push((line, format!("unreadable row: {e}")));
-                continue;
-            }
-        };
-        let line = row.position().map_or(next_line, |p| p.line() as usize);
-        next_line = line + 1;
-        if row.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        if row.len() != headers.len() {
+    let mut group = Vec::new();
+    for row in rows {
+        if row.values.len() != headers.len() {
             report.failed.push((
-                line,
-                format!("{} values for {} columns", row.len(), headers.len()),
+                row.line,
+                format!("{} values for {} columns", row.values.len(), headers.len()),
             ));
             continue;
         }
         let mut values = Vec::new();
-        for ((raw, key), header) in row.iter().zip(&columns).zip(&headers) {
+        for ((v, key), header) in row.values.into_iter().zip(&columns).zip(headers) {
             let Some(key) = key else { continue };
-            let v = text(raw);
             if !v.trim().is_empty() {
                 values.push((key.clone(), header.clone(), v));
             }
@@ -285,41 +412,33 @@ pub fn import_leads(
         let cmd = match CommandNew::lead(values, ctx) {
             Ok(c) => c,
             Err(e) => {
-                report.failed.push((line, e.to_string()));
+                report.failed.push((row.line, e.to_string()));
                 continue;
             }
         };
         let email = cmd.email();
-        rows.push((
-            line,
+        group.push((
+            row.line,
             email,
             Request::system(
                 cmd.into_command(),
-                format!("import row {line}"),
+                format!("import row {}", row.line),
                 actor,
                 "import",
                 now,
             ),
         ));
-        if rows.len() == ROWS_PER_GROUP {
-            import_rows(core, std::mem::take(&mut rows), &mut report)?;
-        }
     }
-    import_rows(core, rows, &mut report)?;
-    if guessed {
-        report.notes.push(WINDOWS_1252_NOTE.to_string());
-    }
+    run_group(core, group, &mut report)?;
     core.flush()
         .map_err(|e| ImportError::Store(e.to_string()))?;
-    // Rows refused when read and rows refused when run, in line order.
-    report.failed.sort_by_key(|(line, _)| *line);
     Ok(report)
 }
 
 /// Runs a group of import rows (line, e-mail, request) and reports each.
 ///
 /// Fails when the store cannot be written.
-fn import_rows(
+fn run_group(
     core: &Leadline,
     rows: Vec<(usize, Option<String>, Request)>,
     report: &mut ImportReport,

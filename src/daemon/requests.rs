@@ -59,45 +59,23 @@ pub struct ExportRequest {
     pub dir: std::path::PathBuf,
 }
 
-/// The largest table `leadline import` reads: a 100,000-row export is
-/// about 15 MiB; a larger file (or `/dev/zero`) is refused before it fills
-/// the memory. Its base64 still fits a socket request.
+/// The largest table `leadline import` takes: a 100,000-row export is
+/// about 15 MiB. It is read as it goes, a group of rows per request, so
+/// this bounds the time an import takes, not the memory.
 pub const MAX_IMPORT: u64 = 32 * 1024 * 1024;
 
-/// Bytes as one base64 string (a JSON array of numbers would be four times
-/// the size).
-mod base64_bytes {
-    use base64::Engine as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// A CSV import sent to the daemon.
+/// One group of rows of a CSV import: `leadline import` reads the table as
+/// it goes and sends it a group at a time ([`crate::import::import_rows`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImportRequest {
-    /// The table as UTF-8 text.
+    /// The table's header.
+    pub headers: Vec<String>,
+    /// The group's rows, with the line each starts on.
     #[serde(default)]
-    pub csv: String,
-    /// The table's bytes when they are not UTF-8 (Excel's Windows-1252),
-    /// in base64 on the socket.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "base64_bytes")]
-    pub bytes: Vec<u8>,
+    pub rows: Vec<crate::import::Row>,
+    /// `COLUMN=FIELD` mappings.
     #[serde(default)]
     pub map: Vec<(String, String)>,
-    /// In-process only: the file to read as it goes, instead of `csv` or
-    /// `bytes` (a daemon reads no file of its client's).
-    #[serde(skip)]
-    pub path: Option<std::path::PathBuf>,
 }
 
 /// A command's result as the control socket answers it (and `--json` prints it).
@@ -142,7 +120,6 @@ pub(super) fn command_request(
 /// no daemon runs, and what the daemon does on a blocking thread for
 /// `tick`, `digest` and `import`. `status` needs the daemon.
 pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
-    let config = core.config();
     let now = req.now.unwrap_or_else(Utc::now);
     if req.status {
         return failure("invalid", "no leadline daemon runs");
@@ -190,22 +167,17 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
             Ok(a) => a,
             Err(e) => return response(Err(e), false),
         };
-        let imported = match &import.path {
-            Some(path) => match std::fs::File::open(path) {
-                Ok(file) => crate::import::import_leads(core, file, &import.map, &actor, now),
-                Err(e) => {
-                    return failure("invalid", format!("cannot read {}: {e}", path.display()))
-                }
-            },
-            None if import.bytes.is_empty() => {
-                crate::import::import_leads(core, import.csv.as_bytes(), &import.map, &actor, now)
-            }
-            None => crate::import::import_leads(core, &import.bytes[..], &import.map, &actor, now),
-        };
+        let imported = crate::import::import_rows(
+            core,
+            &import.headers,
+            import.rows,
+            &import.map,
+            &actor,
+            now,
+        );
         return match imported {
-            Ok(report) => {
-                serde_json::json!({"ok": true, "report": report, "text": report.render(&config.process)})
-            }
+            Ok(report) => serde_json::json!({"ok": true, "report": report}),
+            Err(e @ crate::import::ImportError::Store(_)) => failure("store", e.to_string()),
             Err(e) => failure("invalid", e.to_string()),
         };
     }

@@ -229,3 +229,31 @@ fn an_endless_file_is_refused_and_a_windows_1252_table_goes_through_the_daemon()
     import_excel_table(&b);
     assert!(b.ok("/show L-1001").contains("Bürostühle"));
 }
+
+#[test]
+fn a_long_table_goes_a_group_at_a_time_with_line_numbers_and_duplicates_across_groups() {
+    let b = Bin::new();
+    let mut csv = String::from("Topic,Last Name,E-Mail\n");
+    for i in 2..=1201 {
+        match i {
+            // A value with a line break: line numbers after it count it.
+            700 => csv.push_str(&format!("\"Two\nlines\",L{i},p{i}@x.example\n")),
+            // The e-mail of line 10, in a later group.
+            900 => csv.push_str("Again,Weber,p10@x.example\n"),
+            1100 => csv.push_str("Broken,,\n"),
+            _ => csv.push_str(&format!("T{i},L{i},p{i}@x.example\n")),
+        }
+    }
+    let path = b.file("long.csv", &csv);
+    let _d = crate::daemon::Daemon::start(&b);
+    let out = b.run(&["--json", "import", "leads", path.to_str().expect("utf-8")]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert_eq!(
+        report["imported"].as_array().map(Vec::len),
+        Some(1198),
+        "{report}"
+    );
+    assert_eq!(report["duplicates"][0][0], 901, "{report}");
+    assert_eq!(report["failed"][0][0], 1101, "{report}");
+    assert_eq!(out.status.code(), Some(1), "a failed row is exit 1");
+}

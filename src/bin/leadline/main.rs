@@ -350,7 +350,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             None => open_waiting(&config, &options, &secrets, true)?,
         };
-        let in_process = matches!(to, Opened::Core(_));
         // Through the daemon, or in-process; when the daemon stops before
         // running a request, that request (and the rest) runs in-process.
         let (cfg, opts, keys) = (config.clone(), options.clone(), secrets.clone());
@@ -373,7 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data: cli.json,
             ..Request::default()
         };
-        return dispatch(&cli, kind, base, in_process, &mut answer);
+        return dispatch(&cli, kind, base, &config, &mut answer);
     }
     if daemon.is_some() {
         if matches!(cli.command, Action::Run) {
@@ -518,27 +517,8 @@ fn import_file(file: &Path, limit: u64) -> anyhow::Result<std::fs::File> {
     Ok(opened)
 }
 
-/// The bytes of `file` (see [`import_file`]), at most `limit` of them.
-///
-/// Fails (invalid input) when it cannot be read or is longer.
-fn read_limited(file: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let opened = import_file(file, limit)?;
-    let mut bytes = Vec::new();
-    opened
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(InvalidInput(format!(
-            "{} is larger than {} MiB, the most one import takes; split it into smaller files",
-            file.display(),
-            limit / 1024 / 1024
-        ))
-        .into());
-    }
-    Ok(bytes)
-}
+/// Rows per import request.
+const IMPORT_GROUP: usize = 500;
 
 /// What [`open_waiting`] got: the store, or the daemon that now has it.
 enum Opened {
@@ -635,7 +615,7 @@ fn dispatch(
     cli: &Cli,
     kind: Dispatch,
     base: Request,
-    in_process: bool,
+    config: &Config,
     answer: &mut dyn FnMut(Request) -> anyhow::Result<serde_json::Value>,
 ) -> anyhow::Result<ExitCode> {
     let cmd = |line: &str| Request {
@@ -685,36 +665,35 @@ fn dispatch(
             },
         ) => {
             let map = parse_mappings(map)?;
-            let import = if in_process {
-                // Read as it goes; the size is checked before anything is.
-                import_file(file, leadline::daemon::MAX_IMPORT)?;
-                ImportRequest {
-                    path: Some(file.clone()),
-                    map,
-                    ..ImportRequest::default()
+            // Read as it goes and sent a group of rows at a time (to the
+            // daemon, or answered in-process), so the file is never whole
+            // in memory; header and mapping are checked by the first group,
+            // before any row is imported.
+            let mut table =
+                leadline::import::Table::open(import_file(file, leadline::daemon::MAX_IMPORT)?)
+                    .map_err(|e| anyhow::anyhow!("could not import: {e}"))?;
+            let mut report = leadline::import::ImportReport::default();
+            let mut first = true;
+            while let Some(rows) = table.rows(IMPORT_GROUP, &mut report.failed) {
+                if !first && rows.is_empty() {
+                    continue;
                 }
-            } else {
-                // The daemon gets the table in the request.
-                let bytes = read_limited(file, leadline::daemon::MAX_IMPORT)?;
-                match String::from_utf8(bytes) {
-                    Ok(csv) => ImportRequest {
-                        csv,
-                        map,
-                        ..ImportRequest::default()
-                    },
-                    Err(e) => ImportRequest {
-                        bytes: e.into_bytes(),
-                        map,
-                        ..ImportRequest::default()
-                    },
-                }
-            };
-            let v = answer(Request {
-                import_leads: Some(import),
-                ..base
-            })?;
-            let v = answered(v, "could not import")?;
-            print_import(&v["report"], v["text"].as_str().unwrap_or(""), cli.json)
+                first = false;
+                let v = answer(Request {
+                    import_leads: Some(ImportRequest {
+                        headers: table.headers.clone(),
+                        rows,
+                        map: map.clone(),
+                    }),
+                    ..base.clone()
+                })?;
+                let v = answered(v, "could not import")?;
+                report.merge(serde_json::from_value(v["report"].clone())?);
+            }
+            report.notes.extend(table.notes());
+            report.failed.sort_by_key(|(line, _)| *line);
+            let text = report.render(&config.process);
+            print_import(&serde_json::to_value(&report)?, &text, cli.json)
         }
         (Dispatch::Backup, Action::Backup { file }) => {
             let file = std::path::absolute(file)
