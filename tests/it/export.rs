@@ -133,3 +133,73 @@ fn an_english_team_gets_commas_and_json_goes_through_the_daemon() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a format"));
 }
+
+/// LibreOffice (headless) opens a German export as a German user's
+/// LibreOffice would (`;`, UTF-8, German number format) and reads the
+/// amounts as numbers and the umlauts as they are: converted back to an
+/// English CSV with text quoted, `199,5` comes out as the bare number
+/// `199.5` (a `199.5` in the German file would stay the text `"199.5"`).
+#[test]
+fn libreoffice_reads_a_german_export_with_numbers_and_umlauts_intact() {
+    let b = Bin::new();
+    let cfg = b.file("de.toml", CUSTOM);
+    journey(&b, &cfg);
+    let out = b.dir.path().join("out");
+    stdout_of(
+        b.configured(&cfg)
+            .args(["export", "--out"])
+            .arg(&out)
+            .output()
+            .expect("export"),
+        "export",
+    );
+    let converted = b.dir.path().join("converted");
+    let profile = b.dir.path().join("lo-profile");
+    let run = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .args([
+            "--headless",
+            "--infilter=CSV:59,34,76,1,,1031",
+            "--convert-to",
+            // English, and every text cell quoted: a number is bare.
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,1033,true",
+            "--outdir",
+        ])
+        .arg(&converted)
+        .arg(out.join("quote_lines.csv"))
+        .output()
+        .expect("soffice (the test command installs libreoffice-calc-nogui)");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let back = std::fs::read_to_string(converted.join("quote_lines.csv")).expect("converted");
+    let mut r = csv::Reader::from_reader(back.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let row: Vec<String> = r
+        .records()
+        .next()
+        .expect("a row")
+        .expect("a row")
+        .iter()
+        .map(String::from)
+        .collect();
+    let cell = |name: &str| row[header.iter().position(|h| h == name).expect(name)].clone();
+    assert_eq!(cell("unit_price"), "199.5", "{back}");
+    // Read as a number, not as the text "199,5" (which would be quoted).
+    assert!(
+        back.lines().nth(1).is_some_and(|l| l.ends_with(",199.5")),
+        "{back}"
+    );
+    assert_eq!(cell("quantity"), "3", "{back}");
+    assert!(back.contains("Bürostuhl"), "{back}");
+}
