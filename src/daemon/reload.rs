@@ -90,7 +90,7 @@ pub(super) async fn reload(shared: &Arc<Shared>, mail: &mut MailWatchers) {
             format!("{:?}", old.secrets) == format!("{:?}", new.secrets),
         ),
         (
-            "chat connection (token, guild, channels)",
+            "chat connection (token, guild)",
             (
                 &old.chat.token_env,
                 &old.chat.token_file,

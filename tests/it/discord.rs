@@ -297,3 +297,48 @@ fn typed_messages_in_channels_work_and_notices_are_posted_once() {
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(follow_ups(), 1, "posted once");
 }
+
+#[test]
+fn a_member_added_by_sighup_is_taken_in_chat_at_once() {
+    let bot = start();
+    let (f, b) = (&bot.fake, &bot.b);
+    let find = |id: u64| {
+        f.slash(
+            id,
+            "555",
+            "find",
+            json!([{"name": "args", "type": 3, "value": "Weber"}]),
+        );
+        callback(f, id).to_string()
+    };
+    assert!(find(71).contains("only take commands from members"));
+    // Add ulla (Discord 555) to the file the daemon runs on, and reload.
+    let cfg = b.dir.path().join("bot.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    let added = text.replacen(
+        "[chat]",
+        "[[team.members]]\nname = \"ulla\"\nrole = \"rep\"\ndiscord_id = \"555\"\n[chat]",
+        1,
+    );
+    std::fs::write(&cfg, added).expect("rewrite");
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &bot.child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut id = 72;
+    loop {
+        let said = find(id);
+        if !said.contains("only take commands from members") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still refused: {said}"
+        );
+        id += 1;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -26,9 +26,17 @@ pub(super) struct Answer {
 }
 
 pub(super) struct Handler {
-    pub(super) config: Arc<Config>,
+    /// The core, for the configuration in force at each event (SIGHUP may
+    /// have replaced it: new members and roles count at once).
+    pub(super) core: crate::core::Leadline,
     pub(super) chat: Arc<Chat>,
     pub(super) run: Runner,
+}
+
+impl Handler {
+    fn config(&self) -> Arc<Config> {
+        self.core.config()
+    }
 }
 
 /// `/disqualify lead:L-1001 reason:lost` -> the command line.
@@ -138,7 +146,7 @@ impl Handler {
         let line = line_of(&c.data.name, &c.data.options);
         let d = self
             .chat
-            .decide(&self.config, &c.user.id.to_string(), &line, Utc::now());
+            .decide(&self.config(), &c.user.id.to_string(), &line, Utc::now());
         let a = self.decided(d).await;
         let r = CreateInteractionResponse::Message(Handler::message(&a));
         if let Err(e) = c.create_response(&ctx.http, r).await {
@@ -168,7 +176,7 @@ impl Handler {
         let mut response = CreateAutocompleteResponse::new();
         let user = a.user.id.to_string();
         let member = self
-            .config
+            .config()
             .team
             .members
             .iter()
@@ -189,7 +197,7 @@ impl Handler {
                 ids.extend(
                     listed
                         .into_iter()
-                        .map(|id| self.config.process.show(id.kind, id.number))
+                        .map(|id| self.config().process.show(id.kind, id.number))
                         .filter(|id| id.to_uppercase().starts_with(&typed)),
                 );
             }
@@ -214,9 +222,9 @@ impl Handler {
         let user = c.user.id.to_string();
         let now = Utc::now();
         let d = if let Some(token) = c.data.custom_id.strip_prefix("confirm:") {
-            self.chat.confirm(&self.config, &user, token, now)
+            self.chat.confirm(&self.config(), &user, token, now)
         } else if let Some(line) = c.data.custom_id.strip_prefix("run:") {
-            self.chat.decide(&self.config, &user, line, now)
+            self.chat.decide(&self.config(), &user, line, now)
         } else {
             return;
         };
@@ -232,9 +240,9 @@ impl Handler {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Ctx, ready: Ready) {
         tracing::info!("discord: connected as {}", ready.user.name);
-        let cmds = commands(&self.config);
+        let cmds = commands(&self.config());
         let result = match self
-            .config
+            .config()
             .chat
             .guild
             .as_deref()
@@ -267,7 +275,7 @@ impl EventHandler for Handler {
             return;
         }
         if !self
-            .config
+            .config()
             .chat
             .channels
             .iter()
@@ -276,7 +284,7 @@ impl EventHandler for Handler {
             return;
         }
         let d = self.chat.decide(
-            &self.config,
+            &self.config(),
             &msg.author.id.to_string(),
             &msg.content,
             Utc::now(),

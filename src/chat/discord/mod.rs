@@ -59,7 +59,6 @@ pub async fn serve(
     status: Arc<std::sync::Mutex<String>>,
 ) {
     use serenity::all::ClientBuilder;
-    let config = core.shared_config();
     let mut backoff = Duration::from_secs(1);
     while !*stop.borrow() {
         // Ask for the gateway first: serenity would fall back to the real
@@ -81,7 +80,7 @@ pub async fn serve(
             | GatewayIntents::DIRECT_MESSAGES
             | GatewayIntents::MESSAGE_CONTENT;
         let handler = Handler {
-            config: config.clone(),
+            core: core.clone(),
             chat: chat.clone(),
             run: run.clone(),
         };
