@@ -247,10 +247,15 @@ impl<R: Read> Reader<R> {
     }
 
     fn exact(&mut self, n: usize) -> Result<Vec<u8>, BackupError> {
-        let mut buf = vec![0u8; n];
-        self.input
-            .read_exact(&mut buf)
-            .map_err(|_| self.damaged("it ends too early (cut short?)"))?;
+        // Grown as it is read: a damaged length must not allocate gigabytes.
+        let mut buf = Vec::with_capacity(n.min(1 << 20));
+        let got = (&mut self.input)
+            .take(n as u64)
+            .read_to_end(&mut buf)
+            .map_err(|_| self.damaged("it cannot be read"))?;
+        if got != n {
+            return Err(self.damaged("it ends too early (cut short?)"));
+        }
         Ok(buf)
     }
 
@@ -514,4 +519,31 @@ pub fn counts(backend: &dyn Backend) -> Result<BTreeMap<String, u64>, BackupErro
         })
         .map_err(|e| BackupError::Store(e.0))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_length_is_refused_without_reading_or_allocating_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("b.backup");
+        let mut bytes = b"leadline-backup format=1 schema=3 version=0.1.0\n".to_vec();
+        bytes.push(b'P');
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        bytes.extend_from_slice(&[0u8; 40]);
+        std::fs::write(&file, &bytes).expect("write");
+        let e = verify(&file, 3).expect_err("damaged");
+        assert!(e.to_string().contains("cut short"), "{e}");
+        std::fs::write(&file, b"something else\n").expect("write");
+        let e = verify(&file, 3).expect_err("not a backup");
+        assert!(e.to_string().contains("not a leadline backup"), "{e}");
+        std::fs::write(&file, b"leadline-backup format=1 schema=9 version=9.0.0\n").expect("write");
+        let e = verify(&file, 3).expect_err("too new");
+        assert!(
+            e.to_string().contains("leadline 9.0.0") && e.to_string().contains("upgrade"),
+            "{e}"
+        );
+    }
 }
