@@ -575,7 +575,7 @@ fn run_journeys(
     durability: Durability,
 ) -> anyhow::Result<JourneyTimes> {
     use leadline::domain::Kind::*;
-    let config = store.shared_config();
+    let config = store.config();
     let r = &config.process;
     let me = config.team.default_user.as_str();
     let mut per: Vec<(&'static str, Vec<Duration>)> = Vec::new();

@@ -132,7 +132,8 @@ impl Leadline {
         ))
     }
 
-    /// The configuration.
+    /// The configuration in force now (SIGHUP may replace it: see
+    /// [`Leadline::reconfigure`]); hold the `Arc` for one piece of work.
     pub fn config(&self) -> Arc<Config> {
         self.inner
             .config
@@ -146,11 +147,6 @@ impl Leadline {
     /// and the secrets folder stay as they are.
     pub fn reconfigure(&self, config: Config) {
         *self.inner.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
-    }
-
-    /// The configuration, shared.
-    pub fn shared_config(&self) -> Arc<Config> {
-        self.config()
     }
 
     /// Where the store's data lives, for logs and status.

@@ -337,6 +337,7 @@ pub fn import_leads(
     let mut first = true;
     while let Some(rows) = table.rows(ROWS_PER_GROUP, &mut report.failed) {
         if first || !rows.is_empty() {
+            let before = report.imported.len();
             report.merge(import_rows(
                 core,
                 &table.headers,
@@ -344,6 +345,7 @@ pub fn import_leads(
                 mapping,
                 actor,
                 now,
+                before,
             )?);
             first = false;
         }
@@ -357,6 +359,7 @@ pub fn import_leads(
             mapping,
             actor,
             now,
+            0,
         )?);
     }
     report.notes.extend(table.notes());
@@ -369,7 +372,8 @@ pub fn import_leads(
 /// a time, and what [`import_leads`] runs.
 ///
 /// Fails before importing anything when a mapping is wrong or nothing
-/// maps to a lead field; fails when the store cannot be written.
+/// maps to a lead field; fails when the store cannot be written, saying
+/// how many leads are in: `before` (earlier groups') and this group's.
 pub fn import_rows(
     core: &Leadline,
     headers: &[String],
@@ -377,6 +381,7 @@ pub fn import_rows(
     mapping: &[(String, String)],
     actor: &str,
     now: DateTime<Utc>,
+    before: usize,
 ) -> Result<ImportReport, ImportError> {
     let config = core.config();
     let ctx = &config.context(actor, now, "import");
@@ -429,7 +434,7 @@ pub fn import_rows(
             ),
         ));
     }
-    run_group(core, group, &mut report)?;
+    run_group(core, group, &mut report, before)?;
     core.flush()
         .map_err(|e| ImportError::Store(e.to_string()))?;
     Ok(report)
@@ -442,6 +447,7 @@ fn run_group(
     core: &Leadline,
     rows: Vec<(usize, Option<String>, Request)>,
     report: &mut ImportReport,
+    before: usize,
 ) -> Result<(), ImportError> {
     if rows.is_empty() {
         return Ok(());
@@ -471,7 +477,7 @@ fn run_group(
             Err(CommandError::Store(e)) => {
                 return Err(ImportError::Store(format!(
                     "{e}; the import stopped at line {line} ({} lead(s) before it were imported)",
-                    report.imported.len()
+                    before + report.imported.len()
                 )))
             }
             Err(e) => report.failed.push((line, e.to_string())),

@@ -76,6 +76,9 @@ pub struct ImportRequest {
     /// `COLUMN=FIELD` mappings.
     #[serde(default)]
     pub map: Vec<(String, String)>,
+    /// Leads the earlier groups imported (said if this group fails).
+    #[serde(default)]
+    pub imported_before: usize,
 }
 
 /// A command's result as the control socket answers it (and `--json` prints it).
@@ -174,6 +177,7 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
             &import.map,
             &actor,
             now,
+            import.imported_before,
         );
         return match imported {
             Ok(report) => serde_json::json!({"ok": true, "report": report}),

@@ -437,18 +437,7 @@ fn many_idle_connections_neither_lock_out_a_command_nor_spin_the_daemon() {
     );
     let b = Bin::new();
     // The daemon gets the usual limit of 1,024 open files, soft and hard.
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args([
-        "-c",
-        "ulimit -n 1024 && exec \"$0\" \"$@\"",
-        env!("CARGO_BIN_EXE_leadline"),
-        "--data",
-    ])
-    .arg(b.data())
-    .env_remove("LEADLINE_CONFIG")
-    .env_remove("LEADLINE_USER")
-    .env_remove("LEADLINE_DATA");
-    let d = Daemon::start_with(cmd);
+    let d = Daemon::start_with(b.through_shell("ulimit -n 1024 &&"));
     let said = d.started.join("\n");
     assert!(said.contains("at most 896 connections"), "{said}");
     let path = leadline::daemon::socket_path(&b.data());
@@ -546,19 +535,9 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
         .expect("timeout");
     // systemd names the process the watchdog is for: the shell's pid is
     // the daemon's after exec.
-    let mut cmd = std::process::Command::new("sh");
-    cmd.args([
-        "-c",
-        "WATCHDOG_PID=$$ exec \"$0\" \"$@\"",
-        env!("CARGO_BIN_EXE_leadline"),
-        "--data",
-    ])
-    .arg(b.data())
-    .env_remove("LEADLINE_CONFIG")
-    .env_remove("LEADLINE_USER")
-    .env_remove("LEADLINE_DATA")
-    .env("NOTIFY_SOCKET", &path)
-    .env("WATCHDOG_USEC", "300000");
+    let mut cmd = b.through_shell("WATCHDOG_PID=$$");
+    cmd.env("NOTIFY_SOCKET", &path)
+        .env("WATCHDOG_USEC", "300000");
     let mut d = Daemon::start_with(cmd);
     let mut said = Vec::new();
     let mut buf = [0u8; 256];

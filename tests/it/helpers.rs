@@ -268,6 +268,24 @@ impl Bin {
         c
     }
 
+    /// [`Bin::command`] run by `sh -c '<prefix> exec leadline ...'`: the
+    /// shell sets a limit or a variable (`ulimit -n 1024 &&`,
+    /// `WATCHDOG_PID=$$`) and becomes leadline, the same process.
+    pub fn through_shell(&self, prefix: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.args([
+            "-c",
+            &format!("{prefix} exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_leadline"),
+            "--data",
+        ])
+        .arg(self.data())
+        .env_remove("LEADLINE_CONFIG")
+        .env_remove("LEADLINE_USER")
+        .env_remove("LEADLINE_DATA");
+        c
+    }
+
     /// `leadline --config <cfg>`, to add arguments to.
     pub fn configured(&self, cfg: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = self.command();

@@ -684,6 +684,7 @@ fn dispatch(
                         headers: table.headers.clone(),
                         rows,
                         map: map.clone(),
+                        imported_before: report.imported.len(),
                     }),
                     ..base.clone()
                 })?;

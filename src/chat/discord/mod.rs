@@ -107,7 +107,7 @@ pub async fn serve(
             let mut told: Option<String> = None;
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                let c = core.shared_config();
+                let c = core.config();
                 let problem = core.store_problem();
                 if problem.is_some() != told.is_some() {
                     let text = match &problem {

@@ -36,6 +36,8 @@ pub(super) struct Space {
     reserve: u64,
     /// Whether the last check found the disk full (for `status`).
     full: AtomicBool,
+    /// Whether the reserve file is in place (so a commit does not look).
+    reserved: AtomicBool,
 }
 
 /// Bytes free for an unprivileged writer on the file system of `dir`.
@@ -55,6 +57,7 @@ impl Space {
             min_free,
             reserve,
             full: AtomicBool::new(false),
+            reserved: AtomicBool::new(dir.join(RESERVE_FILE).exists()),
         }
     }
 
@@ -94,7 +97,9 @@ impl Space {
         if self.full.swap(false, Ordering::SeqCst) {
             tracing::info!("store: there is room on the disk again; writes go on");
         }
-        if free >= self.min_free.saturating_add(self.reserve) && !self.reserve_path().exists() {
+        if !self.reserved.load(Ordering::SeqCst)
+            && free >= self.min_free.saturating_add(self.reserve)
+        {
             self.make_reserve();
         }
         Ok(())
@@ -117,6 +122,7 @@ impl Space {
     /// Deletes the reserve (a sync found the disk full); whether there was
     /// one to give back.
     pub(super) fn release(&self, why: &str) -> bool {
+        self.reserved.store(false, Ordering::SeqCst);
         match std::fs::remove_file(self.reserve_path()) {
             Ok(()) => {
                 tracing::warn!(
@@ -145,9 +151,14 @@ impl Space {
             f.sync_all()?;
             std::fs::rename(&tmp, &path)
         })();
-        if let Err(e) = made {
-            let _ = std::fs::remove_file(self.reserve_path().with_extension("new"));
-            tracing::warn!("store: cannot make the space reserve: {e}");
+        match made {
+            Ok(()) => self.reserved.store(true, Ordering::SeqCst),
+            Err(e) => {
+                let _ = std::fs::remove_file(self.reserve_path().with_extension("new"));
+                tracing::warn!("store: cannot make the space reserve: {e}; going on without it");
+                // Not tried again on every commit: writing it is 16 MiB.
+                self.reserved.store(true, Ordering::SeqCst);
+            }
         }
     }
 }
