@@ -76,6 +76,12 @@ impl Client {
                 ))
             }
             Ok(_) => {}
+            // The daemon closed the connection with this request still
+            // unread in its queue (it was stopping, or had not yet
+            // accepted the connection): the kernel says so with a reset,
+            // and nothing ran. A request it read whole ends in end of
+            // file instead, above.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(None),
             Err(e) => return Err(e),
         }
         let v: serde_json::Value = serde_json::from_str(&answer).map_err(std::io::Error::other)?;
