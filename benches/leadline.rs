@@ -51,7 +51,7 @@ fn exec(
     durability: Durability,
 ) -> anyhow::Result<Reply> {
     let request = core
-        .parse(line, actor, "bench", now, false)
+        .parse(line, actor, "bench", now)
         .map_err(|e| anyhow::anyhow!("{line}: {e}"))?;
     let answer = match durability {
         Durability::Flush => core.run(request),
@@ -60,7 +60,10 @@ fn exec(
             .pop()
             .ok_or_else(|| anyhow::anyhow!("{line}: no answer"))?,
     };
-    answer.map_err(|e| anyhow::anyhow!("{line}: {e}"))
+    // Rendered as a front end shows it, so the figures include the text.
+    answer
+        .map(|outcome| core.render(&outcome, actor, now, false))
+        .map_err(|e| anyhow::anyhow!("{line}: {e}"))
 }
 
 /// Latency figures of one kind of operation.

@@ -1,8 +1,10 @@
 //! The one way into leadline: [`Leadline`], a handle owning the storage
 //! backend and the configuration. Every front end (shell, control socket,
 //! Discord, mail ingest, the outbox sender, the scheduler, import) builds a
-//! [`Request`] and gets a typed reply back ([`Reply::outcome`]); text and
-//! JSON are renderings made for people and scripts, never read back.
+//! [`Request`] and gets a typed [`Outcome`] back: what the command did, as
+//! values. Front ends that show it to people or scripts render it at the
+//! edge ([`Leadline::render`]: text, JSON, next steps), after the
+//! transaction; adapters read the values and never parse text.
 //!
 //! Writes have one path. Outside the daemon, a write commits on the
 //! caller's thread and is durable before it returns. In the daemon
@@ -22,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::command::{self, Command, CommandError, Reply, Tx, TxError};
+use crate::command::{self, Command, CommandError, Outcome, Reply, Tx, TxError};
 use crate::config::Config;
 pub use crate::store::backup::{BackupError, Summary as BackupSummary};
 use crate::store::{Backend, Durability, Ticket};
@@ -42,8 +44,6 @@ pub struct Request {
     pub via: String,
     /// The moment it runs; the core never reads a clock.
     pub now: DateTime<Utc>,
-    /// Whether the reply carries the records as JSON ([`Reply::data`]).
-    pub with_data: bool,
 }
 
 impl Request {
@@ -61,13 +61,12 @@ impl Request {
             actor: actor.to_string(),
             via: via.to_string(),
             now,
-            with_data: false,
         }
     }
 }
 
-/// A command's answer: the reply, or why nothing was done.
-pub type Answer = Result<Reply, CommandError>;
+/// A command's answer: what it did, or why nothing was done.
+pub type Answer = Result<Outcome, CommandError>;
 
 /// A write waiting for the writer, and where its answer goes.
 struct Job {
@@ -227,7 +226,6 @@ impl Leadline {
         actor: &str,
         via: &str,
         now: DateTime<Utc>,
-        with_data: bool,
     ) -> Result<Request, CommandError> {
         let config = self.config();
         let ctx = config.context(actor, now, via);
@@ -237,8 +235,34 @@ impl Leadline {
             actor: actor.to_string(),
             via: via.to_string(),
             now,
-            with_data,
         })
+    }
+
+    /// What a front end shows of `outcome`: text for people, the records
+    /// as JSON for scripts (with `with_data`), and next steps for chat; in
+    /// the configuration in force, for `actor` (whose time zone and name
+    /// the text uses) at `now`.
+    pub fn render(
+        &self,
+        outcome: &Outcome,
+        actor: &str,
+        now: DateTime<Utc>,
+        with_data: bool,
+    ) -> Reply {
+        let config = self.config();
+        let ctx = command::Context {
+            with_data,
+            ..config.context(actor, now, "")
+        };
+        outcome.render(&ctx)
+    }
+
+    /// Runs `request` and renders its outcome ([`Leadline::run`], then
+    /// [`Leadline::render`]): for front ends that show the reply.
+    pub fn answer(&self, request: Request, with_data: bool) -> Result<Reply, CommandError> {
+        let (actor, now) = (request.actor.clone(), request.now);
+        self.run(request)
+            .map(|outcome| self.render(&outcome, &actor, now, with_data))
     }
 
     /// Runs one request on this thread and returns its answer; a write is
@@ -392,10 +416,7 @@ impl Leadline {
     /// A read-only command on a view of the durable state.
     fn read_command(&self, request: &Request) -> Answer {
         let config = self.config();
-        let ctx = command::Context {
-            with_data: request.with_data,
-            ..config.context(&request.actor, request.now, &request.via)
-        };
+        let ctx = config.context(&request.actor, request.now, &request.via);
         self.read(|tx| command::apply(&request.command, &request.text, tx, &ctx))?
     }
 
@@ -458,10 +479,7 @@ fn commit(
 ) -> Result<(Vec<Answer>, Ticket), TxError> {
     let contexts: Vec<command::Context> = requests
         .iter()
-        .map(|r| command::Context {
-            with_data: r.with_data,
-            ..config.context(&r.actor, r.now, &r.via)
-        })
+        .map(|r| config.context(&r.actor, r.now, &r.via))
         .collect();
     let mut answers: Vec<Option<Answer>> = requests.iter().map(|_| None).collect();
     let ticket = backend.commit(

@@ -13,7 +13,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 
-use crate::command::{parse::CommandNew, CommandError, Context, FieldKey, Outcome};
+use crate::command::{parse::CommandNew, CommandError, Context, FieldKey};
 use crate::core::{Answer, Leadline, Request};
 use crate::domain::fields::normalize_name;
 use crate::domain::{builtin_field, Kind, Rules};
@@ -461,16 +461,16 @@ fn run_group(
         .map_err(|e| ImportError::Store(e.to_string()))?;
     for ((line, email), answer) in lines.into_iter().zip(answers) {
         match answer {
-            Ok(reply) => match reply.outcome {
-                Outcome::Created(id) => report.imported.push((line, id.number)),
-                Outcome::Duplicate(existing) => {
+            Ok(outcome) => match (outcome.created(), outcome.duplicate()) {
+                (Some(id), _) => report.imported.push((line, id.number)),
+                (None, Some(existing)) => {
                     report
                         .duplicates
-                        .push((line, email.unwrap_or_default(), existing))
+                        .push((line, email.unwrap_or_default(), existing.to_vec()))
                 }
-                other => {
+                (None, None) => {
                     return Err(ImportError::Store(format!(
-                        "row {line}: an import row did {other:?}"
+                        "row {line}: an import row did {outcome:?}"
                     )))
                 }
             },

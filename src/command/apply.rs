@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use super::parse::Fields;
 use super::records::{self, keys, load, lookup, require, save, Tx};
-use super::{Command, CommandError, Context, FieldKey, Reply};
+use super::{Command, CommandError, Context, FieldKey, Outcome};
 use crate::domain::fields::{set_custom, Editable, FieldType, FieldValue};
 use crate::domain::opportunity::Opportunity;
 use crate::domain::party::{account_name_key, website_domain, Account, Contact};
@@ -29,12 +29,12 @@ pub fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Reply, CommandError> {
+) -> Result<Outcome, CommandError> {
     let text = text.trim();
     super::permit(cmd, ctx)?;
     for family in super::FAMILIES {
-        if let Some(reply) = (family.apply)(cmd, text, tx, ctx)? {
-            return Ok(reply);
+        if let Some(outcome) = (family.apply)(cmd, text, tx, ctx)? {
+            return Ok(outcome);
         }
     }
     Err(CommandError::Invalid(format!(
@@ -58,25 +58,6 @@ pub(super) fn step<R: Record>(
     let new = transition(&old)?;
     save(tx, ctx, text, Some(&old), &new)?;
     Ok(new)
-}
-
-/// A reply; its `data` only when the caller wants it ([`Context::with_data`]).
-pub(super) fn reply<T: serde::Serialize>(
-    ctx: &Context,
-    text: String,
-    data: &T,
-    next: Vec<String>,
-) -> Reply {
-    Reply {
-        outcome: super::Outcome::Done,
-        text,
-        data: if ctx.with_data {
-            serde_json::to_value(data).unwrap_or(serde_json::Value::Null)
-        } else {
-            serde_json::Value::Null
-        },
-        next,
-    }
 }
 
 pub(super) fn read_product(tx: &dyn Tx, sku: &str) -> Result<Option<Product>, CommandError> {

@@ -1,17 +1,19 @@
 //! The invoice family: `/invoice pay|paid|cancel` (P-26 to P-29): parsed,
 //! applied and explained side by side.
 
-use super::apply::{reply, step as transition};
+use super::apply::step as transition;
 use super::args::{invalid, Args};
 use super::parse::Command;
 use super::records::Tx;
 use super::records::{next_number, require, save};
 use super::render;
+use super::render::reply;
 use super::values::parse_amount;
-use super::{CommandError, Context, Family, Reply};
+use super::{CommandError, Context, Family, Outcome, Reply};
 use crate::domain::invoice::{Invoice, InvoiceState};
 use crate::domain::order::Order;
 use crate::domain::Kind;
+use rust_decimal::Decimal;
 
 /// The invoice family in the command table ([`super::FAMILIES`]).
 pub(super) const FAMILY: Family = Family {
@@ -104,6 +106,18 @@ fn step(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Done {
+    /// A payment recorded: the invoice after it, the amount and its date.
+    Payment(Invoice, Decimal, chrono::NaiveDate),
+    /// Canceled: the invoice and the credit note that cancels it.
+    Canceled(Invoice, Invoice),
+    Paid(Invoice),
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -112,33 +126,20 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
         Command::InvoicePayment {
             invoice,
             amount,
             date,
             note,
-        } => {
-            let new: Invoice = transition(tx, ctx, text, *invoice, None, |i: &Invoice| {
+        } => Done::Payment(
+            transition(tx, ctx, text, *invoice, None, |i: &Invoice| {
                 i.record_payment(*amount, *date, note.clone(), ctx.rules)
-            })?;
-            let id = ctx.rules.show(Kind::Invoice, *invoice);
-            let c = &new.pricing.currency;
-            let how = match new.state {
-                InvoiceState::Paid { .. } => "paid in full".to_string(),
-                _ => format!("paid in part, {} still due", c.format(new.balance())),
-            };
-            Ok(reply(
-                ctx,
-                format!(
-                    "Recorded {} received {date} on {id}: {how}.",
-                    c.format(*amount)
-                ),
-                &new,
-                vec![],
-            ))
-        }
+            })?,
+            *amount,
+            *date,
+        ),
         Command::InvoiceCancel { invoice, close } => {
             let old: Invoice = require(tx, ctx, *invoice, None)?;
             let credit_no = next_number(tx, ctx, Kind::Invoice)?;
@@ -151,38 +152,64 @@ fn apply(
             if order_new != order_old {
                 save(tx, ctx, text, Some(&order_old), &order_new)?;
             }
-            let id = ctx.rules.show(Kind::Invoice, *invoice);
-            let order_id = ctx.rules.show(Kind::Order, old.order);
-            Ok(reply(
+            Done::Canceled(canceled, credit)
+        }
+        Command::InvoicePaid { invoice, close } => {
+            Done::Paid(transition(tx, ctx, text, *invoice, None, |i: &Invoice| {
+                i.pay(close, ctx.rules)
+            })?)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Outcome::Invoice(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    match done {
+        Done::Payment(new, amount, date) => {
+            let id = ctx.rules.show(Kind::Invoice, new.number);
+            let c = &new.pricing.currency;
+            let how = match new.state {
+                InvoiceState::Paid { .. } => "paid in full".to_string(),
+                _ => format!("paid in part, {} still due", c.format(new.balance())),
+            };
+            reply(
+                ctx,
+                format!(
+                    "Recorded {} received {date} on {id}: {how}.",
+                    c.format(*amount)
+                ),
+                new,
+                vec![],
+            )
+        }
+        Done::Canceled(canceled, credit) => {
+            let id = ctx.rules.show(Kind::Invoice, canceled.number);
+            let order_id = ctx.rules.show(Kind::Order, canceled.order);
+            reply(
                 ctx,
                 format!(
                     "Canceled {id} {}: {}. Credit note {} of {} cancels it; {order_id} can be invoiced anew (/order invoice {order_id}).",
                     canceled.name,
                     render::invoice_state(&canceled.state),
-                    ctx.rules.show(Kind::Invoice, credit_no),
+                    ctx.rules.show(Kind::Invoice, credit.number),
                     credit.pricing.currency.format(credit.pricing.totals().total_amount),
                 ),
-                &canceled,
+                canceled,
                 vec![format!("/order invoice {order_id}")],
-            ))
+            )
         }
-        Command::InvoicePaid { invoice, close } => {
-            let new: Invoice = transition(tx, ctx, text, *invoice, None, |i: &Invoice| {
-                i.pay(close, ctx.rules)
-            })?;
-            Ok(reply(
-                ctx,
-                format!(
-                    "Paid {} {}: {}.",
-                    ctx.rules.show(Kind::Invoice, *invoice),
-                    new.name,
-                    render::invoice_state(&new.state)
-                ),
-                &new,
-                vec![],
-            ))
-        }
-        _ => return Ok(None),
-    };
-    reply.map(Some)
+        Done::Paid(new) => reply(
+            ctx,
+            format!(
+                "Paid {} {}: {}.",
+                ctx.rules.show(Kind::Invoice, new.number),
+                new.name,
+                render::invoice_state(&new.state)
+            ),
+            new,
+            vec![],
+        ),
+    }
 }

@@ -2,13 +2,14 @@
 //! P-6): parsed, applied and explained side by side. `/lead new` and
 //! `/lead edit` are the generic record commands ([`super::record`]).
 
-use super::apply::{find_account, find_contact, reply, step as transition};
+use super::apply::{find_account, find_contact, step as transition};
 use super::args::Args;
 use super::parse::Command;
 use super::records::Tx;
 use super::records::{load, next_number, require, save};
-use super::{CommandError, Context, Family, Reply};
-use crate::domain::lead::{Lead, QualifyInput};
+use super::render::reply;
+use super::{CommandError, Context, Family, Outcome, Reply};
+use crate::domain::lead::{Lead, Qualification, QualifyInput};
 use crate::domain::Kind;
 
 /// The lead family in the command table ([`super::FAMILIES`]).
@@ -87,6 +88,16 @@ fn step(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Done {
+    Qualified(Qualification),
+    Disqualified(Lead),
+    Reactivated(Lead),
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -95,39 +106,52 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
-        Command::Qualify(n) => qualify(tx, ctx, text, *n),
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
+        Command::Qualify(n) => Done::Qualified(qualify(tx, ctx, text, *n)?),
         Command::Disqualify { lead, close } => {
-            let new: Lead = transition(tx, ctx, text, *lead, None, |l: &Lead| {
+            Done::Disqualified(transition(tx, ctx, text, *lead, None, |l: &Lead| {
                 l.disqualify(close, ctx.rules)
-            })?;
-            let id = ctx.rules.show(Kind::Lead, *lead);
-            Ok(reply(
-                ctx,
-                format!(
-                    "Disqualified {id} {}: {}.",
-                    new.topic,
-                    close_reason(&new.state)
-                ),
-                &new,
-                vec![format!("/lead reactivate {id}")],
-            ))
+            })?)
         }
         Command::Reactivate(n) => {
-            let new: Lead =
-                transition(tx, ctx, text, *n, None, |l: &Lead| l.reactivate(ctx.rules))?;
-            let id = ctx.rules.show(Kind::Lead, *n);
-            Ok(reply(
-                ctx,
-                format!("Reactivated {id} {}: it is open again.", new.topic),
-                &new,
-                vec![format!("/qualify {id}")],
-            ))
+            Done::Reactivated(transition(tx, ctx, text, *n, None, |l: &Lead| {
+                l.reactivate(ctx.rules)
+            })?)
         }
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Lead(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    let r = ctx.rules;
+    match done {
+        Done::Qualified(q) => qualified(q, ctx),
+        Done::Disqualified(lead) => {
+            let id = r.show(Kind::Lead, lead.number);
+            reply(
+                ctx,
+                format!(
+                    "Disqualified {id} {}: {}.",
+                    lead.topic,
+                    close_reason(&lead.state)
+                ),
+                lead,
+                vec![format!("/lead reactivate {id}")],
+            )
+        }
+        Done::Reactivated(lead) => {
+            let id = r.show(Kind::Lead, lead.number);
+            reply(
+                ctx,
+                format!("Reactivated {id} {}: it is open again.", lead.topic),
+                lead,
+                vec![format!("/qualify {id}")],
+            )
+        }
+    }
 }
 
 fn close_reason(state: &crate::domain::lead::LeadState) -> String {
@@ -137,7 +161,12 @@ fn close_reason(state: &crate::domain::lead::LeadState) -> String {
     }
 }
 
-fn qualify(tx: &mut dyn Tx, ctx: &Context, text: &str, number: u64) -> Result<Reply, CommandError> {
+fn qualify(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    text: &str,
+    number: u64,
+) -> Result<Qualification, CommandError> {
     let old: Lead = require(tx, ctx, number, None)?;
     let input = QualifyInput {
         existing_contact: find_contact(tx, old.email.as_deref())?,
@@ -165,6 +194,10 @@ fn qualify(tx: &mut dyn Tx, ctx: &Context, text: &str, number: u64) -> Result<Re
     if let Some(o) = &q.opportunity {
         save(tx, ctx, text, None, o)?;
     }
+    Ok(q)
+}
+
+fn qualified(q: &Qualification, ctx: &Context) -> Reply {
     let r = ctx.rules;
     let mut made = Vec::new();
     if q.contact_created {
@@ -188,7 +221,7 @@ fn qualify(tx: &mut dyn Tx, ctx: &Context, text: &str, number: u64) -> Result<Re
             o.name
         ));
     }
-    let lead_id = r.show(Kind::Lead, number);
+    let lead_id = r.show(Kind::Lead, q.lead.number);
     let mut msg = if made.is_empty() {
         format!("Qualified {lead_id}.")
     } else {
@@ -202,18 +235,18 @@ fn qualify(tx: &mut dyn Tx, ctx: &Context, text: &str, number: u64) -> Result<Re
         .opportunity
         .map(|o| r.show(Kind::Opportunity, o))
         .unwrap_or_default();
-    Ok(Reply {
-        outcome: super::Outcome::Done,
-        text: msg,
-        data: serde_json::json!({
+    reply(
+        ctx,
+        msg,
+        &serde_json::json!({
             "lead": q.lead,
             "contact": q.contact,
             "account": q.account,
             "opportunity": q.opportunity,
         }),
-        next: vec![
+        vec![
             format!("/quote new {opp}"),
             format!("/opp line add {opp} sku:"),
         ],
-    })
+    )
 }

@@ -4,7 +4,9 @@
 //! such as `/quote win Q-1001 close_opportunity:yes` into a typed
 //! [`Command`] (outside input becomes domain values here, once); [`apply`]
 //! runs it against the records through a [`Tx`], calling the workflow core
-//! for every rule; [`Reply`] is short human text plus JSON data.
+//! for every rule and returns an [`Outcome`], the typed result, which
+//! front ends render ([`Outcome::render`]) into a [`Reply`]: short human
+//! text, JSON data and next steps.
 //!
 //! This module does no I/O of its own: the store hands it a [`Tx`] and
 //! commits what it wrote as one atomic batch.
@@ -13,18 +15,18 @@ pub mod activities;
 mod apply;
 mod args;
 pub mod help;
-mod invoice;
+pub mod invoice;
 pub mod keys;
-mod lead;
+pub mod lead;
 mod lex;
 pub mod mailbox;
-mod opportunity;
-mod order;
+pub mod opportunity;
+pub mod order;
 pub mod parse;
-mod product;
+pub mod product;
 pub mod queue;
-mod quote;
-mod record;
+pub mod quote;
+pub mod record;
 pub mod records;
 mod render;
 pub mod search;
@@ -58,8 +60,9 @@ pub struct Context<'a> {
     pub via: &'a str,
     /// The lowest role each step needs (`[chat.roles]`), for every front end.
     pub roles: &'a std::collections::BTreeMap<String, team::Role>,
-    /// Whether replies carry the records as JSON ([`Reply::data`]); a front
-    /// end that shows only the text turns it off and saves the work.
+    /// Whether a rendered reply carries the records as JSON
+    /// ([`Reply::data`]); a front end that shows only the text leaves it
+    /// off and saves the work. Commands never read it.
     pub with_data: bool,
 }
 
@@ -107,41 +110,17 @@ impl CommandError {
     }
 }
 
-/// What a command answers.
+/// What a front end shows of an [`Outcome`]: rendered at the edge, after
+/// the transaction, by [`Outcome::render`]; never read back by code.
 #[derive(Debug, Clone, Serialize)]
 pub struct Reply {
     /// Short human text; may span a few lines for `show` and `list`.
     pub text: String,
-    /// The records concerned, as JSON.
+    /// The records concerned, as JSON (when the front end asks for them).
     pub data: serde_json::Value,
     /// Commands that make sense next (chat shows them as buttons).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub next: Vec<String>,
-    /// What the command did, as values: what adapters read (never the text).
-    #[serde(skip)]
-    pub outcome: Outcome,
-}
-
-/// What a command did, as values. Adapters (mail, scheduler, import, chat)
-/// read this; the reply's text and JSON are renderings for people and
-/// scripts.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Outcome {
-    /// Done; nothing an adapter needs to know beyond that.
-    #[default]
-    Done,
-    /// A record was made: its id.
-    Created(crate::domain::RecordId),
-    /// The records a list shows, in its order (products are not records).
-    Listed(Vec<crate::domain::RecordId>),
-    /// What ingesting each mail of a batch did, in the batch's order.
-    Ingested(Vec<mailbox::Ingested>),
-    /// Overdue items a sweep announced; `more` when another pass is due.
-    Swept { announced: usize, more: bool },
-    /// Outbox entries found mid-send and now marked uncertain.
-    Recovered(usize),
-    /// An imported lead was not made: leads with its e-mail exist.
-    Duplicate(Vec<u64>),
 }
 
 impl Reply {
@@ -151,14 +130,97 @@ impl Reply {
             text: text.into(),
             data: serde_json::Value::Null,
             next: Vec::new(),
-            outcome: Outcome::Done,
+        }
+    }
+}
+
+/// What a command did, as values: the records it made, changed or read,
+/// each family's in its own type. Adapters (mail, scheduler, import, chat)
+/// read it through the methods below; front ends render it for people
+/// (text), scripts (JSON) and chat (next steps) with [`Outcome::render`].
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Outcome {
+    Lead(lead::Done),
+    Opportunity(opportunity::Done),
+    Quote(quote::Done),
+    Order(order::Done),
+    Invoice(invoice::Done),
+    Product(product::Done),
+    Record(record::Done),
+    Search(search::Done),
+    Activity(activities::Done),
+    Mailbox(mailbox::Done),
+}
+
+impl Outcome {
+    /// The outcome for people, scripts and chat, in `ctx` (its rules,
+    /// time zones and [`Context::with_data`]).
+    pub fn render(&self, ctx: &Context) -> Reply {
+        match self {
+            Outcome::Lead(d) => lead::render(d, ctx),
+            Outcome::Opportunity(d) => opportunity::render(d, ctx),
+            Outcome::Quote(d) => quote::render(d, ctx),
+            Outcome::Order(d) => order::render(d, ctx),
+            Outcome::Invoice(d) => invoice::render(d, ctx),
+            Outcome::Product(d) => product::render(d, ctx),
+            Outcome::Record(d) => record::render(d, ctx),
+            Outcome::Search(d) => search::render(d, ctx),
+            Outcome::Activity(d) => activities::render(d, ctx),
+            Outcome::Mailbox(d) => mailbox::render(d, ctx),
         }
     }
 
-    /// The same reply with `outcome`.
-    pub fn with(mut self, outcome: Outcome) -> Reply {
-        self.outcome = outcome;
-        self
+    /// The record a command made (`/lead new`, an imported lead...).
+    pub fn created(&self) -> Option<crate::domain::RecordId> {
+        match self {
+            Outcome::Record(d) => d.created(),
+            Outcome::Activity(d) => d.created(),
+            _ => None,
+        }
+    }
+
+    /// The records a list shows, in its order.
+    pub fn listed(&self) -> Option<Vec<crate::domain::RecordId>> {
+        match self {
+            Outcome::Record(d) => d.listed(),
+            _ => None,
+        }
+    }
+
+    /// What ingesting each mail of a batch did, in the batch's order.
+    pub fn ingested(&self) -> Option<&[mailbox::Ingested]> {
+        match self {
+            Outcome::Mailbox(d) => d.ingested(),
+            _ => None,
+        }
+    }
+
+    /// How many overdue items a sweep announced, and whether another pass
+    /// is due.
+    pub fn swept(&self) -> Option<(usize, bool)> {
+        match self {
+            Outcome::Activity(d) => d.swept(),
+            _ => None,
+        }
+    }
+
+    /// How many outbox entries found mid-send were marked uncertain.
+    pub fn recovered(&self) -> Option<usize> {
+        match self {
+            Outcome::Mailbox(d) => d.recovered(),
+            _ => None,
+        }
+    }
+
+    /// The leads with the same e-mail that kept an imported lead from
+    /// being made.
+    pub fn duplicate(&self) -> Option<&[u64]> {
+        match self {
+            Outcome::Record(d) => d.duplicate(),
+            _ => None,
+        }
     }
 }
 
@@ -191,8 +253,8 @@ struct Family {
 type Parser =
     fn(&mut args::Args, Option<crate::domain::Kind>, &str) -> Result<Option<Command>, CommandError>;
 
-/// A family's `apply`: its command's reply, or `None` for another family's.
-type Applier = fn(&Command, &str, &mut dyn Tx, &Context) -> Result<Option<Reply>, CommandError>;
+/// A family's `apply`: what its command did, or `None` for another family's.
+type Applier = fn(&Command, &str, &mut dyn Tx, &Context) -> Result<Option<Outcome>, CommandError>;
 
 /// The command table: every family, in the order `/help` lists them.
 const FAMILIES: &[Family] = &[

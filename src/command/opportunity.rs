@@ -2,21 +2,23 @@
 //! lines of opportunities, quotes and orders (`/<kind> line add|edit|remove`,
 //! P-15, P-16): parsed, applied and explained side by side.
 
-use super::apply::{computed_revenue, read_product, reply, step as transition};
+use super::apply::{computed_revenue, read_product, step as transition};
 use super::args::{invalid, Args};
 use super::parse::Command;
 use super::records::Tx;
 use super::records::{require, save};
 use super::render;
+use super::render::reply;
 
-use super::{CommandError, Context, Family, Reply};
+use super::{CommandError, Context, Family, Outcome, Reply};
 use crate::domain::fields::normalize_name;
 use crate::domain::lines::{LineInput, Priced};
 use crate::domain::opportunity::{OppState, Opportunity};
 use crate::domain::order::Order;
 use crate::domain::quote::Quote;
 use crate::domain::Kind;
-use crate::domain::{Record, RecordId};
+use crate::domain::{AnyRecord, Record, RecordId};
+use rust_decimal::Decimal;
 
 /// The opportunity family in the command table ([`super::FAMILIES`]).
 pub(super) const FAMILY: Family = Family {
@@ -118,6 +120,25 @@ fn step(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    /// Won, with the actual revenue and how it was found.
+    Won(Opportunity, Decimal, &'static str),
+    Lost(Opportunity),
+    Reopened(Opportunity),
+    /// A line changed: what was done to which line, and the record after.
+    Lines(LineChange, u32, AnyRecord),
+}
+
+/// What was done to a line.
+#[derive(Debug, Clone, Copy)]
+pub enum LineChange {
+    Added,
+    Changed,
+    Removed,
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -126,8 +147,8 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
         Command::OppWin {
             opp,
             revenue,
@@ -141,54 +162,87 @@ fn apply(
             };
             let new = old.win(revenue, *date, description.clone(), ctx.rules)?;
             save(tx, ctx, text, Some(&old), &new)?;
-            Ok(reply(
-                ctx,
-                format!(
-                    "Won {} {}: actual revenue {} ({how}).",
-                    ctx.rules.show(Kind::Opportunity, *opp),
-                    new.name,
-                    new.pricing.currency.format(revenue)
-                ),
-                &new,
-                vec![],
-            ))
+            Done::Won(new, revenue, how)
         }
         Command::OppLose {
             opp,
             close,
             competitor,
-        } => {
-            let new: Opportunity = transition(tx, ctx, text, *opp, None, |o: &Opportunity| {
-                o.lose(close, competitor.clone(), ctx.rules)
-            })?;
-            let id = ctx.rules.show(Kind::Opportunity, *opp);
-            Ok(reply(
-                ctx,
-                format!("Lost {id} {}: {}.", new.name, opp_state(&new.state)),
-                &new,
-                vec![format!("/opp reopen {id}")],
-            ))
-        }
+        } => Done::Lost(transition(tx, ctx, text, *opp, None, |o: &Opportunity| {
+            o.lose(close, competitor.clone(), ctx.rules)
+        })?),
         Command::OppReopen(n) => {
-            let new: Opportunity = transition(tx, ctx, text, *n, None, |o: &Opportunity| {
+            Done::Reopened(transition(tx, ctx, text, *n, None, |o: &Opportunity| {
                 o.reopen(ctx.rules)
-            })?;
-            let id = ctx.rules.show(Kind::Opportunity, *n);
-            Ok(reply(
-                ctx,
-                format!("Reopened {id} {}.", new.name),
-                &new,
-                vec![format!("/quote new {id}")],
-            ))
+            })?)
         }
-        Command::LineAdd { target, line } => lines(tx, ctx, text, *target, LineOp::Add(line)),
+        Command::LineAdd { target, line } => lines(tx, ctx, text, *target, LineOp::Add(line))?,
         Command::LineEdit { target, no, line } => {
-            lines(tx, ctx, text, *target, LineOp::Edit(*no, line))
+            lines(tx, ctx, text, *target, LineOp::Edit(*no, line))?
         }
-        Command::LineRemove { target, no } => lines(tx, ctx, text, *target, LineOp::Remove(*no)),
+        Command::LineRemove { target, no } => lines(tx, ctx, text, *target, LineOp::Remove(*no))?,
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Opportunity(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    match done {
+        Done::Won(new, revenue, how) => reply(
+            ctx,
+            format!(
+                "Won {} {}: actual revenue {} ({how}).",
+                ctx.rules.show(Kind::Opportunity, new.number),
+                new.name,
+                new.pricing.currency.format(*revenue)
+            ),
+            new,
+            vec![],
+        ),
+        Done::Lost(new) => {
+            let id = ctx.rules.show(Kind::Opportunity, new.number);
+            reply(
+                ctx,
+                format!("Lost {id} {}: {}.", new.name, opp_state(&new.state)),
+                new,
+                vec![format!("/opp reopen {id}")],
+            )
+        }
+        Done::Reopened(new) => {
+            let id = ctx.rules.show(Kind::Opportunity, new.number);
+            reply(
+                ctx,
+                format!("Reopened {id} {}.", new.name),
+                new,
+                vec![format!("/quote new {id}")],
+            )
+        }
+        Done::Lines(change, no, record) => {
+            let id = ctx.rules.numbering.display(record.id());
+            let what = match change {
+                LineChange::Added => format!("Added line {no} to {id}"),
+                LineChange::Changed => format!("Changed line {no} of {id}"),
+                LineChange::Removed => format!("Removed line {no} from {id}"),
+            };
+            let p = match record {
+                AnyRecord::Opportunity(o) => &o.pricing,
+                AnyRecord::Quote(q) => &q.pricing,
+                AnyRecord::Order(o) => &o.pricing,
+                _ => return reply(ctx, format!("{what}."), record, vec![]),
+            };
+            reply(
+                ctx,
+                format!(
+                    "{what}; total {} ({} line(s)).",
+                    p.currency.format(p.totals().total_amount),
+                    p.lines.len()
+                ),
+                record,
+                vec![],
+            )
+        }
+    }
 }
 
 pub(super) fn opp_state(state: &OppState) -> String {
@@ -207,19 +261,18 @@ fn lines(
     text: &str,
     target: RecordId,
     op: LineOp,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     fn run<R: Record + Priced>(
         tx: &mut dyn Tx,
         ctx: &Context,
         text: &str,
         target: RecordId,
         op: LineOp,
-    ) -> Result<Reply, CommandError> {
+    ) -> Result<Done, CommandError> {
         let old: R = require(tx, ctx, target.number, target.revision)?;
         old.ensure_lines_editable(ctx.rules)?;
         let mut new = old.clone();
-        let id = ctx.rules.numbering.display(new.id());
-        let what = match op {
+        let (change, no) = match op {
             LineOp::Add(input) => {
                 let product = match &input.sku {
                     Some(sku) => Some(read_product(tx, sku)?.ok_or_else(|| {
@@ -230,29 +283,19 @@ fn lines(
                     None => None,
                 };
                 let no = new.pricing_mut().add_line(input, product.as_ref())?;
-                format!("Added line {no} to {id}")
+                (LineChange::Added, no)
             }
             LineOp::Edit(no, input) => {
                 new.pricing_mut().edit_line(no, input)?;
-                format!("Changed line {no} of {id}")
+                (LineChange::Changed, no)
             }
             LineOp::Remove(no) => {
                 new.pricing_mut().remove_line(no)?;
-                format!("Removed line {no} from {id}")
+                (LineChange::Removed, no)
             }
         };
         save(tx, ctx, text, Some(&old), &new)?;
-        let p = new.pricing();
-        Ok(reply(
-            ctx,
-            format!(
-                "{what}; total {} ({} line(s)).",
-                p.currency.format(p.totals().total_amount),
-                p.lines.len()
-            ),
-            &new,
-            vec![],
-        ))
+        Ok(Done::Lines(change, no, new.into_any()))
     }
     match target.kind {
         Kind::Opportunity => run::<Opportunity>(tx, ctx, text, target, op),

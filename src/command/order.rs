@@ -4,12 +4,13 @@
 use super::args::{invalid, Args};
 use super::parse::Command;
 use super::records::Tx;
-use super::{CommandError, Context, Family, Reply};
+use super::{CommandError, Context, Family, Outcome, Reply};
 use crate::domain::Kind;
 use rust_decimal::Decimal;
 
-use super::apply::{reply, step as transition};
+use super::apply::step as transition;
 use super::records::{load, next_number, require, save};
+use super::render::reply;
 use crate::domain::invoice::Invoice;
 use crate::domain::order::{Billed, Order, OrderState};
 
@@ -116,6 +117,17 @@ fn bill_lines(
     Ok(out)
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Done {
+    Fulfilled(Order),
+    Canceled(Order),
+    /// The order after invoicing, and its new invoice.
+    Invoiced(Order, Invoice),
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -124,39 +136,17 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
         Command::OrderFulfil { order, close } => {
-            let new: Order = transition(tx, ctx, text, *order, None, |o: &Order| {
+            Done::Fulfilled(transition(tx, ctx, text, *order, None, |o: &Order| {
                 o.fulfil(close, ctx.rules)
-            })?;
-            let id = ctx.rules.show(Kind::Order, *order);
-            Ok(reply(
-                ctx,
-                format!(
-                    "Fulfilled {id} {} ({}).",
-                    new.name,
-                    close_reason_order(&new)
-                ),
-                &new,
-                vec![format!("/order invoice {id}")],
-            ))
+            })?)
         }
         Command::OrderCancel { order, close } => {
-            let new: Order = transition(tx, ctx, text, *order, None, |o: &Order| {
+            Done::Canceled(transition(tx, ctx, text, *order, None, |o: &Order| {
                 o.cancel(close, ctx.rules)
-            })?;
-            Ok(reply(
-                ctx,
-                format!(
-                    "Canceled {} {} ({}).",
-                    ctx.rules.show(Kind::Order, *order),
-                    new.name,
-                    close_reason_order(&new)
-                ),
-                &new,
-                vec![],
-            ))
+            })?)
         }
         Command::OrderInvoice { order, lines } => {
             let old: Order = require(tx, ctx, *order, None)?;
@@ -171,37 +161,62 @@ fn apply(
                 old.invoice(number, &billed, lines, ctx.today(), ctx.rules, ctx.now)?;
             save(tx, ctx, text, Some(&old), &new)?;
             save(tx, ctx, text, None, &invoice)?;
-            let id = ctx.rules.show(Kind::Invoice, number);
+            Done::Invoiced(new, invoice)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Outcome::Order(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    match done {
+        Done::Fulfilled(new) => {
+            let id = ctx.rules.show(Kind::Order, new.number);
+            reply(
+                ctx,
+                format!("Fulfilled {id} {} ({}).", new.name, close_reason_order(new)),
+                new,
+                vec![format!("/order invoice {id}")],
+            )
+        }
+        Done::Canceled(new) => reply(
+            ctx,
+            format!(
+                "Canceled {} {} ({}).",
+                ctx.rules.show(Kind::Order, new.number),
+                new.name,
+                close_reason_order(new)
+            ),
+            new,
+            vec![],
+        ),
+        Done::Invoiced(new, invoice) => {
+            let id = ctx.rules.show(Kind::Invoice, invoice.number);
+            let order = ctx.rules.show(Kind::Order, new.number);
             let rest = if matches!(new.state, OrderState::Invoiced { .. }) {
                 String::new()
             } else {
-                format!(
-                    " {} has more to bill (/order invoice {}).",
-                    ctx.rules.show(Kind::Order, *order),
-                    ctx.rules.show(Kind::Order, *order)
-                )
+                format!(" {order} has more to bill (/order invoice {order}).")
             };
-            Ok(reply(
+            reply(
                 ctx,
                 format!(
-                    "Created invoice {id} for {}: total {}, due {}.{rest}",
-                    ctx.rules.show(Kind::Order, *order),
+                    "Created invoice {id} for {order}: total {}, due {}.{rest}",
                     invoice
                         .pricing
                         .currency
                         .format(invoice.pricing.totals().total_amount),
                     invoice.due_date
                 ),
-                &invoice,
+                invoice,
                 vec![
                     format!("/invoice send {id}"),
                     format!("/invoice pay {id} amount:"),
                 ],
-            ))
+            )
         }
-        _ => return Ok(None),
-    };
-    reply.map(Some)
+    }
 }
 
 fn close_reason_order(order: &Order) -> String {

@@ -1,14 +1,15 @@
 //! The product family: `/product new|edit|show|list|history` (P-15):
 //! parsed, applied and explained side by side.
 
-use super::apply::{no_product, read_product, reply};
+use super::apply::{no_product, read_product};
 use super::args::{invalid, Args};
 use super::parse::Command;
 use super::parse::{FieldKey, Target};
 use super::records::save_product;
 use super::records::Tx;
 use super::render;
-use super::{CommandError, Context, Family, Reply};
+use super::render::reply;
+use super::{CommandError, Context, Family, Outcome, Reply};
 use crate::domain::fields::normalize_name;
 use crate::domain::fields::Editable;
 use crate::domain::product::Product;
@@ -94,6 +95,13 @@ fn product(args: &mut Args) -> Result<Command, CommandError> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    Created(Product),
+    Updated(Product),
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -102,8 +110,8 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
         Command::ProductNew { sku, fields } => {
             if let Some(existing) = read_product(tx, sku)? {
                 return Err(existing.exists_already().into());
@@ -117,12 +125,7 @@ fn apply(
                 .collect();
             let p = Product::create(sku.clone(), ctx.rules.currency.clone(), builtin)?;
             save_product(tx, ctx, text, None, &p)?;
-            Ok(reply(
-                ctx,
-                format!("Created product {}.", render::product_line(&p)),
-                &p,
-                vec![],
-            ))
+            Done::Created(p)
         }
         Command::ProductEdit { sku, fields } => {
             let old = read_product(tx, sku)?.ok_or_else(|| no_product(ctx, sku))?;
@@ -133,14 +136,23 @@ fn apply(
                 }
             }
             save_product(tx, ctx, text, Some(&old), &p)?;
-            Ok(reply(
-                ctx,
-                format!("Updated product {}.", render::product_line(&p)),
-                &p,
-                vec![],
-            ))
+            Done::Updated(p)
         }
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Product(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    let (verb, p) = match done {
+        Done::Created(p) => ("Created", p),
+        Done::Updated(p) => ("Updated", p),
+    };
+    reply(
+        ctx,
+        format!("{verb} product {}.", render::product_line(p)),
+        p,
+        vec![],
+    )
 }

@@ -1,7 +1,7 @@
 //! The quote family: `/quote new|activate|revise|close|win` (P-17 to P-22):
 //! parsed, applied and explained side by side.
 
-use super::apply::{computed_revenue, reply, step as transition};
+use super::apply::{computed_revenue, step as transition};
 use super::args::{invalid, Args};
 use super::opportunity::opp_state;
 use super::parse::CloseInput;
@@ -9,8 +9,9 @@ use super::parse::Command;
 use super::records::Tx;
 use super::records::{next_number, require, save};
 use super::render;
+use super::render::reply;
 use super::values::parse_yes_no;
-use super::{CommandError, Context, Family, Reply};
+use super::{CommandError, Context, Family, Outcome, Reply};
 use crate::domain::opportunity::{OppState, Opportunity};
 use crate::domain::order::Order;
 use crate::domain::quote::{Quote, QuoteState};
@@ -125,6 +126,21 @@ fn step(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    /// A draft made from the opportunity.
+    Created(Quote),
+    Activated(Quote),
+    /// The revision closed as revised, and the new draft.
+    Revised(Quote, Quote),
+    /// Closed; the draft copy when revised, the opportunity when lost too.
+    Closed(Quote, Option<Quote>, Option<Opportunity>),
+    /// Won: the quote, its order, and the opportunity won with it (with
+    /// the actual revenue and how it was found).
+    Won(Quote, Order, Option<(Opportunity, Decimal, &'static str)>),
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -133,8 +149,8 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
         Command::QuoteNew(opp) => {
             let old: Opportunity = require(tx, ctx, *opp, None)?;
             let number = next_number(tx, ctx, Kind::Quote)?;
@@ -143,65 +159,22 @@ fn apply(
             new.quotes.push(number);
             save(tx, ctx, text, Some(&old), &new)?;
             save(tx, ctx, text, None, &quote)?;
-            let id = ctx.rules.show(Kind::Quote, number);
-            Ok(reply(
-                ctx,
-                format!(
-                    "Created draft {id} from {}: {} line(s), total {}.",
-                    ctx.rules.show(Kind::Opportunity, *opp),
-                    quote.pricing.lines.len(),
-                    quote
-                        .pricing
-                        .currency
-                        .format(quote.pricing.totals().total_amount)
-                ),
-                &quote,
-                vec![
-                    format!("/quote activate {id}"),
-                    format!("/quote line add {id} sku:"),
-                ],
-            ))
+            Done::Created(quote)
         }
-        Command::QuoteActivate(id) => {
-            let new: Quote = transition(tx, ctx, text, id.number, id.revision, |q: &Quote| {
-                q.activate(ctx.rules, ctx.today(), ctx.now)
-            })?;
-            let shown = quote_id(ctx, &new);
-            let base = ctx.rules.show(Kind::Quote, new.number);
-            Ok(reply(
-                ctx,
-                format!(
-                    "Activated {shown}: it is read-only now; total {}.",
-                    new.pricing
-                        .currency
-                        .format(new.pricing.totals().total_amount)
-                ),
-                &new,
-                vec![
-                    format!("/quote win {base}"),
-                    format!("/quote revise {base}"),
-                    format!("/quote close {base} reason:"),
-                ],
-            ))
-        }
+        Command::QuoteActivate(id) => Done::Activated(transition(
+            tx,
+            ctx,
+            text,
+            id.number,
+            id.revision,
+            |q: &Quote| q.activate(ctx.rules, ctx.today(), ctx.now),
+        )?),
         Command::QuoteRevise(id) => {
             let old: Quote = require(tx, ctx, id.number, id.revision)?;
             let (closed, draft) = old.revise(ctx.rules, ctx.today(), ctx.now)?;
             save(tx, ctx, text, Some(&old), &closed)?;
             save(tx, ctx, text, None, &draft)?;
-            Ok(reply(
-                ctx,
-                format!(
-                    "Revised {}: it is closed as revised; {} is a draft to edit.",
-                    quote_id(ctx, &closed),
-                    quote_id(ctx, &draft)
-                ),
-                &draft,
-                vec![format!(
-                    "/quote activate {}",
-                    ctx.rules.show(Kind::Quote, draft.number)
-                )],
-            ))
+            Done::Revised(closed, draft)
         }
         Command::QuoteClose {
             quote,
@@ -220,20 +193,10 @@ fn apply(
             }
             let (closed, copy) = old.close(close, *revise, ctx.rules, ctx.now)?;
             save(tx, ctx, text, Some(&old), &closed)?;
-            let mut msg = format!(
-                "Closed {}: {}.",
-                quote_id(ctx, &closed),
-                quote_state(&closed.state)
-            );
-            let mut next = Vec::new();
             if let Some(draft) = &copy {
                 save(tx, ctx, text, None, draft)?;
-                msg.push_str(&format!(" {} is a draft to edit.", quote_id(ctx, draft)));
-                next.push(format!(
-                    "/quote activate {}",
-                    ctx.rules.show(Kind::Quote, draft.number)
-                ));
             }
+            let mut lost = None;
             if *close_opportunity {
                 let opp_old: Opportunity = require(tx, ctx, closed.opportunity, None)?;
                 let input = CloseInput {
@@ -243,13 +206,9 @@ fn apply(
                 };
                 let opp_new = opp_old.lose(&input, None, ctx.rules)?;
                 save(tx, ctx, text, Some(&opp_old), &opp_new)?;
-                msg.push_str(&format!(
-                    " {} is lost: {}.",
-                    ctx.rules.show(Kind::Opportunity, opp_new.number),
-                    opp_state(&opp_new.state)
-                ));
+                lost = Some(opp_new);
             }
-            Ok(reply(ctx, msg, &closed, next))
+            Done::Closed(closed, copy, lost)
         }
         Command::QuoteWin {
             quote,
@@ -266,10 +225,115 @@ fn apply(
             description.clone(),
             *close_opportunity,
             *revenue,
-        ),
+        )?,
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Quote(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    match done {
+        Done::Created(quote) => {
+            let id = ctx.rules.show(Kind::Quote, quote.number);
+            reply(
+                ctx,
+                format!(
+                    "Created draft {id} from {}: {} line(s), total {}.",
+                    ctx.rules.show(Kind::Opportunity, quote.opportunity),
+                    quote.pricing.lines.len(),
+                    quote
+                        .pricing
+                        .currency
+                        .format(quote.pricing.totals().total_amount)
+                ),
+                quote,
+                vec![
+                    format!("/quote activate {id}"),
+                    format!("/quote line add {id} sku:"),
+                ],
+            )
+        }
+        Done::Activated(new) => {
+            let shown = quote_id(ctx, new);
+            let base = ctx.rules.show(Kind::Quote, new.number);
+            reply(
+                ctx,
+                format!(
+                    "Activated {shown}: it is read-only now; total {}.",
+                    new.pricing
+                        .currency
+                        .format(new.pricing.totals().total_amount)
+                ),
+                new,
+                vec![
+                    format!("/quote win {base}"),
+                    format!("/quote revise {base}"),
+                    format!("/quote close {base} reason:"),
+                ],
+            )
+        }
+        Done::Revised(closed, draft) => reply(
+            ctx,
+            format!(
+                "Revised {}: it is closed as revised; {} is a draft to edit.",
+                quote_id(ctx, closed),
+                quote_id(ctx, draft)
+            ),
+            draft,
+            vec![format!(
+                "/quote activate {}",
+                ctx.rules.show(Kind::Quote, draft.number)
+            )],
+        ),
+        Done::Closed(closed, copy, lost) => {
+            let mut msg = format!(
+                "Closed {}: {}.",
+                quote_id(ctx, closed),
+                quote_state(&closed.state)
+            );
+            let mut next = Vec::new();
+            if let Some(draft) = copy {
+                msg.push_str(&format!(" {} is a draft to edit.", quote_id(ctx, draft)));
+                next.push(format!(
+                    "/quote activate {}",
+                    ctx.rules.show(Kind::Quote, draft.number)
+                ));
+            }
+            if let Some(opp) = lost {
+                msg.push_str(&format!(
+                    " {} is lost: {}.",
+                    ctx.rules.show(Kind::Opportunity, opp.number),
+                    opp_state(&opp.state)
+                ));
+            }
+            reply(ctx, msg, closed, next)
+        }
+        Done::Won(won, order, opp) => {
+            let order_id = ctx.rules.show(Kind::Order, order.number);
+            let mut msg = format!(
+                "Won {}: created order {order_id}, total {}.",
+                quote_id(ctx, won),
+                order
+                    .pricing
+                    .currency
+                    .format(order.pricing.totals().total_amount)
+            );
+            if let Some((opp, revenue, how)) = opp {
+                msg.push_str(&format!(
+                    " {} is won: actual revenue {} ({how}).",
+                    ctx.rules.show(Kind::Opportunity, opp.number),
+                    opp.pricing.currency.format(*revenue)
+                ));
+            }
+            reply(
+                ctx,
+                msg,
+                order,
+                vec![format!("/order fulfil {order_id} reason:complete")],
+            )
+        }
+    }
 }
 
 fn quote_state(state: &QuoteState) -> String {
@@ -290,7 +354,7 @@ fn quote_win(
     description: Option<String>,
     close_opportunity: Option<bool>,
     revenue: Option<Decimal>,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let old: Quote = require(tx, ctx, id.number, id.revision)?;
     let opp_old: Opportunity = require(tx, ctx, old.opportunity, None)?;
     let order_no = next_number(tx, ctx, Kind::Order)?;
@@ -298,16 +362,8 @@ fn quote_win(
     let order = Order::from_quote(&won, order_no, ctx.rules, ctx.now);
     save(tx, ctx, text, Some(&old), &won)?;
     save(tx, ctx, text, None, &order)?;
-    let order_id = ctx.rules.show(Kind::Order, order_no);
-    let mut msg = format!(
-        "Won {}: created order {order_id}, total {}.",
-        quote_id(ctx, &won),
-        order
-            .pricing
-            .currency
-            .format(order.pricing.totals().total_amount)
-    );
     let is_open = matches!(opp_old.state, OppState::Open { .. });
+    let mut opp = None;
     if close_opportunity.unwrap_or(is_open) {
         let (rev, how) = match revenue {
             Some(r) => (r, "as given"),
@@ -315,16 +371,7 @@ fn quote_win(
         };
         let opp_new = opp_old.win(rev, date, description, ctx.rules)?;
         save(tx, ctx, text, Some(&opp_old), &opp_new)?;
-        msg.push_str(&format!(
-            " {} is won: actual revenue {} ({how}).",
-            ctx.rules.show(Kind::Opportunity, opp_new.number),
-            opp_new.pricing.currency.format(rev)
-        ));
+        opp = Some((opp_new, rev, how));
     }
-    Ok(reply(
-        ctx,
-        msg,
-        &order,
-        vec![format!("/order fulfil {order_id} reason:complete")],
-    ))
+    Ok(Done::Won(won, order, opp))
 }

@@ -3,15 +3,16 @@
 //! `/help`: parsed, applied and explained side by side.
 
 use super::apply::{
-    check_unique, ensure_exists_any, field_text, no_product, read_product, reply, set_fields,
+    check_unique, ensure_exists_any, field_text, no_product, read_product, set_fields,
 };
 use super::args::{invalid, Args};
 use super::parse::Command;
 use super::parse::{FieldKey, Fields, ListQuery, Target};
 use super::records::Tx;
-use super::records::{self, keys, load, next_number, require, save};
+use super::records::{self, keys, load, next_number, require, save, HistoryEntry};
+use super::render::reply;
 use super::{help, render};
-use super::{CommandError, Context, Family, Reply};
+use super::{CommandError, Context, Family, Outcome, Reply};
 use crate::domain::activity::Activity;
 use crate::domain::fields::normalize_name;
 use crate::domain::fields::Editable;
@@ -24,7 +25,7 @@ use crate::domain::party::{Account, Address, Contact};
 use crate::domain::product::Product;
 use crate::domain::quote::Quote;
 use crate::domain::Kind;
-use crate::domain::{Record, RecordId, Refusal};
+use crate::domain::{AnyRecord, Record, RecordId, Refusal};
 
 /// The record family in the command table ([`super::FAMILIES`]).
 pub(super) const FAMILY: Family = Family {
@@ -112,6 +113,70 @@ fn step(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    /// `/help`: the text asked for.
+    Help(String),
+    /// A record made; for a lead, the other leads with its e-mail.
+    Created(AnyRecord, Vec<u64>),
+    /// An imported lead not made: leads with its e-mail exist.
+    Duplicate(String, Vec<u64>),
+    /// A record edited, and the names of the fields set.
+    Updated(AnyRecord, Vec<String>),
+    /// A record or product shown, with what its page lists.
+    Shown(Box<View>),
+    /// A list of records: its kind, state filter, rows and whether there
+    /// are more.
+    Listed {
+        kind: Kind,
+        state: Option<&'static str>,
+        rows: Vec<AnyRecord>,
+        more: bool,
+    },
+    /// The product catalogue.
+    Products(Vec<Product>),
+    /// A record's history: its id as shown, and the entries.
+    History(String, Vec<HistoryEntry>),
+}
+
+impl Done {
+    pub(super) fn created(&self) -> Option<RecordId> {
+        match self {
+            Done::Created(r, _) => Some(r.id()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn listed(&self) -> Option<Vec<RecordId>> {
+        match self {
+            Done::Listed { rows, .. } => Some(rows.iter().map(AnyRecord::id).collect()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn duplicate(&self) -> Option<&[u64]> {
+        match self {
+            Done::Duplicate(_, existing) => Some(existing),
+            _ => None,
+        }
+    }
+}
+
+/// A record as `/show` shows it, with the records its page names.
+#[derive(Debug, Clone)]
+pub enum View {
+    Lead(Lead),
+    Contact(Contact),
+    Account(Account, render::AccountRecords),
+    Opportunity(Opportunity, Vec<Quote>, render::Parties),
+    Quote(Quote, render::Parties),
+    Order(Order, render::Parties),
+    Invoice(Invoice, render::Parties),
+    Activity(Activity),
+    Product(Product),
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -120,38 +185,170 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
-        Command::Help(topic) => help::text(topic.as_deref(), ctx.rules)
-            .map(Reply::text)
-            .map_err(CommandError::Invalid),
-        Command::Show(target) => show(tx, ctx, target),
-        Command::List(q) => list(tx, ctx, q),
-        Command::History(target) => history(tx, ctx, target),
-        Command::New { kind, fields } => create(tx, ctx, text, *kind, fields),
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
+        Command::Help(topic) => {
+            Done::Help(help::text(topic.as_deref(), ctx.rules).map_err(CommandError::Invalid)?)
+        }
+        Command::Show(target) => Done::Shown(Box::new(show(tx, ctx, target)?)),
+        Command::List(q) => list(tx, q)?,
+        Command::History(target) => history(tx, ctx, target)?,
+        Command::New { kind, fields } => create(tx, ctx, text, *kind, fields)?,
         Command::ImportLead(fields) => {
             if let Some(email) = field_text(fields, "email") {
                 let existing = leads_with_email(tx, &email.to_lowercase())?;
                 if !existing.is_empty() {
-                    return Ok(Some(
-                        Reply::text(format!("leads with {email} exist"))
-                            .with(super::Outcome::Duplicate(existing)),
-                    ));
+                    return Ok(Some(Outcome::Record(Done::Duplicate(email, existing))));
                 }
             }
-            create(tx, ctx, text, Kind::Lead, fields)
+            create(tx, ctx, text, Kind::Lead, fields)?
         }
-        Command::Edit { target, fields } => edit(tx, ctx, text, *target, fields),
+        Command::Edit { target, fields } => edit(tx, ctx, text, *target, fields)?,
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Record(done)))
 }
 
-fn other_leads_with_email(
-    tx: &dyn Tx,
-    ctx: &Context,
-    lead: &Lead,
-) -> Result<Vec<String>, CommandError> {
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    let r = ctx.rules;
+    match done {
+        Done::Help(text) => Reply::text(text.clone()),
+        Done::Created(record, others) => {
+            let id = r.numbering.display(record.id());
+            match record {
+                AnyRecord::Lead(lead) => {
+                    let mut msg = format!("Created {id} {}.", lead.title());
+                    if !others.is_empty() {
+                        let others: Vec<String> =
+                            others.iter().map(|n| r.show(Kind::Lead, *n)).collect();
+                        msg.push_str(&format!(
+                            " Note: {} also {} this e-mail.",
+                            others.join(", "),
+                            if others.len() == 1 { "has" } else { "have" }
+                        ));
+                    }
+                    reply(
+                        ctx,
+                        msg,
+                        record,
+                        vec![
+                            format!("/qualify {id}"),
+                            format!("/disqualify {id} reason:"),
+                        ],
+                    )
+                }
+                AnyRecord::Contact(c) => reply(
+                    ctx,
+                    format!("Created {id} {}.", c.full_name()),
+                    record,
+                    vec![],
+                ),
+                AnyRecord::Opportunity(o) => reply(
+                    ctx,
+                    format!("Created {id} {}.", o.name),
+                    record,
+                    vec![
+                        format!("/opp line add {id} sku:"),
+                        format!("/quote new {id}"),
+                    ],
+                ),
+                other => reply(
+                    ctx,
+                    format!("Created {id} {}.", other.title()),
+                    record,
+                    vec![],
+                ),
+            }
+        }
+        Done::Duplicate(email, _) => Reply::text(format!("leads with {email} exist")),
+        Done::Updated(record, names) => reply(
+            ctx,
+            format!(
+                "Updated {} ({}).",
+                r.numbering.display(record.id()),
+                names.join(", ")
+            ),
+            record,
+            vec![],
+        ),
+        Done::Shown(view) => shown(view, ctx),
+        Done::Listed {
+            kind,
+            state,
+            rows,
+            more,
+        } => {
+            let mut text = if rows.is_empty() {
+                format!(
+                    "No {}{}.",
+                    kind.plural(),
+                    state.map(|s| format!(" in state {s}")).unwrap_or_default()
+                )
+            } else {
+                let lines: Vec<String> =
+                    rows.iter().map(|row| render::list_line(ctx, row)).collect();
+                lines.join("\n")
+            };
+            let mut next = Vec::new();
+            if let (true, Some(last)) = (*more, rows.last()) {
+                let after = r.show(*kind, last.id().number);
+                text.push_str(&format!("\n(more: add after:{after})"));
+                next.push(format!("after:{after}"));
+            }
+            reply(ctx, text, rows, next)
+        }
+        Done::Products(products) => {
+            let text = if products.is_empty() {
+                "No products.".to_string()
+            } else {
+                let lines: Vec<String> = products.iter().map(render::product_line).collect();
+                lines.join("\n")
+            };
+            reply(ctx, text, products, vec![])
+        }
+        Done::History(id, entries) => {
+            reply(ctx, render::history(id, entries, ctx), entries, vec![])
+        }
+    }
+}
+
+/// A record's page.
+fn shown(view: &View, ctx: &Context) -> Reply {
+    let (text, next) = match view {
+        View::Product(p) => return reply(ctx, render::product(p), p, vec![]),
+        View::Lead(r) => render::lead(r, ctx),
+        View::Contact(r) => (render::contact(r, ctx), vec![]),
+        View::Account(r, related) => {
+            let mut text = render::account(r, ctx);
+            for line in render::account_records(ctx, related) {
+                text.push('\n');
+                text.push_str(&line);
+            }
+            (text, vec![])
+        }
+        View::Opportunity(r, quotes, names) => render::opportunity(r, quotes, names, ctx),
+        View::Quote(r, names) => render::quote(r, names, ctx),
+        View::Order(r, names) => render::order(r, names, ctx),
+        View::Invoice(r, names) => render::invoice(r, names, ctx),
+        View::Activity(r) => render::activity(r, ctx),
+    };
+    let data = match view {
+        View::Lead(r) => serde_json::to_value(r),
+        View::Contact(r) => serde_json::to_value(r),
+        View::Account(r, _) => serde_json::to_value(r),
+        View::Opportunity(r, _, _) => serde_json::to_value(r),
+        View::Quote(r, _) => serde_json::to_value(r),
+        View::Order(r, _) => serde_json::to_value(r),
+        View::Invoice(r, _) => serde_json::to_value(r),
+        View::Activity(r) => serde_json::to_value(r),
+        View::Product(r) => serde_json::to_value(r),
+    }
+    .unwrap_or_default();
+    reply(ctx, text, &data, next)
+}
+
+fn other_leads_with_email(tx: &dyn Tx, lead: &Lead) -> Result<Vec<u64>, CommandError> {
     let Some(email) = &lead.email else {
         return Ok(Vec::new());
     };
@@ -160,7 +357,6 @@ fn other_leads_with_email(
         .iter()
         .filter_map(|(_, v)| serde_json::from_slice::<u64>(v).ok())
         .filter(|n| *n != lead.number)
-        .map(|n| ctx.rules.show(Kind::Lead, n))
         .collect())
 }
 
@@ -181,26 +377,17 @@ fn create(
     text: &str,
     kind: Kind,
     fields: &Fields,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let number = next_number(tx, ctx, kind)?;
-    let id = ctx.rules.show(kind, number);
     let owner = ctx.actor.clone();
     let made = match kind {
         Kind::Lead => {
             let mut lead = Lead::new(number, String::new(), owner, ctx.rules.currency.clone(), ctx.now);
             set_fields(tx, ctx, kind, &mut lead, fields)?;
             lead.check_complete()?;
-            let others = other_leads_with_email(tx, ctx, &lead)?;
+            let others = other_leads_with_email(tx, &lead)?;
             save(tx, ctx, text, None, &lead)?;
-            let mut msg = format!("Created {id} {}.", lead.title());
-            if !others.is_empty() {
-                msg.push_str(&format!(
-                    " Note: {} also {} this e-mail.",
-                    others.join(", "),
-                    if others.len() == 1 { "has" } else { "have" }
-                ));
-            }
-            Ok(reply(ctx, msg, &lead, vec![format!("/qualify {id}"), format!("/disqualify {id} reason:")]))
+            Ok(Done::Created(lead.into_any(), others))
         }
         Kind::Contact => {
             let mut c = Contact {
@@ -223,7 +410,7 @@ fn create(
             }
             check_unique(tx, ctx, kind, number, c.lookups())?;
             save(tx, ctx, text, None, &c)?;
-            Ok(reply(ctx, format!("Created {id} {}.", c.full_name()), &c, vec![]))
+            Ok(Done::Created(c.into_any(), Vec::new()))
         }
         Kind::Account => {
             let mut a = Account {
@@ -244,7 +431,7 @@ fn create(
             }
             check_unique(tx, ctx, kind, number, a.lookups())?;
             save(tx, ctx, text, None, &a)?;
-            Ok(reply(ctx, format!("Created {id} {}.", a.name), &a, vec![]))
+            Ok(Done::Created(a.into_any(), Vec::new()))
         }
         Kind::Opportunity => {
             if field_text(fields, "name").is_none() {
@@ -279,7 +466,7 @@ fn create(
             };
             set_fields(tx, ctx, kind, &mut o, fields)?;
             save(tx, ctx, text, None, &o)?;
-            Ok(reply(ctx, format!("Created {id} {}.", o.name), &o, vec![format!("/opp line add {id} sku:"), format!("/quote new {id}")]))
+            Ok(Done::Created(o.into_any(), Vec::new()))
         }
         Kind::Activity => Err(CommandError::Invalid(
             "activities are added from a record's timeline: /call, /task, /meeting or /note <id> ...".to_string(),
@@ -289,7 +476,7 @@ fn create(
             kind.plural()
         ))),
     };
-    made.map(|r| r.with(super::Outcome::Created(RecordId::new(kind, number))))
+    made
 }
 
 fn edit(
@@ -298,7 +485,7 @@ fn edit(
     text: &str,
     target: RecordId,
     fields: &Fields,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     fn run<R: Record + Editable>(
         tx: &mut dyn Tx,
         ctx: &Context,
@@ -306,7 +493,7 @@ fn edit(
         target: RecordId,
         fields: &Fields,
         guard: impl Fn(&R) -> Result<(), Refusal>,
-    ) -> Result<Reply, CommandError> {
+    ) -> Result<Done, CommandError> {
         let old: R = require(tx, ctx, target.number, target.revision)?;
         guard(&old)?;
         let mut new = old.clone();
@@ -320,13 +507,7 @@ fn edit(
                 FieldKey::Custom(n) => n.clone(),
             })
             .collect();
-        let id = ctx.rules.numbering.display(new.id());
-        Ok(reply(
-            ctx,
-            format!("Updated {id} ({}).", names.join(", ")),
-            &new,
-            vec![],
-        ))
+        Ok(Done::Updated(new.into_any(), names))
     }
     let r = ctx.rules;
     match target.kind {
@@ -356,73 +537,96 @@ fn edit(
     }
 }
 
-fn show(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandError> {
-    fn one<R: Record>(
-        tx: &dyn Tx,
-        ctx: &Context,
-        id: RecordId,
-        f: impl Fn(&R, &dyn Tx) -> Result<(String, Vec<String>), CommandError>,
-    ) -> Result<Reply, CommandError> {
-        let r: R = require(tx, ctx, id.number, id.revision)?;
-        let (text, next) = f(&r, tx)?;
-        Ok(reply(ctx, text, &r, next))
-    }
-    match target {
+fn show(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<View, CommandError> {
+    let id = match target {
         Target::Product(sku) => {
             let p = read_product(tx, sku)?.ok_or_else(|| no_product(ctx, sku))?;
-            Ok(reply(ctx, render::product(&p), &p, vec![]))
+            return Ok(View::Product(p));
         }
-        Target::Record(id) => match id.kind {
-            Kind::Lead => one::<Lead>(tx, ctx, *id, |r, _| Ok(render::lead(r, ctx))),
-            Kind::Contact => {
-                one::<Contact>(tx, ctx, *id, |r, _| Ok((render::contact(r, ctx), vec![])))
+        Target::Record(id) => *id,
+    };
+    Ok(match id.kind {
+        Kind::Lead => View::Lead(require(tx, ctx, id.number, None)?),
+        Kind::Contact => View::Contact(require(tx, ctx, id.number, None)?),
+        Kind::Account => {
+            let a: Account = require(tx, ctx, id.number, None)?;
+            let related = account_records(tx, a.number)?;
+            View::Account(a, related)
+        }
+        Kind::Opportunity => {
+            let o: Opportunity = require(tx, ctx, id.number, None)?;
+            let mut quotes = Vec::new();
+            for n in &o.quotes {
+                if let Some(q) = load::<Quote>(tx, *n, None)? {
+                    quotes.push(q);
+                }
             }
-            Kind::Account => one::<Account>(tx, ctx, *id, |r, tx| {
-                let mut text = render::account(r, ctx);
-                for line in render::account_records(tx, ctx, r.number)? {
-                    text.push('\n');
-                    text.push_str(&line);
-                }
-                Ok((text, vec![]))
-            }),
-            Kind::Opportunity => one::<Opportunity>(tx, ctx, *id, |r, tx| {
-                let mut quotes = Vec::new();
-                for n in &r.quotes {
-                    if let Some(q) = load::<Quote>(tx, *n, None)? {
-                        quotes.push(q);
-                    }
-                }
-                Ok(render::opportunity(
-                    r,
-                    &quotes,
-                    &party_names(tx, r.account, r.contact)?,
-                    ctx,
-                ))
-            }),
-            Kind::Quote => one::<Quote>(tx, ctx, *id, |r, tx| {
-                Ok(render::quote(
-                    r,
-                    &party_names(tx, r.account, r.contact)?,
-                    ctx,
-                ))
-            }),
-            Kind::Order => one::<Order>(tx, ctx, *id, |r, tx| {
-                Ok(render::order(
-                    r,
-                    &party_names(tx, r.account, r.contact)?,
-                    ctx,
-                ))
-            }),
-            Kind::Invoice => one::<Invoice>(tx, ctx, *id, |r, tx| {
-                Ok(render::invoice(
-                    r,
-                    &party_names(tx, r.account, r.contact)?,
-                    ctx,
-                ))
-            }),
-            Kind::Activity => one::<Activity>(tx, ctx, *id, |r, _| Ok(render::activity(r, ctx))),
-        },
+            let names = party_names(tx, o.account, o.contact)?;
+            View::Opportunity(o, quotes, names)
+        }
+        Kind::Quote => {
+            let q: Quote = require(tx, ctx, id.number, id.revision)?;
+            let names = party_names(tx, q.account, q.contact)?;
+            View::Quote(q, names)
+        }
+        Kind::Order => {
+            let o: Order = require(tx, ctx, id.number, None)?;
+            let names = party_names(tx, o.account, o.contact)?;
+            View::Order(o, names)
+        }
+        Kind::Invoice => {
+            let i: Invoice = require(tx, ctx, id.number, None)?;
+            let names = party_names(tx, i.account, i.contact)?;
+            View::Invoice(i, names)
+        }
+        Kind::Activity => View::Activity(require(tx, ctx, id.number, None)?),
+    })
+}
+
+/// What an account's page lists: its contacts, deals and documents, and
+/// the activities on it, its contacts and its opportunities.
+fn account_records(tx: &dyn Tx, number: u64) -> Result<render::AccountRecords, CommandError> {
+    let related = |what: &str| -> Result<Vec<u64>, CommandError> {
+        let prefix = keys::lookups_under(what, number);
+        Ok(tx
+            .scan(&prefix, None, false, usize::MAX)?
+            .iter()
+            .filter_map(|(_, v)| serde_json::from_slice::<u64>(v).ok())
+            .collect())
+    };
+    let mut out = render::AccountRecords::default();
+    let mut sources = vec![RecordId::new(Kind::Account, number)];
+    for (what, kind, title) in [
+        ("acct_contact", Kind::Contact, "contacts"),
+        ("acct_opportunity", Kind::Opportunity, "opportunities"),
+        ("acct_quote", Kind::Quote, "quotes"),
+        ("acct_order", Kind::Order, "orders"),
+        ("acct_invoice", Kind::Invoice, "invoices"),
+    ] {
+        let mut numbers = related(what)?;
+        numbers.dedup();
+        if numbers.is_empty() {
+            continue;
+        }
+        let mut records = Vec::new();
+        for n in numbers.iter().rev() {
+            records.push(records::load_any(tx, kind, *n, None)?);
+            if matches!(kind, Kind::Contact | Kind::Opportunity) {
+                sources.push(RecordId::new(kind, *n));
+            }
+        }
+        out.groups.push((title, records));
     }
+    for id in sources {
+        for n in super::activities::timeline_numbers(tx, id)? {
+            if let Some(a) = load::<Activity>(tx, n, None)? {
+                out.activities.push(a);
+            }
+        }
+    }
+    out.activities
+        .sort_by_key(|a| std::cmp::Reverse(a.created_at));
+    Ok(out)
 }
 
 /// The names of a record's account and contact, for `show`.
@@ -443,27 +647,20 @@ fn party_names(
     })
 }
 
-fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError> {
+fn list(tx: &dyn Tx, q: &ListQuery) -> Result<Done, CommandError> {
     let Some(kind) = q.kind else {
         let rows = tx.scan(keys::PRODUCTS, None, false, usize::MAX)?;
-        let mut lines = Vec::new();
-        let mut data = Vec::new();
+        let mut products = Vec::new();
         for (_, v) in rows {
             let p: Product = serde_json::from_slice(&v)
                 .map_err(|e| CommandError::Store(records::TxError(e.to_string())))?;
             let state = if p.active { "active" } else { "retired" };
-            if q.state.is_some_and(|s| s != state) || lines.len() >= q.limit {
+            if q.state.is_some_and(|s| s != state) || products.len() >= q.limit {
                 continue;
             }
-            lines.push(render::product_line(&p));
-            data.push(p);
+            products.push(p);
         }
-        let text = if lines.is_empty() {
-            "No products.".to_string()
-        } else {
-            lines.join("\n")
-        };
-        return Ok(reply(ctx, text, &data, vec![]));
+        return Ok(Done::Products(products));
     };
     let entries = match (q.state, q.owner.as_deref()) {
         (None, None) => newest_entries(tx, &keys::records(kind), q)?,
@@ -480,43 +677,20 @@ fn list(tx: &dyn Tx, ctx: &Context, q: &ListQuery) -> Result<Reply, CommandError
         }
     };
     let more = entries.len() > q.limit;
-    let mut lines = Vec::new();
-    let mut data = Vec::new();
-    let mut last = None;
-    let mut ids = Vec::new();
+    let mut rows = Vec::new();
     for entry in entries.into_iter().take(q.limit) {
         let entry = String::from_utf8_lossy(&entry).to_string();
         let mut parts = entry.split('/');
         let number: u64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
         let revision: Option<u32> = parts.next().and_then(|r| r.parse().ok());
-        last = Some(number);
-        ids.push(RecordId {
-            kind,
-            number,
-            revision,
-        });
-        let (line, json) = render::list_line(tx, ctx, kind, number, revision)?;
-        lines.push(line);
-        data.push(json);
+        rows.push(records::load_any(tx, kind, number, revision)?);
     }
-    let mut text = if lines.is_empty() {
-        format!(
-            "No {}{}.",
-            kind.plural(),
-            q.state
-                .map(|s| format!(" in state {s}"))
-                .unwrap_or_default()
-        )
-    } else {
-        lines.join("\n")
-    };
-    let mut next = Vec::new();
-    if let (true, Some(n)) = (more, last) {
-        let after = ctx.rules.show(kind, n);
-        text.push_str(&format!("\n(more: add after:{after})"));
-        next.push(format!("after:{after}"));
-    }
-    Ok(reply(ctx, text, &data, next).with(super::Outcome::Listed(ids)))
+    Ok(Done::Listed {
+        kind,
+        state: q.state,
+        rows,
+        more,
+    })
 }
 
 /// The entries (`number` or `number/revision`, as key bytes) under
@@ -572,7 +746,7 @@ fn segments(tx: &dyn Tx, base: &[u8]) -> Result<Vec<String>, CommandError> {
     Ok(found)
 }
 
-fn history(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, CommandError> {
+fn history(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Done, CommandError> {
     let (subject, id) = match target {
         Target::Product(sku) => (format!("product/{sku}"), sku.clone()),
         Target::Record(id) => {
@@ -589,10 +763,5 @@ fn history(tx: &dyn Tx, ctx: &Context, target: &Target) -> Result<Reply, Command
             "there is no history for {id}"
         )));
     }
-    Ok(reply(
-        ctx,
-        render::history(&id, &entries, ctx),
-        &entries,
-        vec![],
-    ))
+    Ok(Done::History(id, entries))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CommandError, Context};
 use crate::domain::product::Product;
-use crate::domain::{Kind, Record, RecordId};
+use crate::domain::{AnyRecord, Kind, Record, RecordId};
 
 /// A failure of the underlying store.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -102,6 +102,43 @@ pub fn load<R: Record>(
         None
     };
     read(tx, &keys::record(R::KIND, number, revision))
+}
+
+/// Loads a record of any kind that an index names: `kind` `number` (for
+/// quotes, `revision`, or the latest).
+///
+/// Fails when the store cannot be read or the record is missing (an index
+/// that names a missing record is damage, said as such).
+pub fn load_any(
+    tx: &dyn Tx,
+    kind: Kind,
+    number: u64,
+    revision: Option<u32>,
+) -> Result<AnyRecord, CommandError> {
+    fn one<R: Record>(
+        tx: &dyn Tx,
+        number: u64,
+        revision: Option<u32>,
+    ) -> Result<AnyRecord, CommandError> {
+        let r: R = load(tx, number, revision)?.ok_or_else(|| {
+            CommandError::Store(TxError(format!(
+                "index names {} {number} but the record is missing",
+                R::KIND.name()
+            )))
+        })?;
+        Ok(r.into_any())
+    }
+    use crate::domain::{activity, invoice, lead, opportunity, order, party, quote};
+    match kind {
+        Kind::Lead => one::<lead::Lead>(tx, number, None),
+        Kind::Contact => one::<party::Contact>(tx, number, None),
+        Kind::Account => one::<party::Account>(tx, number, None),
+        Kind::Opportunity => one::<opportunity::Opportunity>(tx, number, None),
+        Kind::Quote => one::<quote::Quote>(tx, number, revision),
+        Kind::Order => one::<order::Order>(tx, number, None),
+        Kind::Invoice => one::<invoice::Invoice>(tx, number, None),
+        Kind::Activity => one::<activity::Activity>(tx, number, None),
+    }
 }
 
 /// Loads a record that must exist.

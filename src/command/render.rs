@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::records::{load, HistoryEntry, Tx};
-use super::{CommandError, Context};
+use super::records::HistoryEntry;
+use super::{Context, Reply};
 use crate::domain::fields::CustomValues;
 use crate::domain::invoice::{Invoice, InvoiceState};
 use crate::domain::lead::{Lead, LeadState, LeadStatus};
@@ -14,7 +14,7 @@ use crate::domain::order::{Order, OrderState};
 use crate::domain::party::{Account, Contact};
 use crate::domain::product::Product;
 use crate::domain::quote::{Quote, QuoteState};
-use crate::domain::{Closing, Kind, Record, RecordId, Rules};
+use crate::domain::{AnyRecord, Closing, Kind, RecordId, Rules};
 
 fn closing_text(verb: &str, c: &Closing) -> String {
     let mut s = format!("{verb} ({}) on {}", c.reason, c.date);
@@ -654,56 +654,15 @@ pub fn product(p: &Product) -> String {
     out.join("\n")
 }
 
-/// One list line for the record `kind` `number` (quotes: `revision`).
-///
-/// Fails when the record cannot be read.
-pub fn list_line(
-    tx: &dyn Tx,
-    ctx: &Context,
-    kind: Kind,
-    number: u64,
-    revision: Option<u32>,
-) -> Result<(String, serde_json::Value), CommandError> {
-    fn line<R: Record>(
-        tx: &dyn Tx,
-        ctx: &Context,
-        number: u64,
-        revision: Option<u32>,
-        extra: impl Fn(&R) -> String,
-    ) -> Result<(String, serde_json::Value), CommandError> {
-        let r: R = load(tx, number, revision)?.ok_or_else(|| {
-            CommandError::Store(super::TxError(format!(
-                "index names {} {number} but the record is missing",
-                R::KIND.name()
-            )))
-        })?;
-        let id = ctx.rules.numbering.display(RecordId {
-            kind: R::KIND,
-            number,
-            revision: revision.filter(|r| *r > 1),
-        });
-        let e = extra(&r);
-        let text = format!(
-            "{id:<12} {:<12} {:<10} {}{}",
-            r.state_name(),
-            r.owner(),
-            r.title(),
-            if e.is_empty() { e } else { format!(" - {e}") }
-        );
-        Ok((text, serde_json::to_value(&r).unwrap_or_default()))
-    }
+/// One list line for a record.
+pub fn list_line(ctx: &Context, r: &AnyRecord) -> String {
+    use crate::domain::AnyRecord as A;
     let total = |p: &Pricing| p.currency.format(p.totals().total_amount);
-    match kind {
-        Kind::Lead => line::<Lead>(tx, ctx, number, None, |l| {
-            l.email.clone().unwrap_or_default()
-        }),
-        Kind::Contact => line::<Contact>(tx, ctx, number, None, |c| {
-            c.email.clone().unwrap_or_default()
-        }),
-        Kind::Account => line::<Account>(tx, ctx, number, None, |a| {
-            a.website.clone().unwrap_or_default()
-        }),
-        Kind::Opportunity => line::<Opportunity>(tx, ctx, number, None, |o| match &o.state {
+    let extra = match r {
+        A::Lead(l) => l.email.clone().unwrap_or_default(),
+        A::Contact(c) => c.email.clone().unwrap_or_default(),
+        A::Account(a) => a.website.clone().unwrap_or_default(),
+        A::Opportunity(o) => match &o.state {
             OppState::Won { actual_revenue, .. } => {
                 format!("won {}", o.pricing.currency.format(*actual_revenue))
             }
@@ -711,18 +670,31 @@ pub fn list_line(
                 .estimated_revenue
                 .map(|v| o.pricing.currency.format(v))
                 .unwrap_or_default(),
-        }),
-        Kind::Quote => line::<Quote>(tx, ctx, number, revision, |q| total(&q.pricing)),
-        Kind::Order => line::<Order>(tx, ctx, number, None, |o| total(&o.pricing)),
-        Kind::Activity => line::<crate::domain::activity::Activity>(tx, ctx, number, None, |a| {
-            a.due
-                .map(|d| d.display(ctx.team.zone_of(&a.owner)))
-                .unwrap_or_default()
-        }),
-        Kind::Invoice => line::<Invoice>(tx, ctx, number, None, |i| {
-            format!("{} due {}", total(&i.pricing), i.due_date)
-        }),
-    }
+        },
+        A::Quote(q) => total(&q.pricing),
+        A::Order(o) => total(&o.pricing),
+        A::Activity(a) => a
+            .due
+            .map(|d| d.display(ctx.team.zone_of(&a.owner)))
+            .unwrap_or_default(),
+        A::Invoice(i) => format!("{} due {}", total(&i.pricing), i.due_date),
+    };
+    let id = r.id();
+    let id = ctx.rules.numbering.display(RecordId {
+        revision: id.revision.filter(|r| *r > 1),
+        ..id
+    });
+    format!(
+        "{id:<12} {:<12} {:<10} {}{}",
+        r.state_name(),
+        r.owner(),
+        r.title(),
+        if extra.is_empty() {
+            extra
+        } else {
+            format!(" - {extra}")
+        }
+    )
 }
 
 /// A record's history, oldest first.
@@ -766,72 +738,26 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// The records of account `number`, for `/show A-..`: its contacts, open
-/// and closed opportunities, quotes, orders, invoices with what is still
-/// due, and the last activities on it, its contacts and opportunities.
-///
-/// Fails when the store cannot be read.
-pub fn account_records(
-    tx: &dyn Tx,
-    ctx: &Context,
-    number: u64,
-) -> Result<Vec<String>, CommandError> {
-    use crate::domain::activity::Activity;
-    let related = |what: &str| -> Result<Vec<u64>, CommandError> {
-        let prefix = super::keys::lookups_under(what, number);
-        Ok(tx
-            .scan(&prefix, None, false, usize::MAX)?
-            .iter()
-            .filter_map(|(_, v)| serde_json::from_slice::<u64>(v).ok())
-            .collect())
-    };
+/// The lines under an account's `show`: its contacts, deals and documents
+/// by kind, and its last activities.
+pub fn account_records(ctx: &Context, related: &AccountRecords) -> Vec<String> {
     let mut out = Vec::new();
-    let mut sources = vec![RecordId::new(Kind::Account, number)];
-    for (what, kind, title) in [
-        ("acct_contact", Kind::Contact, "contacts"),
-        ("acct_opportunity", Kind::Opportunity, "opportunities"),
-        ("acct_quote", Kind::Quote, "quotes"),
-        ("acct_order", Kind::Order, "orders"),
-        ("acct_invoice", Kind::Invoice, "invoices"),
-    ] {
-        let mut numbers = related(what)?;
-        numbers.dedup();
-        if numbers.is_empty() {
-            continue;
-        }
-        out.push(format!("  {title} ({}):", numbers.len()));
-        for n in numbers.iter().rev() {
-            let revision = if kind == Kind::Quote {
-                super::records::latest_revision(tx, *n)?
-            } else {
-                None
-            };
-            let (mut line, _) = list_line(tx, ctx, kind, *n, revision)?;
-            if kind == Kind::Invoice {
-                if let Some(i) = load::<Invoice>(tx, *n, None)? {
-                    if matches!(i.state, InvoiceState::Open) {
-                        line.push_str(&format!(
-                            " - balance {}",
-                            i.pricing.currency.format(i.balance())
-                        ));
-                    }
+    for (title, records) in &related.groups {
+        out.push(format!("  {title} ({}):", records.len()));
+        for r in records {
+            let mut line = list_line(ctx, r);
+            if let AnyRecord::Invoice(i) = r {
+                if matches!(i.state, InvoiceState::Open) {
+                    line.push_str(&format!(
+                        " - balance {}",
+                        i.pricing.currency.format(i.balance())
+                    ));
                 }
             }
             out.push(format!("    {line}"));
-            if matches!(kind, Kind::Contact | Kind::Opportunity) {
-                sources.push(RecordId::new(kind, *n));
-            }
         }
     }
-    let mut acts: Vec<Activity> = Vec::new();
-    for id in sources {
-        for n in super::activities::timeline_numbers(tx, id)? {
-            if let Some(a) = load::<Activity>(tx, n, None)? {
-                acts.push(a);
-            }
-        }
-    }
-    acts.sort_by_key(|a| std::cmp::Reverse(a.created_at));
+    let acts = &related.activities;
     if !acts.is_empty() {
         out.push(format!(
             "  last activities ({} of {}):",
@@ -846,7 +772,35 @@ pub fn account_records(
             ));
         }
     }
-    Ok(out)
+    out
+}
+
+/// What an account's `show` lists under it: its records by kind (newest
+/// first), and the activities on it, its contacts and opportunities
+/// (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct AccountRecords {
+    pub groups: Vec<(&'static str, Vec<AnyRecord>)>,
+    pub activities: Vec<crate::domain::activity::Activity>,
+}
+
+/// A reply; its `data` only when the front end wants it
+/// ([`Context::with_data`]).
+pub(super) fn reply<T: serde::Serialize>(
+    ctx: &Context,
+    text: String,
+    data: &T,
+    next: Vec<String>,
+) -> Reply {
+    Reply {
+        text,
+        data: if ctx.with_data {
+            serde_json::to_value(data).unwrap_or(serde_json::Value::Null)
+        } else {
+            serde_json::Value::Null
+        },
+        next,
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::args::{invalid, limit, Args};
 use super::parse::Command;
 use super::records::{keys, read, write, Tx};
 use super::Family;
-use super::{render, CommandError, Context, Reply};
+use super::{render, CommandError, Context, Outcome, Reply};
 use crate::domain::fields::normalize_name;
 use crate::domain::invoice::Invoice;
 use crate::domain::lead::Lead;
@@ -131,7 +131,7 @@ pub struct FindQuery {
 /// `Müller`); an id finds its record.
 ///
 /// Fails for an empty query or when the store fails.
-pub fn find(tx: &dyn Tx, ctx: &Context, q: &FindQuery) -> Result<Reply, CommandError> {
+fn find(tx: &dyn Tx, ctx: &Context, q: &FindQuery) -> Result<Done, CommandError> {
     let mut wanted = words(&q.text);
     wanted.dedup();
     if wanted.is_empty() {
@@ -182,49 +182,77 @@ pub fn find(tx: &dyn Tx, ctx: &Context, q: &FindQuery) -> Result<Reply, CommandE
         }
     }
     let cut_short = scanned >= SCAN_LIMIT;
-    let mut lines = Vec::new();
-    let mut data = Vec::new();
+    let mut hits = Vec::new();
     for (kind, ident) in found.iter().take(q.limit) {
-        let (line, json) = match (Kind::from_word(kind), ident.parse::<u64>()) {
-            (Some(k), Ok(n)) => {
-                let revision = if k == Kind::Quote {
-                    super::records::latest_revision(tx, n)?
-                } else {
-                    None
-                };
-                match render::list_line(tx, ctx, k, n, revision) {
-                    Ok(x) => x,
-                    // An id typed that names nothing: not a result.
-                    Err(_) => continue,
-                }
-            }
+        match (Kind::from_word(kind), ident.parse::<u64>()) {
+            (Some(k), Ok(n)) => match super::records::load_any(tx, k, n, None) {
+                Ok(r) => hits.push(Hit::Record(r)),
+                // An id typed that names nothing: not a result.
+                Err(_) => continue,
+            },
             _ => match load_product(tx, ident)? {
-                Some(p) => (
-                    format!("{:<12} {}", "product", render::product_line(&p)),
-                    serde_json::to_value(&p).unwrap_or_default(),
-                ),
+                Some(p) => hits.push(Hit::Product(p)),
                 None => continue,
             },
-        };
-        lines.push(format!("  {line}"));
-        data.push(json);
+        }
     }
+    let more = hits.len() >= q.limit || cut_short;
+    Ok(Done::Found {
+        query: q.text.trim().to_string(),
+        hits,
+        more,
+        limit: q.limit,
+    })
+}
+
+/// What `/find` did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    /// What it looked for, what it found, and whether more may match.
+    Found {
+        query: String,
+        hits: Vec<Hit>,
+        more: bool,
+        limit: usize,
+    },
+}
+
+/// One thing `/find` found.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Hit {
+    Record(crate::domain::AnyRecord),
+    Product(Product),
+}
+
+/// `/find`'s outcome for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    let Done::Found {
+        query,
+        hits,
+        more,
+        limit,
+    } = done;
+    let lines: Vec<String> = hits
+        .iter()
+        .map(|h| match h {
+            Hit::Record(r) => format!("  {}", render::list_line(ctx, r)),
+            Hit::Product(p) => format!("  {:<12} {}", "product", render::product_line(p)),
+        })
+        .collect();
     let mut text = match lines.len() {
-        0 => format!("Nothing found for '{}'.", q.text.trim()),
-        n => format!("Found {n} for '{}':\n{}", q.text.trim(), lines.join("\n")),
+        0 => format!("Nothing found for '{query}'."),
+        n => format!("Found {n} for '{query}':\n{}", lines.join("\n")),
     };
-    if lines.len() >= q.limit || cut_short {
+    if *more {
         text.push_str(&format!(
             "\n  (more may match: add a word, kind:lead|contact|..., or limit:{})",
-            q.limit * 2
+            limit * 2
         ));
     }
-    Ok(Reply {
-        outcome: super::Outcome::Done,
-        text,
-        data: serde_json::Value::Array(data),
-        next: vec![],
-    })
+    render::reply(ctx, text, hits, vec![])
 }
 
 /// Adds the records of the index `keys` (one word's, newest first) that
@@ -355,10 +383,9 @@ fn apply(
     _text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
-        Command::Find(q) => find(tx, ctx, q),
-        _ => return Ok(None),
-    };
-    reply.map(Some)
+) -> Result<Option<Outcome>, CommandError> {
+    match cmd {
+        Command::Find(q) => Ok(Some(Outcome::Search(find(tx, ctx, q)?))),
+        _ => Ok(None),
+    }
 }

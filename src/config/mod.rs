@@ -110,7 +110,7 @@ impl Config {
             now,
             via,
             roles: &self.chat.roles,
-            with_data: true,
+            with_data: false,
         }
     }
 

@@ -247,11 +247,13 @@ pub fn run_until(
                         let req = Request {
                             actor: Some(member),
                             via: Some("chat".to_string()),
-                            data: true,
                             ..Request::default()
                         };
                         let request = command_request(&s.core, &req, &line)?;
-                        run_command(&s, request).await
+                        let (actor, now) = (request.actor.clone(), request.now);
+                        let outcome = run_command(&s, request).await?;
+                        let reply = s.core.render(&outcome, &actor, now, false);
+                        Ok(crate::chat::discord::Ran { outcome, reply })
                     })
                 });
             let conn = crate::chat::discord::Connection {

@@ -116,7 +116,7 @@ pub(super) fn command_request(
     let actor = actor_of(core, req)?;
     let via = req.via.as_deref().unwrap_or("shell");
     let now = req.now.unwrap_or_else(Utc::now);
-    core.parse(text, &actor, via, now, req.data)
+    core.parse(text, &actor, via, now)
 }
 
 /// Answers a request in-process, on this thread: what `leadline` does when
@@ -192,7 +192,7 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
         );
     };
     match command_request(core, &req, text) {
-        Ok(request) => response(core.run(request), req.data),
+        Ok(request) => response(core.answer(request, req.data), req.data),
         Err(e) => response(Err(e), false),
     }
 }

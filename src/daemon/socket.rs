@@ -34,7 +34,7 @@ pub(super) async fn handle(line: &str, shared: &Arc<Shared>) -> serde_json::Valu
         Ok(r) => r,
         Err(e) => return response(Err(e), false),
     };
-    response(run_command(shared, request).await, req.data)
+    response(run_and_render(shared, request, req.data).await, req.data)
 }
 
 /// Runs a command from a person (socket, terminal, chat) through the core,
@@ -49,6 +49,18 @@ pub(super) async fn run_command(
         shared.outbox_wake.notify_one();
     }
     result
+}
+
+/// [`run_command`], then the outcome rendered for that person (with the
+/// records as JSON when `data`): the edge where outcomes become text.
+pub(super) async fn run_and_render(
+    shared: &Shared,
+    request: crate::core::Request,
+    data: bool,
+) -> Result<command::Reply, command::CommandError> {
+    let (actor, now) = (request.actor.clone(), request.now);
+    let outcome = run_command(shared, request).await?;
+    Ok(shared.core.render(&outcome, &actor, now, data))
 }
 
 /// The longest request line the socket takes (a CSV import travels in
@@ -165,7 +177,7 @@ pub(super) fn terminal(shared: Arc<Shared>, handle: tokio::runtime::Handle, eof:
         let request = command_request(&shared.core, &Request::default(), t);
         // A write goes through the writer like any other; this thread waits.
         let answer = match request {
-            Ok(request) => handle.block_on(run_command(&shared, request)),
+            Ok(request) => handle.block_on(run_and_render(&shared, request, false)),
             Err(e) => Err(e),
         };
         let (text, out) = match answer {

@@ -175,6 +175,9 @@ pub struct Activity {
 
 impl Record for Activity {
     const KIND: Kind = Kind::Activity;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Activity(self)
+    }
     const LISTED: bool = false;
     fn number(&self) -> u64 {
         self.number

@@ -83,6 +83,9 @@ pub struct Invoice {
 
 impl Record for Invoice {
     const KIND: Kind = Kind::Invoice;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Invoice(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }

@@ -89,6 +89,9 @@ pub struct Lead {
 
 impl Record for Lead {
     const KIND: Kind = Kind::Lead;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Lead(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }

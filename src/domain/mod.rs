@@ -112,6 +112,61 @@ pub trait Record: serde::Serialize + serde::de::DeserializeOwned + Clone {
             revision: self.revision(),
         }
     }
+    /// The record as one of any kind.
+    fn into_any(self) -> AnyRecord;
+}
+
+/// A record of any kind: what an outcome names when its kind is known only
+/// at run time (`/edit`, `/show`, a line change). Serialized as the record.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum AnyRecord {
+    Lead(lead::Lead),
+    Contact(party::Contact),
+    Account(party::Account),
+    Opportunity(opportunity::Opportunity),
+    Quote(quote::Quote),
+    Order(order::Order),
+    Invoice(invoice::Invoice),
+    Activity(activity::Activity),
+}
+
+/// `$body` with `$r` bound to the record inside `$any`, whatever its kind.
+macro_rules! each_kind {
+    ($any:expr, $r:ident => $body:expr) => {
+        match $any {
+            AnyRecord::Lead($r) => $body,
+            AnyRecord::Contact($r) => $body,
+            AnyRecord::Account($r) => $body,
+            AnyRecord::Opportunity($r) => $body,
+            AnyRecord::Quote($r) => $body,
+            AnyRecord::Order($r) => $body,
+            AnyRecord::Invoice($r) => $body,
+            AnyRecord::Activity($r) => $body,
+        }
+    };
+}
+
+impl AnyRecord {
+    /// The record's id.
+    pub fn id(&self) -> RecordId {
+        each_kind!(self, r => r.id())
+    }
+
+    /// Its state in one word ([`Record::state_name`]).
+    pub fn state_name(&self) -> &'static str {
+        each_kind!(self, r => r.state_name())
+    }
+
+    /// The team member who owns it.
+    pub fn owner(&self) -> &str {
+        each_kind!(self, r => r.owner())
+    }
+
+    /// A short title for list lines.
+    pub fn title(&self) -> String {
+        each_kind!(self, r => r.title())
+    }
 }
 
 /// The states `list state:...` accepts for `kind`.

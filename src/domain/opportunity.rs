@@ -88,6 +88,9 @@ pub struct Opportunity {
 
 impl Record for Opportunity {
     const KIND: Kind = Kind::Opportunity;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Opportunity(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }

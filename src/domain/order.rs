@@ -67,6 +67,9 @@ pub struct Order {
 
 impl Record for Order {
     const KIND: Kind = Kind::Order;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Order(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }

@@ -55,6 +55,9 @@ impl Contact {
 
 impl Record for Contact {
     const KIND: Kind = Kind::Contact;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Contact(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }
@@ -194,6 +197,9 @@ pub struct Account {
 
 impl Record for Account {
     const KIND: Kind = Kind::Account;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Account(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }

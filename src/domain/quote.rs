@@ -58,6 +58,9 @@ pub struct Quote {
 
 impl Record for Quote {
     const KIND: Kind = Kind::Quote;
+    fn into_any(self) -> super::AnyRecord {
+        super::AnyRecord::Quote(self)
+    }
     fn number(&self) -> u64 {
         self.number
     }

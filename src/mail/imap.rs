@@ -17,7 +17,7 @@ use super::stream::{self, MailStream};
 use super::{ImapAccount, MailConfig, MailError, Secret, Tls};
 use crate::command::mailbox::Ingested;
 use crate::command::mailbox::MailSource;
-use crate::command::{Command, Outcome};
+use crate::command::Command;
 use crate::core::{Leadline, Request};
 
 /// The keyword leadline marks processed mail with.
@@ -339,7 +339,7 @@ async fn folder(
                 chrono::Utc::now(),
             ))
             .await?;
-        if let Outcome::Ingested(outcomes) = &reply.outcome {
+        if let Some(outcomes) = reply.ingested() {
             for o in outcomes {
                 match o {
                     Ingested::Matched { .. } => report.matched += 1,

@@ -19,7 +19,7 @@ use super::oauth::{AuthError, OAuthConfig, Tokens};
 use super::{MailConfig, MailError, Secret, SmtpConfig, Tls};
 use crate::command::mailbox::OutboxStep;
 use crate::command::queue::{self, MailState, OutMail};
-use crate::command::{Command, Outcome, Tx};
+use crate::command::{Command, Tx};
 use crate::core::{Leadline, Request};
 
 /// What a sending run did.
@@ -295,7 +295,7 @@ pub async fn send_once(core: &Leadline, now: DateTime<Utc>) -> Result<SendReport
             now,
         ))
         .await?;
-    if let Outcome::Recovered(n) = recovered.outcome {
+    if let Some(n) = recovered.recovered() {
         report.uncertain = n;
     }
     let mails: Vec<OutMail> = core

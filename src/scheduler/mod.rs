@@ -81,7 +81,6 @@ fn run(
         "scheduler",
         now,
     ))
-    .map(|r| r.outcome)
 }
 
 /// Announces every item overdue at `now` and not announced yet, in
@@ -91,14 +90,14 @@ fn run(
 pub fn sweep(core: &Leadline, now: DateTime<Utc>) -> Result<usize, CommandError> {
     let mut total = 0;
     loop {
-        match run(core, Command::Sweep { limit: 2000 }, "overdue sweep", now)? {
-            Outcome::Swept { announced, more } => {
+        match run(core, Command::Sweep { limit: 2000 }, "overdue sweep", now)?.swept() {
+            Some((announced, more)) => {
                 total += announced;
                 if !more {
                     return Ok(total);
                 }
             }
-            _ => return Ok(total),
+            None => return Ok(total),
         }
     }
 }

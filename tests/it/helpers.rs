@@ -74,15 +74,17 @@ impl Store {
             actor: ctx.actor.clone(),
             via: ctx.via.to_string(),
             now: ctx.now,
-            with_data: ctx.with_data,
         };
-        if durability == Durability::Flush {
-            return self.core.run(request);
-        }
-        self.core
-            .run_all(vec![request], durability)?
-            .pop()
-            .expect("one answer")
+        let outcome = if durability == Durability::Flush {
+            self.core.run(request)
+        } else {
+            self.core
+                .run_all(vec![request], durability)?
+                .pop()
+                .expect("one answer")
+        }?;
+        // Rendered as a front end does, with the records as JSON.
+        Ok(self.core.render(&outcome, &ctx.actor, ctx.now, true))
     }
 
     /// The committed state, read key by key.

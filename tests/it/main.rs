@@ -25,6 +25,7 @@ mod layering;
 mod mail;
 mod mailserver;
 mod oauth;
+mod outcomes;
 mod package;
 mod process;
 mod properties;

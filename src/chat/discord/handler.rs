@@ -72,11 +72,11 @@ pub(super) fn line_of(name: &str, options: &[CommandDataOption]) -> String {
     words.join(" ")
 }
 
-pub(super) fn answer_of(result: Result<command::Reply, command::CommandError>) -> Answer {
+pub(super) fn answer_of(result: Result<super::Ran, command::CommandError>) -> Answer {
     match result {
-        Ok(reply) => Answer {
-            text: reply.text,
-            next: reply.next,
+        Ok(ran) => Answer {
+            text: ran.reply.text,
+            next: ran.reply.next,
             private: false,
             confirm: None,
         },
@@ -186,11 +186,7 @@ impl Handler {
             let mut ids: Vec<String> = Vec::new();
             for kind in kinds {
                 let listed = (self.run)(format!("/list {kind} limit:100"), member.clone()).await;
-                let Ok(command::Reply {
-                    outcome: command::Outcome::Listed(listed),
-                    ..
-                }) = listed
-                else {
+                let Some(listed) = listed.ok().and_then(|ran| ran.outcome.listed()) else {
                     continue;
                 };
                 // Quote revisions: the quote is enough.

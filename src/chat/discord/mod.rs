@@ -22,12 +22,17 @@ use super::Chat;
 use crate::command;
 
 /// Runs a command line as a member through the daemon's one way in;
-/// answers the typed reply.
+/// answers what it did and its reply rendered for that member.
 pub type Runner = Arc<
-    dyn Fn(String, String) -> BoxFuture<'static, Result<command::Reply, command::CommandError>>
-        + Send
-        + Sync,
+    dyn Fn(String, String) -> BoxFuture<'static, Result<Ran, command::CommandError>> + Send + Sync,
 >;
+
+/// A command run from chat: its typed outcome (what autocomplete reads)
+/// and the reply rendered for the member (what chat shows).
+pub struct Ran {
+    pub outcome: command::Outcome,
+    pub reply: command::Reply,
+}
 
 /// Where the bot talks to: Discord, or (tests) a fake at `api_base`.
 pub struct Connection {

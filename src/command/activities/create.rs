@@ -69,7 +69,7 @@ pub fn create(
     ctx: &Context,
     text: &str,
     input: &ActivityInput,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let on = require_summary(tx, ctx, input.regarding)?;
     let on_id = ctx.rules.numbering.display(on.id);
     let owner = input.owner.clone().unwrap_or_else(|| ctx.actor.clone());
@@ -141,19 +141,31 @@ pub fn create(
     };
     save(tx, ctx, text, None, &a)?;
     let invited = crate::command::mailbox::invite(tx, ctx, &a, &on_id)?;
-    let id = ctx.rules.show(Kind::Activity, number);
-    let verb = match (&a.details, input.scheduled) {
+    Ok(Done::Created {
+        activity: a,
+        scheduled: input.scheduled,
+        invited,
+    })
+}
+
+/// The reply after an activity was added.
+pub(super) fn created(a: &Activity, scheduled: bool, invited: Option<u64>, ctx: &Context) -> Reply {
+    let id = ctx.rules.show(Kind::Activity, a.number);
+    let on_id = ctx.rules.numbering.display(a.regarding);
+    let tz = zone(ctx, &a.owner);
+    let what = a.details.name();
+    let verb = match (&a.details, scheduled) {
         (Details::Note, _) => "Noted".to_string(),
         (_, false) => format!("Logged {what}"),
         (Details::Appointment { .. }, true) => "Scheduled meeting".to_string(),
         (_, true) => format!("Scheduled {what}"),
     };
     let mut msg = format!("{verb} {id} '{}' on {on_id}", a.subject);
-    if owner != ctx.actor {
-        msg.push_str(&format!(" for {owner}"));
+    if a.owner != ctx.actor {
+        msg.push_str(&format!(" for {}", a.owner));
     }
-    let when = when_text(&a, tz);
-    if !when.is_empty() && input.scheduled {
+    let when = when_text(a, tz);
+    if !when.is_empty() && scheduled {
         msg.push_str(&format!(", {when}"));
     }
     if let Details::Appointment {
@@ -179,7 +191,7 @@ pub fn create(
     if let Some(n) = invited {
         msg.push_str(&format!(" Invitation queued (outbox #{n})."));
     }
-    let next = if input.scheduled {
+    let next = if scheduled {
         vec![
             format!("/done {id}"),
             format!("/activity reschedule {id} due:"),
@@ -187,20 +199,5 @@ pub fn create(
     } else {
         vec![format!("/timeline {on_id}")]
     };
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text: msg,
-        data: serde_json::to_value(&a).unwrap_or_default(),
-        next,
-    })
-}
-
-/// The reply after an activity changed.
-pub fn changed(a: &Activity, verb: &str, ctx: &Context) -> Reply {
-    Reply {
-        outcome: crate::command::Outcome::Done,
-        text: format!("{verb}: {}", activity_line(a, ctx)),
-        data: serde_json::to_value(a).unwrap_or_default(),
-        next: vec![],
-    }
+    crate::command::render::reply(ctx, msg, a, next)
 }

@@ -6,10 +6,10 @@ mod create;
 mod views;
 mod watch;
 
-pub use create::{activity_line, changed, create};
+pub use create::{activity_line, create};
 pub(crate) use views::timeline_numbers;
 pub use views::{agenda, notices, overdue, timeline};
-pub use watch::{due_items, end_of_today, item_line, queue_digest, sweep, DueItems};
+pub use watch::{due_items, end_of_today, item_line, queue_digest, sweep, DueItems, Watched};
 
 use super::apply::step as transition;
 use super::args::{invalid, limit, split_list, Args};
@@ -17,7 +17,7 @@ use super::parse::Command;
 use super::parse::{ActivityInput, TimelineQuery};
 use super::records::{self, load, Tx};
 use super::Family;
-use super::{CommandError, Context, Reply};
+use super::{CommandError, Context, Outcome, Reply};
 use crate::domain::activity::{Activity, Details, Due, Shown};
 use crate::domain::activity::{Direction, KINDS};
 use crate::domain::fields::normalize_name;
@@ -344,6 +344,71 @@ fn parse_activity(args: &mut Args, head: &str) -> Result<Command, CommandError> 
     }))
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+pub enum Done {
+    /// An activity added to a record's timeline, and the outbox number of
+    /// the invitation queued for it.
+    Created {
+        activity: Activity,
+        scheduled: bool,
+        invited: Option<u64>,
+    },
+    /// An activity moved on: how (`Completed`, `Canceled`...), and after.
+    Changed(&'static str, Activity),
+    Timeline(views::Timeline),
+    NoticeDelivered(u64),
+    /// An owner's overdue items and those due today.
+    Agenda {
+        owner: String,
+        overdue: views::Section,
+        today: views::Section,
+    },
+    /// Overdue items of one owner, or of `everyone`.
+    Overdue {
+        who: String,
+        items: views::Section,
+    },
+    /// The notices queued for a member: how many, and the newest.
+    Notices {
+        who: String,
+        total: usize,
+        shown: Vec<super::queue::Notice>,
+    },
+    /// Overdue items announced; `more` when another pass is due.
+    Swept {
+        announced: usize,
+        more: bool,
+    },
+    /// A digest queued: whose, for which day, and its outbox mail.
+    DigestQueued {
+        owner: String,
+        day: chrono::NaiveDate,
+        mail: Option<u64>,
+    },
+    /// A scheduler job recorded as run.
+    JobRan {
+        job: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+impl Done {
+    pub(crate) fn created(&self) -> Option<RecordId> {
+        match self {
+            Done::Created { activity, .. } => Some(activity.id()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn swept(&self) -> Option<(usize, bool)> {
+        match self {
+            Done::Swept { announced, more } => Some((*announced, *more)),
+            _ => None,
+        }
+    }
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -352,48 +417,99 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
-        Command::NewActivity(input) => create(tx, ctx, text, input),
-        Command::ActivityDone { activity, result } => {
-            let a: Activity = transition(tx, ctx, text, *activity, None, |a: &Activity| {
+) -> Result<Option<Outcome>, CommandError> {
+    let changed = |verb: &'static str, a: Activity| Done::Changed(verb, a);
+    let done = match cmd {
+        Command::NewActivity(input) => create(tx, ctx, text, input)?,
+        Command::ActivityDone { activity, result } => changed(
+            "Completed",
+            transition(tx, ctx, text, *activity, None, |a: &Activity| {
                 a.complete(result.clone(), ctx.rules, ctx.now)
-            })?;
-            Ok(changed(&a, "Completed", ctx))
-        }
-        Command::ActivityCancel(activity) => {
-            let a: Activity = transition(tx, ctx, text, *activity, None, |a: &Activity| {
+            })?,
+        ),
+        Command::ActivityCancel(activity) => changed(
+            "Canceled",
+            transition(tx, ctx, text, *activity, None, |a: &Activity| {
                 a.cancel(ctx.rules, ctx.now)
-            })?;
-            Ok(changed(&a, "Canceled", ctx))
-        }
-        Command::ActivityReschedule { activity, due } => {
-            let a: Activity = transition(tx, ctx, text, *activity, None, |a: &Activity| {
+            })?,
+        ),
+        Command::ActivityReschedule { activity, due } => changed(
+            "Rescheduled",
+            transition(tx, ctx, text, *activity, None, |a: &Activity| {
                 a.reschedule(*due, ctx.team.zone_of(&a.owner), ctx.rules, ctx.now)
-            })?;
-            Ok(changed(&a, "Rescheduled", ctx))
-        }
-        Command::ActivityAssign { activity, owner } => {
-            let a: Activity = transition(tx, ctx, text, *activity, None, |a: &Activity| {
+            })?,
+        ),
+        Command::ActivityAssign { activity, owner } => changed(
+            "Reassigned",
+            transition(tx, ctx, text, *activity, None, |a: &Activity| {
                 a.reassign(owner.clone(), ctx.rules)
-            })?;
-            Ok(changed(&a, "Reassigned", ctx))
-        }
-        Command::Timeline(q) => timeline(tx, ctx, q),
+            })?,
+        ),
+        Command::Timeline(q) => Done::Timeline(timeline(tx, ctx, q)?),
         Command::NoticeDelivered(n) => {
             super::queue::delivered(tx, ctx, *n)?;
-            Ok(Reply::text(format!("notice #{n} delivered")))
+            Done::NoticeDelivered(*n)
         }
-        Command::Agenda { owner } => agenda(tx, ctx, owner.as_deref()),
-        Command::Overdue { owner, everyone } => overdue(tx, ctx, owner.as_deref(), *everyone),
-        Command::Notices { owner, limit } => notices(tx, ctx, owner.as_deref(), *limit),
-        Command::Sweep { limit } => sweep(tx, ctx, *limit),
-        Command::QueueDigest(mail) => queue_digest(tx, ctx, mail),
+        Command::Agenda { owner } => agenda(tx, ctx, owner.as_deref())?,
+        Command::Overdue { owner, everyone } => overdue(tx, ctx, owner.as_deref(), *everyone)?,
+        Command::Notices { owner, limit } => notices(tx, ctx, owner.as_deref(), *limit)?,
+        Command::Sweep { limit } => sweep(tx, ctx, *limit)?,
+        Command::QueueDigest(mail) => queue_digest(tx, ctx, mail)?,
         Command::JobRan { job } => {
             records::write(tx, super::queue::keys::job(job), &ctx.now)?;
-            Ok(Reply::text(format!("{job} ran at {}", ctx.now)))
+            Done::JobRan {
+                job: job.clone(),
+                at: ctx.now,
+            }
         }
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Activity(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    use super::render::reply;
+    match done {
+        Done::Created {
+            activity,
+            scheduled,
+            invited,
+        } => create::created(activity, *scheduled, *invited, ctx),
+        Done::Changed(verb, a) => {
+            reply(ctx, format!("{verb}: {}", activity_line(a, ctx)), a, vec![])
+        }
+        Done::Timeline(t) => views::render_timeline(t, ctx),
+        Done::NoticeDelivered(n) => Reply::text(format!("notice #{n} delivered")),
+        Done::Agenda {
+            owner,
+            overdue,
+            today,
+        } => views::render_agenda(owner, overdue, today, ctx),
+        Done::Overdue { who, items } => views::render_overdue(who, items, ctx),
+        Done::Notices { who, total, shown } => views::render_notices(who, *total, shown, ctx),
+        Done::Swept { announced, more } => reply(
+            ctx,
+            format!(
+                "sweep: announced {announced} overdue item(s){}",
+                if *more { ", more to go" } else { "" }
+            ),
+            &serde_json::json!({"announced": announced, "more": more}),
+            vec![],
+        ),
+        Done::DigestQueued { owner, day, mail } => reply(
+            ctx,
+            format!(
+                "queued the digest of {owner} for {day}{}",
+                if mail.is_some() {
+                    " (mail and notice)"
+                } else {
+                    " (notice; no e-mail address)"
+                }
+            ),
+            &serde_json::json!({"owner": owner, "day": day, "mail": mail}),
+            vec![],
+        ),
+        Done::JobRan { job, at } => Reply::text(format!("{job} ran at {at}")),
+    }
 }

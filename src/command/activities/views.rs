@@ -79,13 +79,41 @@ pub(super) fn sales_documents(
     Ok(out)
 }
 
+/// A record's timeline as `/timeline` shows it: the record, its rows in
+/// order (at most the query's limit), and how many there were in all.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub on: Summary,
+    pub rows: Vec<TimelineRow>,
+    pub total: usize,
+    pub limit: usize,
+}
+
+/// One row of a timeline: an activity or a closing step, and the related
+/// record it comes from when that is not the record itself.
+#[derive(Debug, Clone)]
+pub struct TimelineRow {
+    pub upcoming: bool,
+    pub at: DateTime<Utc>,
+    pub from: Option<RecordId>,
+    pub entry: TimelineEntry,
+}
+
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum TimelineEntry {
+    Activity(Activity),
+    /// A state change from the record's history, and the change itself.
+    Step(HistoryEntry, String),
+}
+
 /// `/timeline`: upcoming activities first (soonest first), then the past
 /// (newest first), with state changes of the record among them.
 ///
 /// Fails when the record does not exist.
-pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, CommandError> {
+pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Timeline, CommandError> {
     let on = require_summary(tx, ctx, q.target)?;
-    let on_id = ctx.rules.numbering.display(on.id);
     let mut sources = vec![(on.id, None)];
     // The records whose mail belongs to this one's customer thread.
     let mut mail_sources: Vec<RecordId> = Vec::new();
@@ -94,17 +122,16 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
             if let Some(lead) = opp.lead {
                 sources.push((
                     RecordId::new(Kind::Lead, lead),
-                    Some(ctx.rules.show(Kind::Lead, lead)),
+                    Some(RecordId::new(Kind::Lead, lead)),
                 ));
             }
             mail_sources = sales_documents(tx, &opp)?;
         }
     }
     for id in &mail_sources {
-        sources.push((*id, Some(ctx.rules.numbering.display(*id))));
+        sources.push((*id, Some(*id)));
     }
-    // (upcoming?, sort time, line, json)
-    let mut rows: Vec<(bool, DateTime<Utc>, String, serde_json::Value)> = Vec::new();
+    let mut rows: Vec<TimelineRow> = Vec::new();
     for (source, from) in &sources {
         for n in timeline_numbers(tx, *source)? {
             let Some(a) = load::<Activity>(tx, n, None)? else {
@@ -124,17 +151,12 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
                 Some(d) => d.overdue_at(tz),
                 None => a.created_at,
             };
-            let upcoming = shown == Shown::Active;
-            let mut line = activity_line(&a, ctx);
-            if let Some(f) = from {
-                line.push_str(&format!(" (from {f})"));
-            }
-            rows.push((
-                upcoming,
+            rows.push(TimelineRow {
+                upcoming: shown == Shown::Active,
                 at,
-                line,
-                serde_json::to_value(&a).unwrap_or_default(),
-            ));
+                from: *from,
+                entry: TimelineEntry::Activity(a),
+            });
         }
         if q.state.is_none() && q.kind.is_none() && !mail_sources.contains(source) {
             for e in state_changes(tx, *source)? {
@@ -144,7 +166,48 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
                     .find(|c| c.contains("state:"))
                     .cloned()
                     .unwrap_or_default();
-                let mut line = format!(
+                rows.push(TimelineRow {
+                    upcoming: false,
+                    at: e.at,
+                    from: *from,
+                    entry: TimelineEntry::Step(e, change),
+                });
+            }
+        }
+    }
+    rows.sort_by(|a, b| match (a.upcoming, b.upcoming) {
+        (true, true) => a.at.cmp(&b.at),
+        (false, false) => b.at.cmp(&a.at),
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+    });
+    let total = rows.len();
+    rows.truncate(q.limit);
+    Ok(Timeline {
+        on,
+        rows,
+        total,
+        limit: q.limit,
+    })
+}
+
+/// A timeline for people, scripts and chat.
+pub(super) fn render_timeline(t: &Timeline, ctx: &Context) -> Reply {
+    let on_id = ctx.rules.numbering.display(t.on.id);
+    let mut text = format!("timeline of {on_id} {}", t.on.title);
+    if t.rows.is_empty() {
+        text.push_str("\n  nothing yet; add with /call, /task, /meeting or /note");
+    }
+    let mut data = Vec::new();
+    for r in &t.rows {
+        let mut line = match &r.entry {
+            TimelineEntry::Activity(a) => {
+                data.push(serde_json::to_value(a).unwrap_or_default());
+                activity_line(a, ctx)
+            }
+            TimelineEntry::Step(e, change) => {
+                data.push(serde_json::json!({"step": e.command, "change": change, "at": e.at, "by": e.by}));
+                format!(
                     "{:<9} {:<8} {:<11} {} - {} - {}",
                     "",
                     "Closed",
@@ -153,57 +216,54 @@ pub fn timeline(tx: &dyn Tx, ctx: &Context, q: &TimelineQuery) -> Result<Reply, 
                     e.at.with_timezone(&ctx.team.timezone)
                         .format("%a %Y-%m-%d %H:%M %Z"),
                     e.by
-                );
-                if let Some(f) = from {
-                    line.push_str(&format!(" (from {f})"));
-                }
-                let json = serde_json::json!({"step": e.command, "change": change, "at": e.at, "by": e.by});
-                rows.push((false, e.at, line, json));
+                )
             }
+        };
+        if let Some(f) = r.from {
+            line.push_str(&format!(" (from {})", ctx.rules.numbering.display(f)));
         }
+        text.push_str(&format!("\n  {line}"));
     }
-    rows.sort_by(|a, b| match (a.0, b.0) {
-        (true, true) => a.1.cmp(&b.1),
-        (false, false) => b.1.cmp(&a.1),
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-    });
-    let total = rows.len();
-    rows.truncate(q.limit);
-    let mut text = format!("timeline of {on_id} {}", on.title);
-    if rows.is_empty() {
-        text.push_str("\n  nothing yet; add with /call, /task, /meeting or /note");
-    }
-    for r in &rows {
-        text.push_str(&format!("\n  {}", r.2));
-    }
-    if total > rows.len() {
+    if t.total > t.rows.len() {
         text.push_str(&format!(
             "\n  ... {} more (limit:{})",
-            total - rows.len(),
-            q.limit
+            t.total - t.rows.len(),
+            t.limit
         ));
     }
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text,
-        data: serde_json::Value::Array(rows.into_iter().map(|r| r.3).collect()),
-        next: vec![],
-    })
+    crate::command::render::reply(ctx, text, &data, vec![])
 }
 
-pub(super) fn section(
-    tx: &dyn Tx,
-    ctx: &Context,
-    title: &str,
-    items: &DueItems,
-    out: &mut String,
-) -> Result<(), CommandError> {
-    out.push_str(&format!("\n{title} ({}):", items.count));
-    for (_, kind, n) in &items.items {
-        if let Some(line) = item_line(tx, ctx, *kind, *n)? {
-            out.push_str(&format!("\n  {line}"));
+/// Watched items as a view shows them: the newest few loaded, and how
+/// many there are in all.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub count: usize,
+    pub items: Vec<Watched>,
+}
+
+impl Section {
+    /// Loads the items of `due`.
+    ///
+    /// Fails when the store cannot be read.
+    pub fn load(tx: &dyn Tx, due: &DueItems) -> Result<Section, CommandError> {
+        let mut items = Vec::new();
+        for (_, kind, n) in &due.items {
+            if let Some(w) = Watched::load(tx, *kind, *n)? {
+                items.push(w);
+            }
         }
+        Ok(Section {
+            count: due.count,
+            items,
+        })
+    }
+}
+
+fn section(ctx: &Context, title: &str, items: &Section, out: &mut String) {
+    out.push_str(&format!("\n{title} ({}):", items.count));
+    for w in &items.items {
+        out.push_str(&format!("\n  {}", w.line(ctx)));
     }
     if items.count > items.items.len() {
         out.push_str(&format!(
@@ -211,30 +271,42 @@ pub(super) fn section(
             items.count - items.items.len()
         ));
     }
-    Ok(())
 }
 
 /// `/agenda`: the owner's overdue items and what is due today.
 ///
 /// Fails when the store cannot be read.
-pub fn agenda(tx: &dyn Tx, ctx: &Context, owner: Option<&str>) -> Result<Reply, CommandError> {
+pub fn agenda(tx: &dyn Tx, ctx: &Context, owner: Option<&str>) -> Result<Done, CommandError> {
     let owner = owner.unwrap_or(&ctx.actor);
-    let tz = zone(ctx, owner);
     let prefix = keys::owner_due(owner);
     let overdue = due_items(tx, &prefix, None, ctx.now, 50)?;
     let today = due_items(tx, &prefix, Some(ctx.now), end_of_today(ctx, owner), 50)?;
+    Ok(Done::Agenda {
+        owner: owner.to_string(),
+        overdue: Section::load(tx, &overdue)?,
+        today: Section::load(tx, &today)?,
+    })
+}
+
+pub(super) fn render_agenda(
+    owner: &str,
+    overdue: &Section,
+    today: &Section,
+    ctx: &Context,
+) -> Reply {
+    let tz = zone(ctx, owner);
     let mut text = format!(
         "agenda of {owner} for {} ({tz})",
         ctx.now.with_timezone(&tz).format("%a %Y-%m-%d")
     );
-    section(tx, ctx, "Overdue", &overdue, &mut text)?;
-    section(tx, ctx, "Due today", &today, &mut text)?;
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
+    section(ctx, "Overdue", overdue, &mut text);
+    section(ctx, "Due today", today, &mut text);
+    crate::command::render::reply(
+        ctx,
         text,
-        data: serde_json::json!({"owner": owner, "overdue": overdue.count, "today": today.count}),
-        next: vec![],
-    })
+        &serde_json::json!({"owner": owner, "overdue": overdue.count, "today": today.count}),
+        vec![],
+    )
 }
 
 /// `/overdue`: one owner's overdue items, or everyone's.
@@ -245,7 +317,7 @@ pub fn overdue(
     ctx: &Context,
     owner: Option<&str>,
     everyone: bool,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let (prefix, who) = if everyone && owner.is_none() {
         (keys::DUE.to_vec(), "everyone".to_string())
     } else {
@@ -253,14 +325,21 @@ pub fn overdue(
         (keys::owner_due(&o), o)
     };
     let items = due_items(tx, &prefix, None, ctx.now, 100)?;
-    let mut text = format!("overdue for {who}");
-    section(tx, ctx, "Overdue", &items, &mut text)?;
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text,
-        data: serde_json::json!({"overdue": items.count}),
-        next: vec![],
+    Ok(Done::Overdue {
+        who,
+        items: Section::load(tx, &items)?,
     })
+}
+
+pub(super) fn render_overdue(who: &str, items: &Section, ctx: &Context) -> Reply {
+    let mut text = format!("overdue for {who}");
+    section(ctx, "Overdue", items, &mut text);
+    crate::command::render::reply(
+        ctx,
+        text,
+        &serde_json::json!({"overdue": items.count}),
+        vec![],
+    )
 }
 
 /// `/notices`: what is queued for a member (default: the acting user).
@@ -271,23 +350,32 @@ pub fn notices(
     ctx: &Context,
     owner: Option<&str>,
     limit: usize,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let who = owner.unwrap_or(&ctx.actor);
     let mut all: Vec<queue::Notice> = queue::all(tx, queue::keys::NOTICES)?;
     all.retain(|n| n.to.eq_ignore_ascii_case(who));
-    let shown: Vec<&queue::Notice> = all.iter().rev().take(limit).collect();
-    let mut text = format!("notices for {who} ({})", all.len());
-    for n in &shown {
+    let total = all.len();
+    let shown: Vec<queue::Notice> = all.into_iter().rev().take(limit).collect();
+    Ok(Done::Notices {
+        who: who.to_string(),
+        total,
+        shown,
+    })
+}
+
+pub(super) fn render_notices(
+    who: &str,
+    total: usize,
+    shown: &[queue::Notice],
+    ctx: &Context,
+) -> Reply {
+    let mut text = format!("notices for {who} ({total})");
+    for n in shown {
         let first = n.text.lines().next().unwrap_or("");
         text.push_str(&format!(
             "\n  {} {first}",
             n.at.with_timezone(&zone(ctx, who)).format("%Y-%m-%d %H:%M")
         ));
     }
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text,
-        data: serde_json::to_value(&shown).unwrap_or_default(),
-        next: vec![],
-    })
+    crate::command::render::reply(ctx, text, &shown, vec![])
 }

@@ -7,7 +7,7 @@ use super::create::zone;
 use super::*;
 use crate::command::queue::{self, NoticeKind};
 use crate::command::records::{self, keys, load, Tx, WatchItem};
-use crate::command::{CommandError, Context, Reply};
+use crate::command::{CommandError, Context};
 use crate::domain::activity::{start_of_day, Activity};
 use crate::domain::{Kind, RecordId, Refusal};
 
@@ -58,36 +58,62 @@ pub fn due_items(
     Ok(out)
 }
 
+/// A watched item: an activity, or a record whose follow-up date it is.
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Watched {
+    Activity(Activity),
+    FollowUp(Summary),
+}
+
+impl Watched {
+    /// Loads watched item `kind` `n`; `None` when it is gone.
+    ///
+    /// Fails when the store cannot be read.
+    pub fn load(tx: &dyn Tx, kind: Kind, n: u64) -> Result<Option<Watched>, CommandError> {
+        if kind == Kind::Activity {
+            return Ok(load::<Activity>(tx, n, None)?.map(Watched::Activity));
+        }
+        Ok(summary(tx, RecordId::new(kind, n))?.map(Watched::FollowUp))
+    }
+
+    /// Its line in views, notices and digests.
+    pub fn line(&self, ctx: &Context) -> String {
+        match self {
+            Watched::Activity(a) => format!(
+                "{} (on {})",
+                activity_line(a, ctx),
+                ctx.rules.numbering.display(a.regarding)
+            ),
+            Watched::FollowUp(s) => {
+                let due = s
+                    .due
+                    .map(|d| d.display(zone(ctx, &s.owner)))
+                    .unwrap_or_default();
+                format!(
+                    "{:<9} follow-up {} {} - follow-up {due} - {}",
+                    ctx.rules.numbering.display(s.id),
+                    s.id.kind.name(),
+                    s.title,
+                    s.owner
+                )
+            }
+        }
+    }
+}
+
 /// One line for a watched item: the activity, or the record whose
-/// follow-up date it is.
+/// follow-up date it is; `None` when it is gone.
+///
+/// Fails when the store cannot be read.
 pub fn item_line(
     tx: &dyn Tx,
     ctx: &Context,
     kind: Kind,
     n: u64,
 ) -> Result<Option<String>, CommandError> {
-    if kind == Kind::Activity {
-        return Ok(load::<Activity>(tx, n, None)?.map(|a| {
-            format!(
-                "{} (on {})",
-                activity_line(&a, ctx),
-                ctx.rules.numbering.display(a.regarding)
-            )
-        }));
-    }
-    Ok(summary(tx, RecordId::new(kind, n))?.map(|s| {
-        let due = s
-            .due
-            .map(|d| d.display(zone(ctx, &s.owner)))
-            .unwrap_or_default();
-        format!(
-            "{:<9} follow-up {} {} - follow-up {due} - {}",
-            ctx.rules.show(kind, n),
-            kind.name(),
-            s.title,
-            s.owner
-        )
-    }))
+    Ok(Watched::load(tx, kind, n)?.map(|w| w.line(ctx)))
 }
 
 /// The end of today for `owner`.
@@ -101,7 +127,7 @@ pub fn end_of_today(ctx: &Context, owner: &str) -> DateTime<Utc> {
 /// was not yet announced gets exactly one notice to its owner.
 ///
 /// Fails when the store cannot be read.
-pub fn sweep(tx: &mut dyn Tx, ctx: &Context, limit: usize) -> Result<Reply, CommandError> {
+pub fn sweep(tx: &mut dyn Tx, ctx: &Context, limit: usize) -> Result<Done, CommandError> {
     let pending = due_items(tx, keys::PENDING, None, ctx.now, limit)?;
     let mut announced = 0;
     for (_, kind, n) in &pending.items {
@@ -128,15 +154,7 @@ pub fn sweep(tx: &mut dyn Tx, ctx: &Context, limit: usize) -> Result<Reply, Comm
         announced += 1;
     }
     let more = pending.count > pending.items.len();
-    Ok(Reply {
-        outcome: crate::command::Outcome::Swept { announced, more },
-        text: format!(
-            "sweep: announced {announced} overdue item(s){}",
-            if more { ", more to go" } else { "" }
-        ),
-        data: serde_json::json!({"announced": announced, "more": more}),
-        next: vec![],
-    })
+    Ok(Done::Swept { announced, more })
 }
 
 /// Queues a digest as a mail (when the owner has an address) and a notice,
@@ -147,7 +165,7 @@ pub fn queue_digest(
     tx: &mut dyn Tx,
     ctx: &Context,
     d: &queue::DigestMail,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let marker = queue::keys::digest_sent(&d.owner, d.day);
     if tx.get(&marker)?.is_some() {
         return Err(Refusal::new(format!(
@@ -175,19 +193,9 @@ pub fn queue_digest(
         None => None,
     };
     queue::notify(tx, ctx, &d.owner, NoticeKind::Digest, d.text.clone(), None)?;
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text: format!(
-            "queued the digest of {} for {}{}",
-            d.owner,
-            d.day,
-            if mail.is_some() {
-                " (mail and notice)"
-            } else {
-                " (notice; no e-mail address)"
-            }
-        ),
-        data: serde_json::json!({"owner": d.owner, "day": d.day, "mail": mail}),
-        next: vec![],
+    Ok(Done::DigestQueued {
+        owner: d.owner.clone(),
+        day: d.day,
+        mail,
     })
 }

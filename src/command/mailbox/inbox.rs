@@ -1,10 +1,12 @@
 //! The unmatched inbox: `/inbox`, `/inbox link`, `/inbox lead`, and `/why`.
 
 use super::ingest::*;
+use super::Done;
 use super::{InboxItem, MailRef};
 use crate::command::activities::summary;
 use crate::command::queue::{self};
 use crate::command::records::{self, keys, next_number, read, save, write, Tx};
+use crate::command::render::reply;
 use crate::command::{CommandError, Context, Reply};
 use crate::domain::activity::{Activity, Details, Direction};
 use crate::domain::lead::Lead;
@@ -22,17 +24,30 @@ pub(super) fn require_inbox(tx: &dyn Tx, n: u64) -> Result<InboxItem, CommandErr
 /// `/inbox`: unmatched mail, oldest first.
 ///
 /// Fails when the store cannot be read.
-pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Reply, CommandError> {
-    let items: Vec<InboxItem> = queue::all(tx, keys::INBOX)?;
-    let mut text = format!("unmatched inbox ({})", items.len());
-    if items.len() > limit {
+pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Done, CommandError> {
+    let mut items: Vec<InboxItem> = queue::all(tx, keys::INBOX)?;
+    let total = items.len();
+    items.truncate(limit);
+    Ok(Done::Inbox {
+        items,
+        total,
+        limit,
+    })
+}
+
+pub(super) fn render_inbox(
+    items: &[InboxItem],
+    total: usize,
+    limit: usize,
+    ctx: &Context,
+) -> Reply {
+    let mut text = format!("unmatched inbox ({total})");
+    if total > limit {
         text = format!(
-            "unmatched inbox ({}, the oldest {limit} shown; /inbox limit:{} shows all)",
-            items.len(),
-            items.len()
+            "unmatched inbox ({total}, the oldest {limit} shown; /inbox limit:{total} shows all)"
         );
     }
-    for i in items.iter().take(limit) {
+    for i in items {
         let from = i
             .mail
             .from
@@ -56,13 +71,7 @@ pub fn inbox(tx: &dyn Tx, limit: usize) -> Result<Reply, CommandError> {
     } else {
         text.push_str("\n  file one with /inbox link <#> <record>, or /inbox lead <#>");
     }
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text,
-        data: serde_json::to_value(items.iter().take(limit).collect::<Vec<_>>())
-            .unwrap_or_default(),
-        next: vec![],
-    })
+    reply(ctx, text, &items, vec![])
 }
 
 /// `/inbox link <n> <record>`: files an unmatched mail by hand.
@@ -74,7 +83,7 @@ pub fn link(
     text: &str,
     n: u64,
     target: RecordId,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let item = require_inbox(tx, n)?;
     let on = summary(tx, target)?.ok_or_else(|| {
         CommandError::NotFound(format!(
@@ -98,29 +107,39 @@ pub fn link(
         &MailRef::Activity(number),
     )?;
     tx.remove(keys::inbox(n));
-    let id = ctx.rules.numbering.display(on.id);
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text: format!(
-            "Filed mail #{n} '{}' on {id} as {}.",
-            item.mail.subject,
-            ctx.rules.show(Kind::Activity, number)
-        ),
-        data: serde_json::to_value(&a).unwrap_or_default(),
-        next: vec![format!("/timeline {id}")],
+    Ok(Done::Filed {
+        mail: n,
+        subject: item.mail.subject,
+        activity: a,
     })
+}
+
+/// The line that says where a mail was filed.
+fn filed_text(mail: u64, subject: &str, a: &Activity, ctx: &Context) -> String {
+    format!(
+        "Filed mail #{mail} '{subject}' on {} as {}.",
+        ctx.rules.numbering.display(a.regarding),
+        ctx.rules.show(Kind::Activity, a.number)
+    )
+}
+
+pub(super) fn render_filed(mail: u64, subject: &str, a: &Activity, ctx: &Context) -> Reply {
+    reply(
+        ctx,
+        filed_text(mail, subject, a, ctx),
+        a,
+        vec![format!(
+            "/timeline {}",
+            ctx.rules.numbering.display(a.regarding)
+        )],
+    )
 }
 
 /// `/inbox lead <n>`: makes a lead from an unmatched mail's sender and files
 /// the mail on it. Automatic mail never makes a lead.
 ///
 /// Fails when the mail does not exist, is automatic, or has no sender.
-pub fn lead_from(
-    tx: &mut dyn Tx,
-    ctx: &Context,
-    text: &str,
-    n: u64,
-) -> Result<Reply, CommandError> {
+pub fn lead_from(tx: &mut dyn Tx, ctx: &Context, text: &str, n: u64) -> Result<Done, CommandError> {
     let item = require_inbox(tx, n)?;
     let made = crate::domain::mail::lead_from(&item.mail, &format!("mail #{n}"))?;
     let number = next_number(tx, ctx, Kind::Lead)?;
@@ -138,29 +157,52 @@ pub fn lead_from(
     lead.website = made.website;
     save(tx, ctx, text, None, &lead)?;
     let lead_id = RecordId::new(Kind::Lead, number);
-    let reply = link(tx, ctx, text, n, lead_id)?;
-    let id = ctx.rules.show(Kind::Lead, number);
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text: format!(
-            "Created {id} {} from mail #{n}. {}",
+    let Done::Filed {
+        subject, activity, ..
+    } = link(tx, ctx, text, n, lead_id)?
+    else {
+        return Err(CommandError::Invalid(format!("mail #{n} was not filed")));
+    };
+    Ok(Done::LeadMade {
+        lead,
+        mail: n,
+        subject,
+        activity,
+    })
+}
+
+pub(super) fn render_lead_made(
+    lead: &Lead,
+    mail: u64,
+    subject: &str,
+    a: &Activity,
+    ctx: &Context,
+) -> Reply {
+    let id = ctx.rules.show(Kind::Lead, lead.number);
+    reply(
+        ctx,
+        format!(
+            "Created {id} {} from mail #{mail}. {}",
             lead.title(),
-            reply.text
+            filed_text(mail, subject, a, ctx)
         ),
-        data: serde_json::to_value(&lead).unwrap_or_default(),
-        next: vec![
+        lead,
+        vec![
             format!("/qualify {id}"),
             format!("/lead edit {id} company:"),
         ],
-    })
+    )
 }
 
 /// `/why <activity>`: how a mail came to be on its record.
 ///
 /// Fails when the activity does not exist.
-pub fn why(tx: &dyn Tx, ctx: &Context, n: u64) -> Result<Reply, CommandError> {
-    let a: Activity = records::require(tx, ctx, n, None)?;
-    let id = ctx.rules.show(Kind::Activity, n);
+pub fn why(tx: &dyn Tx, ctx: &Context, n: u64) -> Result<Done, CommandError> {
+    Ok(Done::Why(records::require(tx, ctx, n, None)?))
+}
+
+pub(super) fn render_why(a: &Activity, ctx: &Context) -> Reply {
+    let id = ctx.rules.show(Kind::Activity, a.number);
     let on = ctx.rules.numbering.display(a.regarding);
     let text = match &a.details {
         Details::Email {
@@ -182,10 +224,5 @@ pub fn why(tx: &dyn Tx, ctx: &Context, n: u64) -> Result<Reply, CommandError> {
             crate::domain::ids::with_article(other.name())
         ),
     };
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text,
-        data: serde_json::to_value(&a).unwrap_or_default(),
-        next: vec![],
-    })
+    reply(ctx, text, a, vec![])
 }

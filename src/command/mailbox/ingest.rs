@@ -2,6 +2,7 @@
 //! ([`crate::domain::mail::clues`]), the e-mail activity a mail becomes,
 //! and the unmatched inbox for the rest.
 
+use super::Done;
 use super::{InboxItem, Ingested, MailRef, MailSource};
 use crate::command::activities::{summary, Summary};
 use crate::command::queue::{self, NoticeKind};
@@ -179,7 +180,7 @@ pub fn ingest(
     tx: &mut dyn Tx,
     ctx: &Context,
     batch: &[(MailSource, IncomingMail)],
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let mut outcomes = Vec::with_capacity(batch.len());
     for (source, mail) in batch {
         let source_key = keys::mail_source(
@@ -238,20 +239,19 @@ pub fn ingest(
             }
         }
     }
+    Ok(Done::Ingested(outcomes))
+}
+
+pub(super) fn render_ingested(outcomes: &[Ingested], ctx: &Context) -> Reply {
     let count = |f: fn(&Ingested) -> bool| outcomes.iter().filter(|o| f(o)).count();
     let text = format!(
         "ingested {} mail(s): {} matched, {} unmatched, {} already known",
-        batch.len(),
+        outcomes.len(),
         count(|o| matches!(o, Ingested::Matched { .. })),
         count(|o| matches!(o, Ingested::Unmatched { .. })),
         count(|o| matches!(o, Ingested::Known))
     );
-    Ok(Reply {
-        data: serde_json::to_value(&outcomes).unwrap_or_default(),
-        outcome: crate::command::Outcome::Ingested(outcomes),
-        text,
-        next: vec![],
-    })
+    crate::command::render::reply(ctx, text, &outcomes, vec![])
 }
 
 pub(super) fn next_inbox(tx: &mut dyn Tx) -> Result<u64, CommandError> {

@@ -20,10 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use super::args::{invalid, limit, Args};
 use super::parse::Command;
+use super::queue;
 use super::records::Tx;
 use super::Family;
-use super::{CommandError, Context, Reply};
+use super::{CommandError, Context, Outcome, Reply};
+use crate::domain::activity::Activity;
 use crate::domain::fields::normalize_name;
+use crate::domain::lead::Lead;
 use crate::domain::mail::IncomingMail;
 pub use crate::domain::outbox::OutboxStep;
 use crate::domain::{Kind, RecordId};
@@ -208,6 +211,69 @@ fn step(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// What this family's commands did.
+#[derive(Debug, Clone)]
+// One value per command, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Done {
+    /// What ingesting each mail of a batch did, in the batch's order.
+    Ingested(Vec<Ingested>),
+    /// The unmatched inbox: the oldest items, how many in all, the limit.
+    Inbox {
+        items: Vec<InboxItem>,
+        total: usize,
+        limit: usize,
+    },
+    /// An unmatched mail filed by hand: its number, subject, activity.
+    Filed {
+        mail: u64,
+        subject: String,
+        activity: Activity,
+    },
+    /// A lead made from an unmatched mail, which was filed on it.
+    LeadMade {
+        lead: Lead,
+        mail: u64,
+        subject: String,
+        activity: Activity,
+    },
+    /// How a mail came onto its record.
+    Why(Activity),
+    /// A mail queued: its activity, recipients and outbox number.
+    Queued {
+        activity: Activity,
+        to: Vec<String>,
+        outbox: u64,
+    },
+    /// The outbox entries shown, and how many there are in all.
+    Outbox {
+        shown: Vec<queue::OutMail>,
+        total: usize,
+    },
+    /// An outbox entry after a step.
+    Stepped(queue::OutMail),
+    /// Outbox entries found mid-send and now marked uncertain.
+    Recovered(usize),
+    /// Admins told: about what, and whom.
+    Told { about: String, to: Vec<String> },
+}
+
+impl Done {
+    pub(crate) fn ingested(&self) -> Option<&[Ingested]> {
+        match self {
+            Done::Ingested(all) => Some(all),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn recovered(&self) -> Option<usize> {
+        match self {
+            Done::Recovered(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
 /// Applies this family's commands; `None` for another family's.
 ///
 /// Fails when the rules refuse, a record is missing or the store fails.
@@ -216,28 +282,66 @@ fn apply(
     text: &str,
     tx: &mut dyn Tx,
     ctx: &Context,
-) -> Result<Option<Reply>, CommandError> {
-    let reply = match cmd {
-        Command::IngestMail(batch) => ingest(tx, ctx, batch),
-        Command::Inbox { limit } => inbox(tx, *limit),
-        Command::InboxLink { mail, target } => link(tx, ctx, text, *mail, *target),
-        Command::InboxLead { mail } => lead_from(tx, ctx, text, *mail),
-        Command::Why(n) => why(tx, ctx, *n),
-        Command::Email(input) => email(tx, ctx, text, input),
-        Command::Outbox { all } => outbox(tx, *all),
-        Command::OutboxStep { mail, step } => outbox_step(tx, ctx, text, *mail, step),
-        Command::OutboxRecover => outbox_recover(tx, ctx),
+) -> Result<Option<Outcome>, CommandError> {
+    let done = match cmd {
+        Command::IngestMail(batch) => ingest(tx, ctx, batch)?,
+        Command::Inbox { limit } => inbox(tx, *limit)?,
+        Command::InboxLink { mail, target } => link(tx, ctx, text, *mail, *target)?,
+        Command::InboxLead { mail } => lead_from(tx, ctx, text, *mail)?,
+        Command::Why(n) => why(tx, ctx, *n)?,
+        Command::Email(input) => email(tx, ctx, text, input)?,
+        Command::Outbox { all } => outbox(tx, *all)?,
+        Command::OutboxStep { mail, step } => outbox_step(tx, ctx, text, *mail, step)?,
+        Command::OutboxRecover => outbox_recover(tx, ctx)?,
         Command::MailAccountNotice { account, text } => admin_notice(
             tx,
             ctx,
             NoticeKind::MailAccount,
             &format!("mail account {account}"),
             text,
-        ),
+        )?,
         Command::OperationsNotice { about, text } => {
-            admin_notice(tx, ctx, NoticeKind::Operations, about, text)
+            admin_notice(tx, ctx, NoticeKind::Operations, about, text)?
         }
         _ => return Ok(None),
     };
-    reply.map(Some)
+    Ok(Some(Outcome::Mailbox(done)))
+}
+
+/// This family's outcomes for people, scripts and chat.
+pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
+    match done {
+        Done::Ingested(all) => ingest::render_ingested(all, ctx),
+        Done::Inbox {
+            items,
+            total,
+            limit,
+        } => inbox::render_inbox(items, *total, *limit, ctx),
+        Done::Filed {
+            mail,
+            subject,
+            activity,
+        } => inbox::render_filed(*mail, subject, activity, ctx),
+        Done::LeadMade {
+            lead,
+            mail,
+            subject,
+            activity,
+        } => inbox::render_lead_made(lead, *mail, subject, activity, ctx),
+        Done::Why(a) => inbox::render_why(a, ctx),
+        Done::Queued {
+            activity,
+            to,
+            outbox,
+        } => send::render_queued(activity, to, *outbox, ctx),
+        Done::Outbox { shown, total } => outbox::render_outbox(shown, *total, ctx),
+        Done::Stepped(m) => super::render::reply(
+            ctx,
+            format!("outbox #{}: {}", m.number, outbox::state_word(&m.state)),
+            m,
+            vec![],
+        ),
+        Done::Recovered(count) => Reply::text(format!("{count} outbox entr(ies) marked uncertain")),
+        Done::Told { about, to } => Reply::text(format!("{about}: told {}", to.join(", "))),
+    }
 }

@@ -2,8 +2,10 @@
 //! ([`crate::domain::outbox`]), and what a settled mail does to its
 //! activity.
 
+use super::Done;
 use crate::command::queue::{self, NoticeKind};
 use crate::command::records::{load, save, Tx};
+use crate::command::render::reply;
 use crate::command::{CommandError, Context, Reply};
 use crate::domain::activity::Activity;
 use crate::domain::outbox::{OutboxStep, Settled};
@@ -68,15 +70,21 @@ pub(super) fn reopen_activity(
 /// `/outbox`: mails waiting, failed or uncertain (with `all`, also sent).
 ///
 /// Fails when the store cannot be read.
-pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Reply, CommandError> {
+pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Done, CommandError> {
     use queue::MailState;
-    let mails: Vec<queue::OutMail> = queue::all(tx, queue::keys::OUTBOX)?;
-    let shown: Vec<&queue::OutMail> = mails
-        .iter()
-        .filter(|m| all || !matches!(m.state, MailState::Sent { .. }))
-        .collect();
-    let mut text = format!("outbox: {} shown of {}", shown.len(), mails.len());
-    for m in &shown {
+    let mut mails: Vec<queue::OutMail> = queue::all(tx, queue::keys::OUTBOX)?;
+    let total = mails.len();
+    mails.retain(|m| all || !matches!(m.state, MailState::Sent { .. }));
+    Ok(Done::Outbox {
+        shown: mails,
+        total,
+    })
+}
+
+pub(super) fn render_outbox(shown: &[queue::OutMail], total: usize, ctx: &Context) -> Reply {
+    use queue::MailState;
+    let mut text = format!("outbox: {} shown of {total}", shown.len());
+    for m in shown {
         let state = match &m.state {
             MailState::Pending { next_at: None } => "waiting".to_string(),
             MailState::Pending { next_at: Some(t) } => format!("waiting, next try {}", t.format("%Y-%m-%d %H:%M UTC")),
@@ -96,12 +104,7 @@ pub fn outbox(tx: &dyn Tx, all: bool) -> Result<Reply, CommandError> {
             m.subject
         ));
     }
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text,
-        data: serde_json::to_value(&shown).unwrap_or_default(),
-        next: vec![],
-    })
+    reply(ctx, text, &shown, vec![])
 }
 
 /// Moves outbox entry `n` one step.
@@ -113,7 +116,7 @@ pub fn outbox_step(
     text: &str,
     n: u64,
     step: &OutboxStep,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let mut m = queue::require_mail(tx, n)?;
     let wrong = |m: &queue::OutMail, what: &str| -> CommandError {
         Refusal::new(format!(
@@ -131,12 +134,7 @@ pub fn outbox_step(
     if let (OutboxStep::Retry, Some(a)) = (step, m.activity) {
         reopen_activity(tx, ctx, text, a)?;
     }
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text: format!("outbox #{n}: {}", state_word(&m.state)),
-        data: serde_json::to_value(&m).unwrap_or_default(),
-        next: vec![],
-    })
+    Ok(Done::Stepped(m))
 }
 
 pub(super) fn state_word(s: &queue::MailState) -> String {
@@ -155,7 +153,7 @@ pub(super) fn state_word(s: &queue::MailState) -> String {
 /// by themselves.
 ///
 /// Fails when the store cannot be read.
-pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandError> {
+pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Done, CommandError> {
     let mails: Vec<queue::OutMail> = queue::all(tx, queue::keys::OUTBOX)?;
     let mut count = 0;
     for mut m in mails {
@@ -165,10 +163,7 @@ pub fn outbox_recover(tx: &mut dyn Tx, ctx: &Context) -> Result<Reply, CommandEr
             count += 1;
         }
     }
-    Ok(
-        Reply::text(format!("{count} outbox entr(ies) marked uncertain"))
-            .with(crate::command::Outcome::Recovered(count)),
-    )
+    Ok(Done::Recovered(count))
 }
 
 /// Tells the team's admins (the default user when the team names none)
@@ -181,7 +176,7 @@ pub fn admin_notice(
     kind: NoticeKind,
     about: &str,
     text: &str,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let mut to: Vec<&str> = ctx
         .team
         .members
@@ -195,5 +190,8 @@ pub fn admin_notice(
     for who in &to {
         queue::notify(tx, ctx, who, kind, text.to_string(), None)?;
     }
-    Ok(Reply::text(format!("{about}: told {}", to.join(", "))))
+    Ok(Done::Told {
+        about: about.to_string(),
+        to: to.iter().map(|s| s.to_string()).collect(),
+    })
 }

@@ -1,6 +1,7 @@
 //! `/email` and the `send` of quotes and invoices: recipients, templates,
 //! calendar invitations, and the e-mail activity a queued mail is.
 
+use super::Done;
 use super::{EmailInput, MailRef};
 use crate::command::activities::{summary, Summary};
 use crate::command::queue::{self};
@@ -297,7 +298,7 @@ pub fn email(
     ctx: &Context,
     text: &str,
     input: &EmailInput,
-) -> Result<Reply, CommandError> {
+) -> Result<Done, CommandError> {
     let on = summary(tx, input.target)?.ok_or_else(|| {
         CommandError::NotFound(format!(
             "there is no {} {}",
@@ -382,14 +383,26 @@ pub fn email(
             calendar: None,
         },
     )?;
-    let act = ctx.rules.show(Kind::Activity, number);
-    Ok(Reply {
-        outcome: crate::command::Outcome::Done,
-        text: format!(
-            "Queued mail {act} '{subject}' to {} (outbox #{out}).",
+    Ok(Done::Queued {
+        activity: a,
+        to,
+        outbox: out,
+    })
+}
+
+pub(super) fn render_queued(a: &Activity, to: &[String], outbox: u64, ctx: &Context) -> Reply {
+    let act = ctx.rules.show(Kind::Activity, a.number);
+    crate::command::render::reply(
+        ctx,
+        format!(
+            "Queued mail {act} '{}' to {} (outbox #{outbox}).",
+            a.subject,
             to.join(", ")
         ),
-        data: serde_json::to_value(&a).unwrap_or_default(),
-        next: vec![format!("/timeline {token}")],
-    })
+        a,
+        vec![format!(
+            "/timeline {}",
+            ctx.rules.numbering.display(a.regarding)
+        )],
+    )
 }

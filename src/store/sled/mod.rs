@@ -423,7 +423,7 @@ mod tests {
             Durability::Flush,
         )?;
         store.make_durable(ticket)?;
-        Ok(out.ok_or("no answer")??)
+        Ok(out.ok_or("no answer")??.render(&ctx))
     }
 
     /// A read-only command through the gate, as the core reads.
@@ -434,6 +434,7 @@ mod tests {
         let backend: &dyn Backend = store;
         Ok(backend
             .view(|tx| command::apply(&cmd, line, tx, &ctx))??
+            .render(&ctx)
             .text)
     }
 
