@@ -429,6 +429,23 @@ enum Ended {
     Renew,
 }
 
+/// Whether the server announced new or changed mail since last asked
+/// (EXISTS, RECENT or FETCH outside a command's own answer); forgets what
+/// it said.
+fn changed(session: &mut Session<MailStream>) -> bool {
+    use async_imap::imap_proto::Response;
+    use async_imap::types::UnsolicitedResponse;
+    let mut changed = false;
+    while let Ok(r) = session.unsolicited_responses.try_recv() {
+        changed |= match &r {
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_) => true,
+            UnsolicitedResponse::Other(data) => matches!(data.parsed(), Response::Fetch(..)),
+            _ => false,
+        };
+    }
+    changed
+}
+
 /// One connected session: passes, then IDLE (when the server offers it)
 /// or a pause, until `stop` is set or its access token needs renewing.
 /// Fails when the connection fails.
@@ -470,7 +487,15 @@ async fn session_loop(
             account: account.name.clone(),
             ..AccountReport::default()
         };
-        for f in &account.folders {
+        // The first folder last: the session stays in it, and IDLE there
+        // hears of every change since its pass (a SELECT in between would
+        // take a mail that arrived meanwhile in silently).
+        for f in account
+            .folders
+            .iter()
+            .skip(1)
+            .chain(account.folders.first())
+        {
             folder(&mut session, core, &actor, account, f, &mut report).await?;
         }
         update(health, &account.name, |h| {
@@ -495,11 +520,12 @@ async fn session_loop(
         }
         let wait = left.map_or(wait, |l| l.min(wait));
         if idle {
+            // A mail that arrived during the pass was announced meanwhile:
+            // another pass, not a wait.
+            if changed(&mut session) {
+                continue;
+            }
             // IDLE on the first folder; the others are read on every wake-up.
-            session
-                .select(&account.folders[0])
-                .await
-                .map_err(|e| proto(format!("select: {e}")))?;
             let mut handle = session.idle();
             handle
                 .init()
@@ -523,6 +549,9 @@ async fn session_loop(
                 .done()
                 .await
                 .map_err(|e| proto(format!("ending IDLE: {e}")))?;
+            // What came before IDLE began (some servers announce changes
+            // before they say they idle) is read on the next pass anyway.
+            changed(&mut session);
             if stopped {
                 let _ = session.logout().await;
                 return Ok(Ended::Stopped);
