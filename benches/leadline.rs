@@ -717,6 +717,7 @@ pub fn scheduler(
     config.team.members = (0..owners)
         .map(|i| leadline::config::Member {
             name: format!("owner{i:03}"),
+            full_name: None,
             email: Some(format!("owner{i:03}@example.com")),
             timezone: Some(if i % 2 == 0 {
                 chrono_tz::Europe::Berlin

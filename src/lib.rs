@@ -18,6 +18,9 @@
 //!   every adapter's settings included, so no adapter is imported by it.
 //! - [`import`]: CSV import of leads (P-2); [`export`]: every record to
 //!   CSV or JSON.
+//! - [`documents`]: quotes, order confirmations, invoices and credit notes
+//!   as PDF/A (Typst), and invoices as EN 16931 e-invoices (Factur-X,
+//!   XRechnung).
 //! - [`redact`]: every secret read is remembered and taken out of every
 //!   text that leaves the process.
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
@@ -32,6 +35,7 @@ pub mod command;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod documents;
 pub mod domain;
 pub mod export;
 pub mod import;

@@ -31,6 +31,10 @@ impl Role {
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub name: String,
+    /// The name customers see on documents (`Maria Schmidt`); `name`
+    /// when absent.
+    #[serde(default)]
+    pub full_name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
     /// The member's own time zone; the team's when absent.

@@ -3,6 +3,7 @@
 //! that a broken file is refused with one line naming the setting.
 
 pub mod chat;
+pub mod company;
 pub mod mail;
 pub mod schedule;
 
@@ -53,6 +54,12 @@ pub struct Config {
     /// Backups the daemon writes itself.
     #[serde(default)]
     pub backup: schedule::BackupConfig,
+    /// The seller, as documents and e-invoices name it.
+    #[serde(default)]
+    pub company: company::CompanyConfig,
+    /// The language and templates of quotes, orders and invoices.
+    #[serde(default)]
+    pub documents: company::DocumentsConfig,
 }
 
 /// Where the daemon keeps the secrets it writes itself: the OAuth2
@@ -127,6 +134,8 @@ impl Config {
             chat: Default::default(),
             secrets: Default::default(),
             backup: Default::default(),
+            company: Default::default(),
+            documents: Default::default(),
         })
     }
 
@@ -187,6 +196,8 @@ impl Config {
         config.mail.validate().map_err(invalid)?;
         config.chat.validate().map_err(invalid)?;
         config.backup.validate().map_err(invalid)?;
+        config.company.validate().map_err(invalid)?;
+        config.documents.validate().map_err(invalid)?;
         let mut names = std::collections::BTreeSet::new();
         for m in &config.team.members {
             if m.name.trim().is_empty()

@@ -45,6 +45,9 @@ pub struct Request {
     /// Export records into a folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub export: Option<ExportRequest>,
+    /// Render the document (PDF, e-invoice XML) of this record id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
 }
 
 /// What `leadline export` asks for.
@@ -79,6 +82,42 @@ pub struct ImportRequest {
     /// Leads the earlier groups imported (said if this group fails).
     #[serde(default)]
     pub imported_before: usize,
+}
+
+/// The document of record `id` as the socket answers it: the PDF (and
+/// the e-invoice XML) in base64, with the file name and the totals the
+/// document states; the client writes the files.
+fn document(core: &Leadline, id: &str, now: DateTime<Utc>) -> serde_json::Value {
+    use base64::Engine;
+    let config = core.config();
+    let id = match config.process.numbering.parse(id.trim()) {
+        Ok(id) => id,
+        Err(e) => return failure("invalid", e.to_string()),
+    };
+    let today = now.with_timezone(&config.team.timezone).date_naive();
+    match crate::documents::render(core, id, today) {
+        Ok(d) => {
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            serde_json::json!({
+                "ok": true,
+                "document": {
+                    "kind": d.kind,
+                    "language": d.language,
+                    "number": d.number,
+                    "file_name": d.file_name,
+                    "pdf": b64(&d.pdf),
+                    "facturx": d.facturx,
+                    "xrechnung": d.xrechnung,
+                    "totals": d.document.totals,
+                }
+            })
+        }
+        Err(e @ crate::documents::DocumentError::NotFound(_)) => {
+            failure("not_found", e.to_string())
+        }
+        Err(e @ crate::documents::DocumentError::Store(_)) => failure("store", e.to_string()),
+        Err(e) => failure("invalid", e.to_string()),
+    }
 }
 
 /// A command's result as the control socket answers it (and `--json` prints it).
@@ -165,6 +204,9 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
             Err(v) => v,
         };
     }
+    if let Some(id) = &req.document {
+        return document(core, id, now);
+    }
     if let Some(import) = req.import_leads.take() {
         let actor = match actor_of(core, &req) {
             Ok(a) => a,
@@ -188,7 +230,7 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
     let Some(text) = &req.cmd else {
         return failure(
             "invalid",
-            "a request needs cmd, status, tick, digest, import_leads, backup or export",
+            "a request needs cmd, status, tick, digest, import_leads, backup, export or document",
         );
     };
     match command_request(core, &req, text) {

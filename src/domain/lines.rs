@@ -149,6 +149,22 @@ pub struct TaxShare {
     pub tax: Decimal,
 }
 
+/// One tax rate's part of a record, with where its basis comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxPart {
+    /// The rate in percent.
+    pub rate: Decimal,
+    /// The nets of the lines at this rate.
+    pub lines_net: Decimal,
+    /// This rate's share of the record discount.
+    pub allowance: Decimal,
+    /// This rate's share of the freight.
+    pub charge: Decimal,
+    /// lines_net - allowance + charge.
+    pub base: Decimal,
+    pub tax: Decimal,
+}
+
 impl Pricing {
     /// Empty pricing in `currency`.
     pub fn new(currency: Currency) -> Self {
@@ -177,36 +193,57 @@ impl Pricing {
 
     /// The tax per rate, lowest rate first (see the module documentation).
     pub fn tax_shares(&self) -> Vec<TaxShare> {
+        self.tax_parts()
+            .into_iter()
+            .map(|p| TaxShare {
+                rate: p.rate,
+                base: p.base,
+                tax: p.tax,
+            })
+            .collect()
+    }
+
+    /// Each rate's part, lowest rate first, with where its basis comes
+    /// from: its lines' nets, less its share of the record discount, plus
+    /// its share of the freight (an e-invoice states each of them).
+    pub fn tax_parts(&self) -> Vec<TaxPart> {
         let c = &self.currency;
         let mut nets: BTreeMap<Decimal, Decimal> = BTreeMap::new();
         for line in &self.lines {
             *nets.entry(line.tax_rate.normalize()).or_default() += line.amounts(c).net;
         }
         let (_, discount) = self.detail_and_discount();
-        let mut bases = nets.clone();
-        for (rate, share) in spread(discount, &nets, c) {
-            *bases.entry(rate).or_default() -= share;
+        let allowances: BTreeMap<Decimal, Decimal> =
+            spread(discount, &nets, c).into_iter().collect();
+        let mut after_discount = nets.clone();
+        for (rate, share) in &allowances {
+            *after_discount.entry(*rate).or_default() -= *share;
         }
         let freight = c.round(self.freight);
-        match self.freight_tax {
-            Some(rate) => *bases.entry(rate.normalize()).or_default() += freight,
-            None if bases.is_empty() => {
-                *bases.entry(Decimal::ZERO).or_default() += freight;
-            }
-            None => {
-                for (rate, share) in spread(freight, &bases.clone(), c) {
-                    *bases.entry(rate).or_default() += share;
-                }
-            }
-        }
-        bases
+        let charges: BTreeMap<Decimal, Decimal> = match self.freight_tax {
+            Some(rate) => [(rate.normalize(), freight)].into_iter().collect(),
+            None if after_discount.is_empty() => [(Decimal::ZERO, freight)].into_iter().collect(),
+            None => spread(freight, &after_discount, c).into_iter().collect(),
+        };
+        let rates: std::collections::BTreeSet<Decimal> =
+            nets.keys().chain(charges.keys()).copied().collect();
+        rates
             .into_iter()
-            .filter(|(_, base)| !base.is_zero())
-            .map(|(rate, base)| TaxShare {
-                rate,
-                base,
-                tax: c.round(base * rate / Decimal::ONE_HUNDRED),
+            .map(|rate| {
+                let lines_net = nets.get(&rate).copied().unwrap_or_default();
+                let allowance = allowances.get(&rate).copied().unwrap_or_default();
+                let charge = charges.get(&rate).copied().unwrap_or_default();
+                let base = lines_net - allowance + charge;
+                TaxPart {
+                    rate,
+                    lines_net,
+                    allowance,
+                    charge,
+                    base,
+                    tax: c.round(base * rate / Decimal::ONE_HUNDRED),
+                }
             })
+            .filter(|p| !p.base.is_zero())
             .collect()
     }
 

@@ -189,6 +189,16 @@ pub struct Account {
     pub primary_contact: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The language of its documents (`de`, `en`); none: the team's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Its VAT identification number (needed on reverse-charge invoices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_id: Option<String>,
+    /// The Leitweg-ID of a public customer: its invoices go out as
+    /// XRechnung, with this as the buyer reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leitweg_id: Option<String>,
     pub owner: String,
     #[serde(default, skip_serializing_if = "CustomValues::is_empty")]
     pub custom: CustomValues,
@@ -249,6 +259,9 @@ impl Editable for Account {
         "phone" | "business_phone" | "telefon" => FieldType::Phone,
         "primary_contact" | "contact" => FieldType::Ref(Kind::Contact),
         "description" | "desc" => FieldType::Text,
+        "language" | "lang" | "sprache" => FieldType::Choice(&["de", "en"]),
+        "vat_id" | "ust_id" | "ustid" | "vat" => FieldType::Text,
+        "leitweg_id" | "leitweg" => FieldType::Text,
         "owner" => FieldType::Owner,
     ];
 
@@ -259,6 +272,9 @@ impl Editable for Account {
             "phone" => self.phone = value.text(),
             "primary_contact" => self.primary_contact = value.reference(),
             "description" => self.description = value.text(),
+            "language" => self.language = value.text().map(|l| l.to_lowercase()),
+            "vat_id" => self.vat_id = value.text().map(|v| v.replace(' ', "").to_uppercase()),
+            "leitweg_id" => self.leitweg_id = value.text(),
             "owner" => self.owner = value.required_text("the owner")?,
             f if self.address.set(f, value.clone().text()) => {}
             _ => return Err(Refusal::new(format!("accounts have no field {field}"))),

@@ -110,6 +110,20 @@ enum Action {
         #[arg(long, default_value = "leadline-export")]
         out: PathBuf,
     },
+    /// Write the document of a quote, order or invoice: a PDF/A (for
+    /// invoices and credit notes with the Factur-X e-invoice inside), and
+    /// for public customers (leitweg_id) the XRechnung XML beside it.
+    Document {
+        /// The record: Q-1001 (its latest revision), Q-1001-2, ORD-1001, INV-1001.
+        id: String,
+        /// The PDF file to write; default: its name (Rechnung-INV-1001.pdf)
+        /// in the current folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the e-invoice XML (Factur-X CII) to this file.
+        #[arg(long)]
+        xml: Option<PathBuf>,
+    },
     /// Restore a backup into the store of --data, which must be empty
     /// (or --force); the daemon must be stopped.
     Restore {
@@ -590,6 +604,7 @@ enum Dispatch {
     Import,
     Backup,
     Export,
+    Document,
 }
 
 impl Dispatch {
@@ -604,6 +619,7 @@ impl Dispatch {
             Action::Import { .. } => Dispatch::Import,
             Action::Backup { .. } => Dispatch::Backup,
             Action::Export { .. } => Dispatch::Export,
+            Action::Document { .. } => Dispatch::Document,
             _ => return None,
         })
     }
@@ -744,6 +760,17 @@ fn dispatch(
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        (Dispatch::Document, Action::Document { id, out, xml }) => {
+            let v = answer(Request {
+                document: Some(id.clone()),
+                ..base
+            })?;
+            if v["ok"] != true && matches!(v["error"].as_str(), Some("invalid" | "not_found")) {
+                return Err(InvalidInput(v["message"].as_str().unwrap_or("").to_string()).into());
+            }
+            let v = answered(v, "could not make the document")?;
+            output::write_document(&v["document"], out.as_deref(), xml.as_deref(), cli.json)
         }
         _ => anyhow::bail!("this subcommand does not run through the dispatch"),
     }

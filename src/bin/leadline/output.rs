@@ -168,3 +168,63 @@ pub fn backup_summary(s: &leadline::store::backup::Summary) -> String {
         s.schema
     )
 }
+
+/// Writes a document the daemon (or this process) rendered: the PDF to
+/// `out` (default: its own name here), the e-invoice XML to `xml`, and the
+/// XRechnung XML beside the PDF when the customer is public; says what it
+/// wrote.
+pub fn write_document(
+    d: &serde_json::Value,
+    out: Option<&std::path::Path>,
+    xml: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use base64::Engine;
+    let name = d["file_name"].as_str().unwrap_or("document.pdf");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(d["pdf"].as_str().unwrap_or_default())
+        .context("the document came back damaged")?;
+    let out = out.map_or_else(|| std::path::PathBuf::from(name), |p| p.to_path_buf());
+    let mut written = vec![out.clone()];
+    write_file(&out, &pdf)?;
+    if let (Some(path), Some(text)) = (xml, d["facturx"].as_str()) {
+        write_file(path, text.as_bytes())?;
+        written.push(path.to_path_buf());
+    } else if let Some(path) = xml {
+        anyhow::bail!(
+            "{} is not an invoice: it has no e-invoice XML for {}",
+            d["number"].as_str().unwrap_or(""),
+            path.display()
+        );
+    }
+    if let Some(text) = d["xrechnung"].as_str() {
+        let path = out.with_file_name(format!(
+            "XRechnung-{}.xml",
+            d["number"].as_str().unwrap_or("invoice")
+        ));
+        write_file(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    if json {
+        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        outln!(
+            "{}",
+            serde_json::json!({"number": d["number"], "kind": d["kind"], "files": files, "totals": d["totals"]})
+        );
+    } else {
+        for p in written {
+            outln!("{}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` whole: to a file beside it first, then renamed.
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let part = path.with_extension("partial");
+    std::fs::write(&part, bytes).with_context(|| format!("cannot write {}", part.display()))?;
+    std::fs::rename(&part, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
