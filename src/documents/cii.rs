@@ -280,12 +280,12 @@ pub fn write(d: &Document, guideline: &str) -> Result<String, String> {
             x.end();
         }
     }
+    x.start("ram:SpecifiedTradePaymentTerms", &[]);
+    x.text("ram:Description", &super::payment_terms(d));
     if let Some(due) = d.due_date {
-        x.start("ram:SpecifiedTradePaymentTerms", &[]);
-        x.text("ram:Description", &super::payment_terms(d));
         x.date("ram:DueDateDateTime", due);
-        x.end();
     }
+    x.end();
     let t = &d.totals;
     x.start("ram:SpecifiedTradeSettlementHeaderMonetarySummation", &[]);
     x.text("ram:LineTotalAmount", &amount(d, t.lines));

@@ -313,7 +313,16 @@ pub fn build(
                     DocKind::Invoice
                 },
                 show(Kind::Invoice, i.number),
-                i.name.clone(),
+                // A credit note's record is named after the invoice it
+                // cancels ("Credit note for INV-1001: ..."); the document
+                // says that in its own language, so it keeps the rest.
+                if credit {
+                    i.name
+                        .split_once(": ")
+                        .map_or(i.name.clone(), |(_, rest)| rest.to_string())
+                } else {
+                    i.name.clone()
+                },
                 i.invoice_date,
                 if credit {
                     positive(&i.pricing)
@@ -371,7 +380,7 @@ pub fn build(
         Record::Order(o) => (o.delivery_date, None, None, None, None),
         Record::Invoice(i) => (
             Some(delivery_date(i, source.order)),
-            Some(i.due_date),
+            (kind == DocKind::Invoice).then_some(i.due_date),
             None,
             Some(show(Kind::Order, i.order)),
             i.corrects.map(|n| show(Kind::Invoice, n)),

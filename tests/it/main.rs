@@ -15,6 +15,7 @@ mod cli;
 mod daemon;
 mod discord;
 mod disk;
+mod documents;
 mod durability;
 mod export;
 mod fakediscord;
