@@ -60,6 +60,11 @@ pub struct Context<'a> {
     pub via: &'a str,
     /// The lowest role each step needs (`[chat.roles]`), for every front end.
     pub roles: &'a std::collections::BTreeMap<String, team::Role>,
+    /// The language documents and their mails are written in when the
+    /// account names none (`[documents] language`).
+    pub language: &'a str,
+    /// What `[company]` lacks for documents; `None` when they can be made.
+    pub seller_missing: Option<String>,
     /// Whether a rendered reply carries the records as JSON
     /// ([`Reply::data`]); a front end that shows only the text leaves it
     /// off and saves the work. Commands never read it.
@@ -210,6 +215,15 @@ impl Outcome {
     pub fn recovered(&self) -> Option<usize> {
         match self {
             Outcome::Mailbox(d) => d.recovered(),
+            _ => None,
+        }
+    }
+
+    /// The record whose document a front end should render and send along
+    /// (`/invoice pdf INV-1001`).
+    pub fn document(&self) -> Option<crate::domain::RecordId> {
+        match self {
+            Outcome::Record(d) => d.document(),
             _ => None,
         }
     }

@@ -103,6 +103,9 @@ pub enum Command {
         fields: Fields,
     },
     Show(Target),
+    /// The document of a quote, order or invoice (`/quote pdf Q-1001`),
+    /// rendered by the front end and sent along as a file.
+    Document(RecordId),
     List(ListQuery),
     History(Target),
     Qualify(u64),
@@ -279,6 +282,7 @@ impl Command {
             self,
             Command::Help(_)
                 | Command::Show(_)
+                | Command::Document(_)
                 | Command::List(_)
                 | Command::History(_)
                 | Command::Timeline(_)

@@ -79,6 +79,8 @@ pub struct NewMail {
     pub message_id: Option<String>,
     pub activity: Option<u64>,
     pub calendar: Option<String>,
+    /// Records whose documents are attached when it is sent.
+    pub documents: Vec<RecordId>,
 }
 
 /// A rendered daily digest for one owner and day.
@@ -143,6 +145,7 @@ pub fn queue_mail_full(tx: &mut dyn Tx, ctx: &Context, m: NewMail) -> Result<u64
         attempts: 0,
         last_error: None,
         calendar: m.calendar,
+        documents: m.documents,
         state: MailState::Pending { next_at: None },
     };
     write(tx, keys::outbox(number), &mail)?;

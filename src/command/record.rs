@@ -30,7 +30,7 @@ use crate::domain::{AnyRecord, Record, RecordId, Refusal};
 /// The record family in the command table ([`super::FAMILIES`]).
 pub(super) const FAMILY: Family = Family {
     topic: "records",
-    actions: &[(Kind::Lead, "new"), (Kind::Contact, "new"), (Kind::Account, "new"), (Kind::Opportunity, "new"), (Kind::Lead, "edit"), (Kind::Lead, "show"), (Kind::Lead, "list"), (Kind::Lead, "history"), (Kind::Contact, "edit"), (Kind::Contact, "show"), (Kind::Contact, "list"), (Kind::Contact, "history"), (Kind::Account, "edit"), (Kind::Account, "show"), (Kind::Account, "list"), (Kind::Account, "history"), (Kind::Opportunity, "edit"), (Kind::Opportunity, "show"), (Kind::Opportunity, "list"), (Kind::Opportunity, "history"), (Kind::Quote, "edit"), (Kind::Quote, "show"), (Kind::Quote, "list"), (Kind::Quote, "history"), (Kind::Order, "edit"), (Kind::Order, "show"), (Kind::Order, "list"), (Kind::Order, "history"), (Kind::Invoice, "edit"), (Kind::Invoice, "show"), (Kind::Invoice, "list"), (Kind::Invoice, "history"), (Kind::Activity, "edit"), (Kind::Activity, "show"), (Kind::Activity, "list"), (Kind::Activity, "history")],
+    actions: &[(Kind::Lead, "new"), (Kind::Contact, "new"), (Kind::Account, "new"), (Kind::Opportunity, "new"), (Kind::Lead, "edit"), (Kind::Lead, "show"), (Kind::Lead, "list"), (Kind::Lead, "history"), (Kind::Contact, "edit"), (Kind::Contact, "show"), (Kind::Contact, "list"), (Kind::Contact, "history"), (Kind::Account, "edit"), (Kind::Account, "show"), (Kind::Account, "list"), (Kind::Account, "history"), (Kind::Opportunity, "edit"), (Kind::Opportunity, "show"), (Kind::Opportunity, "list"), (Kind::Opportunity, "history"), (Kind::Quote, "edit"), (Kind::Quote, "show"), (Kind::Quote, "list"), (Kind::Quote, "history"), (Kind::Order, "edit"), (Kind::Order, "show"), (Kind::Order, "list"), (Kind::Order, "history"), (Kind::Invoice, "edit"), (Kind::Invoice, "show"), (Kind::Invoice, "list"), (Kind::Invoice, "history"), (Kind::Activity, "edit"), (Kind::Activity, "show"), (Kind::Activity, "list"), (Kind::Activity, "history"), (Kind::Quote, "pdf"), (Kind::Order, "pdf"), (Kind::Invoice, "pdf")],
     steps: &["edit", "read"],
     help: &[
         ("/show <id>   /<kind> show <id>   /<kind> <id>",
@@ -41,6 +41,8 @@ pub(super) const FAMILY: Family = Family {
          "search names, companies, e-mails, phones, cities, topics and ids of every record and product (Muller finds Müller)"),
         ("/history <id>",
          "who changed what, when, with which command"),
+        ("/quote pdf Q-1001   /order pdf SO-1001   /invoice pdf INV-1001",
+         "the document as PDF (in chat as a file; invoices with the e-invoice inside)"),
         ("/contact edit C-1001 ...   /account edit A-1001 ...",
          "contacts and accounts"),
     ],
@@ -69,6 +71,9 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
         }
         (Some(kind), "list") => super::args::list(args, Some(kind))?,
         (Some(kind), "show") => Command::Show(Target::Record(args.id(kind)?)),
+        (Some(kind @ (Kind::Quote | Kind::Order | Kind::Invoice)), "pdf" | "document") => {
+            Command::Document(args.id(kind)?)
+        }
         (Some(kind), "history") => Command::History(Target::Record(args.id(kind)?)),
         // A quote is made from its opportunity ([`super::quote`]).
         (Some(kind), "new") if kind != Kind::Quote => {
@@ -138,6 +143,8 @@ pub enum Done {
     Products(Vec<Product>),
     /// A record's history: its id as shown, and the entries.
     History(String, Vec<HistoryEntry>),
+    /// A record whose document the front end renders and sends along.
+    Document(AnyRecord),
 }
 
 impl Done {
@@ -151,6 +158,13 @@ impl Done {
     pub(super) fn listed(&self) -> Option<Vec<RecordId>> {
         match self {
             Done::Listed { rows, .. } => Some(rows.iter().map(AnyRecord::id).collect()),
+            _ => None,
+        }
+    }
+
+    pub(super) fn document(&self) -> Option<RecordId> {
+        match self {
+            Done::Document(r) => Some(r.id()),
             _ => None,
         }
     }
@@ -191,6 +205,10 @@ fn apply(
             Done::Help(help::text(topic.as_deref(), ctx.rules).map_err(CommandError::Invalid)?)
         }
         Command::Show(target) => Done::Shown(Box::new(show(tx, ctx, target)?)),
+        Command::Document(id) => {
+            ensure_exists_any(tx, ctx, *id)?;
+            Done::Document(records::load_any(tx, id.kind, id.number, id.revision)?)
+        }
         Command::List(q) => list(tx, q)?,
         Command::History(target) => history(tx, ctx, target)?,
         Command::New { kind, fields } => create(tx, ctx, text, *kind, fields)?,
@@ -309,6 +327,13 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
         }
         Done::History(id, entries) => {
             reply(ctx, render::history(id, entries, ctx), entries, vec![])
+        }
+        Done::Document(record) => {
+            let id = r.numbering.display(record.id());
+            Reply::text(format!(
+                "The document of {id} goes along as PDF in chat; in a terminal, leadline document {} writes it to a file.",
+                r.show(record.id().kind, record.id().number)
+            ))
         }
     }
 }

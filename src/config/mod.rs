@@ -117,6 +117,8 @@ impl Config {
             now,
             via,
             roles: &self.chat.roles,
+            language: &self.documents.language,
+            seller_missing: self.company.missing(),
             with_data: false,
         }
     }

@@ -252,8 +252,22 @@ pub fn run_until(
                         let request = command_request(&s.core, &req, &line)?;
                         let (actor, now) = (request.actor.clone(), request.now);
                         let outcome = run_command(&s, request).await?;
-                        let reply = s.core.render(&outcome, &actor, now, false);
-                        Ok(crate::chat::discord::Ran { outcome, reply })
+                        let mut reply = s.core.render(&outcome, &actor, now, false);
+                        let mut files = Vec::new();
+                        if let Some(id) = outcome.document() {
+                            match socket::document_file(&s.core, id, now).await {
+                                Ok(file) => {
+                                    reply.text.clone_from(&file.0);
+                                    files.push(file);
+                                }
+                                Err(e) => reply.text = e,
+                            }
+                        }
+                        Ok(crate::chat::discord::Ran {
+                            outcome,
+                            reply,
+                            files,
+                        })
                     })
                 });
             let conn = crate::chat::discord::Connection {

@@ -51,6 +51,24 @@ pub(super) async fn run_command(
     result
 }
 
+/// The PDF of record `id`'s document, rendered on a blocking thread:
+/// its file name and bytes, or why it cannot be made.
+pub(super) async fn document_file(
+    core: &crate::core::Leadline,
+    id: crate::domain::RecordId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, Vec<u8>), String> {
+    let core = core.clone();
+    tokio::task::spawn_blocking(move || {
+        let today = now.with_timezone(&core.config().team.timezone).date_naive();
+        crate::documents::render(&core, id, today)
+            .map(|d| (d.file_name, d.pdf))
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|_| Err("making the document stopped".to_string()))
+}
+
 /// [`run_command`], then the outcome rendered for that person (with the
 /// records as JSON when `data`): the edge where outcomes become text.
 pub(super) async fn run_and_render(

@@ -11,6 +11,7 @@ pub mod activity;
 pub mod fields;
 pub mod ids;
 pub mod invoice;
+pub mod language;
 pub mod lead;
 pub mod lines;
 pub mod mail;

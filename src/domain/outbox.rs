@@ -63,6 +63,11 @@ pub struct OutMail {
     /// An iCalendar invitation (METHOD:REQUEST) sent along as `invite.ics`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
+    /// Records whose documents go along (a quote's revision, an invoice):
+    /// rendered when the mail is sent, from the stored record, so every
+    /// try sends the same document.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<RecordId>,
     #[serde(flatten)]
     pub state: MailState,
 }
@@ -198,6 +203,7 @@ mod tests {
             attempts,
             last_error: None,
             calendar: None,
+            documents: Vec::new(),
             state,
         }
     }

@@ -196,8 +196,12 @@ async fn signed_in(
     }
 }
 
-/// Builds the message; an invalid address is a permanent failure.
-fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
+/// A file sent along: its name, MIME type and content.
+type File = (String, String, Vec<u8>);
+
+/// Builds the message with `files` attached (after the invitation, if the
+/// mail has one); an invalid address is a permanent failure.
+fn message(config: &SmtpConfig, m: &OutMail, files: &[File]) -> Result<Message, String> {
     let from: Mailbox = config
         .from
         .parse()
@@ -212,22 +216,75 @@ fn message(config: &SmtpConfig, m: &OutMail) -> Result<Message, String> {
             .map_err(|e| format!("'{to}' is not an address: {e}"))?;
         b = b.to(addr);
     }
-    let body = match &m.html {
-        Some(html) => MultiPart::alternative_plain_html(m.text.clone(), html.clone()),
+    let mut attached = Vec::new();
+    if let Some(ics) = &m.calendar {
+        let kind = ContentType::parse("text/calendar; method=REQUEST; charset=utf-8")
+            .map_err(|e| e.to_string())?;
+        attached.push(Attachment::new("invite.ics".to_string()).body(ics.clone(), kind));
+    }
+    for (name, mime, bytes) in files {
+        let kind = ContentType::parse(mime).map_err(|e| e.to_string())?;
+        attached.push(Attachment::new(name.clone()).body(bytes.clone(), kind));
+    }
+    if attached.is_empty() {
+        return match &m.html {
+            // `singlepart` sets MIME-Version and the transfer encoding.
+            None => b.singlepart(SinglePart::plain(m.text.clone())),
+            Some(html) => b.multipart(MultiPart::alternative_plain_html(
+                m.text.clone(),
+                html.clone(),
+            )),
+        }
+        .map_err(|e| e.to_string());
+    }
+    let mut mixed = match &m.html {
+        Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
+            m.text.clone(),
+            html.clone(),
+        )),
         None => MultiPart::mixed().singlepart(SinglePart::plain(m.text.clone())),
     };
-    match &m.calendar {
-        Some(ics) => {
-            let kind = ContentType::parse("text/calendar; method=REQUEST; charset=utf-8")
-                .map_err(|e| e.to_string())?;
-            let invite = Attachment::new("invite.ics".to_string()).body(ics.clone(), kind);
-            b.multipart(MultiPart::mixed().multipart(body).singlepart(invite))
-        }
-        // `singlepart` sets MIME-Version and the transfer encoding.
-        None if m.html.is_none() => b.singlepart(SinglePart::plain(m.text.clone())),
-        None => b.multipart(body),
+    for part in attached {
+        mixed = mixed.singlepart(part);
     }
-    .map_err(|e| e.to_string())
+    b.multipart(mixed).map_err(|e| e.to_string())
+}
+
+/// The documents a mail sends along, rendered now from the stored records
+/// (on a blocking thread: typesetting is work): each PDF, and the
+/// XRechnung XML for public customers.
+///
+/// Fails, saying which document and why, when one cannot be made.
+async fn documents(core: &Leadline, m: &OutMail, now: DateTime<Utc>) -> Result<Vec<File>, String> {
+    if m.documents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let core = core.clone();
+    let ids = m.documents.clone();
+    tokio::task::spawn_blocking(move || {
+        let config = core.config();
+        let today = now.with_timezone(&config.team.timezone).date_naive();
+        let mut files = Vec::new();
+        for id in ids {
+            let d = crate::documents::render(&core, id, today).map_err(|e| {
+                format!(
+                    "the document of {} cannot be made: {e}",
+                    config.process.numbering.display(id)
+                )
+            })?;
+            files.push((d.file_name, "application/pdf".to_string(), d.pdf));
+            if let Some(xml) = d.xrechnung {
+                files.push((
+                    format!("XRechnung-{}.xml", d.number),
+                    "application/xml".to_string(),
+                    xml.into_bytes(),
+                ));
+            }
+        }
+        Ok(files)
+    })
+    .await
+    .map_err(|_| "making the documents stopped".to_string())?
 }
 
 /// `step` with every secret taken out of the server's words, before the
@@ -329,7 +386,11 @@ pub async fn send_once(core: &Leadline, now: DateTime<Utc>) -> Result<SendReport
         }
     };
     for m in due {
-        let msg = match message(config, &m) {
+        let built = match documents(core, &m, now).await {
+            Ok(files) => message(config, &m, &files),
+            Err(reason) => Err(reason),
+        };
+        let msg = match built {
             Ok(msg) => msg,
             Err(reason) => {
                 step(core, now, m.number, OutboxStep::Claim).await?;

@@ -35,12 +35,17 @@ fn spawn_bot(b: &Bin, cfg: &std::path::Path) -> std::process::Child {
 }
 
 fn start() -> Bot {
+    start_with("")
+}
+
+/// [`start`] with more configuration.
+fn start_with(extra: &str) -> Bot {
     let b = Bin::new();
     let fake = FakeDiscord::start();
     let cfg = b.file(
         "bot.toml",
         &format!(
-            "[team]\ndefault_user = \"maria\"\n\
+            "{extra}\n[team]\ndefault_user = \"maria\"\n\
              [[team.members]]\nname = \"maria\"\nrole = \"manager\"\ndiscord_id = \"111\"\n\
              [[team.members]]\nname = \"jonas\"\nrole = \"rep\"\ndiscord_id = \"222\"\n\
              [chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\nchannels = [\"500\"]\ntriage_channel = \"900\"\napi_base = \"{}\"\n",
@@ -341,4 +346,67 @@ fn a_member_added_by_sighup_is_taken_in_chat_at_once() {
         id += 1;
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_document_asked_for_in_chat_comes_as_its_pdf_with_the_e_invoice_inside() {
+    let bot = start_with(crate::documents::COMPANY);
+    let (f, b) = (&bot.fake, &bot.b);
+    for line in [
+        "/lead new topic:Stühle first:Anna last:Schmidt company:\"Contoso GmbH\" email:anna@contoso.example",
+        "/qualify L-1001",
+        "/product new CHAIR-01 name:\"Bürostuhl\" price:199.99 tax:19%",
+        "/opp line add O-1001 sku:CHAIR-01 qty:10",
+        "/quote new O-1001",
+        "/quote activate Q-1001",
+        "/quote win Q-1001",
+        "/order fulfil SO-1001 reason:complete",
+        "/order invoice SO-1001",
+    ] {
+        let out = b.run(&["--as", "maria", "cmd", line]);
+        assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let registered = f.wait_call("/guilds/1/commands").body.to_string();
+    assert!(
+        registered.contains("invoice pdf"),
+        "/invoice pdf is not registered"
+    );
+    f.slash(
+        301,
+        "111",
+        "invoice",
+        json!([{"name": "pdf", "type": 1, "options": [{"name": "invoice", "type": 3, "value": "INV-1001"}]}]),
+    );
+    let call = f.wait_call("/interactions/301/token-301/callback");
+    assert!(
+        call.body.to_string().contains("Rechnung-INV-1001.pdf"),
+        "{}",
+        call.body
+    );
+    let (name, pdf) = call.files.first().expect("the PDF came along");
+    assert_eq!(name, "Rechnung-INV-1001.pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("INV-1001.pdf");
+    std::fs::write(&file, pdf).expect("pdf");
+    let text = crate::documents::pages(&file).join("\n");
+    assert!(
+        text.contains("Rechnung INV-1001") && text.contains("2.379,88 €"),
+        "{text}"
+    );
+    std::fs::write(file.with_extension("xml"), crate::mail::extract_xml(&file)).expect("xml");
+    let x = &crate::documents::facturx_check(&[file])[0];
+    assert_eq!(x["GrandTotalAmount"], "2379.88");
+    // A record with no document is refused, privately.
+    f.slash(
+        302,
+        "111",
+        "invoice",
+        json!([{"name": "pdf", "type": 1, "options": [{"name": "invoice", "type": 3, "value": "INV-4711"}]}]),
+    );
+    let r = callback(f, 302);
+    assert!(
+        r.to_string().contains("there is no invoice INV-4711"),
+        "{r}"
+    );
 }

@@ -29,7 +29,7 @@ bic = "COLSDE33XXX"
 "#;
 
 /// The Python with the factur-x package (scripts/test installs it).
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let p = std::env::var_os("LEADLINE_FACTURX_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

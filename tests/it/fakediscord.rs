@@ -24,6 +24,48 @@ pub struct Call {
     pub method: String,
     pub path: String,
     pub body: Value,
+    /// Files sent along (multipart/form-data): name and content.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// The JSON payload and the files of a multipart/form-data body, as
+/// Discord takes messages with attachments.
+fn multipart(boundary: &str, body: &[u8]) -> (Value, Vec<(String, Vec<u8>)>) {
+    let mut payload = Value::Null;
+    let mut files = Vec::new();
+    let delimiter = format!("--{boundary}");
+    let d = delimiter.as_bytes();
+    let mut starts: Vec<usize> = body
+        .windows(d.len())
+        .enumerate()
+        .filter(|(_, w)| *w == d)
+        .map(|(i, _)| i)
+        .collect();
+    starts.push(body.len());
+    for pair in starts.windows(2) {
+        let part = &body[pair[0] + d.len()..pair[1]];
+        let Some(split) = part.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let mut content = &part[split + 4..];
+        if content.ends_with(b"\r\n") {
+            content = &content[..content.len() - 2];
+        }
+        let field = |key: &str| {
+            head.split(';')
+                .find_map(|p| p.trim().strip_prefix(&format!("{key}=\"")))
+                .map(|v| v.split('"').next().unwrap_or_default().to_string())
+        };
+        match (field("name").as_deref(), field("filename")) {
+            (Some("payload_json"), _) => {
+                payload = serde_json::from_slice(content).unwrap_or(Value::Null)
+            }
+            (_, Some(name)) => files.push((name, content.to_vec())),
+            _ => {}
+        }
+    }
+    (payload, files)
 }
 
 pub struct FakeDiscord {
@@ -112,6 +154,7 @@ async fn http_conn(
         let method = parts.next().unwrap_or("").to_string();
         let path = parts.next().unwrap_or("").to_string();
         let mut length = 0usize;
+        let mut boundary = None;
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).await.unwrap_or(0) == 0 {
@@ -125,22 +168,36 @@ async fn http_conn(
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.trim().parse().unwrap_or(0);
                 }
+                if k.eq_ignore_ascii_case("content-type") {
+                    boundary = v
+                        .split(';')
+                        .find_map(|p| p.trim().strip_prefix("boundary="))
+                        .map(|b| b.trim_matches('"').to_string());
+                }
             }
         }
         let mut body = vec![0u8; length];
         if reader.read_exact(&mut body).await.is_err() {
             return;
         }
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (body, files) = match &boundary {
+            Some(b) => multipart(b, &body),
+            None => (
+                serde_json::from_slice(&body).unwrap_or(Value::Null),
+                Vec::new(),
+            ),
+        };
         let (status, mut answer) = respond(&method, &path, &body, &seq).await;
         if path.starts_with("/api/v10/gateway") {
             answer = json!({"url": format!("ws://127.0.0.1:{ws_port}"), "shards": 1,
                 "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}});
         }
-        calls
-            .lock()
-            .expect("lock")
-            .push(Call { method, path, body });
+        calls.lock().expect("lock").push(Call {
+            method,
+            path,
+            body,
+            files,
+        });
         let text = if answer.is_null() {
             String::new()
         } else {

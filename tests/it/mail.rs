@@ -609,24 +609,48 @@ fn mail_settings_with_a_password_inside_or_plain_text_to_a_remote_host_are_refus
 fn quotes_invoices_and_meeting_invitations_go_out_with_their_content() {
     let m = Mail::new(Some(&[]));
     m.cmd("/product new CHAIR-01 name:\"Office chair\" price:199.99 tax:19%");
-    m.cmd("/lead new topic:\"Office chairs\" first:Anna last:Schmidt email:anna@contoso.example company:Contoso");
+    m.cmd("/lead new topic:Desks last:Early email:early@contoso.example company:Early");
     m.cmd("/qualify L-1001");
-    m.cmd("/opp line add O-1001 sku:CHAIR-01 qty:10");
+    m.cmd("/opp line add O-1001 sku:CHAIR-01 qty:1");
     m.cmd("/quote new O-1001");
+    m.cmd("/quote activate Q-1001");
+    // Without the seller's details there is no document to send.
     let out = m.run_at(NOW, &["cmd", "/quote send Q-1001"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot send Q-1001: documents need the seller"),
+        "{err}"
+    );
+    // The seller, and English documents for this customer's team.
+    let cfg = std::fs::read_to_string(&m.cfg).expect("config");
+    std::fs::write(
+        &m.cfg,
+        format!(
+            "{cfg}{}\n[documents]\nlanguage = \"en\"\n",
+            crate::documents::COMPANY
+        ),
+    )
+    .expect("config");
+    m.cmd("/quote close Q-1001 reason:canceled");
+    m.cmd("/lead new topic:\"Office chairs\" first:Anna last:Schmidt email:anna@contoso.example company:Contoso");
+    m.cmd("/qualify L-1002");
+    m.cmd("/opp line add O-1002 sku:CHAIR-01 qty:10");
+    m.cmd("/quote new O-1002");
+    let out = m.run_at(NOW, &["cmd", "/quote send Q-1002"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("an active quote is the one that goes out")
     );
-    m.cmd("/quote activate Q-1001");
-    let out = m.cmd("/quote send Q-1001 message:\"Delivery within two weeks.\"");
+    m.cmd("/quote activate Q-1002");
+    let out = m.cmd("/quote send Q-1002 message:\"Delivery within two weeks.\"");
     assert!(
-        out.contains("'Quote Q-1001: Office chairs [Q-1001]' to anna@contoso.example"),
+        out.contains("'Quote Q-1002: Office chairs [Q-1002]' to anna@contoso.example"),
         "{out}"
     );
-    m.cmd("/email O-1001 template:followup");
-    m.cmd("/meeting O-1001 Demo start:\"2026-12-04 10:00\" end:\"2026-12-04 11:00\" attendees:\"anna@contoso.example, Ben\"");
-    m.cmd("/quote win Q-1001");
+    m.cmd("/email O-1002 template:followup");
+    m.cmd("/meeting O-1002 Demo start:\"2026-12-04 10:00\" end:\"2026-12-04 11:00\" attendees:\"anna@contoso.example, Ben\"");
+    m.cmd("/quote win Q-1002");
     m.cmd("/order fulfil SO-1001 reason:complete");
     m.cmd("/order invoice SO-1001");
     m.cmd("/invoice send INV-1001");
@@ -640,19 +664,34 @@ fn quotes_invoices_and_meeting_invitations_go_out_with_their_content() {
             .cloned()
             .unwrap_or_else(|| panic!("no mail with {needle}"))
     };
-    let quote = find("Subject: Quote Q-1001");
+    // The quote: a cover letter, and the quote as PDF.
+    use mail_parser::MimeHeaders;
+    let quote = find("Subject: Quote Q-1002");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(quote.as_bytes())
+        .expect("a mail");
+    let body = parsed.body_text(0).expect("a text part").to_string();
     assert!(
-        quote.contains("Dear Anna Schmidt")
-            && quote.contains("1. Office chair: 10 x 199.99 EUR = 1,999.90 EUR (19% tax)")
-            && quote.contains("Tax 19% on 1,999.90 EUR: 379.98 EUR"),
-        "{quote}"
+        body.contains("Dear Anna Schmidt")
+            && body.contains("Please find attached our quote Q-1002 over €2,379.88")
+            && body.contains("Delivery within two weeks."),
+        "{body}"
     );
+    let pdf = parsed
+        .attachments()
+        .find(|a| a.attachment_name() == Some("Quotation-Q-1002.pdf"))
+        .expect("the quote as PDF");
+    assert_eq!(pdf.content_type().map(|c| c.ctype()), Some("application"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("quote.pdf");
+    std::fs::write(&file, pdf.contents()).expect("pdf");
+    let text = crate::documents::pages(&file).join("\n");
     assert!(
-        quote.contains("Total:     2,379.88 EUR") && quote.contains("Delivery within two weeks."),
-        "{quote}"
+        text.contains("Quotation Q-1002") && text.contains("€2,379.88"),
+        "{text}"
     );
-    assert!(find("Subject: Following up: Office chairs [O-1001]").contains("Kind regards\r\nmaria"));
-    let invite = find("Subject: Invitation: Demo [O-1001]");
+    assert!(find("Subject: Following up: Office chairs [O-1002]").contains("Kind regards\r\nmaria"));
+    let invite = find("Subject: Invitation: Demo [O-1002]");
     assert!(
         invite.contains("text/calendar")
             && invite.contains("METHOD:REQUEST")
@@ -660,11 +699,27 @@ fn quotes_invoices_and_meeting_invitations_go_out_with_their_content() {
         "{invite}"
     );
     assert!(invite.contains("DTSTART:20261204T090000Z"), "{invite}");
+    // The invoice: its PDF carries the e-invoice, which validates.
     let invoice = find("Subject: Invoice INV-1001");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(invoice.as_bytes())
+        .expect("a mail");
+    let body = parsed.body_text(0).expect("a text part").to_string();
     assert!(
-        invoice.contains("due 2026-12-31") && invoice.contains("Total:     2,379.88 EUR"),
-        "{invoice}"
+        body.contains("over €2,379.88, due 31 Dec 2026") && body.contains("ZUGFeRD/Factur-X"),
+        "{body}"
     );
+    let pdf = parsed
+        .attachments()
+        .find(|a| a.attachment_name() == Some("Invoice-INV-1001.pdf"))
+        .expect("the invoice as PDF");
+    let file = dir.path().join("invoice.pdf");
+    std::fs::write(&file, pdf.contents()).expect("pdf");
+    // The checker compares the embedded XML with the one written beside it.
+    let embedded = extract_xml(&file);
+    std::fs::write(file.with_extension("xml"), embedded).expect("xml");
+    let x = &crate::documents::facturx_check(&[file])[0];
+    assert_eq!(x["GrandTotalAmount"], "2379.88");
     // An answer to the invitation threads back to the meeting's record.
     let id = invite
         .lines()
@@ -683,7 +738,25 @@ fn quotes_invoices_and_meeting_invitations_go_out_with_their_content() {
         "F",
     );
     assert!(m.ingest().starts_with("sales: fetched 1, matched 1"));
-    assert!(m.cmd("/timeline O-1001").contains("Accepted: Demo"));
+    assert!(m.cmd("/timeline O-1002").contains("Accepted: Demo"));
+}
+
+/// The XML embedded in a PDF, read back by the factur-x package.
+pub fn extract_xml(pdf: &std::path::Path) -> Vec<u8> {
+    let out = std::process::Command::new(crate::documents::python())
+        .args([
+            "-c",
+            "import sys; from facturx import get_facturx_xml_from_pdf; sys.stdout.buffer.write(get_facturx_xml_from_pdf(open(sys.argv[1], 'rb'), check_xsd=False)[1])",
+        ])
+        .arg(pdf)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub(super) struct Answer {
     next: Vec<String>,
     private: bool,
     confirm: Option<String>,
+    /// Files sent along (a document's PDF).
+    files: Vec<(String, Vec<u8>)>,
 }
 
 pub(super) struct Handler {
@@ -79,12 +81,14 @@ pub(super) fn answer_of(result: Result<super::Ran, command::CommandError>) -> An
             next: ran.reply.next,
             private: false,
             confirm: None,
+            files: ran.files,
         },
         Err(e) => Answer {
             text: e.to_string(),
             next: vec![],
             private: true,
             confirm: None,
+            files: Vec::new(),
         },
     }
 }
@@ -98,12 +102,14 @@ impl Handler {
                 next: vec![],
                 private: true,
                 confirm: None,
+                files: Vec::new(),
             },
             Decision::Confirm { token, prompt } => Answer {
                 text: prompt,
                 next: vec![],
                 private: true,
                 confirm: Some(token),
+                files: Vec::new(),
             },
         }
     }
@@ -138,6 +144,12 @@ impl Handler {
         }
         if !buttons.is_empty() {
             m = m.components(vec![CreateActionRow::Buttons(buttons)]);
+        }
+        for (name, bytes) in &a.files {
+            m = m.add_file(serenity::all::CreateAttachment::bytes(
+                bytes.clone(),
+                name.clone(),
+            ));
         }
         m
     }
@@ -300,13 +312,14 @@ impl EventHandler for Handler {
                 Err(e) => Err(e),
             }
         } else {
-            msg.channel_id
-                .send_message(
-                    &ctx.http,
-                    CreateMessage::new().content(crate::redact::redact(&a.text)),
-                )
-                .await
-                .map(|_| ())
+            let mut m = CreateMessage::new().content(crate::redact::redact(&a.text));
+            for (name, bytes) in &a.files {
+                m = m.add_file(serenity::all::CreateAttachment::bytes(
+                    bytes.clone(),
+                    name.clone(),
+                ));
+            }
+            msg.channel_id.send_message(&ctx.http, m).await.map(|_| ())
         };
         if let Err(e) = sent {
             tracing::warn!("discord: replying failed: {e}");

@@ -32,6 +32,8 @@ pub type Runner = Arc<
 pub struct Ran {
     pub outcome: command::Outcome,
     pub reply: command::Reply,
+    /// Files to send along: a document asked for (`/invoice pdf`).
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// Where the bot talks to: Discord, or (tests) a fake at `api_base`.

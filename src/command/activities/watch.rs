@@ -188,6 +188,7 @@ pub fn queue_digest(
                 message_id: None,
                 activity: None,
                 calendar: None,
+                documents: Vec::new(),
             },
         )?),
         None => None,

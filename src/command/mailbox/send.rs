@@ -26,8 +26,16 @@ pub(super) fn recipient(tx: &dyn Tx, id: RecordId) -> Result<Option<String>, Com
 pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ("quote", include_str!("../../../templates/mail/quote.txt")),
     (
+        "quote.de",
+        include_str!("../../../templates/mail/quote.de.txt"),
+    ),
+    (
         "invoice",
         include_str!("../../../templates/mail/invoice.txt"),
+    ),
+    (
+        "invoice.de",
+        include_str!("../../../templates/mail/invoice.de.txt"),
     ),
     (
         "followup",
@@ -35,49 +43,6 @@ pub(super) const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("intro", include_str!("../../../templates/mail/intro.txt")),
 ];
-
-pub(super) fn lines_data(
-    p: &crate::domain::lines::Pricing,
-) -> (serde_json::Value, serde_json::Value) {
-    let c = &p.currency;
-    let lines: Vec<serde_json::Value> = p
-        .lines
-        .iter()
-        .map(|l| {
-            let a = l.amounts(c);
-            serde_json::json!({
-                "no": l.no,
-                "description": l.description,
-                "quantity": l.quantity.normalize().to_string(),
-                "unit_price": c.format_price(l.unit_price),
-                "discount": if a.discount.is_zero() { String::new() } else { c.format(a.discount) },
-                "net": c.format(a.net),
-                "tax_rate": l.tax_rate.normalize().to_string(),
-            })
-        })
-        .collect();
-    let t = p.totals();
-    let taxes: Vec<serde_json::Value> = p
-        .tax_shares()
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "rate": s.rate.normalize().to_string(),
-                "base": c.format(s.base),
-                "tax": c.format(s.tax),
-            })
-        })
-        .collect();
-    let totals = serde_json::json!({
-        "taxes": taxes,
-        "discount": if t.discount.is_zero() { String::new() } else { c.format(t.discount) },
-        "pre_freight": c.format(t.pre_freight_amount),
-        "freight": c.format(t.freight),
-        "tax": c.format(t.total_tax),
-        "total": c.format(t.total_amount),
-    });
-    (serde_json::Value::Array(lines), totals)
-}
 
 pub(super) fn recipient_contact(
     tx: &dyn Tx,
@@ -106,24 +71,47 @@ pub(super) fn render_template(
     name: &str,
     on: &Summary,
     message: Option<&str>,
-) -> Result<(String, String), CommandError> {
+) -> Result<Rendered, CommandError> {
+    use crate::domain::language::Lang;
     use crate::domain::{invoice::Invoice, quote::Quote, quote::QuoteState};
-    let Some((_, source)) = TEMPLATES.iter().find(|(n, _)| *n == name) else {
-        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = TEMPLATES
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| !n.contains('.'))
+        .collect();
+    if !names.contains(&name) {
         return Err(CommandError::Invalid(format!(
             "there is no mail template '{name}'; templates: {}",
             names.join(", ")
         )));
-    };
+    }
     let id = ctx.rules.numbering.display(on.id);
     let contact = recipient_contact(tx, on.id)?.map(|c| c.full_name());
     let sender = ctx
         .team
         .member(&ctx.actor)
-        .map(|m| m.name.clone())
+        .map(|m| m.full_name.clone().unwrap_or_else(|| m.name.clone()))
         .unwrap_or_else(|| ctx.actor.clone());
     let mut data = serde_json::json!({"id": id, "name": on.title, "contact": contact, "sender": sender, "message": message});
+    // Quotes and invoices go out as a document with a cover letter in the
+    // document's language: the account's, else the team's.
+    let language = |account: Option<u64>| -> Result<Lang, CommandError> {
+        let own = match account {
+            Some(n) => load::<Account>(tx, n, None)?.and_then(|a| a.language),
+            None => None,
+        };
+        Ok(Lang::parse(own.as_deref(), ctx.language))
+    };
+    let mut lang = None;
+    let mut document = None;
     match (name, on.id.kind) {
+        ("quote" | "invoice", Kind::Quote | Kind::Invoice) if ctx.seller_missing.is_some() => {
+            return Err(Refusal::new(format!(
+                "cannot send {id}: {}",
+                ctx.seller_missing.clone().unwrap_or_default()
+            ))
+            .into());
+        }
         ("quote", Kind::Quote) => {
             let q: Quote = records::require(tx, ctx, on.id.number, None)?;
             if !matches!(q.state, QuoteState::Active { .. }) {
@@ -136,29 +124,33 @@ pub(super) fn render_template(
                 ))
                 .into());
             }
-            let (lines, totals) = lines_data(&q.pricing);
-            data["lines"] = lines;
-            data["totals"] = totals;
-            data["valid_until"] = serde_json::json!(q.valid_until);
+            let l = language(q.account)?;
+            let c = &q.pricing.currency;
+            data["total"] = serde_json::json!(l.money(q.pricing.totals().total_amount, c));
+            data["valid_until"] = serde_json::json!(q.valid_until.map(|d| l.date(d)));
+            lang = Some(l);
+            document = Some(q.id());
         }
         ("invoice", Kind::Invoice) => {
             let i: Invoice = records::require(tx, ctx, on.id.number, None)?;
             if i.state_name() == "canceled" {
                 return Err(Refusal::new(format!("cannot send {id}: it is canceled")).into());
             }
-            let (lines, totals) = lines_data(&i.pricing);
-            data["lines"] = lines;
-            data["totals"] = totals;
+            let l = language(i.account)?;
             let c = &i.pricing.currency;
+            let total = i.pricing.totals().total_amount;
+            data["total"] = serde_json::json!(l.money(total.abs(), c));
             if !i.payments.is_empty() {
-                data["paid"] = serde_json::json!(c.format(i.paid()));
+                data["paid"] = serde_json::json!(l.money(i.paid(), c));
             }
-            data["balance"] = serde_json::json!(c.format(i.balance()));
+            data["balance"] = serde_json::json!(l.money(i.balance(), c));
             if let Some(original) = i.corrects {
                 data["cancels"] = serde_json::json!(ctx.rules.show(Kind::Invoice, original));
             }
-            data["invoice_date"] = serde_json::json!(i.invoice_date);
-            data["due_date"] = serde_json::json!(i.due_date);
+            data["invoice_date"] = serde_json::json!(l.date(i.invoice_date));
+            data["due_date"] = serde_json::json!(l.date(i.due_date));
+            lang = Some(l);
+            document = Some(i.id());
         }
         ("quote" | "invoice", _) => {
             return Err(CommandError::Invalid(format!(
@@ -169,6 +161,15 @@ pub(super) fn render_template(
         }
         _ => {}
     }
+    let key = match lang {
+        Some(Lang::De) => format!("{name}.de"),
+        _ => name.to_string(),
+    };
+    let source = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == key)
+        .map(|(_, s)| *s)
+        .unwrap_or_default();
     let rendered = minijinja::Environment::new()
         .render_str(source, data)
         .map_err(|e| {
@@ -182,7 +183,19 @@ pub(super) fn render_template(
         .unwrap_or(first)
         .trim()
         .to_string();
-    Ok((subject, rest.trim_start_matches('\n').to_string()))
+    Ok(Rendered {
+        subject,
+        body: rest.trim_start_matches('\n').to_string(),
+        document,
+    })
+}
+
+/// A mail template rendered: subject, body, and the record whose document
+/// goes along (a quote's revision, an invoice).
+pub(super) struct Rendered {
+    pub subject: String,
+    pub body: String,
+    pub document: Option<RecordId>,
 }
 
 /// Remembers that `message_id` is the mail of `activity`, so answers thread back.
@@ -283,6 +296,7 @@ pub fn invite(
             message_id: Some(message_id),
             activity: None,
             calendar: Some(cal.done().to_string()),
+            documents: Vec::new(),
         },
     )?;
     Ok(Some(n))
@@ -321,10 +335,12 @@ pub fn email(
         input.to.clone()
     };
     let token = ctx.rules.numbering.display(on.id);
+    let mut documents = Vec::new();
     let (subject, body) = match &input.template {
         Some(name) => {
-            let (s, b) = render_template(tx, ctx, name, &on, input.message.as_deref())?;
-            (input.subject.clone().unwrap_or(s), b)
+            let r = render_template(tx, ctx, name, &on, input.message.as_deref())?;
+            documents.extend(r.document);
+            (input.subject.clone().unwrap_or(r.subject), r.body)
         }
         None => match (&input.subject, &input.body) {
             (Some(s), Some(b)) => (s.clone(), b.clone()),
@@ -381,6 +397,7 @@ pub fn email(
             message_id: Some(message_id),
             activity: Some(number),
             calendar: None,
+            documents,
         },
     )?;
     Ok(Done::Queued {
