@@ -886,6 +886,14 @@ enum Which {
         #[arg(long)]
         dir: std::path::PathBuf,
     },
+    /// Documents: invoices (with --lines lines each) rendered to PDF/A-3
+    /// with their Factur-X XML, one after the other in one process.
+    Documents {
+        #[arg(long, default_value_t = 1000)]
+        invoices: usize,
+        #[arg(long, default_value_t = 10)]
+        lines: usize,
+    },
     /// The scheduler: sweep and digests on a store of many activities
     /// (seeded in --dir on the first run, reused after).
     Scheduler {
@@ -932,5 +940,127 @@ fn main() -> anyhow::Result<()> {
             owners,
             dir,
         } => print(&scheduler(&config, &dir, activities, owners)?, cli.json),
+        Which::Documents { invoices, lines } => {
+            print(&documents(&config, invoices, lines)?, cli.json)
+        }
     }
+}
+
+/// What rendering documents costs.
+#[derive(Debug, Serialize)]
+pub struct DocumentsReport {
+    pub invoices: usize,
+    pub lines: usize,
+    /// Making the invoices through the command path (not rendering).
+    pub setup_secs: f64,
+    /// The first document of the process: fonts, Typst's library, and a
+    /// compilation with nothing cached yet.
+    pub first_ms: f64,
+    /// Every later one: PDF/A-3, Factur-X XML, XMP.
+    pub render: Latency,
+    pub mean_ms: f64,
+    pub pdf_kib: f64,
+}
+
+impl fmt::Display for DocumentsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} invoices of {} lines made through the commands in {:.1} s",
+            self.invoices, self.lines, self.setup_secs
+        )?;
+        writeln!(
+            f,
+            "first document (start-up: fonts, library, cold caches): {:.0} ms",
+            self.first_ms
+        )?;
+        writeln!(
+            f,
+            "then per invoice (PDF/A-3 + Factur-X XML): mean {:.1} ms, p50 {:.1} ms, p99 {:.1} ms (target < 20 ms); {:.0} KiB each",
+            self.mean_ms,
+            self.render.p50_us as f64 / 1000.0,
+            self.render.p99_us as f64 / 1000.0,
+            self.pdf_kib
+        )
+    }
+}
+
+/// Makes `invoices` invoices of `lines` lines (each its own lead,
+/// opportunity, quote and order, with varied quantities and discounts),
+/// then renders each one's document and times it.
+fn documents(base: &Config, invoices: usize, lines: usize) -> anyhow::Result<DocumentsReport> {
+    use leadline::domain::{Kind, RecordId};
+    let mut config = base.clone();
+    if config.company.missing().is_some() {
+        config.company = leadline::config::company::CompanyConfig {
+            name: "Muster Büromöbel GmbH".into(),
+            street: Some("Hauptstraße 1".into()),
+            postal_code: Some("50667".into()),
+            city: Some("Köln".into()),
+            vat_id: Some("DE123456789".into()),
+            iban: Some("DE02370501980001802057".into()),
+            ..Default::default()
+        };
+    }
+    let dir = tempfile::tempdir()?;
+    let core = open(&config, &dir.path().join("store"))?;
+    let me = config.team.default_user.clone();
+    let now = chrono::Utc::now();
+    let started = Instant::now();
+    let run = |line: &str| exec(&core, line, &me, now, Durability::Deferred);
+    run("/product new A name:\"Bürostuhl Ergo\" price:199.99 tax:19%")?;
+    run("/product new B name:\"Handbuch Ergonomie\" price:24.50 tax:7%")?;
+    run("/product new C name:\"Einweisung vor Ort\" price:480 tax:0%")?;
+    let r = &config.process;
+    let first = |kind| r.numbering.format(kind).first;
+    for i in 0..invoices {
+        run(&format!(
+            "/lead new topic:\"Ausstattung {i}\" last:Kunde{i} company:\"Firma {i} GmbH\""
+        ))?;
+        let lead = r.show(Kind::Lead, first(Kind::Lead) + i as u64);
+        run(&format!("/qualify {lead}"))?;
+        let opp = r.show(Kind::Opportunity, first(Kind::Opportunity) + i as u64);
+        for l in 0..lines {
+            let sku = ["A", "B", "C"][(i + l) % 3];
+            let discount = if (i + l) % 4 == 0 { " discount:5%" } else { "" };
+            run(&format!(
+                "/opp line add {opp} sku:{sku} quantity:{}{discount}",
+                (i * 7 + l) % 20 + 1
+            ))?;
+        }
+        let q = r.show(Kind::Quote, first(Kind::Quote) + i as u64);
+        run(&format!("/quote new {opp}"))?;
+        run(&format!("/quote activate {q}"))?;
+        run(&format!("/quote win {q}"))?;
+        let so = r.show(Kind::Order, first(Kind::Order) + i as u64);
+        run(&format!("/order fulfil {so} reason:complete"))?;
+        run(&format!("/order invoice {so}"))?;
+    }
+    core.flush()?;
+    let setup_secs = started.elapsed().as_secs_f64();
+    let today = now.date_naive();
+    let number = |i: usize| RecordId::new(Kind::Invoice, first(Kind::Invoice) + i as u64);
+    let t = Instant::now();
+    let doc = leadline::documents::render(&core, number(0), today)?;
+    let first_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let mut samples = Vec::with_capacity(invoices);
+    let mut bytes = doc.pdf.len();
+    let all = Instant::now();
+    for i in 1..invoices {
+        let t = Instant::now();
+        let d = leadline::documents::render(&core, number(i), today)?;
+        samples.push(t.elapsed());
+        bytes += d.pdf.len();
+        anyhow::ensure!(d.facturx.is_some(), "invoice {i} has no e-invoice");
+    }
+    let mean_ms = all.elapsed().as_secs_f64() * 1000.0 / (invoices.max(2) - 1) as f64;
+    Ok(DocumentsReport {
+        invoices,
+        lines,
+        setup_secs,
+        first_ms,
+        render: Latency::of("render", samples),
+        mean_ms,
+        pdf_kib: bytes as f64 / invoices.max(1) as f64 / 1024.0,
+    })
 }

@@ -202,7 +202,12 @@ pub fn typeset(files: Files, today: chrono::NaiveDate) -> Result<Vec<u8>, Typese
         timestamp: world.today.map(typst_pdf::Timestamp::new_utc),
         ..Default::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|errors| world.error(&errors))
+    let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| world.error(&errors));
+    // Typst remembers the results of its steps across compilations; what
+    // was not used in the last few is dropped, so a long-running daemon
+    // neither grows nor slows down.
+    typst::comemo::evict(4);
+    pdf
 }
 
 impl DocWorld {

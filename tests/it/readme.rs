@@ -52,10 +52,15 @@ fn shell_words(line: &str) -> Vec<String> {
 }
 
 /// Whether `leadline <args>` runs here as written: no servers, no daemon,
-/// no files of the reader's.
+/// no files of the reader's (a `--config FILE` the README wrote before,
+/// in a `toml` block that starts with `# FILE`, is fine).
 fn runs_here(args: &[String]) -> bool {
+    let args: Vec<String> = match args.first().map(String::as_str) {
+        Some("--config") => args.iter().skip(2).cloned().collect(),
+        _ => args.to_vec(),
+    };
     match args.first().map(String::as_str) {
-        Some("cmd" | "tick" | "digest" | "check-config" | "backup" | "export") => true,
+        Some("cmd" | "tick" | "digest" | "check-config" | "backup" | "export" | "document") => true,
         Some("store") => args.get(1).is_some_and(|a| a == "check"),
         Some("outbox") => args.len() == 1,
         _ => false,
@@ -72,7 +77,25 @@ fn every_readme_example_runs_in_order_on_a_fresh_store() {
     let mut block: Option<String> = None;
     let mut after_sh = false;
     let mut shown = Vec::new();
+    // A toml block that starts with `# FILE`: the file the README's
+    // examples then name with --config.
+    let mut file: Option<(String, String)> = None;
     for line in readme.lines() {
+        if let (Some("toml"), Some((name, text))) = (block.as_deref(), file.as_mut()) {
+            if line.starts_with("```") {
+                std::fs::write(b.dir.path().join(&*name), &*text).expect("write README file");
+                file = None;
+            } else {
+                text.push_str(line);
+                text.push('\n');
+                if name.is_empty() {
+                    *name = line.trim_start_matches('#').trim().to_string();
+                }
+            }
+        }
+        if block.is_none() && line == "```toml" {
+            file = Some((String::new(), String::new()));
+        }
         if let Some(lang) = line.strip_prefix("```") {
             match block.take() {
                 Some(kind) => {
@@ -100,7 +123,29 @@ fn every_readme_example_runs_in_order_on_a_fresh_store() {
                 if !runs_here(args) {
                     continue;
                 }
-                let out = b.command().args(args).output().expect("run leadline");
+                // Run in the test's folder (files the README writes, and
+                // what the examples write, stay there); paths to the
+                // project's own files (config/leadline.toml) are the
+                // project's.
+                let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| {
+                        let here = b.dir.path().join(a);
+                        let project = root.join(a);
+                        if a.contains('/') && !here.exists() && project.exists() {
+                            project.display().to_string()
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+                let out = b
+                    .command()
+                    .current_dir(b.dir.path())
+                    .args(&args)
+                    .output()
+                    .expect("run leadline");
                 assert!(
                     out.status.success(),
                     "README example failed: {line}\n{}{}",
@@ -141,6 +186,16 @@ fn every_readme_example_runs_in_order_on_a_fresh_store() {
         shown.len() >= 6,
         "the worked example's output was not checked"
     );
+    // The documents the README's comments name were written.
+    for name in [
+        "Angebot-Q-1001-2.pdf",
+        "Rechnung-INV-1004.pdf",
+        "INV-1004.xml",
+        "Invoice-INV-1004.pdf",
+        "XRechnung-INV-1004.xml",
+    ] {
+        assert!(b.dir.path().join(name).exists(), "{name} was not written");
+    }
     // What the quickstart's comments promise.
     assert!(b.ok("/show INV-1001").contains("paid (Complete)"));
     assert!(b.ok("/show INV-1003").contains("cancels: INV-1002"));
