@@ -384,7 +384,20 @@ fn buyer(source: &Source, company: &CompanyConfig, rules: &crate::domain::Rules)
 /// The ISO code of a country as people write it (`Deutschland`,
 /// `Germany`, `DE`, `Österreich`...); `None` when it cannot be told.
 pub fn country_code(name: &str) -> Option<String> {
-    let n = crate::domain::fields::normalize_name(name);
+    let n: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'ä' => 'a',
+            'ö' => 'o',
+            'ü' => 'u',
+            'é' | 'è' => 'e',
+            'ñ' => 'n',
+            c => c,
+        })
+        .collect::<String>()
+        .replace('ß', "ss");
     let code = match n.as_str() {
         "de" | "deutschland" | "germany" | "brd" => "DE",
         "at" | "osterreich" | "oesterreich" | "austria" => "AT",

@@ -134,6 +134,16 @@ impl Lib {
         Lib::with_config(leadline::config::DEFAULT)
     }
 
+    /// The embedded default with a seller, so that quotes and invoices
+    /// can be sent as documents.
+    pub fn with_company() -> Lib {
+        Lib::with_config(&format!(
+            "{}\n{}",
+            leadline::config::DEFAULT,
+            crate::documents::COMPANY
+        ))
+    }
+
     /// A configuration given as TOML text.
     pub fn with_config(toml: &str) -> Lib {
         let config = Config::parse(toml, "test").expect("valid test config");

@@ -1134,17 +1134,18 @@ fn payments_are_recorded_with_amount_and_date_until_the_balance_is_zero() {
 
 #[test]
 fn the_mail_for_a_partly_paid_invoice_says_what_is_still_due() {
-    let t = Lib::new();
+    let t = Lib::with_company();
     t.invoice();
     t.ok("/invoice pay INV-1001 amount:260,88");
     t.ok("/invoice send INV-1001");
     let mail = outbox(&t).pop().expect("queued");
     assert!(
-        mail.text.contains("Paid:      260.88 EUR")
-            && mail.text.contains("Still due: 2,000.00 EUR"),
+        mail.text
+            .contains("Erhalten haben wir 260,88 €; offen sind noch 2.000,00 €."),
         "{}",
         mail.text
     );
+    assert_eq!(mail.documents.len(), 1, "the invoice goes along");
 }
 
 #[test]

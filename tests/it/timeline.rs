@@ -248,7 +248,7 @@ fn activities_are_listed_all_or_through_their_own_views() {
 
 #[test]
 fn the_opportunity_timeline_shows_the_mail_of_its_quotes_orders_and_invoices() {
-    let t = Lib::new();
+    let t = Lib::with_company();
     t.active_quote();
     t.ok("/quote send Q-1001");
     t.ok("/task Q-1001 \"Check the quote\" due:tomorrow");
