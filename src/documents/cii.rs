@@ -331,28 +331,44 @@ fn seller(x: &mut Xml, d: &Document) {
         }
         x.end();
     }
-    x.start("ram:PostalTradeAddress", &[]);
-    x.maybe("ram:PostcodeCode", s.postal_code.as_deref());
-    x.maybe("ram:LineOne", s.street.as_deref());
-    x.maybe("ram:CityName", s.city.as_deref());
-    x.text("ram:CountryID", &s.country);
+    let vat = s.vat_id.as_ref().map(|v| v.replace(' ', ""));
+    address(
+        x,
+        [&s.postal_code, &s.street, &s.city],
+        &s.country,
+        s.email.as_deref(),
+        [("VA", vat.as_deref()), ("FC", s.tax_number.as_deref())],
+    );
     x.end();
-    if let Some(email) = &s.email {
+}
+
+/// A party's address, electronic address (BT-34, BT-49) and tax
+/// registrations (`VA` VAT ID, `FC` tax number), in the schema's order.
+fn address(
+    x: &mut Xml,
+    [postcode, street, city]: [&Option<String>; 3],
+    country: &str,
+    email: Option<&str>,
+    registrations: [(&str, Option<&str>); 2],
+) {
+    x.start("ram:PostalTradeAddress", &[]);
+    x.maybe("ram:PostcodeCode", postcode.as_deref());
+    x.maybe("ram:LineOne", street.as_deref());
+    x.maybe("ram:CityName", city.as_deref());
+    x.text("ram:CountryID", country);
+    x.end();
+    if let Some(email) = email {
         x.start("ram:URIUniversalCommunication", &[]);
         x.text_with("ram:URIID", &[("schemeID", "EM")], email);
         x.end();
     }
-    if let Some(vat) = &s.vat_id {
-        x.start("ram:SpecifiedTaxRegistration", &[]);
-        x.text_with("ram:ID", &[("schemeID", "VA")], &vat.replace(' ', ""));
-        x.end();
+    for (scheme, id) in registrations {
+        if let Some(id) = id {
+            x.start("ram:SpecifiedTaxRegistration", &[]);
+            x.text_with("ram:ID", &[("schemeID", scheme)], id);
+            x.end();
+        }
     }
-    if let Some(number) = &s.tax_number {
-        x.start("ram:SpecifiedTaxRegistration", &[]);
-        x.text_with("ram:ID", &[("schemeID", "FC")], number);
-        x.end();
-    }
-    x.end();
 }
 
 fn buyer(x: &mut Xml, d: &Document) {
@@ -365,22 +381,13 @@ fn buyer(x: &mut Xml, d: &Document) {
         x.text("ram:PersonName", contact);
         x.end();
     }
-    x.start("ram:PostalTradeAddress", &[]);
-    x.maybe("ram:PostcodeCode", b.postal_code.as_deref());
-    x.maybe("ram:LineOne", b.street.as_deref());
-    x.maybe("ram:CityName", b.city.as_deref());
-    x.text("ram:CountryID", &b.country);
-    x.end();
-    if let Some(email) = &b.email {
-        x.start("ram:URIUniversalCommunication", &[]);
-        x.text_with("ram:URIID", &[("schemeID", "EM")], email);
-        x.end();
-    }
-    if let Some(vat) = &b.vat_id {
-        x.start("ram:SpecifiedTaxRegistration", &[]);
-        x.text_with("ram:ID", &[("schemeID", "VA")], vat);
-        x.end();
-    }
+    address(
+        x,
+        [&b.postal_code, &b.street, &b.city],
+        &b.country,
+        b.email.as_deref(),
+        [("VA", b.vat_id.as_deref()), ("FC", None)],
+    );
     x.end();
 }
 
