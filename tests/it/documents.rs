@@ -587,3 +587,37 @@ fn random_invoices_and_credit_notes_validate_and_their_pdf_states_the_totals_of_
         }
     }
 }
+
+#[test]
+fn a_public_customer_gets_the_xrechnung_xml_beside_the_pdf() {
+    let d = Docs::new("");
+    d.journey();
+    d.cmd("/account edit A-1001 leitweg_id:04011000-1234512345-06");
+    let pdf = d.written("INV-1001");
+    let xrechnung = d.b.dir.path().join("XRechnung-INV-1001.xml");
+    let xml = std::fs::read_to_string(&xrechnung).expect("the XRechnung XML was written");
+    for part in [
+        "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0",
+        "<ram:BuyerReference>04011000-1234512345-06</ram:BuyerReference>",
+        "<ram:URIID schemeID=\"EM\">vertrieb@muster.example</ram:URIID>",
+        "<ram:GrandTotalAmount>3027.65</ram:GrandTotalAmount>",
+    ] {
+        assert!(xml.contains(part), "{part} missing in\n{xml}");
+    }
+    // The same CII schema as Factur-X's EN 16931 profile.
+    let out = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import sys; from facturx import xml_check_xsd; xml_check_xsd(open(sys.argv[1], 'rb').read(), flavor='factur-x', level='en16931'); print('valid')",
+        ])
+        .arg(&xrechnung)
+        .output()
+        .expect("python");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("valid"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The Factur-X inside the PDF stays EN 16931's own.
+    facturx_check(&[pdf]);
+}
