@@ -218,6 +218,18 @@ pub fn write(d: &Document, guideline: &str) -> Result<String, String> {
     x.end();
 
     x.start("ram:ApplicableHeaderTradeDelivery", &[]);
+    // An intra-community supply names where the goods went (BT-80).
+    if d.taxes.iter().any(|t| t.category == "K") {
+        x.start("ram:ShipToTradeParty", &[]);
+        x.text("ram:Name", &d.buyer.name);
+        x.start("ram:PostalTradeAddress", &[]);
+        x.maybe("ram:PostcodeCode", d.buyer.postal_code.as_deref());
+        x.maybe("ram:LineOne", d.buyer.street.as_deref());
+        x.maybe("ram:CityName", d.buyer.city.as_deref());
+        x.text("ram:CountryID", &d.buyer.country);
+        x.end();
+        x.end();
+    }
     if let Some(date) = d.delivery_date {
         x.start("ram:ActualDeliverySupplyChainEvent", &[]);
         x.date("ram:OccurrenceDateTime", date);
@@ -247,8 +259,8 @@ pub fn write(d: &Document, guideline: &str) -> Result<String, String> {
         x.start("ram:ApplicableTradeTax", &[]);
         x.text("ram:CalculatedAmount", &amount(d, t.tax));
         x.text("ram:TypeCode", "VAT");
-        if t.category == "E" {
-            x.text("ram:ExemptionReason", &exemption_reason(d));
+        if t.category != "S" {
+            x.text("ram:ExemptionReason", &exemption_reason(d, t.category));
         }
         x.text("ram:BasisAmount", &amount(d, t.basis));
         x.text("ram:CategoryCode", t.category);
@@ -405,21 +417,31 @@ fn reason_freight(d: &Document) -> &'static str {
     }
 }
 
-/// Why 0% parts are exempt: the configured reason, or a general one.
-pub fn exemption_reason(d: &Document) -> String {
-    d.seller.exemption_reason.clone().unwrap_or_else(|| {
-        match d.language {
-            super::model::Lang::De => "Steuerfreie Leistung",
-            super::model::Lang::En => "VAT exempt",
+/// Why a 0 % part of `category` is free of VAT, as the invoice must say
+/// (§14 (4) Nr. 8 UStG): the configured reason for exempt parts.
+pub fn exemption_reason(d: &Document, category: &str) -> String {
+    use super::model::Lang::{De, En};
+    match (category, d.language) {
+        ("K", De) => {
+            "Steuerfreie innergemeinschaftliche Lieferung (§ 4 Nr. 1b i. V. m. § 6a UStG)".into()
         }
-        .to_string()
-    })
+        ("K", En) => "Tax-exempt intra-community supply (Art. 138 VAT Directive)".into(),
+        ("G", De) => "Steuerfreie Ausfuhrlieferung (§ 4 Nr. 1a i. V. m. § 6 UStG)".into(),
+        ("G", En) => "Tax-exempt export (Art. 146 VAT Directive)".into(),
+        (_, lang) => d.seller.exemption_reason.clone().unwrap_or_else(|| {
+            match lang {
+                De => "Steuerfreie Leistung",
+                En => "VAT exempt",
+            }
+            .to_string()
+        }),
+    }
 }
 
-/// The note an invoice with exempt parts carries.
-fn exemption_note(d: &Document) -> Option<String> {
+/// The note an invoice with parts free of VAT carries.
+pub fn exemption_note(d: &Document) -> Option<String> {
     d.taxes
         .iter()
-        .any(|t| t.category == "E")
-        .then(|| exemption_reason(d))
+        .find(|t| t.category != "S")
+        .map(|t| exemption_reason(d, t.category))
 }

@@ -286,9 +286,7 @@ fn view(d: &Document, logo: Option<&std::path::Path>) -> serde_json::Value {
             Lang::En => "The date of supply is the invoice date.".to_string(),
         });
     }
-    if d.taxes.iter().any(|x| x.category == "E") {
-        notes.push(cii::exemption_reason(d));
-    }
+    notes.extend(cii::exemption_note(d));
     json!({
         "kind": d.kind,
         "language": l,

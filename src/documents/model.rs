@@ -227,7 +227,8 @@ pub fn build(
             )
         }
     };
-    let exempt = |rate: Decimal| rate.is_zero();
+    let zero = zero_rated(&company.country, &buyer);
+    let category = |rate: Decimal| if rate.is_zero() { zero } else { "S" };
     let c = &pricing.currency;
     let lines: Vec<DocLine> = pricing
         .lines
@@ -246,7 +247,7 @@ pub fn build(
                 discount: a.discount,
                 net: a.net,
                 tax_rate: l.tax_rate.normalize(),
-                tax_category: if exempt(l.tax_rate) { "E" } else { "S" },
+                tax_category: category(l.tax_rate),
             }
         })
         .collect();
@@ -256,7 +257,7 @@ pub fn build(
         .into_iter()
         .map(|p| TaxPart {
             rate: p.rate,
-            category: if exempt(p.rate) { "E" } else { "S" },
+            category: category(p.rate),
             lines_net: p.lines_net,
             allowance: p.allowance,
             charge: p.charge,
@@ -308,6 +309,26 @@ pub fn build(
             due: grand - paid,
         },
         description,
+    }
+}
+
+/// The member states of the European Union (VAT area), by ISO code.
+const EU: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+/// What a 0 % part is (UNTDID 5305): `K` an intra-community supply (a
+/// buyer in another EU state with a VAT ID, §4 Nr. 1b and §6a UStG), `G`
+/// an export outside the EU (§4 Nr. 1a and §6 UStG), else `E` exempt for
+/// the reason configured.
+pub fn zero_rated(seller_country: &str, buyer: &Buyer) -> &'static str {
+    let abroad = buyer.country != seller_country;
+    let in_eu = EU.contains(&buyer.country.as_str());
+    match (abroad, in_eu, buyer.vat_id.is_some()) {
+        (true, true, true) => "K",
+        (true, false, _) => "G",
+        _ => "E",
     }
 }
 

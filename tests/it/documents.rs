@@ -621,3 +621,95 @@ fn a_public_customer_gets_the_xrechnung_xml_beside_the_pdf() {
     // The Factur-X inside the PDF stays EN 16931's own.
     facturx_check(&[pdf]);
 }
+
+#[test]
+fn the_logo_is_printed_and_the_same_record_renders_to_the_same_document() {
+    use base64::Engine;
+    let d = Docs::new("");
+    let logo = d.b.dir.path().join("logo.png");
+    // An 8x4 blue PNG.
+    let png = base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAgAAAAECAIAAAA8r+mnAAAAEUlEQVR4nGOQC1iAFTFQTwIAh/4hwQ99+7sAAAAASUVORK5CYII=")
+        .expect("png");
+    std::fs::write(&logo, png).expect("logo");
+    let cfg = std::fs::read_to_string(&d.cfg).expect("config");
+    std::fs::write(
+        &d.cfg,
+        cfg.replace(
+            "[company]\n",
+            &format!("[company]\nlogo = \"{}\"\n", logo.display()),
+        ),
+    )
+    .expect("config");
+    d.journey();
+    let first = std::fs::read(d.written("INV-1001")).expect("pdf");
+    let images = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(d.b.dir.path().join("INV-1001.pdf"))
+        .output()
+        .expect("pdfimages (poppler-utils)");
+    let list = String::from_utf8_lossy(&images.stdout);
+    assert!(
+        list.lines()
+            .any(|l| l.contains("image") && l.contains(" 8 ") && l.contains(" 4 ")),
+        "the 8x4 logo is not in the PDF:\n{list}"
+    );
+    // Rendered again from the stored record: the same document, byte for
+    // byte (the same day).
+    let again = std::fs::read(d.written("INV-1001")).expect("pdf");
+    assert!(first == again, "a second rendering differs");
+    // A logo that is not an image is refused when the config is read.
+    let bad = d.b.file(
+        "bad.toml",
+        "[company]\nname = \"X\"\nlogo = \"/etc/passwd\"\n",
+    );
+    let out = d.b.run(&["check-config", &bad.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("company.logo: /etc/passwd is not a PNG, JPEG or SVG file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_supply_to_a_business_elsewhere_in_the_eu_is_an_intra_community_supply_and_says_so() {
+    let d = Docs::new("");
+    for line in [
+        "/lead new topic:Sièges first:Claire last:Martin company:\"Meubles SARL\" email:claire@meubles.example",
+        "/qualify L-1001",
+        "/account edit A-1001 street:\"12 rue de Rivoli\" postal_code:75001 city:Paris country:Frankreich vat_id:\"FR 40 303265045\"",
+        "/product new CHAIR-EU name:\"Bürostuhl (EU)\" price:199.99 tax:0%",
+        "/opp line add O-1001 sku:CHAIR-EU quantity:10",
+        "/quote new O-1001",
+        "/quote activate Q-1001",
+        "/quote win Q-1001",
+        "/order fulfil SO-1001 reason:complete",
+        "/order invoice SO-1001",
+    ] {
+        d.cmd(line);
+    }
+    let pdf = d.written("INV-1001");
+    let x = &facturx_check(std::slice::from_ref(&pdf))[0];
+    assert_eq!(x["TaxTotalAmount"], "0.00");
+    let xml = std::fs::read_to_string(pdf.with_extension("xml")).expect("xml");
+    for part in [
+        "<ram:CategoryCode>K</ram:CategoryCode>",
+        "<ram:ExemptionReason>Steuerfreie innergemeinschaftliche Lieferung",
+        "<ram:ID schemeID=\"VA\">FR40303265045</ram:ID>",
+        "<ram:ShipToTradeParty>",
+        "<ram:CountryID>FR</ram:CountryID>",
+    ] {
+        assert!(xml.contains(part), "{part} missing in\n{xml}");
+    }
+    let text = pages(&pdf).join("\n");
+    for part in [
+        "Steuerfreie innergemeinschaftliche Lieferung",
+        "FR40303265045",
+        "FRANKREICH",
+    ] {
+        assert!(
+            text.contains(part),
+            "'{part}' is not on the invoice:\n{text}"
+        );
+    }
+}
