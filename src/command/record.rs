@@ -449,6 +449,7 @@ fn create(
                 language: None,
                 vat_id: None,
                 leitweg_id: None,
+                reverse_charge: false,
                 owner,
                 custom: Default::default(),
                 created_at: ctx.now,

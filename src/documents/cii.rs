@@ -428,6 +428,8 @@ pub fn exemption_reason(d: &Document, category: &str) -> String {
         ("K", En) => "Tax-exempt intra-community supply (Art. 138 VAT Directive)".into(),
         ("G", De) => "Steuerfreie Ausfuhrlieferung (§ 4 Nr. 1a i. V. m. § 6 UStG)".into(),
         ("G", En) => "Tax-exempt export (Art. 146 VAT Directive)".into(),
+        ("AE", De) => "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG)".into(),
+        ("AE", En) => "Reverse charge: the recipient owes the VAT (Art. 196 VAT Directive)".into(),
         (_, lang) => d.seller.exemption_reason.clone().unwrap_or_else(|| {
             match lang {
                 De => "Steuerfreie Leistung",

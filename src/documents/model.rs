@@ -58,6 +58,8 @@ pub struct Buyer {
     pub vat_id: Option<String>,
     /// The Leitweg-ID of a public customer (XRechnung's buyer reference).
     pub leitweg_id: Option<String>,
+    /// Its 0 % parts are reverse charge (§ 13b UStG).
+    pub reverse_charge: bool,
     pub email: Option<String>,
     /// The account's id as shown (`A-1001`): the customer number.
     pub number: Option<String>,
@@ -318,11 +320,15 @@ const EU: [&str; 27] = [
     "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 ];
 
-/// What a 0 % part is (UNTDID 5305): `K` an intra-community supply (a
-/// buyer in another EU state with a VAT ID, §4 Nr. 1b and §6a UStG), `G`
-/// an export outside the EU (§4 Nr. 1a and §6 UStG), else `E` exempt for
-/// the reason configured.
+/// What a 0 % part is (UNTDID 5305): `AE` reverse charge when the
+/// account says so (§ 13b UStG), `K` an intra-community supply (a buyer in
+/// another EU state with a VAT ID, § 4 Nr. 1b and § 6a UStG), `G` an
+/// export outside the EU (§ 4 Nr. 1a and § 6 UStG), else `E` exempt for the
+/// reason configured.
 pub fn zero_rated(seller_country: &str, buyer: &Buyer) -> &'static str {
+    if buyer.reverse_charge {
+        return "AE";
+    }
     let abroad = buyer.country != seller_country;
     let in_eu = EU.contains(&buyer.country.as_str());
     match (abroad, in_eu, buyer.vat_id.is_some()) {
@@ -397,6 +403,7 @@ fn buyer(source: &Source, company: &CompanyConfig, rules: &crate::domain::Rules)
         country_name,
         vat_id: a.vat_id.clone(),
         leitweg_id: a.leitweg_id.clone(),
+        reverse_charge: a.reverse_charge,
         email: source.contact.and_then(|c| c.email.clone()),
         number: Some(rules.show(crate::domain::Kind::Account, a.number)),
     }

@@ -355,6 +355,7 @@ impl Lead {
                     language: None,
                     vat_id: None,
                     leitweg_id: None,
+                    reverse_charge: false,
                     owner: self.owner.clone(),
                     custom: carry_custom(rules, Kind::Account, &self.custom),
                     created_at: now,

@@ -199,6 +199,10 @@ pub struct Account {
     /// XRechnung, with this as the buyer reference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leitweg_id: Option<String>,
+    /// Its 0 % parts are reverse charge (§ 13b UStG): the customer owes
+    /// the VAT, and the invoice says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reverse_charge: bool,
     pub owner: String,
     #[serde(default, skip_serializing_if = "CustomValues::is_empty")]
     pub custom: CustomValues,
@@ -262,6 +266,7 @@ impl Editable for Account {
         "language" | "lang" | "sprache" => FieldType::Choice(&["de", "en"]),
         "vat_id" | "ust_id" | "ustid" | "vat" => FieldType::Text,
         "leitweg_id" | "leitweg" => FieldType::Text,
+        "reverse_charge" | "reverse" | "13b" => FieldType::Choice(&["yes", "no"]),
         "owner" => FieldType::Owner,
     ];
 
@@ -275,6 +280,7 @@ impl Editable for Account {
             "language" => self.language = value.text().map(|l| l.to_lowercase()),
             "vat_id" => self.vat_id = value.text().map(|v| v.replace(' ', "").to_uppercase()),
             "leitweg_id" => self.leitweg_id = value.text(),
+            "reverse_charge" => self.reverse_charge = value.text().is_some_and(|v| v == "yes"),
             "owner" => self.owner = value.required_text("the owner")?,
             f if self.address.set(f, value.clone().text()) => {}
             _ => return Err(Refusal::new(format!("accounts have no field {field}"))),

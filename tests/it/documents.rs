@@ -712,4 +712,30 @@ fn a_supply_to_a_business_elsewhere_in_the_eu_is_an_intra_community_supply_and_s
             "'{part}' is not on the invoice:\n{text}"
         );
     }
+    // A service to the same customer under reverse charge (§ 13b UStG).
+    for line in [
+        "/account edit A-1001 reverse_charge:yes",
+        "/opp reopen O-1001",
+        "/opp line add O-1001 description:\"Montage vor Ort\" quantity:8 price:65 tax:0%",
+        "/quote new O-1001",
+        "/quote activate Q-1002",
+        "/quote win Q-1002",
+        "/order fulfil SO-1002 reason:complete",
+        "/order invoice SO-1002",
+    ] {
+        d.cmd(line);
+    }
+    let pdf = d.written("INV-1002");
+    facturx_check(std::slice::from_ref(&pdf));
+    let xml = std::fs::read_to_string(pdf.with_extension("xml")).expect("xml");
+    assert!(
+        xml.contains("<ram:CategoryCode>AE</ram:CategoryCode>")
+            && xml.contains("<ram:ExemptionReason>Steuerschuldnerschaft des Leistungsempfängers"),
+        "{xml}"
+    );
+    let text = pages(&pdf).join("\n");
+    assert!(
+        text.contains("Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG)"),
+        "{text}"
+    );
 }
