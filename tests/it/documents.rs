@@ -44,8 +44,24 @@ pub fn python() -> PathBuf {
 }
 
 /// Checks e-invoices with tests/support/facturx_check.py: one JSON object
-/// per PDF with the totals its XML states.
+/// per PDF with the totals its XML states. qpdf checks each file's
+/// structure first (the incremental update with the Factur-X XMP
+/// included).
 pub fn facturx_check(pdfs: &[PathBuf]) -> Vec<serde_json::Value> {
+    for pdf in pdfs {
+        let out = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(pdf)
+            .output()
+            .expect("qpdf must be installed (scripts/test installs it)");
+        assert!(
+            out.status.success(),
+            "qpdf finds {} broken: {}{}",
+            pdf.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/facturx_check.py");
     let out = std::process::Command::new(python())
         .arg(script)
