@@ -29,6 +29,7 @@ pub mod quote;
 pub mod record;
 pub mod records;
 mod render;
+pub mod report;
 pub mod search;
 pub mod team;
 mod values;
@@ -155,6 +156,7 @@ pub enum Outcome {
     Product(product::Done),
     Record(record::Done),
     Search(search::Done),
+    Report(report::Done),
     Activity(activities::Done),
     Mailbox(mailbox::Done),
 }
@@ -172,6 +174,7 @@ impl Outcome {
             Outcome::Product(d) => product::render(d, ctx),
             Outcome::Record(d) => record::render(d, ctx),
             Outcome::Search(d) => search::render(d, ctx),
+            Outcome::Report(d) => report::render(d, ctx),
             Outcome::Activity(d) => activities::render(d, ctx),
             Outcome::Mailbox(d) => mailbox::render(d, ctx),
         }
@@ -282,6 +285,7 @@ const FAMILIES: &[Family] = &[
     product::FAMILY,
     record::FAMILY,
     search::FAMILY,
+    report::FAMILY,
 ];
 
 /// The steps roles and confirmations can name.

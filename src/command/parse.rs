@@ -103,6 +103,15 @@ pub enum Command {
         fields: Fields,
     },
     Show(Target),
+    /// `/pipeline`: open opportunities grouped, for one owner or the team.
+    Pipeline {
+        owner: Option<String>,
+        by: super::report::By,
+    },
+    /// `/report aging`: unpaid invoices by days overdue.
+    Aging {
+        owner: Option<String>,
+    },
     /// The document of a quote, order or invoice (`/quote pdf Q-1001`),
     /// rendered by the front end and sent along as a file.
     Document(RecordId),
@@ -283,6 +292,8 @@ impl Command {
             Command::Help(_)
                 | Command::Show(_)
                 | Command::Document(_)
+                | Command::Pipeline { .. }
+                | Command::Aging { .. }
                 | Command::List(_)
                 | Command::History(_)
                 | Command::Timeline(_)

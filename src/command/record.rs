@@ -756,7 +756,7 @@ fn merge_newest(
 /// The distinct path segments right under `base` (states under
 /// `i/lead/so/`, owners under `i/lead/so/open/`), found by seeking from
 /// one segment's keys past their end to the next: one seek each.
-fn segments(tx: &dyn Tx, base: &[u8]) -> Result<Vec<String>, CommandError> {
+pub(super) fn segments(tx: &dyn Tx, base: &[u8]) -> Result<Vec<String>, CommandError> {
     let mut found = Vec::new();
     let mut from: Option<Vec<u8>> = None;
     while let Some((key, _)) = tx.scan(base, from.as_deref(), false, 1)?.into_iter().next() {

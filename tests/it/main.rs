@@ -31,6 +31,7 @@ mod package;
 mod process;
 mod properties;
 mod readme;
+mod reports;
 mod scheduler;
 mod secrets;
 mod timeline;

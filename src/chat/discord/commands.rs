@@ -284,6 +284,23 @@ pub(super) fn commands(config: &Config) -> Vec<CreateCommand> {
             ),
         ],
     ));
+    out.push(command(
+        "pipeline",
+        "Open opportunities: estimated and weighted revenue",
+        vec![
+            string("owner", "a member, or team (default: the team)", false),
+            choice_list("by", "group by", false, &["month", "owner", "stage"]),
+        ],
+    ));
+    out.push(command(
+        "report",
+        "Reports",
+        vec![sub(
+            "aging",
+            "Unpaid invoices by days overdue",
+            vec![string("owner", "a member, or team", false)],
+        )],
+    ));
     out.push(command("show", "Show any record", vec![rec()]));
     out.push(command("history", "Who changed what", vec![rec()]));
     out.push(command(
