@@ -112,6 +112,12 @@ pub enum Command {
     Aging {
         owner: Option<String>,
     },
+    /// `/report wonlost`: opportunities won and lost in a period.
+    WonLost {
+        from: Option<chrono::NaiveDate>,
+        to: Option<chrono::NaiveDate>,
+        by: super::report::WonLostBy,
+    },
     /// The document of a quote, order or invoice (`/quote pdf Q-1001`),
     /// rendered by the front end and sent along as a file.
     Document(RecordId),
@@ -294,6 +300,7 @@ impl Command {
                 | Command::Document(_)
                 | Command::Pipeline { .. }
                 | Command::Aging { .. }
+                | Command::WonLost { .. }
                 | Command::List(_)
                 | Command::History(_)
                 | Command::Timeline(_)

@@ -34,6 +34,10 @@ pub(super) const FAMILY: Family = Family {
             "open opportunities: count, estimated and weighted revenue (probability), with totals",
         ),
         (
+            "/report wonlost [from:2026-01-01] [to:today] [by:reason|owner|competitor|product]",
+            "opportunities won and lost in a period, counted and summed (won: actual revenue; lost: estimate)",
+        ),
+        (
             "/report aging [owner:maria]",
             "unpaid invoices by days overdue: not due, 1-30, 31-60, 61-90, over 90",
         ),
@@ -85,9 +89,30 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
             Some("aging") => Command::Aging {
                 owner: owner(args)?,
             },
+            Some("wonlost" | "won_lost" | "winloss") => {
+                let today = args.ctx.today();
+                let date = |v: Option<String>| -> Result<Option<NaiveDate>, CommandError> {
+                    v.map(|d| super::values::parse_date(&d, today).map_err(invalid))
+                        .transpose()
+                };
+                let from = date(args.opt(&["from", "since"])?)?;
+                let to = date(args.opt(&["to", "until"])?)?;
+                let by = match args.opt(&["by", "group"])?.as_deref() {
+                    None | Some("reason") => WonLostBy::Reason,
+                    Some("owner") => WonLostBy::Owner,
+                    Some("competitor") => WonLostBy::Competitor,
+                    Some("product") => WonLostBy::Product,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "by:{other} is not a grouping; by:reason, by:owner, by:competitor or by:product"
+                        )))
+                    }
+                };
+                Command::WonLost { from, to, by }
+            }
             Some(other) => {
                 return Err(invalid(format!(
-                    "/report has no report '{other}'; reports: aging (and /pipeline)"
+                    "/report has no report '{other}'; reports: wonlost, aging (and /pipeline)"
                 )))
             }
             None => return Err(invalid("/report needs a report: /report aging")),
@@ -98,7 +123,31 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
 
 /// Reports only read.
 fn step(cmd: &Command) -> Option<&'static str> {
-    matches!(cmd, Command::Pipeline { .. } | Command::Aging { .. }).then_some("read")
+    matches!(
+        cmd,
+        Command::Pipeline { .. } | Command::Aging { .. } | Command::WonLost { .. }
+    )
+    .then_some("read")
+}
+
+/// How `/report wonlost` groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WonLostBy {
+    Reason,
+    Owner,
+    Competitor,
+    Product,
+}
+
+/// One group of `/report wonlost`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WonLostRow {
+    pub group: String,
+    pub won: usize,
+    pub won_amount: Decimal,
+    pub lost: usize,
+    pub lost_amount: Decimal,
 }
 
 /// One group of a report: what it is, how many, and the amounts.
@@ -120,6 +169,14 @@ pub enum Done {
         rows: Vec<Row>,
         total: Row,
         /// Opportunities in another currency than the team's, not summed.
+        other_currency: usize,
+    },
+    WonLost {
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        by: WonLostBy,
+        rows: Vec<WonLostRow>,
+        total: WonLostRow,
         other_currency: usize,
     },
     Aging {
@@ -263,6 +320,96 @@ fn apply(
                 other_currency,
             }
         }
+        Command::WonLost { from, to, by } => {
+            let mut rows: Vec<WonLostRow> = Vec::new();
+            let mut other_currency = 0;
+            for (state, won) in [("won", true), ("lost", false)] {
+                for n in in_state(tx, Kind::Opportunity, state, None)? {
+                    let Some(o) = load::<Opportunity>(tx, n, None)? else {
+                        continue;
+                    };
+                    if o.pricing.currency != ctx.rules.currency {
+                        other_currency += 1;
+                        continue;
+                    }
+                    let (date, reason, competitor, amount) = match &o.state {
+                        OppState::Won {
+                            actual_revenue,
+                            date,
+                            ..
+                        } => (*date, "(won)".to_string(), None, *actual_revenue),
+                        OppState::Lost {
+                            closing,
+                            competitor,
+                        } => (
+                            closing.date,
+                            closing.reason.clone(),
+                            competitor.clone(),
+                            o.estimated_revenue
+                                .unwrap_or_else(|| o.pricing.totals().pre_freight_amount),
+                        ),
+                        OppState::Open { .. } => continue,
+                    };
+                    if from.is_some_and(|f| date < f) || to.is_some_and(|t| date > t) {
+                        continue;
+                    }
+                    let groups: Vec<(String, Decimal)> = match by {
+                        WonLostBy::Reason => vec![(reason, amount)],
+                        WonLostBy::Owner => vec![(o.owner.clone(), amount)],
+                        WonLostBy::Competitor => {
+                            vec![(competitor.unwrap_or_else(|| "(none)".to_string()), amount)]
+                        }
+                        WonLostBy::Product => o
+                            .pricing
+                            .lines
+                            .iter()
+                            .map(|l| {
+                                (
+                                    l.sku.clone().unwrap_or_else(|| "(write-in)".to_string()),
+                                    l.amounts(&o.pricing.currency).net,
+                                )
+                            })
+                            .collect(),
+                    };
+                    for (group, amount) in groups {
+                        let i = match rows.iter().position(|r| r.group == group) {
+                            Some(i) => i,
+                            None => {
+                                rows.push(WonLostRow {
+                                    group,
+                                    ..WonLostRow::default()
+                                });
+                                rows.len() - 1
+                            }
+                        };
+                        let row = &mut rows[i];
+                        if won {
+                            row.won += 1;
+                            row.won_amount += amount;
+                        } else {
+                            row.lost += 1;
+                            row.lost_amount += amount;
+                        }
+                    }
+                }
+            }
+            rows.sort_by(|a, b| a.group.cmp(&b.group));
+            let total = WonLostRow {
+                group: "total".to_string(),
+                won: rows.iter().map(|r| r.won).sum(),
+                won_amount: rows.iter().map(|r| r.won_amount).sum(),
+                lost: rows.iter().map(|r| r.lost).sum(),
+                lost_amount: rows.iter().map(|r| r.lost_amount).sum(),
+            };
+            Done::WonLost {
+                from: *from,
+                to: *to,
+                by: *by,
+                rows,
+                total,
+                other_currency,
+            }
+        }
         Command::Aging { owner } => {
             let today = ctx.today();
             let buckets = [
@@ -351,6 +498,56 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                     r.count,
                     money(r.amount),
                     money(r.weighted)
+                ));
+            }
+            if *other_currency > 0 {
+                text.push_str(&format!(
+                    "\n  ({other_currency} in another currency than {} not summed)",
+                    c.code()
+                ));
+            }
+            reply(
+                ctx,
+                text,
+                &serde_json::json!({"by": by, "rows": rows, "total": total}),
+                vec![],
+            )
+        }
+        Done::WonLost {
+            from,
+            to,
+            by,
+            rows,
+            total,
+            other_currency,
+        } => {
+            let period = match (from, to) {
+                (None, None) => "all time".to_string(),
+                (f, t) => format!(
+                    "{} to {}",
+                    f.map_or("the start".to_string(), |d| d.to_string()),
+                    t.map_or("today".to_string(), |d| d.to_string())
+                ),
+            };
+            // Counted by opportunity (by product: by line).
+            let closed = total.won + total.lost;
+            let rate = (total.won * 100).checked_div(closed).unwrap_or(0);
+            let mut text = format!(
+                "won and lost, {period}: {} won, {} lost ({rate}% won)",
+                total.won, total.lost
+            );
+            text.push_str(&format!(
+                "\n  {:<20} {:>4} {:>16} {:>4} {:>16}",
+                "", "won", "", "lost", ""
+            ));
+            for r in rows.iter().chain(std::iter::once(total)) {
+                text.push_str(&format!(
+                    "\n  {:<20} {:>4} {:>16} {:>4} {:>16}",
+                    r.group,
+                    r.won,
+                    money(r.won_amount),
+                    r.lost,
+                    money(r.lost_amount)
                 ));
             }
             if *other_currency > 0 {

@@ -90,7 +90,8 @@ fn slash_commands_run_through_the_workflow_core_with_roles_and_confirmations() {
         .collect();
     for n in [
         "lead", "opp", "quote", "order", "invoice", "contact", "account", "activity", "task",
-        "call", "meeting", "note", "timeline", "email", "inbox", "outbox", "find",
+        "call", "meeting", "note", "timeline", "email", "inbox", "outbox", "find", "pipeline",
+        "report",
     ] {
         assert!(names.contains(&n), "/{n} is not registered: {names:?}");
     }

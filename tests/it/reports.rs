@@ -36,6 +36,7 @@ fn the_pipeline_sums_open_opportunities_estimated_and_weighted_by_month_owner_an
     );
     let line = |text: &str, group: &str| -> String {
         text.lines()
+            .skip(1)
             .find(|l| l.trim_start().starts_with(group))
             .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
             .split_whitespace()
@@ -81,7 +82,9 @@ fn the_pipeline_sums_open_opportunities_estimated_and_weighted_by_month_owner_an
     assert!(t
         .invalid("/pipeline by:color")
         .contains("by:month, by:owner or by:stage"));
-    assert!(t.invalid("/report pipes").contains("reports: aging"));
+    assert!(t
+        .invalid("/report pipes")
+        .contains("reports: wonlost, aging"));
 }
 
 #[test]
@@ -112,6 +115,7 @@ fn aging_puts_each_unpaid_balance_in_its_overdue_bucket() {
     let text = r.text;
     let row = |group: &str| -> String {
         text.lines()
+            .skip(1)
             .find(|l| l.trim_start().starts_with(group))
             .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
             .split_whitespace()
@@ -123,4 +127,68 @@ fn aging_puts_each_unpaid_balance_in_its_overdue_bucket() {
     assert_eq!(row("61-90"), "61-90 days 1 1,260.88 EUR");
     assert_eq!(row("total"), "total 2 1,498.87 EUR");
     assert_eq!(r.data["total"]["count"], 2);
+}
+
+#[test]
+fn won_and_lost_are_counted_and_summed_by_reason_owner_competitor_and_product() {
+    let t = Lib::with_config(TEAM);
+    t.ok("/product new CHAIR-01 name:Chair price:100 tax:19%");
+    t.ok("/product new DESK-01 name:Desk price:500 tax:19%");
+    for (i, company) in ["A", "B", "C"].iter().enumerate() {
+        t.ok(&format!(
+            "/lead new topic:Deal{i} last:L{i} company:{company}"
+        ));
+        t.ok(&format!("/qualify L-{}", 1001 + i));
+    }
+    t.ok("/opp line add O-1001 sku:CHAIR-01 qty:10");
+    t.ok("/opp win O-1001 revenue:950");
+    t.ok("/opp edit O-1002 revenue:2000");
+    t.ok("/opp line add O-1002 sku:DESK-01 qty:4");
+    t.ok("/opp lose O-1002 reason:\"Out-Sold\" competitor:\"Möbel Meier\"");
+    t.ok("/opp edit O-1003 revenue:300 owner:maria");
+    t.ok("/opp line add O-1003 sku:CHAIR-01 qty:3");
+    t.ok("/opp lose O-1003 reason:Canceled");
+    let row = |text: &str, group: &str| -> String {
+        text.lines()
+            .skip(1)
+            .find(|l| l.trim_start().starts_with(group))
+            .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let by_reason = t.ok("/report wonlost").text;
+    assert!(by_reason.contains("1 won, 2 lost (33% won)"), "{by_reason}");
+    assert_eq!(row(&by_reason, "(won)"), "(won) 1 950.00 EUR 0 0.00 EUR");
+    assert_eq!(
+        row(&by_reason, "Out-sold"),
+        "Out-sold 0 0.00 EUR 1 2,000.00 EUR"
+    );
+    assert_eq!(
+        row(&by_reason, "total"),
+        "total 1 950.00 EUR 2 2,300.00 EUR"
+    );
+    let by_competitor = t.ok("/report wonlost by:competitor").text;
+    assert_eq!(
+        row(&by_competitor, "Möbel Meier"),
+        "Möbel Meier 0 0.00 EUR 1 2,000.00 EUR"
+    );
+    let by_owner = t.ok("/report wonlost by:owner").text;
+    assert_eq!(row(&by_owner, "maria"), "maria 0 0.00 EUR 1 300.00 EUR");
+    // By product: the lines' nets.
+    let by_product = t.ok("/report wonlost by:product").text;
+    assert_eq!(
+        row(&by_product, "CHAIR-01"),
+        "CHAIR-01 1 1,000.00 EUR 1 300.00 EUR"
+    );
+    assert_eq!(
+        row(&by_product, "DESK-01"),
+        "DESK-01 0 0.00 EUR 1 2,000.00 EUR"
+    );
+    // A period that ends before everything: nothing.
+    let none = t.ok("/report wonlost to:2026-11-29").text;
+    assert!(none.contains("0 won, 0 lost"), "{none}");
+    assert!(t
+        .invalid("/report wonlost from:someday")
+        .contains("is not a date"));
 }
