@@ -894,6 +894,14 @@ enum Which {
         #[arg(long, default_value_t = 10)]
         lines: usize,
     },
+    /// Reports (/pipeline, /report wonlost, /report aging) on a store of
+    /// many opportunities, a third of them won or lost.
+    Reports {
+        #[arg(long, default_value_t = 30_000)]
+        opportunities: usize,
+        #[arg(long, default_value_t = 200)]
+        probes: usize,
+    },
     /// The scheduler: sweep and digests on a store of many activities
     /// (seeded in --dir on the first run, reused after).
     Scheduler {
@@ -940,6 +948,25 @@ fn main() -> anyhow::Result<()> {
             owners,
             dir,
         } => print(&scheduler(&config, &dir, activities, owners)?, cli.json),
+        Which::Reports {
+            opportunities,
+            probes,
+        } => {
+            let report = reports(&config, opportunities, probes)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("reports on {opportunities} opportunities (p99 target < 50 ms):");
+                println!("{:<30} {:>8} {:>8} {:>8}", "", "p50 us", "p99 us", "max us");
+                for l in &report {
+                    println!(
+                        "{:<30} {:>8} {:>8} {:>8}",
+                        l.name, l.p50_us, l.p99_us, l.max_us
+                    );
+                }
+            }
+            Ok(())
+        }
         Which::Documents { invoices, lines } => {
             print(&documents(&config, invoices, lines)?, cli.json)
         }
@@ -1063,4 +1090,91 @@ fn documents(base: &Config, invoices: usize, lines: usize) -> anyhow::Result<Doc
         mean_ms,
         pdf_kib: bytes as f64 / invoices.max(1) as f64 / 1024.0,
     })
+}
+
+/// Seeds `opportunities` opportunities over 20 owners (a line each, every
+/// third won, every third lost, the rest open with an estimate,
+/// probability and close month) and times each report `probes` times.
+fn reports(base: &Config, opportunities: usize, probes: usize) -> anyhow::Result<Vec<Latency>> {
+    use leadline::domain::Kind;
+    let mut config = base.clone();
+    config.team.members = (0..20)
+        .map(|i| leadline::config::Member {
+            name: format!("rep{i:02}"),
+            full_name: None,
+            email: None,
+            timezone: None,
+            role: leadline::config::Role::Manager,
+            discord_id: None,
+        })
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let core = open(&config, &dir.path().join("store"))?;
+    let now = chrono::Utc::now();
+    let r = &config.process;
+    let first = r.numbering.format(Kind::Opportunity).first;
+    let lead_first = r.numbering.format(Kind::Lead).first;
+    exec(
+        &core,
+        "/product new P name:Chair price:100 tax:19%",
+        "rep00",
+        now,
+        Durability::Deferred,
+    )?;
+    let reasons = r.reasons.opportunity_lost.clone();
+    for i in 0..opportunities {
+        let me = format!("rep{:02}", i % 20);
+        let run = |line: &str| exec(&core, line, &me, now, Durability::Deferred);
+        run(&format!(
+            "/lead new topic:Deal{i} last:L{i} company:\"Firma {i}\""
+        ))?;
+        run(&format!(
+            "/qualify {}",
+            r.show(Kind::Lead, lead_first + i as u64)
+        ))?;
+        let opp = r.show(Kind::Opportunity, first + i as u64);
+        run(&format!(
+            "/opp edit {opp} revenue:{} probability:{} close:2027-{:02}-15",
+            1000 + i % 5000,
+            i % 100,
+            i % 12 + 1
+        ))?;
+        run(&format!("/opp line add {opp} sku:P qty:{}", i % 9 + 1))?;
+        match i % 3 {
+            0 => {
+                run(&format!("/opp win {opp}"))?;
+            }
+            1 => {
+                let reason = reasons
+                    .get(i % reasons.len().max(1))
+                    .cloned()
+                    .unwrap_or_default();
+                run(&format!(
+                    "/opp lose {opp} reason:\"{reason}\" competitor:C{}",
+                    i % 7
+                ))?;
+            }
+            _ => {}
+        }
+    }
+    core.flush()?;
+    let mut out = Vec::new();
+    for line in [
+        "/pipeline",
+        "/pipeline by:owner",
+        "/pipeline by:stage",
+        "/pipeline owner:rep03",
+        "/report wonlost",
+        "/report wonlost by:product",
+        "/report aging",
+    ] {
+        let mut samples = Vec::with_capacity(probes);
+        for _ in 0..probes {
+            let t = Instant::now();
+            exec(&core, line, "rep00", now, Durability::Flush)?;
+            samples.push(t.elapsed());
+        }
+        out.push(Latency::of(line, samples));
+    }
+    Ok(out)
 }
