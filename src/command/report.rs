@@ -465,6 +465,14 @@ fn apply(
 /// This family's outcomes for people, scripts and chat.
 pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
     let c = &ctx.rules.currency;
+    // Records in another currency are counted apart, never summed.
+    let other = |n: usize| {
+        if n == 0 {
+            String::new()
+        } else {
+            format!("\n  ({n} in another currency than {} not summed)", c.code())
+        }
+    };
     let money = |a: Decimal| c.format(a);
     let whose = |owner: &Option<String>| owner.clone().unwrap_or_else(|| "the team".to_string());
     match done {
@@ -500,12 +508,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                     money(r.weighted)
                 ));
             }
-            if *other_currency > 0 {
-                text.push_str(&format!(
-                    "\n  ({other_currency} in another currency than {} not summed)",
-                    c.code()
-                ));
-            }
+            text.push_str(&other(*other_currency));
             reply(
                 ctx,
                 text,
@@ -550,12 +553,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                     money(r.lost_amount)
                 ));
             }
-            if *other_currency > 0 {
-                text.push_str(&format!(
-                    "\n  ({other_currency} in another currency than {} not summed)",
-                    c.code()
-                ));
-            }
+            text.push_str(&other(*other_currency));
             reply(
                 ctx,
                 text,
@@ -585,12 +583,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                     money(r.amount)
                 ));
             }
-            if *other_currency > 0 {
-                text.push_str(&format!(
-                    "\n  ({other_currency} in another currency than {} not summed)",
-                    c.code()
-                ));
-            }
+            text.push_str(&other(*other_currency));
             reply(
                 ctx,
                 text,

@@ -5,6 +5,18 @@ use chrono::TimeZone;
 
 use crate::helpers::Lib;
 
+/// The row of `group` in a report's text (after its heading), its words
+/// joined by one space.
+fn row(text: &str, group: &str) -> String {
+    text.lines()
+        .skip(1)
+        .find(|l| l.trim_start().starts_with(group))
+        .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 const TEAM: &str = "[team]\ndefault_user = \"me\"\n[[team.members]]\nname = \"me\"\nrole = \"admin\"\n[[team.members]]\nname = \"maria\"\nrole = \"rep\"\n";
 
 #[test]
@@ -34,44 +46,32 @@ fn the_pipeline_sums_open_opportunities_estimated_and_weighted_by_month_owner_an
         by_month.contains("pipeline of the team by expected close month: 3 open opportunities"),
         "{by_month}"
     );
-    let line = |text: &str, group: &str| -> String {
-        text.lines()
-            .skip(1)
-            .find(|l| l.trim_start().starts_with(group))
-            .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     assert_eq!(
-        line(&by_month, "2027-01"),
+        row(&by_month, "2027-01"),
         "2027-01 2 10,300.00 EUR 5,000.00 EUR"
     );
     assert_eq!(
-        line(&by_month, "2027-02"),
+        row(&by_month, "2027-02"),
         "2027-02 1 4,000.00 EUR 1,000.00 EUR"
     );
     assert_eq!(
-        line(&by_month, "total"),
+        row(&by_month, "total"),
         "total 3 14,300.00 EUR 6,000.00 EUR"
     );
 
     let by_owner = t.ok("/pipeline by:owner").text;
-    assert_eq!(
-        line(&by_owner, "maria"),
-        "maria 1 4,000.00 EUR 1,000.00 EUR"
-    );
-    assert_eq!(line(&by_owner, "me"), "me 2 10,300.00 EUR 5,000.00 EUR");
+    assert_eq!(row(&by_owner, "maria"), "maria 1 4,000.00 EUR 1,000.00 EUR");
+    assert_eq!(row(&by_owner, "me"), "me 2 10,300.00 EUR 5,000.00 EUR");
     let marias = t.ok("/pipeline owner:maria").text;
-    assert_eq!(line(&marias, "total"), "total 1 4,000.00 EUR 1,000.00 EUR");
+    assert_eq!(row(&marias, "total"), "total 1 4,000.00 EUR 1,000.00 EUR");
 
     let by_stage = t.ok("/pipeline by:stage").text;
     assert_eq!(
-        line(&by_stage, "propose"),
+        row(&by_stage, "propose"),
         "propose 1 10,000.00 EUR 5,000.00 EUR"
     );
     assert_eq!(
-        line(&by_stage, "develop"),
+        row(&by_stage, "develop"),
         "develop 2 4,300.00 EUR 1,000.00 EUR"
     );
     // The numbers as JSON, for scripts.
@@ -113,19 +113,10 @@ fn aging_puts_each_unpaid_balance_in_its_overdue_bucket() {
         .expect("time");
     let r = t.ok("/report aging");
     let text = r.text;
-    let row = |group: &str| -> String {
-        text.lines()
-            .skip(1)
-            .find(|l| l.trim_start().starts_with(group))
-            .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    assert_eq!(row("not due"), "not due 0 0.00 EUR");
-    assert_eq!(row("31-60"), "31-60 days 1 237.99 EUR");
-    assert_eq!(row("61-90"), "61-90 days 1 1,260.88 EUR");
-    assert_eq!(row("total"), "total 2 1,498.87 EUR");
+    assert_eq!(row(&text, "not due"), "not due 0 0.00 EUR");
+    assert_eq!(row(&text, "31-60"), "31-60 days 1 237.99 EUR");
+    assert_eq!(row(&text, "61-90"), "61-90 days 1 1,260.88 EUR");
+    assert_eq!(row(&text, "total"), "total 2 1,498.87 EUR");
     assert_eq!(r.data["total"]["count"], 2);
 }
 
@@ -148,15 +139,6 @@ fn won_and_lost_are_counted_and_summed_by_reason_owner_competitor_and_product() 
     t.ok("/opp edit O-1003 revenue:300 owner:maria");
     t.ok("/opp line add O-1003 sku:CHAIR-01 qty:3");
     t.ok("/opp lose O-1003 reason:Canceled");
-    let row = |text: &str, group: &str| -> String {
-        text.lines()
-            .skip(1)
-            .find(|l| l.trim_start().starts_with(group))
-            .unwrap_or_else(|| panic!("no row {group} in\n{text}"))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     let by_reason = t.ok("/report wonlost").text;
     assert!(by_reason.contains("1 won, 2 lost (33% won)"), "{by_reason}");
     assert_eq!(row(&by_reason, "(won)"), "(won) 1 950.00 EUR 0 0.00 EUR");
