@@ -1065,17 +1065,16 @@ fn documents(base: &Config, invoices: usize, lines: usize) -> anyhow::Result<Doc
     }
     core.flush()?;
     let setup_secs = started.elapsed().as_secs_f64();
-    let today = now.date_naive();
     let number = |i: usize| RecordId::new(Kind::Invoice, first(Kind::Invoice) + i as u64);
     let t = Instant::now();
-    let doc = leadline::documents::render(&core, number(0), today)?;
+    let doc = leadline::documents::render(&core, number(0), now)?;
     let first_ms = t.elapsed().as_secs_f64() * 1000.0;
     let mut samples = Vec::with_capacity(invoices);
     let mut bytes = doc.pdf.len();
     let all = Instant::now();
     for i in 1..invoices {
         let t = Instant::now();
-        let d = leadline::documents::render(&core, number(i), today)?;
+        let d = leadline::documents::render(&core, number(i), now)?;
         samples.push(t.elapsed());
         bytes += d.pdf.len();
         anyhow::ensure!(d.facturx.is_some(), "invoice {i} has no e-invoice");

@@ -235,15 +235,21 @@ fn qualified(q: &Qualification, ctx: &Context) -> Reply {
         .opportunity
         .map(|o| r.show(Kind::Opportunity, o))
         .unwrap_or_default();
-    reply(
-        ctx,
-        msg,
-        &serde_json::json!({
+    // The four records as JSON, made only when the front end asks.
+    let data = if ctx.with_data {
+        serde_json::json!({
             "lead": q.lead,
             "contact": q.contact,
             "account": q.account,
             "opportunity": q.opportunity,
-        }),
+        })
+    } else {
+        serde_json::Value::Null
+    };
+    reply(
+        ctx,
+        msg,
+        &data,
         vec![
             format!("/quote new {opp}"),
             format!("/opp line add {opp} sku:"),

@@ -358,19 +358,18 @@ fn shown(view: &View, ctx: &Context) -> Reply {
         View::Invoice(r, names) => render::invoice(r, names, ctx),
         View::Activity(r) => render::activity(r, ctx),
     };
-    let data = match view {
-        View::Lead(r) => serde_json::to_value(r),
-        View::Contact(r) => serde_json::to_value(r),
-        View::Account(r, _) => serde_json::to_value(r),
-        View::Opportunity(r, _, _) => serde_json::to_value(r),
-        View::Quote(r, _) => serde_json::to_value(r),
-        View::Order(r, _) => serde_json::to_value(r),
-        View::Invoice(r, _) => serde_json::to_value(r),
-        View::Activity(r) => serde_json::to_value(r),
-        View::Product(r) => serde_json::to_value(r),
+    // The record as JSON, made only when the front end asks for it.
+    match view {
+        View::Lead(r) => reply(ctx, text, r, next),
+        View::Contact(r) => reply(ctx, text, r, next),
+        View::Account(r, _) => reply(ctx, text, r, next),
+        View::Opportunity(r, _, _) => reply(ctx, text, r, next),
+        View::Quote(r, _) => reply(ctx, text, r, next),
+        View::Order(r, _) => reply(ctx, text, r, next),
+        View::Invoice(r, _) => reply(ctx, text, r, next),
+        View::Activity(r) => reply(ctx, text, r, next),
+        View::Product(r) => reply(ctx, text, r, next),
     }
-    .unwrap_or_default();
-    reply(ctx, text, &data, next)
 }
 
 fn other_leads_with_email(tx: &dyn Tx, lead: &Lead) -> Result<Vec<u64>, CommandError> {

@@ -94,8 +94,7 @@ fn document(core: &Leadline, id: &str, now: DateTime<Utc>) -> serde_json::Value 
         Ok(id) => id,
         Err(e) => return failure("invalid", e.to_string()),
     };
-    let today = now.with_timezone(&config.team.timezone).date_naive();
-    match crate::documents::render(core, id, today) {
+    match crate::documents::render(core, id, now) {
         Ok(d) => {
             let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
             serde_json::json!({

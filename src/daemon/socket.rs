@@ -60,8 +60,7 @@ pub(super) async fn document_file(
 ) -> Result<(String, Vec<u8>), String> {
     let core = core.clone();
     tokio::task::spawn_blocking(move || {
-        let today = now.with_timezone(&core.config().team.timezone).date_naive();
-        crate::documents::render(&core, id, today)
+        crate::documents::render(&core, id, now)
             .map(|d| (d.file_name, d.pdf))
             .map_err(|e| e.to_string())
     })

@@ -15,7 +15,7 @@ pub mod model;
 pub mod pdf;
 mod xmp;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::command::records::load;
@@ -61,64 +61,28 @@ pub enum DocumentError {
 }
 
 /// Renders the document of record `id` (a quote, order or invoice; for a
-/// quote without revision, its latest), dated `today`.
+/// quote without revision, its latest) at `now` (the PDF's date, in the
+/// team's time zone).
 ///
 /// Fails when the record does not exist or has no document, when
 /// `[company]` lacks what a document needs, or the template is broken.
-pub fn render(core: &Leadline, id: RecordId, today: NaiveDate) -> Result<Rendered, DocumentError> {
+pub fn render(
+    core: &Leadline,
+    id: RecordId,
+    now: DateTime<Utc>,
+) -> Result<Rendered, DocumentError> {
     let config = core.config();
     if let Some(missing) = config.company.missing() {
         return Err(DocumentError::Invalid(missing));
     }
+    let today = now.with_timezone(&config.team.timezone).date_naive();
     let rules = &config.process;
-    let shown = rules.numbering.display(id);
-    let loaded = core
-        .read(
-            |tx| -> Result<Option<Loaded>, crate::command::CommandError> {
-                let (record, account, contact, order) = match id.kind {
-                    Kind::Quote => {
-                        let Some(q) = load::<Quote>(tx, id.number, id.revision)? else {
-                            return Ok(None);
-                        };
-                        let (a, c) = (q.account, q.contact);
-                        (Owned::Quote(q), a, c, None)
-                    }
-                    Kind::Order => {
-                        let Some(o) = load::<Order>(tx, id.number, None)? else {
-                            return Ok(None);
-                        };
-                        let (a, c) = (o.account, o.contact);
-                        (Owned::Order(o), a, c, None)
-                    }
-                    Kind::Invoice => {
-                        let Some(i) = load::<Invoice>(tx, id.number, None)? else {
-                            return Ok(None);
-                        };
-                        let order = load::<Order>(tx, i.order, None)?;
-                        let (a, c) = (i.account, i.contact);
-                        (Owned::Invoice(i), a, c, order)
-                    }
-                    _ => return Ok(None),
-                };
-                let account = match account {
-                    Some(n) => load::<Account>(tx, n, None)?,
-                    None => None,
-                };
-                let contact = match contact {
-                    Some(n) => load::<Contact>(tx, n, None)?,
-                    None => None,
-                };
-                Ok(Some(Loaded {
-                    record,
-                    account,
-                    contact,
-                    order,
-                }))
-            },
-        )
+    let source = core
+        .read(|tx| source(tx, id))
         .map_err(|e| DocumentError::Store(e.to_string()))?
         .map_err(|e| DocumentError::Store(e.to_string()))?;
-    let Some(loaded) = loaded else {
+    let Some(source) = source else {
+        let shown = rules.numbering.display(id);
         return Err(match id.kind {
             Kind::Quote | Kind::Order | Kind::Invoice => {
                 DocumentError::NotFound(format!("there is no {} {shown}", id.kind.name()))
@@ -129,26 +93,12 @@ pub fn render(core: &Leadline, id: RecordId, today: NaiveDate) -> Result<Rendere
             )),
         });
     };
-    let owner = match &loaded.record {
-        Owned::Quote(q) => &q.owner,
-        Owned::Order(o) => &o.owner,
-        Owned::Invoice(i) => &i.owner,
-    };
+    let owner = source.record.owner();
     let handled_by = config
         .team
         .member(owner)
         .and_then(|m| m.full_name.clone())
-        .unwrap_or_else(|| owner.clone());
-    let source = model::Source {
-        record: match &loaded.record {
-            Owned::Quote(q) => model::Record::Quote(q),
-            Owned::Order(o) => model::Record::Order(o),
-            Owned::Invoice(i) => model::Record::Invoice(i),
-        },
-        account: loaded.account.as_ref(),
-        contact: loaded.contact.as_ref(),
-        order: loaded.order.as_ref(),
-    };
+        .unwrap_or_else(|| owner.to_string());
     let document = model::build(
         &source,
         &config.company,
@@ -203,18 +153,54 @@ pub fn render(core: &Leadline, id: RecordId, today: NaiveDate) -> Result<Rendere
     })
 }
 
-/// The records a document is made of, as read.
-struct Loaded {
-    record: Owned,
-    account: Option<Account>,
-    contact: Option<Contact>,
-    order: Option<Order>,
-}
-
-enum Owned {
-    Quote(Quote),
-    Order(Order),
-    Invoice(Invoice),
+/// What the document of `id` is made of: the record, its account and
+/// contact, and an invoice's order; `None` when there is no such record or
+/// its kind has no document.
+///
+/// Fails when the store cannot be read.
+fn source(
+    tx: &mut dyn crate::command::Tx,
+    id: RecordId,
+) -> Result<Option<model::Source>, crate::command::CommandError> {
+    let (record, account, contact, order) = match id.kind {
+        Kind::Quote => {
+            let Some(q) = load::<Quote>(tx, id.number, id.revision)? else {
+                return Ok(None);
+            };
+            let (a, c) = (q.account, q.contact);
+            (model::Record::Quote(q), a, c, None)
+        }
+        Kind::Order => {
+            let Some(o) = load::<Order>(tx, id.number, None)? else {
+                return Ok(None);
+            };
+            let (a, c) = (o.account, o.contact);
+            (model::Record::Order(o), a, c, None)
+        }
+        Kind::Invoice => {
+            let Some(i) = load::<Invoice>(tx, id.number, None)? else {
+                return Ok(None);
+            };
+            let order = load::<Order>(tx, i.order, None)?;
+            let (a, c) = (i.account, i.contact);
+            (model::Record::Invoice(i), a, c, order)
+        }
+        _ => return Ok(None),
+    };
+    let account = match account {
+        Some(n) => load::<Account>(tx, n, None)?,
+        None => None,
+    };
+    let contact = match contact {
+        Some(n) => load::<Contact>(tx, n, None)?,
+        None => None,
+    };
+    Ok(Some(model::Source {
+        record,
+        account,
+        contact,
+        order,
+    }))
 }
 
 /// The payment terms an invoice states.

@@ -148,20 +148,31 @@ pub struct Document {
     pub description: Option<String>,
 }
 
-/// What a document is made from: the record and its customer.
-pub struct Source<'a> {
-    pub record: Record<'a>,
-    pub account: Option<&'a Account>,
-    pub contact: Option<&'a Contact>,
+/// What a document is made from: the record and its customer, as read.
+pub struct Source {
+    pub record: Record,
+    pub account: Option<Account>,
+    pub contact: Option<Contact>,
     /// The order of an invoice (for its delivery date).
-    pub order: Option<&'a Order>,
+    pub order: Option<Order>,
 }
 
 /// The record a document prints.
-pub enum Record<'a> {
-    Quote(&'a Quote),
-    Order(&'a Order),
-    Invoice(&'a Invoice),
+pub enum Record {
+    Quote(Quote),
+    Order(Order),
+    Invoice(Invoice),
+}
+
+impl Record {
+    /// The team member who owns it.
+    pub fn owner(&self) -> &str {
+        match self {
+            Record::Quote(q) => &q.owner,
+            Record::Order(o) => &o.owner,
+            Record::Invoice(i) => &i.owner,
+        }
+    }
 }
 
 /// Builds the document for `source`.
@@ -173,13 +184,13 @@ pub fn build(
     handled_by: &str,
 ) -> Document {
     let language = Lang::parse(
-        source.account.and_then(|a| a.language.as_deref()),
+        source.account.as_ref().and_then(|a| a.language.as_deref()),
         default_language,
     );
     let buyer = buyer(source, company, rules);
     let show = |kind, n| rules.show(kind, n);
     use crate::domain::Kind;
-    let (kind, number, title, issue, pricing, description) = match source.record {
+    let (kind, number, title, issue, pricing, description) = match &source.record {
         Record::Quote(q) => (
             DocKind::Quote,
             if q.revision > 1 {
@@ -267,16 +278,16 @@ pub fn build(
             tax: p.tax,
         })
         .collect();
-    let paid = match source.record {
+    let paid = match &source.record {
         Record::Invoice(i) if kind == DocKind::Invoice => i.paid(),
         _ => Decimal::ZERO,
     };
     let grand = totals.total_amount;
-    let (delivery_date, due_date, valid_until, order, corrects) = match source.record {
+    let (delivery_date, due_date, valid_until, order, corrects) = match &source.record {
         Record::Quote(q) => (None, None, q.valid_until, None, None),
         Record::Order(o) => (o.delivery_date, None, None, None, None),
         Record::Invoice(i) => (
-            Some(delivery_date(i, source.order)),
+            Some(delivery_date(i, source.order.as_ref())),
             (kind == DocKind::Invoice).then_some(i.due_date),
             None,
             Some(show(Kind::Order, i.order)),
@@ -373,12 +384,12 @@ fn positive(p: &Pricing) -> Pricing {
 }
 
 fn buyer(source: &Source, company: &CompanyConfig, rules: &crate::domain::Rules) -> Buyer {
-    let contact_name = source.contact.map(|c| c.full_name());
-    let Some(a) = source.account else {
+    let contact_name = source.contact.as_ref().map(|c| c.full_name());
+    let Some(a) = &source.account else {
         return Buyer {
             name: contact_name.unwrap_or_default(),
             country: company.country.clone(),
-            email: source.contact.and_then(|c| c.email.clone()),
+            email: source.contact.as_ref().and_then(|c| c.email.clone()),
             ..Buyer::default()
         };
     };
@@ -404,7 +415,7 @@ fn buyer(source: &Source, company: &CompanyConfig, rules: &crate::domain::Rules)
         vat_id: a.vat_id.clone(),
         leitweg_id: a.leitweg_id.clone(),
         reverse_charge: a.reverse_charge,
-        email: source.contact.and_then(|c| c.email.clone()),
+        email: source.contact.as_ref().and_then(|c| c.email.clone()),
         number: Some(rules.show(crate::domain::Kind::Account, a.number)),
     }
 }

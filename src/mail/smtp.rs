@@ -263,10 +263,9 @@ async fn documents(core: &Leadline, m: &OutMail, now: DateTime<Utc>) -> Result<V
     let ids = m.documents.clone();
     tokio::task::spawn_blocking(move || {
         let config = core.config();
-        let today = now.with_timezone(&config.team.timezone).date_naive();
         let mut files = Vec::new();
         for id in ids {
-            let d = crate::documents::render(&core, id, today).map_err(|e| {
+            let d = crate::documents::render(&core, id, now).map_err(|e| {
                 format!(
                     "the document of {} cannot be made: {e}",
                     config.process.numbering.display(id)

@@ -452,7 +452,6 @@ fn random_invoices_and_credit_notes_validate_and_their_pdf_states_the_totals_of_
     let core = Leadline::temporary(config).expect("store");
     let me = core.config().team.default_user.clone();
     let now = chrono::Utc::now();
-    let today = now.date_naive();
     let run = |line: &str| -> Outcome {
         let request = core
             .parse(line, &me, "test", now)
@@ -549,7 +548,7 @@ fn random_invoices_and_credit_notes_validate_and_their_pdf_states_the_totals_of_
         }
         for number in ids {
             let id = leadline::domain::RecordId::new(Kind::Invoice, number);
-            let doc = leadline::documents::render(&core, id, today)
+            let doc = leadline::documents::render(&core, id, now)
                 .unwrap_or_else(|e| panic!("seed {seed}: document INV {number}: {e}"));
             let pdf = dir.path().join(format!("{}.pdf", doc.number));
             std::fs::write(&pdf, &doc.pdf).expect("pdf");

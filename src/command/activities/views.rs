@@ -202,11 +202,15 @@ pub(super) fn render_timeline(t: &Timeline, ctx: &Context) -> Reply {
     for r in &t.rows {
         let mut line = match &r.entry {
             TimelineEntry::Activity(a) => {
-                data.push(serde_json::to_value(a).unwrap_or_default());
+                if ctx.with_data {
+                    data.push(serde_json::to_value(a).unwrap_or_default());
+                }
                 activity_line(a, ctx)
             }
             TimelineEntry::Step(e, change) => {
-                data.push(serde_json::json!({"step": e.command, "change": change, "at": e.at, "by": e.by}));
+                if ctx.with_data {
+                    data.push(serde_json::json!({"step": e.command, "change": change, "at": e.at, "by": e.by}));
+                }
                 format!(
                     "{:<9} {:<8} {:<11} {} - {} - {}",
                     "",
