@@ -240,7 +240,12 @@ pub fn build(
             )
         }
     };
-    let zero = zero_rated(&company.country, &buyer);
+    let zero = crate::domain::vat::zero_rated(
+        &company.country,
+        &buyer.country,
+        buyer.vat_id.is_some(),
+        buyer.reverse_charge,
+    );
     let category = |rate: Decimal| if rate.is_zero() { zero } else { "S" };
     let c = &pricing.currency;
     let lines: Vec<DocLine> = pricing
@@ -322,30 +327,6 @@ pub fn build(
             due: grand - paid,
         },
         description,
-    }
-}
-
-/// The member states of the European Union (VAT area), by ISO code.
-const EU: [&str; 27] = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
-    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-];
-
-/// What a 0 % part is (UNTDID 5305): `AE` reverse charge when the
-/// account says so (§ 13b UStG), `K` an intra-community supply (a buyer in
-/// another EU state with a VAT ID, § 4 Nr. 1b and § 6a UStG), `G` an
-/// export outside the EU (§ 4 Nr. 1a and § 6 UStG), else `E` exempt for the
-/// reason configured.
-pub fn zero_rated(seller_country: &str, buyer: &Buyer) -> &'static str {
-    if buyer.reverse_charge {
-        return "AE";
-    }
-    let abroad = buyer.country != seller_country;
-    let in_eu = EU.contains(&buyer.country.as_str());
-    match (abroad, in_eu, buyer.vat_id.is_some()) {
-        (true, true, true) => "K",
-        (true, false, _) => "G",
-        _ => "E",
     }
 }
 

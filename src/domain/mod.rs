@@ -28,6 +28,7 @@ pub mod schedule;
 pub mod search;
 #[cfg(test)]
 mod table;
+pub mod vat;
 
 pub use ids::{Kind, RecordId};
 pub use money::Currency;
