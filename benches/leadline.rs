@@ -32,11 +32,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn open(config: &Config, dir: &Path) -> anyhow::Result<Leadline> {
     let mut options = StoreOptions::new(dir);
     options.fsync_every_ms = Some(config.store.fsync_every_ms);
-    Ok(Leadline::new(
+    Ok(Leadline::open(
         leadline::store::open(&options)?,
         Arc::new(config.clone()),
         dir.join("oauth"),
-    ))
+    )?)
 }
 
 /// Runs `line` as `actor` at `now` through the core: durable before it

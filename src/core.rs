@@ -119,16 +119,27 @@ impl Leadline {
         }
     }
 
+    /// A core on `backend`, its report sums built when they are not
+    /// current ([`Leadline::prepare_reports`]): how the binary opens one.
+    ///
+    /// Fails when the store cannot be read or written.
+    pub fn open(
+        backend: Arc<dyn Backend>,
+        config: Arc<Config>,
+        secrets: PathBuf,
+    ) -> Result<Leadline, TxError> {
+        let core = Leadline::new(backend, config, secrets);
+        core.prepare_reports()?;
+        Ok(core)
+    }
+
     /// A core on a throwaway store with `config`, for tests.
     ///
     /// Fails when the store cannot be created.
     pub fn temporary(config: Config) -> Result<Leadline, crate::store::StoreError> {
         let secrets = std::env::temp_dir().join(format!("leadline-secrets-{}", std::process::id()));
-        Ok(Leadline::new(
-            crate::store::temporary()?,
-            Arc::new(config),
-            secrets,
-        ))
+        Leadline::open(crate::store::temporary()?, Arc::new(config), secrets)
+            .map_err(|e| crate::store::StoreError::Failed(e.0))
     }
 
     /// The configuration in force now (SIGHUP may replace it: see
@@ -146,6 +157,43 @@ impl Leadline {
     /// and the secrets folder stay as they are.
     pub fn reconfigure(&self, config: Config) {
         *self.inner.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    /// Builds the report sums ([`command::facts`]) when the store has none
+    /// yet, or they were counted in another time zone or layout; returns
+    /// how many records were read then (`None`: they were current). Run
+    /// when the store is opened and after a restore or a change of zone.
+    ///
+    /// Fails when the store cannot be read or written.
+    pub fn prepare_reports(&self) -> Result<Option<usize>, TxError> {
+        let wanted = command::facts::stamp(self.config().team.timezone);
+        let built = self
+            .read(|tx| tx.get(command::keys::FACTS_BUILT))??
+            .and_then(|v| serde_json::from_slice::<String>(&v).ok());
+        if built.as_deref() == Some(wanted.as_str()) {
+            return Ok(None);
+        }
+        self.build_reports().map(Some)
+    }
+
+    /// Builds the report sums from the records, whatever the store holds.
+    ///
+    /// Fails when the store cannot be read or written.
+    fn build_reports(&self) -> Result<usize, TxError> {
+        let tz = self.config().team.timezone;
+        let mut result = Ok(0);
+        let ticket = self.inner.backend.commit(
+            1,
+            &mut |_, tx| {
+                result = command::facts::rebuild(tx, tz);
+                result.is_ok()
+            },
+            Durability::Flush,
+        )?;
+        self.inner.backend.make_durable(ticket)?;
+        let n = result.map_err(|e| TxError(e.to_string()))?;
+        tracing::info!("store: built the report sums from {n} records");
+        Ok(n)
     }
 
     /// Where the store's data lives, for logs and status.
@@ -195,6 +243,9 @@ impl Leadline {
                 summary.counts
             )));
         }
+        // The backup's sums may be older than this build, or missing.
+        self.build_reports()
+            .map_err(|e| backup::BackupError::Store(e.to_string()))?;
         Ok(summary)
     }
 

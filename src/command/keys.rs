@@ -283,3 +283,23 @@ pub fn history_entry(subject: &str, seq: u64) -> Vec<u8> {
     key.extend_from_slice(format!("{seq:020}").as_bytes());
     key
 }
+
+/// Which report sums the store holds: their version and the time zone
+/// their days are counted in (see [`crate::command::facts`]).
+pub const FACTS_BUILT: &[u8] = b"meta/facts";
+
+/// The prefix of every report sum (a cell).
+pub const CELLS: &[u8] = b"a/";
+
+/// One report sum: `a/pipe/EUR/maria/2027-03/2 develop`.
+pub fn cell(key: &str) -> Vec<u8> {
+    format!("a/{key}").into_bytes()
+}
+
+/// The prefix of every record's part in the report sums.
+pub const FACTS: &[u8] = b"f/";
+
+/// What one record adds to the report sums, kept to take it back.
+pub fn facts(kind: Kind, number: u64) -> Vec<u8> {
+    format!("f/{}/{number:020}", kind.name()).into_bytes()
+}

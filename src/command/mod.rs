@@ -14,6 +14,7 @@
 pub mod activities;
 mod apply;
 mod args;
+pub mod facts;
 pub mod help;
 pub mod invoice;
 pub mod keys;

@@ -118,6 +118,16 @@ pub enum Command {
         to: Option<chrono::NaiveDate>,
         by: super::report::WonLostBy,
     },
+    /// `/report revenue`: won and invoiced revenue, paid and open.
+    Revenue {
+        by: super::report::RevenueBy,
+    },
+    /// `/report funnel`: leads and opportunities created in a period and
+    /// what became of them.
+    Funnel {
+        from: Option<chrono::NaiveDate>,
+        to: Option<chrono::NaiveDate>,
+    },
     /// The document of a quote, order or invoice (`/quote pdf Q-1001`),
     /// rendered by the front end and sent along as a file.
     Document(RecordId),
@@ -301,6 +311,8 @@ impl Command {
                 | Command::Pipeline { .. }
                 | Command::Aging { .. }
                 | Command::WonLost { .. }
+                | Command::Revenue { .. }
+                | Command::Funnel { .. }
                 | Command::List(_)
                 | Command::History(_)
                 | Command::Timeline(_)

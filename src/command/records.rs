@@ -439,7 +439,7 @@ pub fn save<R: Record>(
         changes,
     )?;
     tx.put(keys::record(R::KIND, new.number(), new.revision()), bytes);
-    Ok(())
+    super::facts::saved(tx, ctx.team.timezone, new)
 }
 
 /// Writes a new or changed product with its history.

@@ -12,16 +12,16 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::args::{invalid, Args};
+use super::facts::{self, Numbers};
 use super::parse::Command;
-use super::records::{keys, load, Tx};
+use super::records::{load, Tx};
 use super::render::reply;
 use super::values::resolve_owner;
 use super::{CommandError, Context, Family, Outcome, Reply};
-use crate::domain::invoice::Invoice;
 use crate::domain::language::Lang;
-use crate::domain::opportunity::{OppState, OppStatus, Opportunity};
-use crate::domain::quote::QuoteState;
+use crate::domain::party::Account;
 use crate::domain::Kind;
+use rust_decimal::prelude::ToPrimitive;
 
 /// The report family in the command table ([`super::FAMILIES`]).
 pub(super) const FAMILY: Family = Family {
@@ -36,6 +36,14 @@ pub(super) const FAMILY: Family = Family {
         (
             "/report wonlost [from:2026-01-01] [to:today] [by:reason|owner|competitor|product]",
             "opportunities won and lost in a period, counted and summed (won: actual revenue; lost: estimate)",
+        ),
+        (
+            "/report revenue [by:month|quarter|owner|account|product]",
+            "won revenue, and invoiced revenue (net) with what is paid and open (gross)",
+        ),
+        (
+            "/report funnel [from:2026-01-01] [to:today]",
+            "leads and opportunities created in a period: qualified, disqualified by reason, won, lost, rates, median days per step",
         ),
         (
             "/report aging [owner:maria]",
@@ -90,13 +98,7 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
                 owner: owner(args)?,
             },
             Some("wonlost" | "won_lost" | "winloss") => {
-                let today = args.ctx.today();
-                let date = |v: Option<String>| -> Result<Option<NaiveDate>, CommandError> {
-                    v.map(|d| super::values::parse_date(&d, today).map_err(invalid))
-                        .transpose()
-                };
-                let from = date(args.opt(&["from", "since"])?)?;
-                let to = date(args.opt(&["to", "until"])?)?;
+                let (from, to) = period(args)?;
                 let by = match args.opt(&["by", "group"])?.as_deref() {
                     None | Some("reason") => WonLostBy::Reason,
                     Some("owner") => WonLostBy::Owner,
@@ -110,9 +112,27 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
                 };
                 Command::WonLost { from, to, by }
             }
+            Some("revenue") => Command::Revenue {
+                by: match args.opt(&["by", "group"])?.as_deref() {
+                    None | Some("month") => RevenueBy::Month,
+                    Some("quarter") => RevenueBy::Quarter,
+                    Some("owner") => RevenueBy::Owner,
+                    Some("account") => RevenueBy::Account,
+                    Some("product") => RevenueBy::Product,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "by:{other} is not a grouping; by:month, by:quarter, by:owner, by:account or by:product"
+                        )))
+                    }
+                },
+            },
+            Some("funnel") => {
+                let (from, to) = period(args)?;
+                Command::Funnel { from, to }
+            }
             Some(other) => {
                 return Err(invalid(format!(
-                    "/report has no report '{other}'; reports: wonlost, aging (and /pipeline)"
+                    "/report has no report '{other}'; reports: wonlost, revenue, funnel, aging (and /pipeline)"
                 )))
             }
             None => return Err(invalid("/report needs a report: /report aging")),
@@ -121,11 +141,37 @@ fn parse(args: &mut Args, kind: Option<Kind>, word: &str) -> Result<Option<Comma
     }))
 }
 
+/// `from:` and `to:` of a report, dates as everywhere (`today`, `-30d`).
+///
+/// Fails for a value that is not a date, or a period that ends before it
+/// starts.
+fn period(args: &mut Args) -> Result<(Option<NaiveDate>, Option<NaiveDate>), CommandError> {
+    let today = args.ctx.today();
+    let date = |v: Option<String>| -> Result<Option<NaiveDate>, CommandError> {
+        v.map(|d| super::values::parse_date(&d, today).map_err(invalid))
+            .transpose()
+    };
+    let from = date(args.opt(&["from", "since"])?)?;
+    let to = date(args.opt(&["to", "until"])?)?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(invalid(format!(
+                "the period ends ({t}) before it starts ({f})"
+            )));
+        }
+    }
+    Ok((from, to))
+}
+
 /// Reports only read.
 fn step(cmd: &Command) -> Option<&'static str> {
     matches!(
         cmd,
-        Command::Pipeline { .. } | Command::Aging { .. } | Command::WonLost { .. }
+        Command::Pipeline { .. }
+            | Command::Aging { .. }
+            | Command::WonLost { .. }
+            | Command::Revenue { .. }
+            | Command::Funnel { .. }
     )
     .then_some("read")
 }
@@ -148,6 +194,61 @@ pub struct WonLostRow {
     pub won_amount: Decimal,
     pub lost: usize,
     pub lost_amount: Decimal,
+}
+
+/// How `/report revenue` groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevenueBy {
+    Month,
+    Quarter,
+    Owner,
+    Account,
+    Product,
+}
+
+/// One group of `/report revenue`: won opportunities (actual revenue; by
+/// product their lines' net) and invoices (net, and the gross paid and
+/// still open).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RevenueRow {
+    pub group: String,
+    pub won_count: usize,
+    pub won: Decimal,
+    pub invoiced_count: usize,
+    pub invoiced: Decimal,
+    pub paid: Decimal,
+    pub open: Decimal,
+}
+
+impl RevenueRow {
+    fn add(&mut self, n: &Numbers) {
+        self.won_count += facts::count(n, "won_n");
+        self.won += facts::get(n, "won");
+        self.invoiced_count += facts::count(n, "invoiced_n");
+        self.invoiced += facts::get(n, "invoiced");
+        self.paid += facts::get(n, "paid");
+        self.open += facts::get(n, "open");
+    }
+}
+
+/// `/report funnel`: the leads and opportunities created in a period and
+/// what became of them; days are medians (`None`: none took that step).
+#[derive(Debug, Clone, Serialize)]
+pub struct Funnel {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub leads: usize,
+    pub qualified: usize,
+    pub disqualified: usize,
+    /// Disqualified leads by reason, the most frequent first.
+    pub reasons: Vec<(String, usize)>,
+    pub days_to_qualify: Option<Decimal>,
+    pub opportunities: usize,
+    pub won: usize,
+    pub lost: usize,
+    pub days_to_win: Option<Decimal>,
+    pub days_to_lose: Option<Decimal>,
 }
 
 /// One group of a report: what it is, how many, and the amounts.
@@ -179,6 +280,13 @@ pub enum Done {
         total: WonLostRow,
         other_currency: usize,
     },
+    Revenue {
+        by: RevenueBy,
+        rows: Vec<RevenueRow>,
+        total: RevenueRow,
+        other_currency: usize,
+    },
+    Funnel(Funnel),
     Aging {
         owner: Option<String>,
         today: NaiveDate,
@@ -188,46 +296,17 @@ pub enum Done {
     },
 }
 
-/// The numbers of the records of `kind` in `state`, for one owner or all.
-fn in_state(
-    tx: &dyn Tx,
-    kind: Kind,
-    state: &str,
-    owner: Option<&str>,
-) -> Result<Vec<u64>, CommandError> {
-    let prefixes: Vec<Vec<u8>> = match owner {
-        Some(o) => vec![keys::index(kind, state, o)],
-        None => {
-            let base = keys::state_base(kind, state);
-            super::record::segments(tx, &base)?
-                .iter()
-                .map(|o| keys::index(kind, state, o))
-                .collect()
-        }
-    };
-    let mut out = Vec::new();
-    for prefix in prefixes {
-        for (key, _) in tx.scan(&prefix, None, false, usize::MAX)? {
-            let entry = String::from_utf8_lossy(&key[prefix.len()..]).to_string();
-            if let Some(n) = entry.split('/').next().and_then(|n| n.parse().ok()) {
-                out.push(n);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Adds one record's amounts to its group.
-fn add(rows: &mut Vec<Row>, group: String, amount: Decimal, weighted: Decimal) {
+/// Adds one cell's amounts to its group.
+fn add(rows: &mut Vec<Row>, group: String, count: usize, amount: Decimal, weighted: Decimal) {
     match rows.iter_mut().find(|r| r.group == group) {
         Some(r) => {
-            r.count += 1;
+            r.count += count;
             r.amount += amount;
             r.weighted += weighted;
         }
         None => rows.push(Row {
             group,
-            count: 1,
+            count,
             amount,
             weighted,
         }),
@@ -243,30 +322,81 @@ fn total(rows: &[Row]) -> Row {
     }
 }
 
-/// The stage an open opportunity is at, as D365 names its phases: on hold;
-/// qualify (no products yet); develop (products, no quote); propose (a
-/// quote, draft or active).
-fn stage(tx: &dyn Tx, o: &Opportunity) -> Result<&'static str, CommandError> {
-    if matches!(
-        o.state,
-        OppState::Open {
-            status: OppStatus::OnHold
+/// Whether a cell's owner is the one asked for (any, when none).
+fn owned(owner: &Option<String>, by: &str) -> bool {
+    owner.as_ref().is_none_or(|o| o.eq_ignore_ascii_case(by))
+}
+
+/// The cells of `report`: those in the team's currency, and the count of
+/// records in another (never summed with them); `count` names the number
+/// that counts records.
+fn team_cells(
+    tx: &dyn Tx,
+    ctx: &Context,
+    report: &str,
+    count: &[&str],
+) -> Result<(Vec<(Vec<String>, Numbers)>, usize), CommandError> {
+    facts::check(tx, ctx.team.timezone)?;
+    let mut other = 0;
+    let mut ours = Vec::new();
+    for (mut dims, n) in facts::cells(tx, report, &[])? {
+        if dims.first().map(String::as_str) == Some(ctx.rules.currency.code()) {
+            dims.remove(0);
+            ours.push((dims, n));
+        } else {
+            other += count.iter().map(|c| facts::count(&n, c)).sum::<usize>();
         }
-    ) {
-        return Ok("4 on hold");
     }
-    for n in &o.quotes {
-        if let Some(q) = load::<crate::domain::quote::Quote>(tx, *n, None)? {
-            if matches!(q.state, QuoteState::Draft | QuoteState::Active { .. }) {
-                return Ok("3 propose");
+    Ok((ours, other))
+}
+
+/// The middle of a distribution of `days:N` counts (the mean of the two
+/// middle ones for an even count); `None` when it is empty.
+fn median(n: &Numbers, name: &str) -> Option<Decimal> {
+    let prefix = format!("{name}:");
+    let mut days: Vec<(i64, usize)> = n
+        .iter()
+        .filter_map(|(k, v)| {
+            let d = k.strip_prefix(&prefix)?.parse().ok()?;
+            Some((d, v.to_usize().unwrap_or(0)))
+        })
+        .collect();
+    days.sort_unstable();
+    let total: usize = days.iter().map(|(_, c)| c).sum();
+    if total == 0 {
+        return None;
+    }
+    let nth = |i: usize| {
+        let mut seen = 0;
+        for (d, c) in &days {
+            seen += c;
+            if seen > i {
+                return Decimal::from(*d);
             }
         }
-    }
-    Ok(if o.pricing.lines.is_empty() {
-        "1 qualify"
+        Decimal::ZERO
+    };
+    Some(if total % 2 == 1 {
+        nth(total / 2)
     } else {
-        "2 develop"
+        (nth(total / 2 - 1) + nth(total / 2)) / Decimal::TWO
     })
+}
+
+/// Whether `day` (a cell's `YYYY-MM-DD`) lies in the period.
+fn within(day: &str, from: &Option<NaiveDate>, to: &Option<NaiveDate>) -> bool {
+    let Ok(d) = day.parse::<NaiveDate>() else {
+        return false;
+    };
+    !(from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t))
+}
+
+/// An account's name for a report row (`(no account)` for `-`).
+fn account_name(tx: &dyn Tx, dim: &str) -> Result<String, CommandError> {
+    let Ok(n) = dim.parse::<u64>() else {
+        return Ok("(no account)".to_string());
+    };
+    Ok(load::<Account>(tx, n, None)?.map_or_else(|| format!("account {n}"), |a| a.name))
 }
 
 /// Applies this family's commands; `None` for another family's.
@@ -281,29 +411,27 @@ fn apply(
     let done = match cmd {
         Command::Pipeline { owner, by } => {
             let mut rows = Vec::new();
-            let mut other_currency = 0;
-            for n in in_state(tx, Kind::Opportunity, "open", owner.as_deref())? {
-                let Some(o) = load::<Opportunity>(tx, n, None)? else {
+            let (cells, other_currency) = team_cells(tx, ctx, "pipe", &["n"])?;
+            for (dims, n) in cells {
+                let [who, month, stage] = &dims[..] else {
                     continue;
                 };
-                if o.pricing.currency != ctx.rules.currency {
-                    other_currency += 1;
+                if !owned(owner, who) {
                     continue;
                 }
-                let estimated = o
-                    .estimated_revenue
-                    .unwrap_or_else(|| o.pricing.totals().pre_freight_amount);
-                let weighted = ctx.rules.currency.round(
-                    estimated * Decimal::from(o.probability.unwrap_or(0)) / Decimal::ONE_HUNDRED,
-                );
                 let group = match by {
-                    By::Month => o.decision_date.map_or("no close date".to_string(), |d| {
-                        d.format("%Y-%m").to_string()
-                    }),
-                    By::Owner => o.owner.clone(),
-                    By::Stage => stage(tx, &o)?.to_string(),
+                    By::Month if month == "-" => "no close date".to_string(),
+                    By::Month => month.clone(),
+                    By::Owner => who.clone(),
+                    By::Stage => stage.clone(),
                 };
-                add(&mut rows, group, estimated, weighted);
+                add(
+                    &mut rows,
+                    group,
+                    facts::count(&n, "n"),
+                    facts::get(&n, "amount"),
+                    facts::get(&n, "weighted"),
+                );
             }
             rows.sort_by(|a, b| a.group.cmp(&b.group));
             // Stages sort by their leading digit, which is not shown.
@@ -322,75 +450,48 @@ fn apply(
         }
         Command::WonLost { from, to, by } => {
             let mut rows: Vec<WonLostRow> = Vec::new();
-            let mut other_currency = 0;
-            for (state, won) in [("won", true), ("lost", false)] {
-                for n in in_state(tx, Kind::Opportunity, state, None)? {
-                    let Some(o) = load::<Opportunity>(tx, n, None)? else {
-                        continue;
-                    };
-                    if o.pricing.currency != ctx.rules.currency {
-                        other_currency += 1;
-                        continue;
+            let report = if *by == WonLostBy::Product {
+                "wlp"
+            } else {
+                "wl"
+            };
+            let (cells, other_currency) = team_cells(tx, ctx, report, &["n"])?;
+            for (dims, n) in cells {
+                let (day, outcome, group) = match (by, &dims[..]) {
+                    (WonLostBy::Product, [day, outcome, sku]) => (day, outcome, sku.clone()),
+                    (_, [day, outcome, owner, reason, competitor]) => (
+                        day,
+                        outcome,
+                        match by {
+                            WonLostBy::Owner => owner.clone(),
+                            WonLostBy::Competitor if competitor.is_empty() => "(none)".to_string(),
+                            WonLostBy::Competitor => competitor.clone(),
+                            _ if outcome == "won" => "(won)".to_string(),
+                            _ => reason.clone(),
+                        },
+                    ),
+                    _ => continue,
+                };
+                if !within(day, from, to) {
+                    continue;
+                }
+                let i = match rows.iter().position(|r| r.group == group) {
+                    Some(i) => i,
+                    None => {
+                        rows.push(WonLostRow {
+                            group,
+                            ..WonLostRow::default()
+                        });
+                        rows.len() - 1
                     }
-                    let (date, reason, competitor, amount) = match &o.state {
-                        OppState::Won {
-                            actual_revenue,
-                            date,
-                            ..
-                        } => (*date, "(won)".to_string(), None, *actual_revenue),
-                        OppState::Lost {
-                            closing,
-                            competitor,
-                        } => (
-                            closing.date,
-                            closing.reason.clone(),
-                            competitor.clone(),
-                            o.estimated_revenue
-                                .unwrap_or_else(|| o.pricing.totals().pre_freight_amount),
-                        ),
-                        OppState::Open { .. } => continue,
-                    };
-                    if from.is_some_and(|f| date < f) || to.is_some_and(|t| date > t) {
-                        continue;
-                    }
-                    let groups: Vec<(String, Decimal)> = match by {
-                        WonLostBy::Reason => vec![(reason, amount)],
-                        WonLostBy::Owner => vec![(o.owner.clone(), amount)],
-                        WonLostBy::Competitor => {
-                            vec![(competitor.unwrap_or_else(|| "(none)".to_string()), amount)]
-                        }
-                        WonLostBy::Product => o
-                            .pricing
-                            .lines
-                            .iter()
-                            .map(|l| {
-                                (
-                                    l.sku.clone().unwrap_or_else(|| "(write-in)".to_string()),
-                                    l.amounts(&o.pricing.currency).net,
-                                )
-                            })
-                            .collect(),
-                    };
-                    for (group, amount) in groups {
-                        let i = match rows.iter().position(|r| r.group == group) {
-                            Some(i) => i,
-                            None => {
-                                rows.push(WonLostRow {
-                                    group,
-                                    ..WonLostRow::default()
-                                });
-                                rows.len() - 1
-                            }
-                        };
-                        let row = &mut rows[i];
-                        if won {
-                            row.won += 1;
-                            row.won_amount += amount;
-                        } else {
-                            row.lost += 1;
-                            row.lost_amount += amount;
-                        }
-                    }
+                };
+                let row = &mut rows[i];
+                if outcome == "won" {
+                    row.won += facts::count(&n, "n");
+                    row.won_amount += facts::get(&n, "amount");
+                } else {
+                    row.lost += facts::count(&n, "n");
+                    row.lost_amount += facts::get(&n, "amount");
                 }
             }
             rows.sort_by(|a, b| a.group.cmp(&b.group));
@@ -410,6 +511,106 @@ fn apply(
                 other_currency,
             }
         }
+        Command::Revenue { by } => {
+            let report = if *by == RevenueBy::Product {
+                "revp"
+            } else {
+                "rev"
+            };
+            let (cells, other_currency) = team_cells(tx, ctx, report, &["won_n", "invoiced_n"])?;
+            let mut rows: Vec<RevenueRow> = Vec::new();
+            let mut names: std::collections::BTreeMap<String, String> = Default::default();
+            for (dims, n) in cells {
+                let group = match (by, &dims[..]) {
+                    (RevenueBy::Product, [_, sku]) => sku.clone(),
+                    (RevenueBy::Month, [month, ..]) => month.clone(),
+                    (RevenueBy::Quarter, [month, ..]) => quarter(month),
+                    (RevenueBy::Owner, [_, owner, _]) => owner.clone(),
+                    (RevenueBy::Account, [_, _, account]) => match names.get(account) {
+                        Some(name) => name.clone(),
+                        None => {
+                            let name = account_name(tx, account)?;
+                            names.insert(account.clone(), name.clone());
+                            name
+                        }
+                    },
+                    _ => continue,
+                };
+                let i = match rows.iter().position(|r| r.group == group) {
+                    Some(i) => i,
+                    None => {
+                        rows.push(RevenueRow {
+                            group,
+                            ..RevenueRow::default()
+                        });
+                        rows.len() - 1
+                    }
+                };
+                rows[i].add(&n);
+            }
+            rows.sort_by(|a, b| a.group.cmp(&b.group));
+            let mut total = RevenueRow {
+                group: "total".to_string(),
+                ..RevenueRow::default()
+            };
+            for r in &rows {
+                total.won_count += r.won_count;
+                total.won += r.won;
+                total.invoiced_count += r.invoiced_count;
+                total.invoiced += r.invoiced;
+                total.paid += r.paid;
+                total.open += r.open;
+            }
+            Done::Revenue {
+                by: *by,
+                rows,
+                total,
+                other_currency,
+            }
+        }
+        Command::Funnel { from, to } => {
+            facts::check(tx, ctx.team.timezone)?;
+            let mut leads = Numbers::new();
+            for (dims, n) in facts::cells(tx, "funl", &[])? {
+                if dims.first().is_some_and(|d| within(d, from, to)) {
+                    facts::add_to(&mut leads, &n);
+                }
+            }
+            let mut reasons: Vec<(String, usize)> = Vec::new();
+            for (dims, n) in facts::cells(tx, "fund", &[])? {
+                let [day, reason] = &dims[..] else {
+                    continue;
+                };
+                if !within(day, from, to) {
+                    continue;
+                }
+                match reasons.iter_mut().find(|(r, _)| r == reason) {
+                    Some((_, c)) => *c += facts::count(&n, "n"),
+                    None => reasons.push((reason.clone(), facts::count(&n, "n"))),
+                }
+            }
+            reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut opps = Numbers::new();
+            for (dims, n) in facts::cells(tx, "funo", &[])? {
+                if dims.first().is_some_and(|d| within(d, from, to)) {
+                    facts::add_to(&mut opps, &n);
+                }
+            }
+            Done::Funnel(Funnel {
+                from: *from,
+                to: *to,
+                leads: facts::count(&leads, "n"),
+                qualified: facts::count(&leads, "qualified"),
+                disqualified: facts::count(&leads, "disqualified"),
+                reasons,
+                days_to_qualify: median(&leads, "days_qualify"),
+                opportunities: facts::count(&opps, "n"),
+                won: facts::count(&opps, "won"),
+                lost: facts::count(&opps, "lost"),
+                days_to_win: median(&opps, "days_won"),
+                days_to_lose: median(&opps, "days_lost"),
+            })
+        }
         Command::Aging { owner } => {
             let today = ctx.today();
             let buckets = [
@@ -428,17 +629,18 @@ fn apply(
                     weighted: Decimal::ZERO,
                 })
                 .collect();
-            let mut other_currency = 0;
-            for n in in_state(tx, Kind::Invoice, "open", owner.as_deref())? {
-                let Some(i) = load::<Invoice>(tx, n, None)? else {
+            let (cells, other_currency) = team_cells(tx, ctx, "age", &["n"])?;
+            for (dims, n) in cells {
+                let [who, due] = &dims[..] else {
                     continue;
                 };
-                if i.pricing.currency != ctx.rules.currency {
-                    other_currency += 1;
+                let Ok(due) = due.parse::<NaiveDate>() else {
+                    continue;
+                };
+                if !owned(owner, who) {
                     continue;
                 }
-                let late = (today - i.due_date).num_days();
-                let bucket = match late {
+                let bucket = match (today - due).num_days() {
                     d if d <= 0 => 0,
                     1..=30 => 1,
                     31..=60 => 2,
@@ -446,8 +648,8 @@ fn apply(
                     _ => 4,
                 };
                 let row = &mut rows[bucket];
-                row.count += 1;
-                row.amount += i.balance();
+                row.count += facts::count(&n, "n");
+                row.amount += facts::get(&n, "amount");
             }
             Done::Aging {
                 owner: owner.clone(),
@@ -460,6 +662,17 @@ fn apply(
         _ => return Ok(None),
     };
     Ok(Some(Outcome::Report(done)))
+}
+
+/// `2027-03` as `2027-Q1`.
+fn quarter(month: &str) -> String {
+    match month.split_once('-') {
+        Some((y, m)) => match m.parse::<u32>() {
+            Ok(m @ 1..=12) => format!("{y}-Q{}", (m - 1) / 3 + 1),
+            _ => month.to_string(),
+        },
+        None => month.to_string(),
+    }
 }
 
 /// This family's outcomes for people, scripts and chat.
@@ -560,6 +773,93 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                 &serde_json::json!({"by": by, "rows": rows, "total": total}),
                 vec![],
             )
+        }
+        Done::Revenue {
+            by,
+            rows,
+            total,
+            other_currency,
+        } => {
+            let mut text = format!(
+                "revenue by {}: won {} ({} opportunities), invoiced {} net ({} invoices), paid {}, open {}",
+                match by {
+                    RevenueBy::Month => "month",
+                    RevenueBy::Quarter => "quarter",
+                    RevenueBy::Owner => "owner",
+                    RevenueBy::Account => "account",
+                    RevenueBy::Product => "product",
+                },
+                money(total.won),
+                total.won_count,
+                money(total.invoiced),
+                total.invoiced_count,
+                money(total.paid),
+                money(total.open),
+            );
+            text.push_str(&format!(
+                "\n  {:<20} {:>18} {:>18} {:>18} {:>18}",
+                "", "won", "invoiced (net)", "paid", "open"
+            ));
+            for r in rows.iter().chain(std::iter::once(total)) {
+                text.push_str(&format!(
+                    "\n  {:<20} {:>18} {:>18} {:>18} {:>18}",
+                    r.group,
+                    money(r.won),
+                    money(r.invoiced),
+                    money(r.paid),
+                    money(r.open)
+                ));
+            }
+            text.push_str(&other(*other_currency));
+            reply(
+                ctx,
+                text,
+                &serde_json::json!({"by": by, "rows": rows, "total": total}),
+                vec![],
+            )
+        }
+        Done::Funnel(f) => {
+            let period = match (f.from, f.to) {
+                (None, None) => "all time".to_string(),
+                (from, to) => format!(
+                    "{} to {}",
+                    from.map_or("the start".to_string(), |d| d.to_string()),
+                    to.map_or("today".to_string(), |d| d.to_string())
+                ),
+            };
+            let pct = |part: usize, of: usize| match (part * 100).checked_div(of) {
+                Some(p) => format!("{p}%"),
+                None => "-".to_string(),
+            };
+            let days = |d: Option<Decimal>| {
+                d.map_or("-".to_string(), |d| format!("{} days", d.normalize()))
+            };
+            let open_leads = f.leads.saturating_sub(f.qualified + f.disqualified);
+            let open_opps = f.opportunities.saturating_sub(f.won + f.lost);
+            let mut text = format!(
+                "funnel, created {period}:\n  leads {:>6}\n  qualified {:>6} ({} of leads; median {} to qualify)\n  disqualified {:>6} ({})\n  still open {:>6}",
+                f.leads,
+                f.qualified,
+                pct(f.qualified, f.leads),
+                days(f.days_to_qualify),
+                f.disqualified,
+                pct(f.disqualified, f.leads),
+                open_leads,
+            );
+            for (reason, n) in &f.reasons {
+                text.push_str(&format!("\n    {reason}: {n}"));
+            }
+            text.push_str(&format!(
+                "\n  opportunities {:>6}\n  won {:>6} ({} of those closed; median {} to win)\n  lost {:>6} (median {} to lose)\n  open {:>6}",
+                f.opportunities,
+                f.won,
+                pct(f.won, f.won + f.lost),
+                days(f.days_to_win),
+                f.lost,
+                days(f.days_to_lose),
+                open_opps,
+            ));
+            reply(ctx, text, &serde_json::json!(f), vec![])
         }
         Done::Aging {
             owner,

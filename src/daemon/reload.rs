@@ -115,7 +115,17 @@ pub(super) async fn reload(shared: &Arc<Shared>, mail: &mut MailWatchers) {
     let accounts_changed = format!("{:?}", old.mail.accounts) != format!("{:?}", new.mail.accounts);
     let accounts = new.mail.accounts.clone();
     let members = new.team.members.len();
+    let zone_changed = old.team.timezone != new.team.timezone;
     shared.core.reconfigure(new);
+    if zone_changed {
+        // The report sums count days in the team's zone.
+        let core = shared.core.clone();
+        match tokio::task::spawn_blocking(move || core.prepare_reports()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!("reload: rebuilding the report sums failed: {e}"),
+            Err(_) => tracing::error!("reload: rebuilding the report sums failed"),
+        }
+    }
     if accounts_changed {
         mail.stop().await;
         *mail = MailWatchers::start(shared, &accounts);

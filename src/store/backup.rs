@@ -403,12 +403,13 @@ pub fn verify(file: &Path, readable_schema: u64) -> Result<Summary, BackupError>
     })
 }
 
-/// Whether the store holds anything (a fresh store holds only its schema).
+/// Whether the store holds anything (a fresh store holds only its schema
+/// and the stamp of its empty report sums).
 fn is_empty(backend: &dyn Backend) -> Result<bool, BackupError> {
     let mut any = false;
     backend
         .export(&mut |key, _| {
-            if key != keys::SCHEMA && key != keys::JOURNAL {
+            if key != keys::SCHEMA && key != keys::JOURNAL && key != keys::FACTS_BUILT {
                 any = true;
                 // Enough is known: stop reading.
                 return Err(String::new());

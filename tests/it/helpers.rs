@@ -46,11 +46,12 @@ impl Store {
             }
         };
         Ok(Store {
-            core: Leadline::new(
+            core: Leadline::open(
                 backend,
                 std::sync::Arc::new(Config::embedded()),
                 options.path.join("oauth"),
-            ),
+            )
+            .map_err(|e| StoreError::Failed(e.0))?,
         })
     }
 
@@ -393,6 +394,42 @@ pub fn all<R: serde::de::DeserializeOwned>(store: &Store, kind: Kind) -> Vec<R> 
         .collect()
 }
 
+/// The report sums the commands kept step by step are the sums built
+/// from the records as they are now.
+pub fn sums_match_the_records(store: &Store) {
+    use leadline::command::{facts, keys};
+    type Sums = std::collections::BTreeMap<Vec<u8>, facts::Numbers>;
+    fn sums(tx: &dyn Tx) -> Sums {
+        tx.scan(keys::CELLS, None, false, usize::MAX)
+            .expect("scan")
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::from_slice(&v).expect("a sum decodes")))
+            .collect()
+    }
+    let tz = store.core.config().team.timezone;
+    let (kept, built) = store
+        .core
+        .read(|tx| {
+            let kept = sums(tx);
+            facts::rebuild(tx, tz).expect("rebuild");
+            (kept, sums(tx))
+        })
+        .expect("read");
+    if kept != built {
+        let show = |s: &Sums| {
+            s.iter()
+                .map(|(k, v)| format!("{} {v:?}", String::from_utf8_lossy(k)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        panic!(
+            "the report sums drifted from the records\nkept:\n{}\nbuilt:\n{}",
+            show(&kept),
+            show(&built)
+        );
+    }
+}
+
 /// Checks the invariants every store must keep, whatever happened to it:
 /// every qualified lead has its contact, account and exactly one
 /// opportunity; links point both ways; numbers are gap-free from the
@@ -406,6 +443,7 @@ pub fn check_invariants(store: &Store, rules: &leadline::domain::Rules) {
     use leadline::domain::quote::{Quote, QuoteState};
     use rust_decimal::Decimal;
 
+    sums_match_the_records(store);
     let leads: Vec<Lead> = all(store, Kind::Lead);
     let opps: Vec<Opportunity> = all(store, Kind::Opportunity);
     let contacts: Vec<Contact> = all(store, Kind::Contact);

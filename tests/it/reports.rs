@@ -1,9 +1,10 @@
-//! Reports in the command language: `/pipeline` and `/report aging`,
-//! with the numbers checked by hand.
+//! Reports in the command language: `/pipeline` and `/report wonlost,
+//! revenue, funnel, aging`, with the numbers checked by hand, and the sums
+//! they read checked against the records.
 
 use chrono::TimeZone;
 
-use crate::helpers::Lib;
+use crate::helpers::{sums_match_the_records, Lib};
 
 /// The row of `group` in a report's text (after its heading), its words
 /// joined by one space.
@@ -84,7 +85,7 @@ fn the_pipeline_sums_open_opportunities_estimated_and_weighted_by_month_owner_an
         .contains("by:month, by:owner or by:stage"));
     assert!(t
         .invalid("/report pipes")
-        .contains("reports: wonlost, aging"));
+        .contains("reports: wonlost, revenue, funnel, aging"));
 }
 
 #[test]
@@ -173,4 +174,141 @@ fn won_and_lost_are_counted_and_summed_by_reason_owner_competitor_and_product() 
     assert!(t
         .invalid("/report wonlost from:someday")
         .contains("is not a date"));
+}
+
+fn at(t: &mut Lib, y: i32, m: u32, d: u32) {
+    t.now = chrono::Utc
+        .with_ymd_and_hms(y, m, d, 9, 0, 0)
+        .single()
+        .expect("time");
+}
+
+#[test]
+fn revenue_sums_won_deals_and_invoices_paid_and_open_by_month_owner_account_and_product() {
+    let mut t = Lib::with_config(TEAM);
+    // INV-1001 of 2026-11-30: 10 chairs at 199.99 less 5 %: 1,899.90 net,
+    // 2,260.88 gross; 1,000.00 of it paid. Won the same day, at the won
+    // quote's total (2,260.88).
+    t.invoice();
+    t.ok("/invoice pay INV-1001 amount:1000");
+    // In January maria wins 3,000 for Fabrikam, not invoiced yet.
+    at(&mut t, 2027, 1, 12);
+    t.ok("/lead new topic:Tables last:Meier company:Fabrikam");
+    t.ok("/qualify L-1002");
+    t.ok("/opp edit O-1002 owner:maria");
+    t.ok("/opp line add O-1002 sku:CHAIR-01 qty:1");
+    t.ok("/opp win O-1002 revenue:3000");
+    // A cancelled invoice and its credit note count for nothing.
+    t.ok("/lead new topic:Desks last:Kurz company:Tailspin");
+    t.ok("/qualify L-1003");
+    t.ok("/opp line add O-1003 sku:CHAIR-01 qty:2");
+    t.ok("/quote new O-1003");
+    t.ok("/quote activate Q-1002");
+    t.ok("/quote win Q-1002");
+    t.ok("/order fulfil SO-1002 reason:complete");
+    t.ok("/order invoice SO-1002");
+    t.ok("/invoice cancel INV-1002 reason:canceled");
+
+    let by_month = t.ok("/report revenue").text;
+    assert_eq!(
+        row(&by_month, "2026-11"),
+        "2026-11 2,260.88 EUR 1,899.90 EUR 1,000.00 EUR 1,260.88 EUR"
+    );
+    // O-1003 won at its quote's total: 2 chairs, 399.98 net, 475.98.
+    assert_eq!(
+        row(&by_month, "2027-01"),
+        "2027-01 3,475.98 EUR 0.00 EUR 0.00 EUR 0.00 EUR"
+    );
+    assert_eq!(
+        row(&by_month, "total"),
+        "total 5,736.86 EUR 1,899.90 EUR 1,000.00 EUR 1,260.88 EUR"
+    );
+    let by_quarter = t.ok("/report revenue by:quarter").text;
+    assert!(row(&by_quarter, "2026-Q4").starts_with("2026-Q4 2,260.88 EUR"));
+    assert!(row(&by_quarter, "2027-Q1").starts_with("2027-Q1 3,475.98 EUR"));
+    let by_owner = t.ok("/report revenue by:owner").text;
+    assert_eq!(
+        row(&by_owner, "maria"),
+        "maria 3,000.00 EUR 0.00 EUR 0.00 EUR 0.00 EUR"
+    );
+    let by_account = t.ok("/report revenue by:account").text;
+    assert!(
+        row(&by_account, "Contoso GmbH").starts_with("Contoso GmbH 2,260.88 EUR 1,899.90 EUR"),
+        "{by_account}"
+    );
+    assert!(row(&by_account, "Fabrikam").starts_with("Fabrikam 3,000.00 EUR"));
+    // By product: the lines' net (O-1002's line is 199.99, its revenue 3,000).
+    let r = t.ok("/report revenue by:product");
+    assert_eq!(
+        row(&r.text, "CHAIR-01"),
+        "CHAIR-01 2,499.87 EUR 1,899.90 EUR 0.00 EUR 0.00 EUR"
+    );
+    assert_eq!(r.data["total"]["won_count"], 3);
+    assert_eq!(r.data["total"]["invoiced_count"], 1);
+    assert!(t
+        .invalid("/report revenue by:colour")
+        .contains("by:month, by:quarter"));
+    sums_match_the_records(&t.store);
+}
+
+#[test]
+fn the_funnel_follows_leads_and_opportunities_from_the_day_they_were_created() {
+    let mut t = Lib::with_config(TEAM);
+    at(&mut t, 2026, 11, 2);
+    for i in 1..=3 {
+        t.ok(&format!(
+            "/lead new topic:Early{i} last:E{i} company:Early{i}"
+        ));
+    }
+    at(&mut t, 2026, 11, 6);
+    t.ok("/qualify L-1001"); // 4 days; O-1001 created on 11-06
+    t.ok("/disqualify L-1002 reason:\"cannot contact\"");
+    at(&mut t, 2026, 11, 20);
+    t.ok("/lead new topic:Late4 last:L4 company:Late4");
+    t.ok("/lead new topic:Late5 last:L5 company:Late5");
+    t.ok("/disqualify L-1005 reason:\"cannot contact\"");
+    at(&mut t, 2026, 11, 30);
+    t.ok("/qualify L-1004"); // 10 days; O-1002 created on 11-30
+    t.ok("/opp win O-1001 revenue:100"); // 24 days
+    t.ok("/opp lose O-1002 reason:canceled"); // 0 days
+
+    let all = t.ok("/report funnel");
+    let f = &all.data;
+    assert_eq!(f["leads"], 5);
+    assert_eq!(f["qualified"], 2);
+    assert_eq!(f["disqualified"], 2);
+    assert_eq!(f["reasons"][0][1], 2);
+    assert_eq!(f["days_to_qualify"], "7");
+    assert_eq!(f["opportunities"], 2);
+    assert_eq!((f["won"].clone(), f["lost"].clone()), (1.into(), 1.into()));
+    assert_eq!(f["days_to_win"], "24");
+    assert_eq!(f["days_to_lose"], "0");
+    assert!(
+        all.text
+            .contains("qualified      2 (40% of leads; median 7 days to qualify)"),
+        "{}",
+        all.text
+    );
+    assert!(
+        all.text
+            .contains("won      1 (50% of those closed; median 24 days to win)"),
+        "{}",
+        all.text
+    );
+    assert!(all.text.contains("still open      1"), "{}", all.text);
+
+    let late = t.ok("/report funnel from:2026-11-10").data;
+    assert_eq!(late["leads"], 2);
+    assert_eq!(late["qualified"], 1);
+    assert_eq!(late["days_to_qualify"], "10");
+    assert_eq!(late["opportunities"], 1);
+    assert_eq!(late["won"], 0);
+    let early = t.ok("/report funnel to:2026-11-05").data;
+    assert_eq!(early["leads"], 3);
+    assert_eq!(early["opportunities"], 0);
+    assert!(early["days_to_win"].is_null());
+    assert!(t
+        .invalid("/report funnel from:2026-12-01 to:2026-11-01")
+        .contains("ends (2026-11-01) before it starts"));
+    sums_match_the_records(&t.store);
 }

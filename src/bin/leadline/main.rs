@@ -585,11 +585,11 @@ fn open_core(
     secrets: &Path,
 ) -> anyhow::Result<leadline::core::Leadline> {
     let backend = leadline::store::open(options)?;
-    Ok(leadline::core::Leadline::new(
+    Ok(leadline::core::Leadline::open(
         backend,
         std::sync::Arc::new(config.clone()),
         secrets.to_path_buf(),
-    ))
+    )?)
 }
 
 /// The subcommands that run the same through the daemon or in-process.
