@@ -894,11 +894,16 @@ enum Which {
         #[arg(long, default_value_t = 10)]
         lines: usize,
     },
-    /// Reports (/pipeline, /report wonlost, /report aging) on a store of
-    /// many opportunities, a third of them won or lost.
+    /// Reports (/pipeline, /report wonlost, revenue, funnel, aging) on a
+    /// store of many leads and opportunities, a third of these won or lost;
+    /// the baseline is one read of every opportunity (what a report
+    /// without kept sums must do).
     Reports {
         #[arg(long, default_value_t = 30_000)]
         opportunities: usize,
+        /// Leads in all (those not qualified stay open or are disqualified).
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
         #[arg(long, default_value_t = 200)]
         probes: usize,
     },
@@ -950,18 +955,30 @@ fn main() -> anyhow::Result<()> {
         } => print(&scheduler(&config, &dir, activities, owners)?, cli.json),
         Which::Reports {
             opportunities,
+            leads,
             probes,
         } => {
-            let report = reports(&config, opportunities, probes)?;
+            let report = reports(&config, opportunities, leads, probes)?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("reports on {opportunities} opportunities (p99 target < 50 ms):");
-                println!("{:<30} {:>8} {:>8} {:>8}", "", "p50 us", "p99 us", "max us");
+                let base = report.first().map_or(1, |l| l.p50_us.max(1)) as f64;
+                println!(
+                    "reports on {} leads and {opportunities} opportunities (p99 target < 50 ms):",
+                    leads.max(opportunities)
+                );
+                println!(
+                    "{:<34} {:>8} {:>8} {:>8} {:>14}",
+                    "", "p50 us", "p99 us", "max us", "p50/baseline"
+                );
                 for l in &report {
                     println!(
-                        "{:<30} {:>8} {:>8} {:>8}",
-                        l.name, l.p50_us, l.p99_us, l.max_us
+                        "{:<34} {:>8} {:>8} {:>8} {:>14.3}",
+                        l.name,
+                        l.p50_us,
+                        l.p99_us,
+                        l.max_us,
+                        l.p50_us as f64 / base
                     );
                 }
             }
@@ -1093,8 +1110,16 @@ fn documents(base: &Config, invoices: usize, lines: usize) -> anyhow::Result<Doc
 
 /// Seeds `opportunities` opportunities over 20 owners (a line each, every
 /// third won, every third lost, the rest open with an estimate,
-/// probability and close month) and times each report `probes` times.
-fn reports(base: &Config, opportunities: usize, probes: usize) -> anyhow::Result<Vec<Latency>> {
+/// probability and close month; every 30th won one quoted, ordered and
+/// invoiced), then more leads up to `leads` (every fourth disqualified),
+/// and times each report `probes` times, after the baseline: one read of
+/// every opportunity.
+fn reports(
+    base: &Config,
+    opportunities: usize,
+    leads: usize,
+    probes: usize,
+) -> anyhow::Result<Vec<Latency>> {
     use leadline::domain::Kind;
     let mut config = base.clone();
     config.team.members = (0..20)
@@ -1121,9 +1146,12 @@ fn reports(base: &Config, opportunities: usize, probes: usize) -> anyhow::Result
         Durability::Deferred,
     )?;
     let reasons = r.reasons.opportunity_lost.clone();
+    let (mut quotes, mut orders) = (0u64, 0u64);
+    // Spread over two years, as a team's history is.
+    let day = |i: usize| now - chrono::Duration::days((i * 7 % 730) as i64);
     for i in 0..opportunities {
         let me = format!("rep{:02}", i % 20);
-        let run = |line: &str| exec(&core, line, &me, now, Durability::Deferred);
+        let run = |line: &str| exec(&core, line, &me, day(i), Durability::Deferred);
         run(&format!(
             "/lead new topic:Deal{i} last:L{i} company:\"Firma {i}\""
         ))?;
@@ -1140,6 +1168,17 @@ fn reports(base: &Config, opportunities: usize, probes: usize) -> anyhow::Result
         ))?;
         run(&format!("/opp line add {opp} sku:P qty:{}", i % 9 + 1))?;
         match i % 3 {
+            0 if i % 30 == 0 => {
+                run(&format!("/quote new {opp}"))?;
+                let q = r.show(Kind::Quote, r.numbering.format(Kind::Quote).first + quotes);
+                quotes += 1;
+                run(&format!("/quote activate {q}"))?;
+                run(&format!("/quote win {q}"))?;
+                let so = r.show(Kind::Order, r.numbering.format(Kind::Order).first + orders);
+                orders += 1;
+                run(&format!("/order fulfil {so} reason:complete"))?;
+                run(&format!("/order invoice {so}"))?;
+            }
             0 => {
                 run(&format!("/opp win {opp}"))?;
             }
@@ -1156,15 +1195,65 @@ fn reports(base: &Config, opportunities: usize, probes: usize) -> anyhow::Result
             _ => {}
         }
     }
+    let disqualify = r
+        .reasons
+        .lead_disqualify
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    for i in opportunities..leads {
+        let me = format!("rep{:02}", i % 20);
+        let run = |line: &str| exec(&core, line, &me, day(i), Durability::Deferred);
+        run(&format!(
+            "/lead new topic:Lead{i} last:L{i} company:\"Firma {i}\""
+        ))?;
+        if i % 4 == 0 {
+            run(&format!(
+                "/disqualify {} reason:\"{disqualify}\"",
+                r.show(Kind::Lead, lead_first + i as u64)
+            ))?;
+        }
+    }
     core.flush()?;
     let mut out = Vec::new();
+    // The baseline: every opportunity read once, as a report that keeps
+    // no sums reads them.
+    let mut samples = Vec::with_capacity(probes);
+    for _ in 0..probes.min(20) {
+        let t = Instant::now();
+        let n = core.read(|tx| {
+            tx.scan(
+                &leadline::command::keys::records(Kind::Opportunity),
+                None,
+                false,
+                usize::MAX,
+            )
+            .map(|rows| {
+                rows.iter()
+                    .filter(|(_, v)| {
+                        serde_json::from_slice::<leadline::domain::opportunity::Opportunity>(v)
+                            .is_ok()
+                    })
+                    .count()
+            })
+        })??;
+        anyhow::ensure!(n == opportunities, "read {n} opportunities");
+        samples.push(t.elapsed());
+    }
+    out.push(Latency::of("baseline: read every opportunity", samples));
     for line in [
         "/pipeline",
         "/pipeline by:owner",
         "/pipeline by:stage",
         "/pipeline owner:rep03",
         "/report wonlost",
+        "/report wonlost by:owner from:2026-01-10 to:2026-06-20",
         "/report wonlost by:product",
+        "/report revenue",
+        "/report revenue by:quarter",
+        "/report revenue by:account",
+        "/report funnel",
+        "/report funnel from:2025-03-10 to:2026-08-20",
         "/report aging",
     ] {
         let mut samples = Vec::with_capacity(probes);

@@ -30,6 +30,7 @@
 //! - [`daemon`]: `leadline run`: the control socket with group commit, the
 //!   scheduler, mail and outbox loops, graceful shutdown.
 
+pub mod charts;
 pub mod chat;
 pub mod command;
 pub mod config;

@@ -15,24 +15,30 @@
 //! - `pipe/CUR/OWNER/MONTH/STAGE`: open opportunities (`n`, `amount`
 //!   estimated, `weighted` by probability), by expected close month (`-`
 //!   for none) and stage.
-//! - `wl/CUR/DAY/won|lost/OWNER/REASON/COMPETITOR` and
-//!   `wlp/CUR/DAY/won|lost/SKU`: closed opportunities (`n`, `amount`: the
-//!   actual revenue when won, the estimate when lost; by product the line
-//!   amounts).
-//! - `rev/CUR/MONTH/OWNER/ACCOUNT` and `revp/CUR/MONTH/SKU`: won revenue
-//!   (`won_n`, `won`) by the day it was won, and invoices (`invoiced_n`,
-//!   `invoiced` net, `paid`, `open`) by invoice date; cancelled invoices and
-//!   their credit notes cancel out and are left out.
+//! - Dated families keep each fact twice, by day (`FAMILY/d/CUR/DAY/...`)
+//!   and by month (`FAMILY/m/CUR/MONTH/...`): a period reads its whole
+//!   months from the month cells and only the months it cuts day by day,
+//!   so a report over years reads a few cells per month.
+//! - `wlr`, `wlo`, `wlc`, `wlp` (dated, then `won|lost/VALUE`): closed
+//!   opportunities by reason, owner, competitor and product (`n`,
+//!   `amount`: the actual revenue when won, the estimate when lost; by
+//!   product the lines' net).
+//! - `revm/CUR/MONTH`, `revo/CUR/OWNER`, `reva/CUR/ACCOUNT`,
+//!   `revp/CUR/SKU`: won revenue (`won_n`, `won`) by the month it was won,
+//!   and invoices (`invoiced_n`, `invoiced` net, `paid`, `open`) by
+//!   invoice date; cancelled invoices and their credit notes cancel out
+//!   and are left out.
 //! - `age/CUR/OWNER/DUE`: open invoices with a balance (`n`, `amount`), by
 //!   due date.
-//! - `funl/DAY`, `fund/DAY/REASON`, `funo/DAY`: leads and opportunities by
+//! - `funl`, `fund` (then `REASON`), `funo` (dated, currency `-`): leads
+//!   and opportunities by
 //!   the day they were created (`n`, `qualified`, `disqualified`, `won`,
 //!   `lost`, and `days_qualify:D`, `days_won:D`, `days_lost:D`: how many
 //!   took D days to that step, for medians).
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
@@ -49,6 +55,9 @@ pub type Numbers = BTreeMap<String, Decimal>;
 
 /// What one record adds: cells and their numbers.
 type Part = Vec<(String, Numbers)>;
+
+/// Cells as a report reads them: their dimensions and numbers.
+pub type Cells = Vec<(Vec<String>, Numbers)>;
 
 /// The version of the cells' layout; a store stamped with another is
 /// built again.
@@ -143,8 +152,31 @@ fn one() -> Decimal {
     Decimal::ONE
 }
 
+/// The cells of one dated fact: by day (`FAMILY/d/CUR/DAY/...`) and by
+/// month (`FAMILY/m/CUR/MONTH/...`). A period reads whole months from the
+/// month cells and only its first and last month day by day ([`dated`]).
+fn dated_cells(
+    part: &mut Part,
+    family: &str,
+    cur: &str,
+    day: NaiveDate,
+    rest: &[&str],
+    n: Numbers,
+) {
+    let (d, m) = (day.to_string(), month(day));
+    let mut by_day = vec![family, "d", cur, &d];
+    by_day.extend_from_slice(rest);
+    let mut by_month = vec![family, "m", cur, &m];
+    by_month.extend_from_slice(rest);
+    part.push((key(&by_day), n.clone()));
+    part.push((key(&by_month), n));
+}
+
+/// The currency slot of cells that count, not sum money (the funnel).
+pub(super) const COUNTS: &str = "-";
+
 fn lead_part(l: &Lead, tz: Tz) -> Part {
-    let day = l.created_at.with_timezone(&tz).date_naive().to_string();
+    let day = l.created_at.with_timezone(&tz).date_naive();
     let mut n = numbers([("n", one())]);
     let mut part = Vec::new();
     match &l.state {
@@ -156,14 +188,67 @@ fn lead_part(l: &Lead, tz: Tz) -> Part {
         }
         LeadState::Disqualified { closing } => {
             n.insert("disqualified".into(), one());
-            part.push((
-                key(&["fund", &day, &closing.reason]),
+            dated_cells(
+                &mut part,
+                "fund",
+                COUNTS,
+                day,
+                &[&closing.reason],
                 numbers([("n", one())]),
-            ));
+            );
         }
     }
-    part.push((key(&["funl", &day]), n));
+    dated_cells(&mut part, "funl", COUNTS, day, &[], n);
     part
+}
+
+/// The cells of a won or lost opportunity in `/report wonlost`: by reason,
+/// owner, competitor and product.
+#[allow(clippy::too_many_arguments)]
+fn closed_cells(
+    part: &mut Part,
+    o: &Opportunity,
+    day: NaiveDate,
+    outcome: &str,
+    reason: &str,
+    competitor: &str,
+    amount: Decimal,
+) {
+    let cur = o.pricing.currency.code();
+    let n = numbers([("n", one()), ("amount", amount)]);
+    dated_cells(part, "wlr", cur, day, &[outcome, reason], n.clone());
+    dated_cells(part, "wlo", cur, day, &[outcome, &o.owner], n.clone());
+    dated_cells(part, "wlc", cur, day, &[outcome, competitor], n);
+    for (sku, net) in by_product(&o.pricing) {
+        dated_cells(
+            part,
+            "wlp",
+            cur,
+            day,
+            &[outcome, &sku],
+            numbers([("n", one()), ("amount", net)]),
+        );
+    }
+}
+
+/// The cells of revenue (won or invoiced) in `/report revenue`: by month,
+/// owner, account and product (the product's numbers given apart).
+fn revenue_cells(
+    part: &mut Part,
+    cur: &str,
+    day: NaiveDate,
+    owner: &str,
+    account: Option<u64>,
+    n: Numbers,
+    products: Vec<(String, Numbers)>,
+) {
+    let account = account.map_or("-".to_string(), keys::number);
+    part.push((key(&["revm", cur, &month(day)]), n.clone()));
+    part.push((key(&["revo", cur, owner]), n.clone()));
+    part.push((key(&["reva", cur, &account]), n));
+    for (sku, n) in products {
+        part.push((key(&["revp", cur, &sku]), n));
+    }
 }
 
 fn opportunity_part(tx: &dyn Tx, o: &Opportunity, tz: Tz) -> Result<Part, CommandError> {
@@ -171,7 +256,6 @@ fn opportunity_part(tx: &dyn Tx, o: &Opportunity, tz: Tz) -> Result<Part, Comman
     let created = o.created_at.with_timezone(&tz).date_naive();
     let mut funnel = numbers([("n", one())]);
     let mut part = Vec::new();
-    let account = o.account.map_or("-".to_string(), keys::number);
     match &o.state {
         OppState::Open { .. } => {
             let amount = estimate(o);
@@ -190,62 +274,46 @@ fn opportunity_part(tx: &dyn Tx, o: &Opportunity, tz: Tz) -> Result<Part, Comman
             date,
             ..
         } => {
-            let day = date.to_string();
             funnel.insert("won".into(), one());
             funnel.insert(
                 format!("days_won:{}", (*date - created).num_days().max(0)),
                 one(),
             );
-            part.push((
-                key(&["wl", cur, &day, "won", &o.owner, "", ""]),
-                numbers([("n", one()), ("amount", *actual_revenue)]),
-            ));
-            part.push((
-                key(&["rev", cur, &month(*date), &o.owner, &account]),
+            closed_cells(&mut part, o, *date, "won", "", "", *actual_revenue);
+            revenue_cells(
+                &mut part,
+                cur,
+                *date,
+                &o.owner,
+                o.account,
                 numbers([("won_n", one()), ("won", *actual_revenue)]),
-            ));
-            for (sku, net) in by_product(&o.pricing) {
-                part.push((
-                    key(&["wlp", cur, &day, "won", &sku]),
-                    numbers([("n", one()), ("amount", net)]),
-                ));
-                part.push((
-                    key(&["revp", cur, &month(*date), &sku]),
-                    numbers([("won_n", one()), ("won", net)]),
-                ));
-            }
+                by_product(&o.pricing)
+                    .into_iter()
+                    .map(|(sku, net)| (sku, numbers([("won_n", one()), ("won", net)])))
+                    .collect(),
+            );
         }
         OppState::Lost {
             closing,
             competitor,
         } => {
-            let day = closing.date.to_string();
             funnel.insert("lost".into(), one());
             funnel.insert(
                 format!("days_lost:{}", (closing.date - created).num_days().max(0)),
                 one(),
             );
-            part.push((
-                key(&[
-                    "wl",
-                    cur,
-                    &day,
-                    "lost",
-                    &o.owner,
-                    &closing.reason,
-                    competitor.as_deref().unwrap_or(""),
-                ]),
-                numbers([("n", one()), ("amount", estimate(o))]),
-            ));
-            for (sku, net) in by_product(&o.pricing) {
-                part.push((
-                    key(&["wlp", cur, &day, "lost", &sku]),
-                    numbers([("n", one()), ("amount", net)]),
-                ));
-            }
+            closed_cells(
+                &mut part,
+                o,
+                closing.date,
+                "lost",
+                &closing.reason,
+                competitor.as_deref().unwrap_or(""),
+                estimate(o),
+            );
         }
     }
-    part.push((key(&["funo", &created.to_string()]), funnel));
+    dated_cells(&mut part, "funo", COUNTS, created, &[], funnel);
     Ok(part)
 }
 
@@ -257,23 +325,24 @@ fn invoice_part(i: &Invoice) -> Part {
     let totals = i.pricing.totals();
     let net = totals.total_amount - totals.total_tax;
     let balance = i.balance();
-    let account = i.account.map_or("-".to_string(), keys::number);
-    let m = month(i.invoice_date);
-    let mut part = vec![(
-        key(&["rev", cur, &m, &i.owner, &account]),
+    let mut part = Vec::new();
+    revenue_cells(
+        &mut part,
+        cur,
+        i.invoice_date,
+        &i.owner,
+        i.account,
         numbers([
             ("invoiced_n", one()),
             ("invoiced", net),
             ("paid", i.paid()),
             ("open", balance),
         ]),
-    )];
-    for (sku, amount) in by_product(&i.pricing) {
-        part.push((
-            key(&["revp", cur, &m, &sku]),
-            numbers([("invoiced_n", one()), ("invoiced", amount)]),
-        ));
-    }
+        by_product(&i.pricing)
+            .into_iter()
+            .map(|(sku, net)| (sku, numbers([("invoiced_n", one()), ("invoiced", net)])))
+            .collect(),
+    );
     if balance > Decimal::ZERO {
         part.push((
             key(&["age", cur, &i.owner, &i.due_date.to_string()]),
@@ -415,14 +484,29 @@ pub(super) fn cells(
     tx: &dyn Tx,
     report: &str,
     under: &[&str],
-) -> Result<Vec<(Vec<String>, Numbers)>, CommandError> {
+) -> Result<Cells, CommandError> {
+    scan_cells(tx, report, under, "")
+}
+
+/// [`cells`] whose next dimension starts with `starting` (a month's days:
+/// `2027-03-`).
+///
+/// Fails when the store cannot be read or a cell does not decode.
+fn scan_cells(
+    tx: &dyn Tx,
+    report: &str,
+    under: &[&str],
+    starting: &str,
+) -> Result<Cells, CommandError> {
     let mut parts = vec![report];
     parts.extend_from_slice(under);
-    let mut prefix = keys::cell(&key(&parts));
-    prefix.push(b'/');
+    let mut base = keys::cell(&key(&parts));
+    base.push(b'/');
+    let mut prefix = base.clone();
+    prefix.extend_from_slice(seg(starting).as_bytes());
     let mut out = Vec::new();
     for (k, v) in tx.scan(&prefix, None, false, usize::MAX)? {
-        let rest = String::from_utf8_lossy(&k[prefix.len()..]).to_string();
+        let rest = String::from_utf8_lossy(&k[base.len()..]).to_string();
         let numbers: Numbers = serde_json::from_slice(&v).map_err(|e| {
             CommandError::Store(super::TxError(format!(
                 "the report sum {} does not decode: {e}",
@@ -430,6 +514,64 @@ pub(super) fn cells(
             )))
         })?;
         out.push((rest.split('/').map(unseg).collect(), numbers));
+    }
+    Ok(out)
+}
+
+/// The cells of a dated `family` (see [`dated_cells`]) inside the period
+/// `from..=to` (open ends: unbounded): whole months from the month cells,
+/// the first and last month day by day. Each comes with its currency and
+/// its dimensions after the date.
+///
+/// Fails when the store cannot be read or a cell does not decode.
+pub(super) fn dated(
+    tx: &dyn Tx,
+    family: &str,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<(String, Vec<String>, Numbers)>, CommandError> {
+    let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    let whole = |m: NaiveDate| {
+        let next = m.checked_add_months(chrono::Months::new(1)).unwrap_or(m);
+        from.is_none_or(|f| f <= m) && to.is_none_or(|t| next.pred_opt().is_some_and(|l| l <= t))
+    };
+    let mut out = Vec::new();
+    let mut currencies = std::collections::BTreeSet::new();
+    for (dims, n) in cells(tx, family, &["m"])? {
+        let [cur, when, rest @ ..] = &dims[..] else {
+            continue;
+        };
+        currencies.insert(cur.clone());
+        let Ok(m) = NaiveDate::parse_from_str(&format!("{when}-01"), "%Y-%m-%d") else {
+            continue;
+        };
+        if whole(m) {
+            out.push((cur.clone(), rest.to_vec(), n));
+        }
+    }
+    // The months the period cuts: read day by day.
+    let mut cut: Vec<NaiveDate> = [from, to]
+        .into_iter()
+        .flatten()
+        .map(first_of)
+        .filter(|m| !whole(*m))
+        .collect();
+    cut.dedup();
+    for cur in &currencies {
+        for m in &cut {
+            let days = format!("{}-", month(*m));
+            for (dims, n) in scan_cells(tx, family, &["d", cur], &days)? {
+                let [day, rest @ ..] = &dims[..] else {
+                    continue;
+                };
+                let Ok(d) = day.parse::<NaiveDate>() else {
+                    continue;
+                };
+                if from.is_none_or(|f| f <= d) && to.is_none_or(|t| d <= t) {
+                    out.push((cur.clone(), rest.to_vec(), n));
+                }
+            }
+        }
     }
     Ok(out)
 }

@@ -223,6 +223,15 @@ impl Outcome {
         }
     }
 
+    /// A report's numbers, which a front end may also draw
+    /// ([`crate::charts`]).
+    pub fn report(&self) -> Option<&report::Done> {
+        match self {
+            Outcome::Report(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The record whose document a front end should render and send along
     /// (`/invoice pdf INV-1001`).
     pub fn document(&self) -> Option<crate::domain::RecordId> {

@@ -7,6 +7,8 @@
 //! one owner or every owner) and the records it names, never a scan of
 //! every record.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -39,7 +41,7 @@ pub(super) const FAMILY: Family = Family {
         ),
         (
             "/report revenue [by:month|quarter|owner|account|product]",
-            "won revenue, and invoiced revenue (net) with what is paid and open (gross)",
+            "won revenue, and invoiced revenue (net) with what is paid and open (gross); by account the 25 largest",
         ),
         (
             "/report funnel [from:2026-01-01] [to:today]",
@@ -221,7 +223,20 @@ pub struct RevenueRow {
     pub open: Decimal,
 }
 
+/// How many accounts `/report revenue by:account` names; the others are
+/// summed in one row.
+pub const TOP_ACCOUNTS: usize = 25;
+
 impl RevenueRow {
+    fn merge(&mut self, r: &RevenueRow) {
+        self.won_count += r.won_count;
+        self.won += r.won;
+        self.invoiced_count += r.invoiced_count;
+        self.invoiced += r.invoiced;
+        self.paid += r.paid;
+        self.open += r.open;
+    }
+
     fn add(&mut self, n: &Numbers) {
         self.won_count += facts::count(n, "won_n");
         self.won += facts::get(n, "won");
@@ -335,7 +350,7 @@ fn team_cells(
     ctx: &Context,
     report: &str,
     count: &[&str],
-) -> Result<(Vec<(Vec<String>, Numbers)>, usize), CommandError> {
+) -> Result<(facts::Cells, usize), CommandError> {
     facts::check(tx, ctx.team.timezone)?;
     let mut other = 0;
     let mut ours = Vec::new();
@@ -381,14 +396,6 @@ fn median(n: &Numbers, name: &str) -> Option<Decimal> {
     } else {
         (nth(total / 2 - 1) + nth(total / 2)) / Decimal::TWO
     })
-}
-
-/// Whether `day` (a cell's `YYYY-MM-DD`) lies in the period.
-fn within(day: &str, from: &Option<NaiveDate>, to: &Option<NaiveDate>) -> bool {
-    let Ok(d) = day.parse::<NaiveDate>() else {
-        return false;
-    };
-    !(from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t))
 }
 
 /// An account's name for a report row (`(no account)` for `-`).
@@ -449,43 +456,35 @@ fn apply(
             }
         }
         Command::WonLost { from, to, by } => {
-            let mut rows: Vec<WonLostRow> = Vec::new();
-            let report = if *by == WonLostBy::Product {
-                "wlp"
-            } else {
-                "wl"
+            facts::check(tx, ctx.team.timezone)?;
+            let mut groups: BTreeMap<String, WonLostRow> = BTreeMap::new();
+            let family = match by {
+                WonLostBy::Reason => "wlr",
+                WonLostBy::Owner => "wlo",
+                WonLostBy::Competitor => "wlc",
+                WonLostBy::Product => "wlp",
             };
-            let (cells, other_currency) = team_cells(tx, ctx, report, &["n"])?;
-            for (dims, n) in cells {
-                let (day, outcome, group) = match (by, &dims[..]) {
-                    (WonLostBy::Product, [day, outcome, sku]) => (day, outcome, sku.clone()),
-                    (_, [day, outcome, owner, reason, competitor]) => (
-                        day,
-                        outcome,
-                        match by {
-                            WonLostBy::Owner => owner.clone(),
-                            WonLostBy::Competitor if competitor.is_empty() => "(none)".to_string(),
-                            WonLostBy::Competitor => competitor.clone(),
-                            _ if outcome == "won" => "(won)".to_string(),
-                            _ => reason.clone(),
-                        },
-                    ),
-                    _ => continue,
-                };
-                if !within(day, from, to) {
+            let mut other_currency = 0;
+            for (cur, dims, n) in facts::dated(tx, family, *from, *to)? {
+                if cur != ctx.rules.currency.code() {
+                    // By product an opportunity has a cell per product.
+                    if *by != WonLostBy::Product {
+                        other_currency += facts::count(&n, "n");
+                    }
                     continue;
                 }
-                let i = match rows.iter().position(|r| r.group == group) {
-                    Some(i) => i,
-                    None => {
-                        rows.push(WonLostRow {
-                            group,
-                            ..WonLostRow::default()
-                        });
-                        rows.len() - 1
-                    }
+                let [outcome, value] = &dims[..] else {
+                    continue;
                 };
-                let row = &mut rows[i];
+                let group = match by {
+                    WonLostBy::Reason if outcome == "won" => "(won)".to_string(),
+                    WonLostBy::Competitor if value.is_empty() => "(none)".to_string(),
+                    _ => value.clone(),
+                };
+                let row = groups.entry(group).or_insert_with_key(|g| WonLostRow {
+                    group: g.clone(),
+                    ..WonLostRow::default()
+                });
                 if outcome == "won" {
                     row.won += facts::count(&n, "n");
                     row.won_amount += facts::get(&n, "amount");
@@ -494,7 +493,7 @@ fn apply(
                     row.lost_amount += facts::get(&n, "amount");
                 }
             }
-            rows.sort_by(|a, b| a.group.cmp(&b.group));
+            let rows: Vec<WonLostRow> = groups.into_values().collect();
             let total = WonLostRow {
                 group: "total".to_string(),
                 won: rows.iter().map(|r| r.won).sum(),
@@ -512,54 +511,56 @@ fn apply(
             }
         }
         Command::Revenue { by } => {
-            let report = if *by == RevenueBy::Product {
-                "revp"
-            } else {
-                "rev"
+            let family = match by {
+                RevenueBy::Month | RevenueBy::Quarter => "revm",
+                RevenueBy::Owner => "revo",
+                RevenueBy::Account => "reva",
+                RevenueBy::Product => "revp",
             };
-            let (cells, other_currency) = team_cells(tx, ctx, report, &["won_n", "invoiced_n"])?;
-            let mut rows: Vec<RevenueRow> = Vec::new();
-            let mut names: std::collections::BTreeMap<String, String> = Default::default();
+            let (cells, other_currency) = team_cells(tx, ctx, family, &["won_n", "invoiced_n"])?;
+            let mut groups: BTreeMap<String, RevenueRow> = BTreeMap::new();
             for (dims, n) in cells {
-                let group = match (by, &dims[..]) {
-                    (RevenueBy::Product, [_, sku]) => sku.clone(),
-                    (RevenueBy::Month, [month, ..]) => month.clone(),
-                    (RevenueBy::Quarter, [month, ..]) => quarter(month),
-                    (RevenueBy::Owner, [_, owner, _]) => owner.clone(),
-                    (RevenueBy::Account, [_, _, account]) => match names.get(account) {
-                        Some(name) => name.clone(),
-                        None => {
-                            let name = account_name(tx, account)?;
-                            names.insert(account.clone(), name.clone());
-                            name
-                        }
-                    },
-                    _ => continue,
+                let Some(dim) = dims.first() else {
+                    continue;
                 };
-                let i = match rows.iter().position(|r| r.group == group) {
-                    Some(i) => i,
-                    None => {
-                        rows.push(RevenueRow {
-                            group,
-                            ..RevenueRow::default()
-                        });
-                        rows.len() - 1
-                    }
+                let group = match by {
+                    RevenueBy::Quarter => quarter(dim),
+                    _ => dim.clone(),
                 };
-                rows[i].add(&n);
+                groups
+                    .entry(group)
+                    .or_insert_with_key(|g| RevenueRow {
+                        group: g.clone(),
+                        ..RevenueRow::default()
+                    })
+                    .add(&n);
             }
-            rows.sort_by(|a, b| a.group.cmp(&b.group));
+            let mut rows: Vec<RevenueRow> = groups.into_values().collect();
+            if *by == RevenueBy::Account {
+                // The largest accounts by name; the rest in one row.
+                rows.sort_by_key(|r| std::cmp::Reverse(r.won + r.invoiced));
+                let rest = rows.split_off(rows.len().min(TOP_ACCOUNTS));
+                for r in &mut rows {
+                    r.group = account_name(tx, &r.group)?;
+                }
+                rows.sort_by(|a, b| a.group.cmp(&b.group));
+                if !rest.is_empty() {
+                    let mut other = RevenueRow {
+                        group: format!("({} other accounts)", rest.len()),
+                        ..RevenueRow::default()
+                    };
+                    for r in &rest {
+                        other.merge(r);
+                    }
+                    rows.push(other);
+                }
+            }
             let mut total = RevenueRow {
                 group: "total".to_string(),
                 ..RevenueRow::default()
             };
             for r in &rows {
-                total.won_count += r.won_count;
-                total.won += r.won;
-                total.invoiced_count += r.invoiced_count;
-                total.invoiced += r.invoiced;
-                total.paid += r.paid;
-                total.open += r.open;
+                total.merge(r);
             }
             Done::Revenue {
                 by: *by,
@@ -571,19 +572,14 @@ fn apply(
         Command::Funnel { from, to } => {
             facts::check(tx, ctx.team.timezone)?;
             let mut leads = Numbers::new();
-            for (dims, n) in facts::cells(tx, "funl", &[])? {
-                if dims.first().is_some_and(|d| within(d, from, to)) {
-                    facts::add_to(&mut leads, &n);
-                }
+            for (_, _, n) in facts::dated(tx, "funl", *from, *to)? {
+                facts::add_to(&mut leads, &n);
             }
             let mut reasons: Vec<(String, usize)> = Vec::new();
-            for (dims, n) in facts::cells(tx, "fund", &[])? {
-                let [day, reason] = &dims[..] else {
+            for (_, dims, n) in facts::dated(tx, "fund", *from, *to)? {
+                let Some(reason) = dims.first() else {
                     continue;
                 };
-                if !within(day, from, to) {
-                    continue;
-                }
                 match reasons.iter_mut().find(|(r, _)| r == reason) {
                     Some((_, c)) => *c += facts::count(&n, "n"),
                     None => reasons.push((reason.clone(), facts::count(&n, "n"))),
@@ -591,10 +587,8 @@ fn apply(
             }
             reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let mut opps = Numbers::new();
-            for (dims, n) in facts::cells(tx, "funo", &[])? {
-                if dims.first().is_some_and(|d| within(d, from, to)) {
-                    facts::add_to(&mut opps, &n);
-                }
+            for (_, _, n) in facts::dated(tx, "funo", *from, *to)? {
+                facts::add_to(&mut opps, &n);
             }
             Done::Funnel(Funnel {
                 from: *from,

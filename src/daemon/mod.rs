@@ -254,6 +254,19 @@ pub fn run_until(
                         let outcome = run_command(&s, request).await?;
                         let mut reply = s.core.render(&outcome, &actor, now, false);
                         let mut files = Vec::new();
+                        if let Some(done) = outcome.report() {
+                            // A monospaced table, and the chart as an image.
+                            reply.text = crate::chat::discord::table(&reply.text);
+                            let currency = s.core.config().process.currency.code().to_string();
+                            let chart = crate::charts::Chart::of(done, &currency);
+                            if let Some(chart) = chart {
+                                match tokio::task::spawn_blocking(move || chart.png()).await {
+                                    Ok(Ok(png)) => files.push(("chart.png".to_string(), png)),
+                                    Ok(Err(e)) => tracing::warn!("chat: {e}"),
+                                    Err(_) => tracing::warn!("chat: drawing the chart failed"),
+                                }
+                            }
+                        }
                         if let Some(id) = outcome.document() {
                             match socket::document_file(&s.core, id, now).await {
                                 Ok(file) => {

@@ -411,3 +411,73 @@ fn a_document_asked_for_in_chat_comes_as_its_pdf_with_the_e_invoice_inside() {
         "{r}"
     );
 }
+
+#[test]
+fn a_report_in_chat_comes_as_a_table_with_its_chart() {
+    let bot = start();
+    let (f, b) = (&bot.fake, &bot.b);
+    for line in [
+        "/product new CHAIR-01 name:Chair price:100 tax:19%",
+        "/lead new topic:Chairs last:Schmidt company:Contoso",
+        "/qualify L-1001",
+        "/opp edit O-1001 revenue:10000 probability:50 close:2027-01-15",
+        "/lead new topic:Desks last:Weber company:Fabrikam",
+        "/qualify L-1002",
+        "/opp line add O-1002 sku:CHAIR-01 qty:4",
+        "/opp win O-1002",
+    ] {
+        let out = b.run(&["--as", "maria", "cmd", line]);
+        assert!(
+            out.status.success(),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let registered = f.wait_call("/guilds/1/commands").body.to_string();
+    for sub in ["wonlost", "revenue", "funnel", "aging"] {
+        assert!(registered.contains(sub), "/report {sub} is not registered");
+    }
+    f.slash(
+        401,
+        "111",
+        "pipeline",
+        json!([{"name": "by", "type": 3, "value": "month"}]),
+    );
+    let call = f.wait_call("/interactions/401/token-401/callback");
+    let body = call.body.to_string();
+    assert!(body.contains("1 open opportunity"), "{body}");
+    assert!(body.contains("```"), "the table is not monospaced: {body}");
+    let (name, png) = call.files.first().expect("the chart came along");
+    assert_eq!(name, "chart.png");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    if let Some(dir) = std::env::var_os("LEADLINE_CHART_OUT") {
+        std::fs::write(std::path::Path::new(&dir).join("pipeline.png"), png).expect("write");
+    }
+    f.slash(
+        402,
+        "111",
+        "report",
+        json!([{"name": "revenue", "type": 1, "options": [{"name": "by", "type": 3, "value": "owner"}]}]),
+    );
+    let call = f.wait_call("/interactions/402/token-402/callback");
+    assert!(
+        call.body.to_string().contains("revenue by owner"),
+        "{}",
+        call.body
+    );
+    assert_eq!(call.files.len(), 1, "one chart");
+    // A bad period: refused privately, no chart.
+    f.slash(
+        403,
+        "111",
+        "report",
+        json!([{"name": "funnel", "type": 1, "options": [{"name": "from", "type": 3, "value": "someday"}]}]),
+    );
+    let call = f.wait_call("/interactions/403/token-403/callback");
+    assert!(
+        call.body.to_string().contains("is not a date"),
+        "{}",
+        call.body
+    );
+    assert!(call.files.is_empty());
+}

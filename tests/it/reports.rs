@@ -303,6 +303,24 @@ fn the_funnel_follows_leads_and_opportunities_from_the_day_they_were_created() {
     assert_eq!(late["days_to_qualify"], "10");
     assert_eq!(late["opportunities"], 1);
     assert_eq!(late["won"], 0);
+    // Whole months come from the month sums, cut ones day by day.
+    for period in [
+        "from:2026-11-01 to:2026-11-30",
+        "from:2026-10-15 to:2026-12-31",
+        "from:2026-11-02 to:2026-12-01",
+    ] {
+        let f = t.ok(&format!("/report funnel {period}")).data;
+        assert_eq!(
+            (f["leads"].clone(), f["opportunities"].clone()),
+            (5.into(), 2.into()),
+            "{period}"
+        );
+    }
+    let f = t.ok("/report funnel from:2026-11-03 to:2026-11-20").data;
+    assert_eq!(
+        (f["leads"].clone(), f["opportunities"].clone()),
+        (2.into(), 1.into())
+    );
     let early = t.ok("/report funnel to:2026-11-05").data;
     assert_eq!(early["leads"], 3);
     assert_eq!(early["opportunities"], 0);
@@ -311,4 +329,30 @@ fn the_funnel_follows_leads_and_opportunities_from_the_day_they_were_created() {
         .invalid("/report funnel from:2026-12-01 to:2026-11-01")
         .contains("ends (2026-11-01) before it starts"));
     sums_match_the_records(&t.store);
+}
+
+#[test]
+fn revenue_by_account_names_the_largest_and_sums_the_others_in_one_row() {
+    let t = Lib::with_config(TEAM);
+    for i in 0..27u32 {
+        t.ok(&format!(
+            "/lead new topic:Deal{i} last:L{i} company:\"Firma {i:02}\""
+        ));
+        t.ok(&format!("/qualify L-{}", 1001 + i));
+        t.ok(&format!("/opp win O-{} revenue:{}", 1001 + i, 1000 + i));
+    }
+    let r = t.ok("/report revenue by:account");
+    let rows = r.data["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 26, "{}", r.text);
+    // The two smallest (1000, 1001) are the others; the largest is named.
+    assert_eq!(
+        row(&r.text, "(2 other"),
+        "(2 other accounts) 2,001.00 EUR 0.00 EUR 0.00 EUR 0.00 EUR"
+    );
+    assert_eq!(
+        row(&r.text, "Firma 26"),
+        "Firma 26 1,026.00 EUR 0.00 EUR 0.00 EUR 0.00 EUR"
+    );
+    assert!(!r.text.contains("Firma 00 "), "{}", r.text);
+    assert_eq!(r.data["total"]["won_count"], 27);
 }

@@ -295,11 +295,45 @@ pub(super) fn commands(config: &Config) -> Vec<CreateCommand> {
     out.push(command(
         "report",
         "Reports",
-        vec![sub(
-            "aging",
-            "Unpaid invoices by days overdue",
-            vec![string("owner", "a member, or team", false)],
-        )],
+        vec![
+            sub(
+                "wonlost",
+                "Opportunities won and lost in a period",
+                vec![
+                    string("from", "first day (2026-01-01, -30d)", false),
+                    string("to", "last day (default: today)", false),
+                    choice_list(
+                        "by",
+                        "group by",
+                        false,
+                        &["reason", "owner", "competitor", "product"],
+                    ),
+                ],
+            ),
+            sub(
+                "revenue",
+                "Won and invoiced revenue, paid and open",
+                vec![choice_list(
+                    "by",
+                    "group by",
+                    false,
+                    &["month", "quarter", "owner", "account", "product"],
+                )],
+            ),
+            sub(
+                "funnel",
+                "Leads and opportunities created in a period, and what became of them",
+                vec![
+                    string("from", "first day (2026-01-01, -30d)", false),
+                    string("to", "last day (default: today)", false),
+                ],
+            ),
+            sub(
+                "aging",
+                "Unpaid invoices by days overdue",
+                vec![string("owner", "a member, or team", false)],
+            ),
+        ],
     ));
     out.push(command("show", "Show any record", vec![rec()]));
     out.push(command("history", "Who changed what", vec![rec()]));

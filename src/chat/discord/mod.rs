@@ -200,3 +200,17 @@ pub async fn post(
     }
     Ok(())
 }
+
+/// A report's text for chat: its first line as the title, the table under
+/// it in a code block so its columns line up (cut to what a message holds).
+pub fn table(text: &str) -> String {
+    let (title, rest) = text.split_once('\n').unwrap_or((text, ""));
+    if rest.is_empty() {
+        return title.to_string();
+    }
+    let mut rest: String = rest.chars().take(3900).collect();
+    if rest.len() < text.len() - title.len() - 1 {
+        rest.push_str("\n…");
+    }
+    format!("{title}\n```\n{rest}\n```")
+}
