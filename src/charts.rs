@@ -13,7 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use crate::command::report::{Done, RevenueBy};
+use crate::command::report::Done;
 
 /// A chart of one report: its title, its groups and its series.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,16 +71,7 @@ impl Chart {
                 currency: money,
             },
             Done::Revenue { rows, by, .. } => Chart {
-                title: format!(
-                    "Revenue by {}",
-                    match by {
-                        RevenueBy::Month => "month",
-                        RevenueBy::Quarter => "quarter",
-                        RevenueBy::Owner => "owner",
-                        RevenueBy::Account => "account",
-                        RevenueBy::Product => "product",
-                    }
-                ),
+                title: format!("Revenue by {}", by.name()),
                 groups: rows.iter().map(|r| r.group.clone()).collect(),
                 series: vec![
                     ("won".into(), rows.iter().map(|r| f(r.won)).collect()),

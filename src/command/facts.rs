@@ -480,11 +480,7 @@ pub fn rebuild(tx: &mut dyn Tx, tz: Tz) -> Result<usize, CommandError> {
 /// remaining dimensions and numbers.
 ///
 /// Fails when the store cannot be read or a cell does not decode.
-pub(super) fn cells(
-    tx: &dyn Tx,
-    report: &str,
-    under: &[&str],
-) -> Result<Cells, CommandError> {
+pub(super) fn cells(tx: &dyn Tx, report: &str, under: &[&str]) -> Result<Cells, CommandError> {
     scan_cells(tx, report, under, "")
 }
 

@@ -209,6 +209,19 @@ pub enum RevenueBy {
     Product,
 }
 
+impl RevenueBy {
+    /// The grouping in words (`quarter`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RevenueBy::Month => "month",
+            RevenueBy::Quarter => "quarter",
+            RevenueBy::Owner => "owner",
+            RevenueBy::Account => "account",
+            RevenueBy::Product => "product",
+        }
+    }
+}
+
 /// One group of `/report revenue`: won opportunities (actual revenue; by
 /// product their lines' net) and invoices (net, and the gross paid and
 /// still open).
@@ -669,6 +682,22 @@ fn quarter(month: &str) -> String {
     }
 }
 
+/// A grouped report's reply: its text, and its numbers as JSON.
+fn grouped(
+    ctx: &Context,
+    text: String,
+    by: &impl Serialize,
+    rows: &impl Serialize,
+    total: &impl Serialize,
+) -> Reply {
+    reply(
+        ctx,
+        text,
+        &serde_json::json!({"by": by, "rows": rows, "total": total}),
+        vec![],
+    )
+}
+
 /// This family's outcomes for people, scripts and chat.
 pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
     let c = &ctx.rules.currency;
@@ -716,12 +745,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                 ));
             }
             text.push_str(&other(*other_currency));
-            reply(
-                ctx,
-                text,
-                &serde_json::json!({"by": by, "rows": rows, "total": total}),
-                vec![],
-            )
+            grouped(ctx, text, by, rows, total)
         }
         Done::WonLost {
             from,
@@ -761,12 +785,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                 ));
             }
             text.push_str(&other(*other_currency));
-            reply(
-                ctx,
-                text,
-                &serde_json::json!({"by": by, "rows": rows, "total": total}),
-                vec![],
-            )
+            grouped(ctx, text, by, rows, total)
         }
         Done::Revenue {
             by,
@@ -776,13 +795,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
         } => {
             let mut text = format!(
                 "revenue by {}: won {} ({} opportunities), invoiced {} net ({} invoices), paid {}, open {}",
-                match by {
-                    RevenueBy::Month => "month",
-                    RevenueBy::Quarter => "quarter",
-                    RevenueBy::Owner => "owner",
-                    RevenueBy::Account => "account",
-                    RevenueBy::Product => "product",
-                },
+                by.name(),
                 money(total.won),
                 total.won_count,
                 money(total.invoiced),
@@ -805,12 +818,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
                 ));
             }
             text.push_str(&other(*other_currency));
-            reply(
-                ctx,
-                text,
-                &serde_json::json!({"by": by, "rows": rows, "total": total}),
-                vec![],
-            )
+            grouped(ctx, text, by, rows, total)
         }
         Done::Funnel(f) => {
             let period = match (f.from, f.to) {
