@@ -166,21 +166,13 @@ impl Leadline {
     ///
     /// Fails when the store cannot be read or written.
     pub fn prepare_reports(&self) -> Result<Option<usize>, TxError> {
-        let wanted = command::facts::stamp(self.config().team.timezone);
-        let built = self
-            .read(|tx| tx.get(command::keys::FACTS_BUILT))??
-            .and_then(|v| serde_json::from_slice::<String>(&v).ok());
-        if built.as_deref() == Some(wanted.as_str()) {
+        let tz = self.config().team.timezone;
+        if self
+            .read(|tx| command::facts::current(tx, tz))?
+            .map_err(|e| TxError(e.to_string()))?
+        {
             return Ok(None);
         }
-        self.build_reports().map(Some)
-    }
-
-    /// Builds the report sums from the records, whatever the store holds.
-    ///
-    /// Fails when the store cannot be read or written.
-    fn build_reports(&self) -> Result<usize, TxError> {
-        let tz = self.config().team.timezone;
         let mut result = Ok(0);
         let ticket = self.inner.backend.commit(
             1,
@@ -193,7 +185,7 @@ impl Leadline {
         self.inner.backend.make_durable(ticket)?;
         let n = result.map_err(|e| TxError(e.to_string()))?;
         tracing::info!("store: built the report sums from {n} records");
-        Ok(n)
+        Ok(Some(n))
     }
 
     /// Where the store's data lives, for logs and status.
@@ -243,9 +235,13 @@ impl Leadline {
                 summary.counts
             )));
         }
-        // The backup's sums may be older than this build, or missing.
-        self.build_reports()
-            .map_err(|e| backup::BackupError::Store(e.to_string()))?;
+        // The backup's sums came with it; built again when they are from
+        // another layout or zone, or missing (an older backup).
+        self.prepare_reports().map_err(|e| {
+            backup::BackupError::Store(format!(
+                "the backup is restored, but building the report sums failed ({e}); leadline builds them when it next opens the store"
+            ))
+        })?;
         Ok(summary)
     }
 

@@ -68,13 +68,20 @@ pub fn stamp(tz: Tz) -> String {
     format!("{VERSION} {}", tz.name())
 }
 
+/// Whether the store's sums are current: built by this layout, in `tz`.
+///
+/// Fails when the store cannot be read.
+pub fn current(tx: &dyn Tx, tz: Tz) -> Result<bool, CommandError> {
+    let built: Option<String> = read(tx, keys::FACTS_BUILT)?;
+    Ok(built.as_deref() == Some(stamp(tz).as_str()))
+}
+
 /// Fails unless the sums are current for the team's time zone (a store
 /// the binary has not prepared yet, or a zone changed since).
 ///
 /// Fails when the store cannot be read.
 pub(super) fn check(tx: &dyn Tx, tz: Tz) -> Result<(), CommandError> {
-    let built: Option<String> = read(tx, keys::FACTS_BUILT)?;
-    if built.as_deref() == Some(stamp(tz).as_str()) {
+    if current(tx, tz)? {
         return Ok(());
     }
     Err(CommandError::Store(super::TxError(
@@ -133,7 +140,7 @@ pub(super) fn stage(tx: &dyn Tx, o: &Opportunity) -> Result<&'static str, Comman
 }
 
 /// An opportunity's estimated revenue: the one given, else its lines'.
-pub fn estimate(o: &Opportunity) -> Decimal {
+fn estimate(o: &Opportunity) -> Decimal {
     o.estimated_revenue
         .unwrap_or_else(|| o.pricing.totals().pre_freight_amount)
 }
@@ -204,7 +211,6 @@ fn lead_part(l: &Lead, tz: Tz) -> Part {
 
 /// The cells of a won or lost opportunity in `/report wonlost`: by reason,
 /// owner, competitor and product.
-#[allow(clippy::too_many_arguments)]
 fn closed_cells(
     part: &mut Part,
     o: &Opportunity,

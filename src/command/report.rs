@@ -682,6 +682,18 @@ fn quarter(month: &str) -> String {
     }
 }
 
+/// A report's period in words: `all time`, `2026-01-01 to today`.
+fn period_words(from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
+    match (from, to) {
+        (None, None) => "all time".to_string(),
+        (f, t) => format!(
+            "{} to {}",
+            f.map_or("the start".to_string(), |d| d.to_string()),
+            t.map_or("today".to_string(), |d| d.to_string())
+        ),
+    }
+}
+
 /// A grouped report's reply: its text, and its numbers as JSON.
 fn grouped(
     ctx: &Context,
@@ -755,15 +767,8 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
             total,
             other_currency,
         } => {
-            let period = match (from, to) {
-                (None, None) => "all time".to_string(),
-                (f, t) => format!(
-                    "{} to {}",
-                    f.map_or("the start".to_string(), |d| d.to_string()),
-                    t.map_or("today".to_string(), |d| d.to_string())
-                ),
-            };
-            // Counted by opportunity (by product: by line).
+            let period = period_words(*from, *to);
+            // Counted by opportunity (by product: by opportunity and product).
             let closed = total.won + total.lost;
             let rate = (total.won * 100).checked_div(closed).unwrap_or(0);
             let mut text = format!(
@@ -821,14 +826,7 @@ pub(super) fn render(done: &Done, ctx: &Context) -> Reply {
             grouped(ctx, text, by, rows, total)
         }
         Done::Funnel(f) => {
-            let period = match (f.from, f.to) {
-                (None, None) => "all time".to_string(),
-                (from, to) => format!(
-                    "{} to {}",
-                    from.map_or("the start".to_string(), |d| d.to_string()),
-                    to.map_or("today".to_string(), |d| d.to_string())
-                ),
-            };
+            let period = period_words(f.from, f.to);
             let pct = |part: usize, of: usize| match (part * 100).checked_div(of) {
                 Some(p) => format!("{p}%"),
                 None => "-".to_string(),

@@ -451,10 +451,14 @@ pub fn restore(
         write_group(backend, existing.into_iter().map(|k| (k, None)).collect())?;
     }
     // Marked until the last key is in: a store whose restore was cut short
-    // does not open as if it were whole.
+    // does not open as if it were whole. The empty store's stamp of its
+    // report sums goes: the backup's sums come with their own.
     write_group(
         backend,
-        vec![(keys::RESTORING.to_vec(), Some(b"1".to_vec()))],
+        vec![
+            (keys::RESTORING.to_vec(), Some(b"1".to_vec())),
+            (keys::FACTS_BUILT.to_vec(), None),
+        ],
     )?;
     let opened = std::fs::File::open(file).map_err(|e| BackupError::File {
         path: file.to_path_buf(),

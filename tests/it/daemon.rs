@@ -636,3 +636,37 @@ fn sighup_puts_a_new_configuration_in_force_and_refuses_a_broken_one() {
         "{v}"
     );
 }
+
+#[test]
+fn a_new_time_zone_by_sighup_builds_the_report_sums_again_and_reports_go_on() {
+    let b = Bin::new();
+    let team = |zone: &str| {
+        format!("[team]\ndefault_user = \"maria\"\ntimezone = \"{zone}\"\n[[team.members]]\nname = \"maria\"\n")
+    };
+    let cfg = b.file("team.toml", &team("Europe/Berlin"));
+    let d = Daemon::start_with(b.configured(&cfg));
+    let mut c = Client::connect(&b.data()).expect("daemon");
+    let mut ask = |cmd: &str| {
+        c.request(&Request {
+            cmd: Some(cmd.into()),
+            data: true,
+            ..Default::default()
+        })
+        .expect("answer")
+    };
+    assert_eq!(ask("/lead new topic:Chairs last:Schmidt")["ok"], true);
+    assert_eq!(ask("/report funnel")["data"]["leads"], 1);
+
+    // Days are counted in the team's zone: a new zone builds the sums
+    // again before the reload is done, and reports answer on them.
+    std::fs::write(&cfg, team("Pacific/Kiritimati")).expect("rewrite");
+    d.signal("-HUP");
+    let said = d.wait_for("configuration reloaded").join("\n");
+    assert!(
+        said.contains("built the report sums from 1 records"),
+        "{said}"
+    );
+    let funnel = ask("/report funnel");
+    assert_eq!(funnel["ok"], true, "{funnel}");
+    assert_eq!(funnel["data"]["leads"], 1, "{funnel}");
+}

@@ -208,9 +208,28 @@ pub fn table(text: &str) -> String {
     if rest.is_empty() {
         return title.to_string();
     }
-    let mut rest: String = rest.chars().take(3900).collect();
-    if rest.len() < text.len() - title.len() - 1 {
-        rest.push_str("\n…");
+    const ROOM: usize = 3900;
+    let mut table: String = rest.chars().take(ROOM).collect();
+    if rest.chars().count() > ROOM {
+        table.push_str("\n…");
     }
-    format!("{title}\n```\n{rest}\n```")
+    format!("{title}\n```\n{table}\n```")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn a_report_table_is_a_code_block_cut_to_what_a_message_holds() {
+        assert_eq!(table("pipeline: 0"), "pipeline: 0");
+        assert_eq!(
+            table("title\n  a 1\n  b 2"),
+            "title\n```\n  a 1\n  b 2\n```"
+        );
+        let long = format!("title\n{}", "ä".repeat(5000));
+        let t = table(&long);
+        assert!(t.ends_with("\n…\n```"), "{}", &t[t.len() - 20..]);
+        assert_eq!(t.chars().filter(|c| *c == 'ä').count(), 3900);
+    }
 }
