@@ -5,9 +5,10 @@
 //!
 //! A sum is a *cell*: a key naming the report and its dimensions
 //! (`pipe/EUR/maria/2027-03/2 develop`) holding named numbers (`n`,
-//! `amount`, `weighted`...). What one record added is kept beside it
-//! (`f/opportunity/N`), so a change takes back exactly that, whatever the
-//! code that computed it then. A lead's or an opportunity's day of
+//! `amount`, `weighted`...). A change takes back what the record added
+//! before: computed from the old record for leads and invoices, kept
+//! beside it for opportunities (`f/opportunity/N`), whose stage depends on
+//! their quotes too. A lead's or an opportunity's day of
 //! creation is counted in the team's time zone; the sums are built again
 //! when the zone or [`VERSION`] changes ([`stamp`], [`rebuild`]).
 //!
@@ -381,42 +382,93 @@ fn add(into: &mut Numbers, numbers: &Numbers, sign: Decimal) {
     }
 }
 
-/// Puts the sums right after `record` (just written) was saved: takes
-/// back what it added before and adds what it adds now. A quote's change
-/// moves its opportunity's stage.
+/// Puts the sums right after `record` (just written over `old`) was
+/// saved: takes back what it added before and adds what it adds now.
+///
+/// A lead's or an invoice's part follows from the record alone, so the
+/// old part is computed from `old`. An opportunity's also depends on its
+/// quotes (its stage), so what it added is kept (`f/opportunity/N`); a
+/// quote that becomes or stops being open (draft or active) moves its
+/// opportunity's stage.
 ///
 /// Fails when the store cannot be read or a sum does not decode.
-pub(super) fn saved<R: Record>(tx: &mut dyn Tx, tz: Tz, record: &R) -> Result<(), CommandError> {
-    let any = match R::KIND {
-        Kind::Lead | Kind::Opportunity | Kind::Invoice => record.clone().into_any(),
+pub(super) fn saved<R: Record>(
+    tx: &mut dyn Tx,
+    tz: Tz,
+    old: Option<&R>,
+    record: &R,
+) -> Result<(), CommandError> {
+    match R::KIND {
+        Kind::Lead | Kind::Invoice => {
+            let before = match old {
+                Some(o) => part_of(tx, &o.clone().into_any(), tz)?,
+                None => Vec::new(),
+            };
+            let after = part_of(tx, &record.clone().into_any(), tz)?;
+            change(tx, &before, &after)
+        }
+        Kind::Opportunity => match record.clone().into_any() {
+            AnyRecord::Opportunity(o) => restage(tx, tz, &o),
+            _ => Ok(()),
+        },
         Kind::Quote => {
-            let AnyRecord::Quote(q) = record.clone().into_any() else {
+            let open = |r: &R| match r.clone().into_any() {
+                AnyRecord::Quote(q) => Some((
+                    q.opportunity,
+                    matches!(q.state, QuoteState::Draft | QuoteState::Active { .. }),
+                )),
+                _ => None,
+            };
+            let Some((opportunity, now_open)) = open(record) else {
                 return Ok(());
             };
-            match load::<Opportunity>(tx, q.opportunity, None)? {
-                Some(o) => AnyRecord::Opportunity(o),
-                None => return Ok(()),
+            if old
+                .and_then(open)
+                .is_some_and(|(_, was_open)| was_open == now_open)
+            {
+                return Ok(());
+            }
+            match load::<Opportunity>(tx, opportunity, None)? {
+                Some(o) => restage(tx, tz, &o),
+                None => Ok(()),
             }
         }
-        _ => return Ok(()),
-    };
-    let id = any.id();
-    let (kind, number) = (id.kind, id.number);
-    let new = part_of(tx, &any, tz)?;
-    let facts = keys::facts(kind, number);
-    let old: Part = read(tx, &facts)?.unwrap_or_default();
-    if old == new {
+        _ => Ok(()),
+    }
+}
+
+/// Puts an opportunity's part right: the one kept beside it taken back,
+/// the one it adds now added and kept.
+///
+/// Fails when the store cannot be read or a sum does not decode.
+fn restage(tx: &mut dyn Tx, tz: Tz, o: &Opportunity) -> Result<(), CommandError> {
+    let after = opportunity_part(tx, o, tz)?;
+    let facts = keys::facts(Kind::Opportunity, o.number);
+    let before: Part = read(tx, &facts)?.unwrap_or_default();
+    if before == after {
         return Ok(());
     }
-    let mut delta: BTreeMap<String, Numbers> = BTreeMap::new();
-    for (cell, n) in &old {
-        add(delta.entry(cell.clone()).or_default(), n, -Decimal::ONE);
+    change(tx, &before, &after)?;
+    write(tx, facts, &after)
+}
+
+/// Takes `before` back from the sums and adds `after`, writing only the
+/// cells whose numbers change.
+///
+/// Fails when the store cannot be read or a sum does not decode.
+fn change(tx: &mut dyn Tx, before: &Part, after: &Part) -> Result<(), CommandError> {
+    if before == after {
+        return Ok(());
     }
-    for (cell, n) in &new {
-        add(delta.entry(cell.clone()).or_default(), n, Decimal::ONE);
+    let mut delta: BTreeMap<&str, Numbers> = BTreeMap::new();
+    for (cell, n) in before {
+        add(delta.entry(cell).or_default(), n, -Decimal::ONE);
+    }
+    for (cell, n) in after {
+        add(delta.entry(cell).or_default(), n, Decimal::ONE);
     }
     for (cell, d) in delta.into_iter().filter(|(_, d)| !d.is_empty()) {
-        let k = keys::cell(&cell);
+        let k = keys::cell(cell);
         let mut sum: Numbers = read(tx, &k)?.unwrap_or_default();
         add(&mut sum, &d, Decimal::ONE);
         if sum.is_empty() {
@@ -424,11 +476,6 @@ pub(super) fn saved<R: Record>(tx: &mut dyn Tx, tz: Tz, record: &R) -> Result<()
         } else {
             write(tx, k, &sum)?;
         }
-    }
-    if new.is_empty() {
-        tx.remove(facts);
-    } else {
-        write(tx, facts, &new)?;
     }
     Ok(())
 }
@@ -472,7 +519,9 @@ pub fn rebuild(tx: &mut dyn Tx, tz: Tz) -> Result<usize, CommandError> {
             for (cell, n) in &part {
                 add(sums.entry(cell.clone()).or_default(), n, Decimal::ONE);
             }
-            write(tx, keys::facts(kind, record.id().number), &part)?;
+            if kind == Kind::Opportunity {
+                write(tx, keys::facts(kind, record.id().number), &part)?;
+            }
         }
     }
     for (cell, n) in sums.into_iter().filter(|(_, n)| !n.is_empty()) {

@@ -439,7 +439,7 @@ pub fn save<R: Record>(
         changes,
     )?;
     tx.put(keys::record(R::KIND, new.number(), new.revision()), bytes);
-    super::facts::saved(tx, ctx.team.timezone, new)
+    super::facts::saved(tx, ctx.team.timezone, old, new)
 }
 
 /// Writes a new or changed product with its history.
