@@ -726,6 +726,7 @@ pub fn scheduler(
             }),
             role: leadline::config::Role::Rep,
             discord_id: None,
+            language: None,
         })
         .collect();
     let t0 = chrono::Utc
@@ -1130,6 +1131,7 @@ fn reports(
             timezone: None,
             role: leadline::config::Role::Manager,
             discord_id: None,
+            language: None,
         })
         .collect();
     let dir = tempfile::tempdir()?;

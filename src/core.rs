@@ -97,6 +97,7 @@ struct Inner {
     /// so that no new write starts.
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     counters: Arc<Counters>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The core handle; cheap to clone, shared by every front end.
@@ -115,6 +116,7 @@ impl Leadline {
                 secrets,
                 writer: Mutex::new(None),
                 counters: Arc::default(),
+                metrics: Arc::default(),
             }),
         }
     }
@@ -421,6 +423,11 @@ impl Leadline {
         self.inner.backend.flush()
     }
 
+    /// What the daemon counts, for `GET /metrics`.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
     /// Writes waiting for the writer (for `leadline status`).
     pub fn queue_depth(&self) -> usize {
         self.inner.counters.queued.load(Ordering::SeqCst)
@@ -444,9 +451,10 @@ impl Leadline {
         let backend = self.inner.backend.clone();
         let config = self.inner.config.clone();
         let counters = self.inner.counters.clone();
+        let metrics = self.inner.metrics.clone();
         let thread = std::thread::Builder::new()
             .name("leadline-writer".into())
-            .spawn(move || write_loop(backend, config, counters, jobs))?;
+            .spawn(move || write_loop(backend, config, counters, metrics, jobs))?;
         if let Ok(mut w) = self.inner.writer.lock() {
             *w = Some(sender);
         }
@@ -464,7 +472,9 @@ impl Leadline {
     fn read_command(&self, request: &Request) -> Answer {
         let config = self.config();
         let ctx = config.context(&request.actor, request.now, &request.via);
-        self.read(|tx| command::apply(&request.command, &request.text, tx, &ctx))?
+        let answer = self.read(|tx| command::apply(&request.command, &request.text, tx, &ctx))?;
+        count(&self.inner.metrics, &request.command, &answer);
+        answer
     }
 
     /// Commits `requests` as one group on this thread.
@@ -477,6 +487,9 @@ impl Leadline {
         let (answers, ticket) = commit(backend.as_ref(), &self.config(), &requests, durability)?;
         if durability == Durability::Flush {
             backend.make_durable(ticket)?;
+        }
+        for (r, a) in requests.iter().zip(&answers) {
+            count(&self.inner.metrics, &r.command, a);
         }
         Ok(answers)
     }
@@ -554,9 +567,11 @@ fn write_loop(
     backend: Arc<dyn Backend>,
     config: Arc<RwLock<Arc<Config>>>,
     counters: Arc<Counters>,
+    metrics: Arc<crate::metrics::Metrics>,
     mut jobs: mpsc::Receiver<Job>,
 ) {
     while let Some(first) = jobs.blocking_recv() {
+        let started = std::time::Instant::now();
         let mut batch = vec![first];
         while batch.len() < 512 {
             match jobs.try_recv() {
@@ -567,6 +582,7 @@ fn write_loop(
         counters.queued.fetch_sub(batch.len(), Ordering::SeqCst);
         let (requests, senders): (Vec<Request>, Vec<oneshot::Sender<Answer>>) =
             batch.into_iter().map(|j| (j.request, j.answer)).unzip();
+        let steps: Vec<&'static str> = requests.iter().map(|r| command::step(&r.command)).collect();
         let in_force = config.read().unwrap_or_else(|e| e.into_inner()).clone();
         match commit(backend.as_ref(), &in_force, &requests, Durability::Flush) {
             Err(e) => {
@@ -576,11 +592,13 @@ fn write_loop(
             }
             Ok((answers, ticket)) => {
                 let counters = counters.clone();
+                let metrics = metrics.clone();
                 backend.when_durable(
                     ticket,
                     Box::new(move |durable| {
                         counters.commits.fetch_add(1, Ordering::SeqCst);
-                        for (s, a) in senders.into_iter().zip(answers) {
+                        metrics.commit(started.elapsed());
+                        for ((s, a), step) in senders.into_iter().zip(answers).zip(steps) {
                             let a = match &durable {
                                 Ok(()) => a,
                                 Err(e) => Err(CommandError::Store(e.clone())),
@@ -588,6 +606,7 @@ fn write_loop(
                             if a.is_ok() {
                                 counters.written.fetch_add(1, Ordering::SeqCst);
                             }
+                            counted(&metrics, step, &a);
                             let _ = s.send(a);
                         }
                     }),
@@ -597,6 +616,27 @@ fn write_loop(
     }
     if let Err(e) = backend.flush() {
         tracing::error!("store: the last flush failed: {e}");
+    }
+}
+
+/// Counts one answer of `command` in `metrics`.
+fn count(metrics: &crate::metrics::Metrics, command: &Command, answer: &Answer) {
+    counted(metrics, command::step(command), answer);
+}
+
+fn counted(metrics: &crate::metrics::Metrics, step: &'static str, answer: &Answer) {
+    match answer {
+        Ok(outcome) => {
+            metrics.command(step, "ok");
+            if let Some(n) = outcome.ingested() {
+                metrics.ingested(
+                    n.iter()
+                        .filter(|i| !matches!(i, command::mailbox::Ingested::Known))
+                        .count(),
+                );
+            }
+        }
+        Err(e) => metrics.command(step, e.code()),
     }
 }
 

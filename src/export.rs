@@ -221,6 +221,24 @@ fn write_table(
 ) -> Result<Written, String> {
     let file = dir.join(format!("{table}.{}", format.extension()));
     let failed = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", file.display());
+    let bytes = encode(rows, format, locale).map_err(|e| failed(&e))?;
+    std::fs::write(&file, bytes).map_err(|e| failed(&e))?;
+    Ok(Written {
+        file,
+        rows: rows.len(),
+    })
+}
+
+/// One table's rows as the bytes of a file in `format` (what `leadline
+/// export` writes and the web view's lists download).
+///
+/// Fails when a row does not encode.
+pub fn encode(
+    rows: &[Map<String, Value>],
+    format: Format,
+    locale: NumberLocale,
+) -> Result<Vec<u8>, String> {
+    let failed = |e: &dyn std::fmt::Display| e.to_string();
     let mut bytes = Vec::new();
     match format {
         Format::Json => {
@@ -256,11 +274,7 @@ fn write_table(
             w.flush().map_err(|e| failed(&e))?;
         }
     }
-    std::fs::write(&file, bytes).map_err(|e| failed(&e))?;
-    Ok(Written {
-        file,
-        rows: rows.len(),
-    })
+    Ok(bytes)
 }
 
 /// A row's fields as CSV cells: nested objects as dotted columns, lists as

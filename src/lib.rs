@@ -27,6 +27,8 @@
 //! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.
 //! - [`chat`]: the chat front end's rules: members, roles, confirmations,
 //!   notices to post (Discord-independent).
+//! - [`metrics`]: what `GET /metrics` counts (commands, commit latency).
+//! - [`web`]: the web view and HTTP API the daemon serves (`[web]`).
 //! - [`daemon`]: `leadline run`: the control socket with group commit, the
 //!   scheduler, mail and outbox loops, graceful shutdown.
 
@@ -41,6 +43,8 @@ pub mod domain;
 pub mod export;
 pub mod import;
 pub mod mail;
+pub mod metrics;
 pub mod redact;
 pub mod scheduler;
 pub mod store;
+pub mod web;

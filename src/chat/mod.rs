@@ -77,7 +77,21 @@ impl Chat {
         let Some(member) = member_of(config, chat_user) else {
             return Decision::Refuse("Sorry, I only take commands from members of the sales team. Ask an admin to add you.".to_string());
         };
-        let ctx = config.context(&member.name, now, "chat");
+        self.decide_as(config, member, line, now, "chat")
+    }
+
+    /// Decides what to do with a command `line` typed by team member
+    /// `member` on front end `via` (chat, or the web view's command box):
+    /// the same roles, refusals and confirmations everywhere.
+    pub fn decide_as(
+        &self,
+        config: &Config,
+        member: &Member,
+        line: &str,
+        now: DateTime<Utc>,
+        via: &str,
+    ) -> Decision {
+        let ctx = config.context(&member.name, now, via);
         let cmd = match command::parse(line, &ctx) {
             Ok(c) => c,
             Err(e) => return Decision::Refuse(e.to_string()),
@@ -132,6 +146,11 @@ impl Chat {
                 "Sorry, I only take commands from members of the sales team.".to_string(),
             );
         };
+        self.confirm_as(member, token, now)
+    }
+
+    /// The confirmation `token` was given by team member `member`.
+    pub fn confirm_as(&self, member: &Member, token: &str, now: DateTime<Utc>) -> Decision {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         match pending.get(token) {
             Some(p) if p.member != member.name => {

@@ -303,3 +303,24 @@ pub const FACTS: &[u8] = b"f/";
 pub fn facts(kind: Kind, number: u64) -> Vec<u8> {
     format!("f/{}/{number:020}", kind.name()).into_bytes()
 }
+
+/// Sign-in links for the web view, by the digest of their secret.
+pub const WEB_LINKS: &[u8] = b"web/link/";
+
+/// The sign-in link whose secret has `digest`.
+pub fn web_link(digest: &str) -> Vec<u8> {
+    format!("web/link/{digest}").into_bytes()
+}
+
+/// API tokens, by the digest of their secret.
+pub const API_TOKENS: &[u8] = b"web/token/";
+
+/// The API token whose secret has `digest`.
+pub fn api_token(digest: &str) -> Vec<u8> {
+    format!("web/token/{digest}").into_bytes()
+}
+
+/// The digest of API token number `n` (to revoke it by number).
+pub fn api_token_number(n: u64) -> Vec<u8> {
+    format!("web/token-number/{n:020}").into_bytes()
+}

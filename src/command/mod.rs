@@ -11,9 +11,11 @@
 //! This module does no I/O of its own: the store hands it a [`Tx`] and
 //! commits what it wrote as one atomic batch.
 
+pub mod access;
 pub mod activities;
 mod apply;
 mod args;
+pub mod board;
 pub mod facts;
 pub mod help;
 pub mod invoice;
@@ -160,6 +162,7 @@ pub enum Outcome {
     Report(report::Done),
     Activity(activities::Done),
     Mailbox(mailbox::Done),
+    Access(access::Done),
 }
 
 impl Outcome {
@@ -178,6 +181,7 @@ impl Outcome {
             Outcome::Report(d) => report::render(d, ctx),
             Outcome::Activity(d) => activities::render(d, ctx),
             Outcome::Mailbox(d) => mailbox::render(d, ctx),
+            Outcome::Access(d) => access::render(d, ctx),
         }
     }
 
@@ -228,6 +232,14 @@ impl Outcome {
     pub fn report(&self) -> Option<&report::Done> {
         match self {
             Outcome::Report(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The member a sign-in link was taken for (the web view).
+    pub fn signed_in(&self) -> Option<&str> {
+        match self {
+            Outcome::Access(d) => d.signed_in(),
             _ => None,
         }
     }
@@ -296,6 +308,7 @@ const FAMILIES: &[Family] = &[
     record::FAMILY,
     search::FAMILY,
     report::FAMILY,
+    access::FAMILY,
 ];
 
 /// The steps roles and confirmations can name.

@@ -298,6 +298,26 @@ pub enum Command {
         about: String,
         text: String,
     },
+    /// A one-time sign-in link for the web view, by the digest of its
+    /// secret ([`super::access`]). Not in the text grammar.
+    WebLinkNew {
+        member: String,
+        digest: String,
+    },
+    /// The web view takes a sign-in link. Not in the text grammar.
+    WebSignIn {
+        digest: String,
+    },
+    /// An API token for a member, by the digest of its secret. Not in the
+    /// text grammar.
+    TokenNew {
+        member: String,
+        digest: String,
+    },
+    /// Revoke API token number N.
+    TokenRevoke(u64),
+    /// The API tokens there are.
+    Tokens,
 }
 
 impl Command {
@@ -323,6 +343,7 @@ impl Command {
                 | Command::Inbox { .. }
                 | Command::Why(_)
                 | Command::Outbox { .. }
+                | Command::Tokens
         )
     }
 }

@@ -45,6 +45,10 @@ pub struct Member {
     /// The member's Discord user id.
     #[serde(default)]
     pub discord_id: Option<String>,
+    /// The language of the web pages for this member (`de`, `en`);
+    /// `[web] language` when absent.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 fn default_role() -> Role {

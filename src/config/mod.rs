@@ -6,6 +6,7 @@ pub mod chat;
 pub mod company;
 pub mod mail;
 pub mod schedule;
+pub mod web;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,9 @@ pub struct Config {
     /// The language and templates of quotes, orders and invoices.
     #[serde(default)]
     pub documents: company::DocumentsConfig,
+    /// The web view and HTTP API.
+    #[serde(default)]
+    pub web: web::WebConfig,
 }
 
 /// Where the daemon keeps the secrets it writes itself: the OAuth2
@@ -138,6 +142,7 @@ impl Config {
             backup: Default::default(),
             company: Default::default(),
             documents: Default::default(),
+            web: Default::default(),
         })
     }
 
@@ -200,6 +205,7 @@ impl Config {
         config.backup.validate().map_err(invalid)?;
         config.company.validate().map_err(invalid)?;
         config.documents.validate().map_err(invalid)?;
+        config.web.validate().map_err(invalid)?;
         let mut names = std::collections::BTreeSet::new();
         for m in &config.team.members {
             if m.name.trim().is_empty()
@@ -210,6 +216,15 @@ impl Config {
                     "team.members: '{}' is empty, contains '/', or is listed twice",
                     m.name
                 )));
+            }
+            if let Some(l) = &m.language {
+                if !web::LANGUAGES.contains(&l.as_str()) {
+                    return Err(invalid(format!(
+                        "team.members: {}'s language '{l}' is not one of {}",
+                        m.name,
+                        web::LANGUAGES.join(", ")
+                    )));
+                }
             }
         }
         if config.team.default_user.trim().is_empty() {

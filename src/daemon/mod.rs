@@ -26,7 +26,9 @@ mod status;
 
 use loops::{outbox_loop, scheduler_loop};
 use requests::command_request;
-pub use requests::{answer, response, ExportRequest, ImportRequest, Request, MAX_IMPORT};
+pub use requests::{
+    answer, response, AccessRequest, ExportRequest, ImportRequest, Request, MAX_IMPORT,
+};
 use socket::{run_command, serve, terminal};
 #[cfg(test)]
 use status::last_failure;
@@ -217,6 +219,25 @@ pub fn run_until(
             Err(why) => why.clone(),
         };
         parts.push(format!("discord: {discord}"));
+        // The web view: a port that cannot be had stops the start, as the
+        // control socket does, rather than running without it.
+        let web = match cfg.web.listen {
+            None => {
+                parts.push("web: off, no [web] listen configured".to_string());
+                None
+            }
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("web: cannot listen on {addr}"))?;
+                parts.push(format!(
+                    "web: on, {} (listening on {})",
+                    cfg.web.base().unwrap_or_default(),
+                    listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
+                ));
+                Some(listener)
+            }
+        };
         for p in &parts {
             tracing::info!("{p}");
         }
@@ -294,6 +315,13 @@ pub fn run_until(
                 run,
                 stop_rx.clone(),
                 shared.discord.clone(),
+            )));
+        }
+        if let Some(listener) = web {
+            tasks.push(tokio::spawn(crate::web::serve(
+                core.clone(),
+                listener,
+                stop_rx.clone(),
             )));
         }
         let (eof_tx, mut eof_rx) = mpsc::channel::<()>(1);

@@ -48,6 +48,90 @@ pub struct Request {
     /// Render the document (PDF, e-invoice XML) of this record id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
+    /// A sign-in link or an API token: made here, shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<AccessRequest>,
+}
+
+/// What `leadline web-link` and `leadline token` ask for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessRequest {
+    /// A one-time sign-in link for the web view.
+    WebLink { member: String },
+    /// A new API token.
+    TokenNew { member: String },
+    /// Revoke API token number N.
+    TokenRevoke { number: u64 },
+    /// The API tokens there are.
+    Tokens,
+}
+
+/// Makes a sign-in link or API token (the secret drawn here, only its
+/// digest given to the core), revokes or lists tokens; the answer carries
+/// the link or token, which is shown once.
+fn access(
+    core: &Leadline,
+    req: &Request,
+    what: &AccessRequest,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    use crate::command::{access, Command};
+    let actor = match actor_of(core, req) {
+        Ok(a) => a,
+        Err(e) => return response(Err(e), false),
+    };
+    let secret = match what {
+        AccessRequest::WebLink { .. } | AccessRequest::TokenNew { .. } => match access::secret() {
+            Ok(s) => Some(s),
+            Err(e) => return failure("store", e),
+        },
+        _ => None,
+    };
+    let digest = secret.as_deref().map(access::digest).unwrap_or_default();
+    let (command, text) = match what {
+        AccessRequest::WebLink { member } => {
+            if core.config().web.base().is_none() {
+                return failure(
+                    "invalid",
+                    "the web view is off: set [web] listen (and base_url behind a proxy) first",
+                );
+            }
+            (
+                Command::WebLinkNew {
+                    member: member.clone(),
+                    digest,
+                },
+                format!("(shell) web-link {member}"),
+            )
+        }
+        AccessRequest::TokenNew { member } => (
+            Command::TokenNew {
+                member: member.clone(),
+                digest,
+            },
+            format!("(shell) token new {member}"),
+        ),
+        AccessRequest::TokenRevoke { number } => (
+            Command::TokenRevoke(*number),
+            format!("(shell) token revoke {number}"),
+        ),
+        AccessRequest::Tokens => (Command::Tokens, "(shell) token list".to_string()),
+    };
+    let via = req.via.as_deref().unwrap_or("shell");
+    let request = crate::core::Request::system(command, text, &actor, via, now);
+    let mut v = response(core.answer(request, req.data), req.data);
+    if v["ok"] == true {
+        match (what, secret) {
+            (AccessRequest::WebLink { .. }, Some(s)) => {
+                let base = core.config().web.base().unwrap_or_default();
+                v["link"] = format!("{base}/signin/{s}").into();
+            }
+            (AccessRequest::TokenNew { .. }, Some(s)) => v["token"] = s.into(),
+            _ => {}
+        }
+    }
+    v
 }
 
 /// What `leadline export` asks for.
@@ -206,6 +290,9 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
     if let Some(id) = &req.document {
         return document(core, id, now);
     }
+    if let Some(what) = &req.access {
+        return access(core, &req, what, now);
+    }
     if let Some(import) = req.import_leads.take() {
         let actor = match actor_of(core, &req) {
             Ok(a) => a,
@@ -229,7 +316,7 @@ pub fn answer(core: &Leadline, mut req: Request) -> serde_json::Value {
     let Some(text) = &req.cmd else {
         return failure(
             "invalid",
-            "a request needs cmd, status, tick, digest, import_leads, backup, export or document",
+            "a request needs cmd, status, tick, digest, import_leads, backup, export, document or access",
         );
     };
     match command_request(core, &req, text) {

@@ -10,6 +10,7 @@
 //! - `properties`: random command sequences keep the invariants.
 
 mod backup;
+mod browser;
 mod chat;
 mod cli;
 mod daemon;
@@ -35,4 +36,5 @@ mod reports;
 mod scheduler;
 mod secrets;
 mod timeline;
+mod web;
 mod write_path;

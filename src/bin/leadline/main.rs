@@ -202,6 +202,27 @@ enum Action {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Print a one-time sign-in link to the web view for a team member
+    /// (valid 15 minutes, once); the same as /web in chat.
+    WebLink {
+        /// The team member.
+        member: String,
+    },
+    /// API tokens for the HTTP API: new NAME (shown once), revoke N, list.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Make a token for a team member; it is shown once, only its hash is kept.
+    New { member: String },
+    /// Revoke token number N.
+    Revoke { number: u64 },
+    /// The tokens there are (numbers and members, never the tokens).
+    List,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -605,6 +626,7 @@ enum Dispatch {
     Backup,
     Export,
     Document,
+    Access,
 }
 
 impl Dispatch {
@@ -620,6 +642,7 @@ impl Dispatch {
             Action::Backup { .. } => Dispatch::Backup,
             Action::Export { .. } => Dispatch::Export,
             Action::Document { .. } => Dispatch::Document,
+            Action::WebLink { .. } | Action::Token { .. } => Dispatch::Access,
             _ => return None,
         })
     }
@@ -653,6 +676,38 @@ fn dispatch(
                     .map_err(std::io::Error::other)
             })?;
             Ok(ExitCode::SUCCESS)
+        }
+        (Dispatch::Access, action) => {
+            use leadline::daemon::AccessRequest;
+            let what = match action {
+                Action::WebLink { member } => AccessRequest::WebLink {
+                    member: member.clone(),
+                },
+                Action::Token {
+                    action: TokenAction::New { member },
+                } => AccessRequest::TokenNew {
+                    member: member.clone(),
+                },
+                Action::Token {
+                    action: TokenAction::Revoke { number },
+                } => AccessRequest::TokenRevoke { number: *number },
+                _ => AccessRequest::Tokens,
+            };
+            let v = answer(Request {
+                access: Some(what),
+                ..base
+            })?;
+            let code = output::print_answer(&v, cli.json);
+            if !cli.json && v["ok"] == true {
+                if let Some(link) = v["link"].as_str() {
+                    outln!("{link}");
+                }
+                if let Some(token) = v["token"].as_str() {
+                    outln!("{token}");
+                    outln!("(shown once: keep it where the tool that uses it reads secrets)");
+                }
+            }
+            Ok(code)
         }
         (Dispatch::Status, _) => {
             let v = answer(Request {

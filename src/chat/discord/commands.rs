@@ -415,5 +415,10 @@ pub(super) fn commands(config: &Config) -> Vec<CreateCommand> {
             ],
         )],
     ));
+    out.push(command(
+        "web",
+        "a sign-in link to the web view, for you only",
+        vec![],
+    ));
     out
 }

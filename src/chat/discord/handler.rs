@@ -154,12 +154,65 @@ impl Handler {
         m
     }
 
+    /// `/web`: a one-time sign-in link to the web view, only for the
+    /// member who asked (never in a channel).
+    async fn web_link(&self, chat_user: &str) -> Answer {
+        let private = |text: String| Answer {
+            text,
+            next: vec![],
+            private: true,
+            confirm: None,
+            files: Vec::new(),
+        };
+        let config = self.config();
+        let Some(member) = config
+            .team
+            .members
+            .iter()
+            .find(|m| m.discord_id.as_deref() == Some(chat_user))
+        else {
+            return private(
+                "Sorry, I only give sign-in links to members of the sales team.".into(),
+            );
+        };
+        let Some(base) = config.web.base() else {
+            return private(
+                "The web view is off: an admin sets [web] listen to turn it on.".into(),
+            );
+        };
+        let secret = match command::access::secret() {
+            Ok(s) => s,
+            Err(e) => return private(e),
+        };
+        let request = crate::core::Request::system(
+            command::Command::WebLinkNew {
+                member: member.name.clone(),
+                digest: command::access::digest(&secret),
+            },
+            "(chat) /web",
+            &member.name,
+            "chat",
+            Utc::now(),
+        );
+        match self.core.call(request).await {
+            Ok(_) => private(format!(
+                "Your sign-in link (valid {} minutes, once): {base}/signin/{secret}",
+                command::access::LINK_MINUTES
+            )),
+            Err(e) => private(e.to_string()),
+        }
+    }
+
     async fn command(&self, ctx: &Ctx, c: &CommandInteraction) {
-        let line = line_of(&c.data.name, &c.data.options);
-        let d = self
-            .chat
-            .decide(&self.config(), &c.user.id.to_string(), &line, Utc::now());
-        let a = self.decided(d).await;
+        let a = if c.data.name == "web" {
+            self.web_link(&c.user.id.to_string()).await
+        } else {
+            let line = line_of(&c.data.name, &c.data.options);
+            let d = self
+                .chat
+                .decide(&self.config(), &c.user.id.to_string(), &line, Utc::now());
+            self.decided(d).await
+        };
         let r = CreateInteractionResponse::Message(Handler::message(&a));
         if let Err(e) = c.create_response(&ctx.http, r).await {
             tracing::warn!("discord: answering an interaction failed: {e}");
@@ -291,13 +344,17 @@ impl EventHandler for Handler {
         {
             return;
         }
-        let d = self.chat.decide(
-            &self.config(),
-            &msg.author.id.to_string(),
-            &msg.content,
-            Utc::now(),
-        );
-        let a = self.decided(d).await;
+        let a = if msg.content.trim() == "/web" {
+            self.web_link(&msg.author.id.to_string()).await
+        } else {
+            let d = self.chat.decide(
+                &self.config(),
+                &msg.author.id.to_string(),
+                &msg.content,
+                Utc::now(),
+            );
+            self.decided(d).await
+        };
         let sent = if a.private {
             // Only the one who typed it sees a refusal: a direct message.
             match msg.author.id.create_dm_channel(&ctx.http).await {

@@ -3,7 +3,7 @@
 //! `/notices`, and the scheduler's sweep.
 
 mod create;
-mod views;
+pub(crate) mod views;
 mod watch;
 
 pub use create::{activity_line, create};

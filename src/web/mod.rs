@@ -1,0 +1,526 @@
+//! The web view and HTTP API the daemon serves when `[web] listen` is set:
+//! server-rendered pages (minijinja templates, plain forms, no build
+//! step) on axum, on the daemon's runtime, through the same core as every
+//! other front end.
+//!
+//! - Sign-in without passwords: a one-time link (`/web` in chat, `leadline
+//!   web-link NAME`; [`crate::command::access`]) starts a session: a random
+//!   id in a cookie (`HttpOnly`, `SameSite=Strict`, `Secure` when
+//!   `base_url` is `https://`), kept in memory (a restart signs everyone
+//!   out). Anyone not signed in gets the sign-in page and nothing else.
+//! - Every POST carries the session's CSRF token; a missing or wrong one
+//!   is refused before anything runs.
+//! - The command box and every button run the command language as the
+//!   signed-in member, with chat's roles, refusals and confirmations
+//!   ([`crate::chat::Chat::decide_as`]); changes are recorded `via web`.
+//! - The API ([`api`]) takes per-member bearer tokens; `/healthz` and
+//!   `/metrics` are open (no records in them), for probes and Prometheus.
+//!
+//! Pages are built on tokio's blocking threads (reads of the store and
+//! template rendering), so the daemon's one async thread never waits.
+
+mod api;
+mod pages;
+mod text;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::chat::{Chat, Decision};
+use crate::command::access;
+use crate::config::{Config, Member};
+use crate::core::Leadline;
+
+/// The session cookie's name.
+const COOKIE: &str = "leadline_session";
+
+/// One signed-in member's session.
+#[derive(Debug, Clone)]
+struct Session {
+    member: String,
+    csrf: String,
+    expires: DateTime<Utc>,
+    /// What the last command did, shown once on the next page.
+    flash: Option<Flash>,
+    /// Text to put in the command box on the next page.
+    prefill: Option<String>,
+}
+
+/// What a command run from a page did, shown on the next page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flash {
+    /// `ok` or `refused`.
+    kind: &'static str,
+    text: String,
+    next: Vec<String>,
+    /// A confirmation token, when the step asks for one.
+    confirm: Option<String>,
+}
+
+/// The web front end's state.
+pub struct Web {
+    core: Leadline,
+    /// Confirmations waiting for their button, as chat keeps them.
+    confirmations: Chat,
+    /// Sessions by the digest of their id.
+    sessions: Mutex<HashMap<String, Session>>,
+    templates: minijinja::Environment<'static>,
+}
+
+/// Serves the web view on `listener` until `stop` turns true.
+pub async fn serve(
+    core: Leadline,
+    listener: tokio::net::TcpListener,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let web = Arc::new(Web::new(core));
+    let app = router(web);
+    let shutdown = async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!("web: the server stopped: {e}");
+    }
+}
+
+fn router(web: Arc<Web>) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/board") }),
+        )
+        .route("/static/leadline.css", get(pages::css))
+        .route("/signin", get(pages::signin_page).post(pages::signin))
+        .route("/signin/{token}", get(pages::signin_link))
+        .route("/signout", post(pages::signout))
+        .route("/board", get(pages::board))
+        .route("/board/move", post(pages::move_card))
+        .route("/list/{kind}", get(pages::list))
+        .route("/find", get(pages::find))
+        .route("/record/{id}", get(pages::record))
+        .route("/document/{id}", get(pages::document))
+        .route("/agenda", get(pages::agenda))
+        .route("/inbox", get(pages::inbox))
+        .route("/inbox/link", post(pages::inbox_link))
+        .route("/reports/{name}", get(pages::report))
+        .route("/command", post(pages::command))
+        .route("/confirm", post(pages::confirm))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/commands", post(api::commands))
+        .route("/api/v1/records/{id}", get(api::record))
+        .route("/api/v1/lists/{kind}", get(api::list))
+        .fallback(pages::not_found)
+        .with_state(web)
+}
+
+impl Web {
+    fn new(core: Leadline) -> Web {
+        let mut env = minijinja::Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("signin.html", include_str!("templates/signin.html")),
+            ("board.html", include_str!("templates/board.html")),
+            ("list.html", include_str!("templates/list.html")),
+            ("record.html", include_str!("templates/record.html")),
+            ("text.html", include_str!("templates/text.html")),
+            ("report.html", include_str!("templates/report.html")),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                // The templates are part of the binary; a test renders each.
+                tracing::error!("web: template {name} does not parse: {e}");
+            }
+        }
+        let numbering = core.config().process.numbering.clone();
+        env.add_filter("ids", move |text: &str| {
+            minijinja::Value::from_safe_string(link_ids(text, &numbering))
+        });
+        env.add_filter("money", |v: minijinja::Value, language: &str| {
+            money(&v.to_string(), language)
+        });
+        Web {
+            core,
+            confirmations: Chat::default(),
+            sessions: Mutex::new(HashMap::new()),
+            templates: env,
+        }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The session the request's cookie names, if it is valid now.
+    fn session(&self, headers: &HeaderMap) -> Option<(String, Session)> {
+        let id = cookie(headers, COOKIE)?;
+        let key = access::digest(&id);
+        let mut sessions = self.sessions();
+        let now = Utc::now();
+        match sessions.get(&key) {
+            Some(s) if s.expires > now => Some((key, s.clone())),
+            Some(_) => {
+                sessions.remove(&key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Starts a session for `member`; returns the cookie to set.
+    fn start_session(&self, member: String) -> Result<String, String> {
+        let id = access::secret()?;
+        let csrf = access::secret()?;
+        let hours = self.core.config().web.session_hours;
+        let now = Utc::now();
+        let mut sessions = self.sessions();
+        sessions.retain(|_, s| s.expires > now);
+        sessions.insert(
+            access::digest(&id),
+            Session {
+                member,
+                csrf,
+                expires: now + Duration::hours(i64::from(hours)),
+                flash: None,
+                prefill: None,
+            },
+        );
+        let secure = if self.core.config().web.secure() {
+            "; Secure"
+        } else {
+            ""
+        };
+        Ok(format!(
+            "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            u64::from(hours) * 3600
+        ))
+    }
+
+    fn end_session(&self, key: &str) {
+        self.sessions().remove(key);
+    }
+
+    /// Keeps `flash` (and `prefill`) for the session's next page.
+    fn set_flash(&self, key: &str, flash: Flash, prefill: Option<String>) {
+        if let Some(s) = self.sessions().get_mut(key) {
+            s.flash = Some(flash);
+            s.prefill = prefill;
+        }
+    }
+
+    /// Takes the flash to show on this page.
+    fn take_flash(&self, key: &str) -> (Option<Flash>, Option<String>) {
+        match self.sessions().get_mut(key) {
+            Some(s) => (s.flash.take(), s.prefill.take()),
+            None => (None, None),
+        }
+    }
+
+    /// Runs command `line` as `member` (on a blocking thread: it may
+    /// wait for the writer), with chat's roles and confirmations.
+    fn run_line(&self, member: &str, line: &str) -> Flash {
+        let config = self.core.config();
+        let Some(m) = config.team.member(member) else {
+            return refused("you are no longer a member of the team");
+        };
+        let now = Utc::now();
+        match self.confirmations.decide_as(&config, m, line, now, "web") {
+            Decision::Run { member, line } => self.run_now(&member, &line, now),
+            Decision::Refuse(text) => refused(text),
+            Decision::Confirm { token, prompt } => Flash {
+                kind: "refused",
+                text: prompt,
+                next: Vec::new(),
+                confirm: Some(token),
+            },
+        }
+    }
+
+    fn run_now(&self, member: &str, line: &str, now: DateTime<Utc>) -> Flash {
+        let request = match self.core.parse(line, member, "web", now) {
+            Ok(r) => r,
+            Err(e) => return refused(e.to_string()),
+        };
+        match self.core.run(request) {
+            Ok(outcome) => {
+                let reply = self.core.render(&outcome, member, now, false);
+                let mut text = reply.text;
+                if let Some(id) = outcome.document() {
+                    text = format!(
+                        "{text}\nopen /document/{}",
+                        self.core
+                            .config()
+                            .process
+                            .numbering
+                            .show(id.kind, id.number)
+                    );
+                }
+                Flash {
+                    kind: "ok",
+                    text,
+                    next: reply.next,
+                    confirm: None,
+                }
+            }
+            Err(e) => refused(e.to_string()),
+        }
+    }
+
+    /// A confirmation given on a page.
+    fn confirm(&self, member: &str, token: &str) -> Flash {
+        let config = self.core.config();
+        let Some(m) = config.team.member(member) else {
+            return refused("you are no longer a member of the team");
+        };
+        let now = Utc::now();
+        match self.confirmations.confirm_as(m, token, now) {
+            Decision::Run { member, line } => self.run_now(&member, &line, now),
+            Decision::Refuse(text) => refused(text),
+            Decision::Confirm { .. } => refused("that confirmation is not valid"),
+        }
+    }
+
+    /// Renders template `name` with `values` (and the page's common ones).
+    fn page(&self, name: &str, values: minijinja::Value) -> Response {
+        match self
+            .templates
+            .get_template(name)
+            .and_then(|t| t.render(values))
+        {
+            Ok(html) => html_response(StatusCode::OK, html),
+            Err(e) => {
+                tracing::error!("web: rendering {name} failed: {e:#}");
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page could not be made",
+                )
+            }
+        }
+    }
+}
+
+/// A refusal to show on the next page.
+fn refused(text: impl Into<String>) -> Flash {
+    Flash {
+        kind: "refused",
+        text: text.into(),
+        next: Vec::new(),
+        confirm: None,
+    }
+}
+
+/// The language of the pages for `member`.
+fn language(config: &Config, member: Option<&Member>) -> String {
+    member
+        .and_then(|m| m.language.clone())
+        .unwrap_or_else(|| config.web.language.clone())
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Whether two secrets are equal, in time independent of where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// HTML with the headers every page has.
+fn html_response(status: StatusCode, html: String) -> Response {
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    security_headers(h);
+    r
+}
+
+fn security_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    let mut r = (status, format!("{text}\n")).into_response();
+    security_headers(r.headers_mut());
+    r
+}
+
+/// A page-local address to go back to: a path on this site, else the
+/// board (never another site's address).
+fn back_to(back: Option<&String>) -> String {
+    match back {
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && !b.chars().any(char::is_control) =>
+        {
+            b.clone()
+        }
+        _ => "/board".to_string(),
+    }
+}
+
+/// `text`, HTML-escaped, with every record id in it (`O-1001`,
+/// `INV-1002`) a link to its page.
+fn link_ids(text: &str, numbering: &crate::domain::ids::Numbering) -> String {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    while !rest.is_empty() {
+        // The next word-like run of letters, digits and '-'.
+        let start = rest
+            .find(|c: char| c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        out.push_str(&escape(&rest[..start]));
+        rest = &rest[start..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(rest.len());
+        let word = rest[..end].trim_end_matches('-');
+        let word_end = word.len().max(1).min(rest.len());
+        let word = &rest[..word_end];
+        let looks_like_id = word.contains('-')
+            && word.starts_with(|c: char| c.is_ascii_uppercase())
+            && word.ends_with(|c: char| c.is_ascii_digit());
+        match numbering.parse(word) {
+            Ok(id) if looks_like_id => {
+                let shown = numbering.show(id.kind, id.number);
+                out.push_str(&format!("<a href=\"/record/{shown}\">{}</a>", escape(word)));
+            }
+            _ => out.push_str(&escape(word)),
+        }
+        rest = &rest[word_end..];
+    }
+    out
+}
+
+/// A decimal amount, rounded to cents, as the page's language writes it:
+/// `1.234.567,50` in German, `1,234,567.50` in English.
+fn money(text: &str, language: &str) -> String {
+    let Ok(d) = text.trim().parse::<rust_decimal::Decimal>() else {
+        return text.to_string();
+    };
+    let fixed = format!("{:.2}", d.round_dp(2));
+    let (sign, digits) = match fixed.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", fixed.as_str()),
+    };
+    let (whole, cents) = digits.split_once('.').unwrap_or((digits, "00"));
+    let (group, point) = if language == "en" {
+        (',', '.')
+    } else {
+        ('.', ',')
+    };
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}{point}{cents}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_become_links_and_the_rest_is_escaped() {
+        let config = Config::embedded();
+        let n = &config.process.numbering;
+        assert_eq!(
+            link_ids("won O-1001 <b>& INV-1002.", n),
+            "won <a href=\"/record/O-1001\">O-1001</a> &lt;b&gt;&amp; <a href=\"/record/INV-1002\">INV-1002</a>."
+        );
+        assert_eq!(
+            link_ids("e-mail X-ray 2026-11-30", n),
+            "e-mail X-ray 2026-11-30"
+        );
+    }
+
+    #[test]
+    fn only_local_paths_are_gone_back_to() {
+        for (given, to) in [
+            ("/record/O-1001", "/record/O-1001"),
+            ("//evil.example/x", "/board"),
+            ("https://evil.example", "/board"),
+            ("/\\evil", "/board"),
+        ] {
+            assert_eq!(back_to(Some(&given.to_string())), to);
+        }
+        assert_eq!(back_to(None), "/board");
+    }
+
+    #[test]
+    fn amounts_are_rounded_and_written_as_the_language_does() {
+        assert_eq!(money("1234567.5", "en"), "1,234,567.50");
+        assert_eq!(money("1234567.5", "de"), "1.234.567,50");
+        assert_eq!(money("-12", "de"), "-12,00");
+        assert_eq!(money("999.995", "en"), "1,000.00");
+        assert_eq!(money("0.125", "en"), "0.12");
+        assert_eq!(money("n/a", "de"), "n/a");
+    }
+
+    #[test]
+    fn cookies_are_found_by_name_and_secrets_compared() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; leadline_session=xyz"),
+        );
+        assert_eq!(cookie(&h, COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "b"), None);
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "ab"));
+    }
+}
