@@ -908,6 +908,24 @@ enum Which {
         #[arg(long, default_value_t = 200)]
         probes: usize,
     },
+    /// The web view: the pages (board, record, list, reports) served by
+    /// the daemon's web server in this process, fetched by --clients
+    /// clients at once over loopback for --seconds; the baseline is
+    /// `/healthz` (a page that reads nothing) at the same load. With
+    /// --chromium, also the time headless Chromium takes to load the
+    /// board with 2,000 cards.
+    Web {
+        #[arg(long, default_value_t = 30_000)]
+        opportunities: usize,
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long)]
+        chromium: bool,
+    },
     /// The scheduler: sweep and digests on a store of many activities
     /// (seeded in --dir on the first run, reused after).
     Scheduler {
@@ -988,7 +1006,228 @@ fn main() -> anyhow::Result<()> {
         Which::Documents { invoices, lines } => {
             print(&documents(&config, invoices, lines)?, cli.json)
         }
+        Which::Web {
+            opportunities,
+            leads,
+            clients,
+            seconds,
+            chromium,
+        } => print(
+            &web(&config, opportunities, leads, clients, seconds, chromium)?,
+            cli.json,
+        ),
     }
+}
+
+#[path = "../tests/it/browser.rs"]
+#[allow(dead_code)]
+mod browser;
+
+/// What the web view's pages cost under load.
+#[derive(Debug, Serialize)]
+pub struct WebReport {
+    pub opportunities: usize,
+    pub leads: usize,
+    pub clients: usize,
+    /// Per page: the server's time (its `Server-Timing`) with its p95,
+    /// the figure to reach, and the p95 seen by the clients (with the
+    /// loopback and the clients' own share of the two cores).
+    pub pages: Vec<(Latency, u64, u64)>,
+    /// Chromium: cards on the board, and the milliseconds from navigation
+    /// to the load event.
+    pub chromium_board: Option<(u64, f64)>,
+}
+
+impl fmt::Display for WebReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "web pages on {} leads and {} opportunities, {} clients at once (p95 target < 50 ms):",
+            self.leads, self.opportunities, self.clients
+        )?;
+        writeln!(
+            f,
+            "{:<40} {:>7} {:>13} {:>13} {:>13} {:>16}",
+            "", "count", "server p50 ms", "server p95 ms", "server p99 ms", "client p95 ms"
+        )?;
+        for (l, p95, client) in &self.pages {
+            writeln!(
+                f,
+                "{:<40} {:>7} {:>13.1} {:>13.1} {:>13.1} {:>16.1}",
+                l.name,
+                l.count,
+                l.p50_us as f64 / 1000.0,
+                *p95 as f64 / 1000.0,
+                l.p99_us as f64 / 1000.0,
+                *client as f64 / 1000.0,
+            )?;
+        }
+        if let Some((cards, ms)) = self.chromium_board {
+            writeln!(
+                f,
+                "headless Chromium: the board with {cards} cards loads in {ms:.0} ms (target < 1000 ms)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Serves the web view of a seeded store in this process and loads its
+/// pages from `clients` threads at once.
+fn web(
+    base: &Config,
+    opportunities: usize,
+    leads: usize,
+    clients: usize,
+    seconds: f64,
+    chromium: bool,
+) -> anyhow::Result<WebReport> {
+    use leadline::domain::Kind;
+    let started = Instant::now();
+    let (_dir, core) = seed_sales(base, opportunities, leads)?;
+    eprintln!("seeded in {:.0} s", started.elapsed().as_secs_f64());
+    let writer = core.start_writer()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let served = core.clone();
+    let server = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            leadline::web::serve(served, listener, stopped).await;
+        });
+    });
+    // A session for rep00, signed in as a member is.
+    let secret = leadline::command::access::secret().map_err(anyhow::Error::msg)?;
+    core.run(leadline::core::Request::system(
+        leadline::command::Command::WebLinkNew {
+            member: "rep00".into(),
+            digest: leadline::command::access::digest(&secret),
+        },
+        "bench",
+        "rep00",
+        "shell",
+        chrono::Utc::now(),
+    ))?;
+    let base_url = format!("http://{addr}");
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(clients)
+        .build()?;
+    let signed = http
+        .post(format!("{base_url}/signin"))
+        .form(&[("token", secret.as_str())])
+        .send()?;
+    let cookie = signed
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("no session"))?
+        .to_string();
+    let r = &base.process;
+    let opp = |i: usize| {
+        r.show(
+            Kind::Opportunity,
+            r.numbering.format(Kind::Opportunity).first + (i % opportunities.max(1)) as u64,
+        )
+    };
+    let pages: Vec<(&str, Box<dyn Fn(usize) -> String + Sync>)> = vec![
+        ("baseline: /healthz", Box::new(|_| "/healthz".to_string())),
+        ("board (team, 40 cards a column)", Box::new(|_| "/board".to_string())),
+        ("board (one owner)", Box::new(|i| format!("/board?owner=rep{:02}", i % 20))),
+        ("record page of an opportunity", Box::new(move |i| format!("/record/{}", opp(i * 7919)))),
+        ("list: open opportunities", Box::new(|_| "/list/opportunity?state=open".to_string())),
+        ("list: leads of one owner", Box::new(|i| format!("/list/lead?owner=rep{:02}", i % 20))),
+        ("report: pipeline by stage (SVG)", Box::new(|_| "/reports/pipeline?by=stage".to_string())),
+        ("report: revenue by account (SVG)", Box::new(|_| "/reports/revenue?by=account".to_string())),
+        ("report: won/lost by reason (SVG)", Box::new(|_| "/reports/wonlost".to_string())),
+    ];
+    let mut out = Vec::new();
+    for (name, path) in &pages {
+        let samples = std::sync::Mutex::new(Vec::new());
+        let until = Instant::now() + Duration::from_secs_f64(seconds / pages.len() as f64 * 2.0);
+        std::thread::scope(|scope| {
+            for c in 0..clients {
+                let (http, cookie, samples, base_url) = (&http, &cookie, &samples, &base_url);
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    let mut i = c;
+                    while Instant::now() < until {
+                        let t = Instant::now();
+                        let answer = http
+                            .get(format!("{base_url}{}", path(i)))
+                            .header("cookie", cookie.as_str())
+                            .send()
+                            .and_then(|r| {
+                                let ok = r.status().is_success();
+                                let server = r
+                                    .headers()
+                                    .get("server-timing")
+                                    .and_then(|v| v.to_str().ok())
+                                    .and_then(|v| v.strip_prefix("app;dur="))
+                                    .and_then(|v| v.parse::<f64>().ok());
+                                r.bytes().map(|_| (ok, server))
+                            });
+                        match answer {
+                            Ok((true, Some(server))) => mine.push((
+                                Duration::from_secs_f64(server / 1000.0),
+                                t.elapsed(),
+                            )),
+                            other => panic!("{name}: {other:?}"),
+                        }
+                        i += clients;
+                    }
+                    samples.lock().expect("samples").extend(mine);
+                });
+            }
+        });
+        let all: Vec<(Duration, Duration)> = samples.into_inner().expect("samples");
+        let p95 = |mut v: Vec<Duration>| {
+            v.sort();
+            v.get(((v.len() as f64 - 1.0) * 0.95).round() as usize)
+                .map_or(0, |d| d.as_micros() as u64)
+        };
+        let server: Vec<Duration> = all.iter().map(|s| s.0).collect();
+        let client: Vec<Duration> = all.iter().map(|s| s.1).collect();
+        out.push((Latency::of(name, server.clone()), p95(server), p95(client)));
+    }
+    let chromium_board = if chromium {
+        let b = browser::Browser::start();
+        // The session's cookie, set on the site before loading the board.
+        b.goto(&format!("{base_url}/healthz"));
+        let (name, value) = cookie.split_once('=').unwrap_or_default();
+        b.run(&format!("document.cookie = '{name}={value}; path=/'"));
+        let mut best = f64::MAX;
+        let mut cards = 0;
+        for _ in 0..3 {
+            b.goto(&format!("{base_url}/board?cards=2000&owner="));
+            let ms = b.run(
+                "const t = performance.getEntriesByType('navigation')[0]; return [t.responseStart - t.startTime, t.responseEnd - t.startTime, t.domContentLoadedEventEnd - t.startTime, t.loadEventEnd - t.startTime, t.transferSize]",
+            );
+            eprintln!("chromium: first byte, last byte, DOM ready, loaded (ms), bytes: {ms}");
+            best = best.min(ms[3].as_f64().unwrap_or(f64::MAX));
+            cards = b.count(".card") as u64;
+        }
+        Some((cards, best))
+    } else {
+        None
+    };
+    let _ = stop.send(true);
+    let _ = server.join();
+    writer.stop();
+    Ok(WebReport {
+        opportunities,
+        leads,
+        clients,
+        pages: out,
+        chromium_board,
+    })
 }
 
 /// What rendering documents costs.
@@ -1122,6 +1361,72 @@ fn reports(
     probes: usize,
 ) -> anyhow::Result<Vec<Latency>> {
     use leadline::domain::Kind;
+    let (_dir, core) = seed_sales(base, opportunities, leads)?;
+    let now = chrono::Utc::now();
+    let mut out = Vec::new();
+    // The baseline: every opportunity read once, as a report that keeps
+    // no sums reads them.
+    let mut samples = Vec::with_capacity(probes);
+    for _ in 0..probes.min(20) {
+        let t = Instant::now();
+        let n = core.read(|tx| {
+            tx.scan(
+                &leadline::command::keys::records(Kind::Opportunity),
+                None,
+                false,
+                usize::MAX,
+            )
+            .map(|rows| {
+                rows.iter()
+                    .filter(|(_, v)| {
+                        serde_json::from_slice::<leadline::domain::opportunity::Opportunity>(v)
+                            .is_ok()
+                    })
+                    .count()
+            })
+        })??;
+        anyhow::ensure!(n == opportunities, "read {n} opportunities");
+        samples.push(t.elapsed());
+    }
+    out.push(Latency::of("baseline: read every opportunity", samples));
+    for line in [
+        "/pipeline",
+        "/pipeline by:owner",
+        "/pipeline by:stage",
+        "/pipeline owner:rep03",
+        "/report wonlost",
+        "/report wonlost by:owner from:2026-01-10 to:2026-06-20",
+        "/report wonlost by:product",
+        "/report revenue",
+        "/report revenue by:quarter",
+        "/report revenue by:account",
+        "/report funnel",
+        "/report funnel from:2025-03-10 to:2026-08-20",
+        "/report aging",
+    ] {
+        let mut samples = Vec::with_capacity(probes);
+        for _ in 0..probes {
+            let t = Instant::now();
+            exec(&core, line, "rep00", now, Durability::Flush)?;
+            samples.push(t.elapsed());
+        }
+        out.push(Latency::of(line, samples));
+    }
+    Ok(out)
+}
+
+/// A store of `opportunities` opportunities over 20 owners (a line each,
+/// every third won, every third lost, the rest open with an estimate,
+/// probability and close month; every 30th won one quoted, ordered and
+/// invoiced), then more leads up to `leads` (every fourth disqualified).
+///
+/// Fails when a command fails.
+fn seed_sales(
+    base: &Config,
+    opportunities: usize,
+    leads: usize,
+) -> anyhow::Result<(tempfile::TempDir, Leadline)> {
+    use leadline::domain::Kind;
     let mut config = base.clone();
     config.team.members = (0..20)
         .map(|i| leadline::config::Member {
@@ -1217,54 +1522,5 @@ fn reports(
         }
     }
     core.flush()?;
-    let mut out = Vec::new();
-    // The baseline: every opportunity read once, as a report that keeps
-    // no sums reads them.
-    let mut samples = Vec::with_capacity(probes);
-    for _ in 0..probes.min(20) {
-        let t = Instant::now();
-        let n = core.read(|tx| {
-            tx.scan(
-                &leadline::command::keys::records(Kind::Opportunity),
-                None,
-                false,
-                usize::MAX,
-            )
-            .map(|rows| {
-                rows.iter()
-                    .filter(|(_, v)| {
-                        serde_json::from_slice::<leadline::domain::opportunity::Opportunity>(v)
-                            .is_ok()
-                    })
-                    .count()
-            })
-        })??;
-        anyhow::ensure!(n == opportunities, "read {n} opportunities");
-        samples.push(t.elapsed());
-    }
-    out.push(Latency::of("baseline: read every opportunity", samples));
-    for line in [
-        "/pipeline",
-        "/pipeline by:owner",
-        "/pipeline by:stage",
-        "/pipeline owner:rep03",
-        "/report wonlost",
-        "/report wonlost by:owner from:2026-01-10 to:2026-06-20",
-        "/report wonlost by:product",
-        "/report revenue",
-        "/report revenue by:quarter",
-        "/report revenue by:account",
-        "/report funnel",
-        "/report funnel from:2025-03-10 to:2026-08-20",
-        "/report aging",
-    ] {
-        let mut samples = Vec::with_capacity(probes);
-        for _ in 0..probes {
-            let t = Instant::now();
-            exec(&core, line, "rep00", now, Durability::Flush)?;
-            samples.push(t.elapsed());
-        }
-        out.push(Latency::of(line, samples));
-    }
-    Ok(out)
+    Ok((dir, core))
 }

@@ -83,6 +83,9 @@ struct Counters {
     commits: AtomicU64,
     /// Commands written successfully.
     written: AtomicU64,
+    /// Bumped after every commit, on any path, once it is visible: what a
+    /// front end's cache of a read is valid for ([`Leadline::generation`]).
+    generation: AtomicU64,
 }
 
 struct Inner {
@@ -185,6 +188,7 @@ impl Leadline {
             Durability::Flush,
         )?;
         self.inner.backend.make_durable(ticket)?;
+        self.inner.counters.generation.fetch_add(1, Ordering::SeqCst);
         let n = result.map_err(|e| TxError(e.to_string()))?;
         tracing::info!("store: built the report sums from {n} records");
         Ok(Some(n))
@@ -433,6 +437,13 @@ impl Leadline {
         self.inner.counters.queued.load(Ordering::SeqCst)
     }
 
+    /// A number that changes after every commit that may have changed the
+    /// store (read it before a read; a cached result of that read stays
+    /// valid while it is the same).
+    pub fn generation(&self) -> u64 {
+        self.inner.counters.generation.load(Ordering::SeqCst)
+    }
+
     /// Groups committed and commands written by the writer.
     pub fn commits(&self) -> (u64, u64) {
         let c = &self.inner.counters;
@@ -488,6 +499,7 @@ impl Leadline {
         if durability == Durability::Flush {
             backend.make_durable(ticket)?;
         }
+        self.inner.counters.generation.fetch_add(1, Ordering::SeqCst);
         for (r, a) in requests.iter().zip(&answers) {
             count(&self.inner.metrics, &r.command, a);
         }
@@ -597,6 +609,7 @@ fn write_loop(
                     ticket,
                     Box::new(move |durable| {
                         counters.commits.fetch_add(1, Ordering::SeqCst);
+                        counters.generation.fetch_add(1, Ordering::SeqCst);
                         metrics.commit(started.elapsed());
                         for ((s, a), step) in senders.into_iter().zip(answers).zip(steps) {
                             let a = match &durable {

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::records::{keys, load, Tx};
-use super::{CommandError, Context};
+use super::{Command, CommandError, Context};
 use crate::domain::activity::{Activity, ActivityState};
 use crate::domain::opportunity::Opportunity;
 use crate::domain::party::Account;
@@ -18,8 +18,13 @@ use crate::domain::{Kind, RecordId};
 /// The board's columns, as [`super::facts`] names the stages.
 pub const STAGES: &[&str] = &["1 qualify", "2 develop", "3 propose", "4 on hold"];
 
-/// Cards shown at most per column (the rest are counted).
-pub const CARDS_PER_COLUMN: usize = 1000;
+/// Cards shown per column unless more are asked for (the rest are
+/// counted and summed in the column's heading), as Odoo's kanban loads a
+/// page of cards per column.
+pub const CARDS_PER_COLUMN: usize = 40;
+
+/// The most cards a column shows when asked.
+pub const MOST_CARDS_PER_COLUMN: usize = 2000;
 
 /// One open opportunity on the board.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +43,8 @@ pub struct Card {
     pub next_activity: Option<(String, String, Option<NaiveDate>)>,
 }
 
-/// One column: a stage, its cards, how many there are and their value.
+/// One column: a stage, its cards, how many there are and their value
+/// (in the team's currency, as `/pipeline by:stage` sums it).
 #[derive(Debug, Clone, Serialize)]
 pub struct Column {
     pub stage: &'static str,
@@ -47,14 +53,19 @@ pub struct Column {
     pub value: Decimal,
 }
 
-/// The open opportunities of `owner` (everyone's when `None`), by stage.
+/// The open opportunities of `owner` (everyone's when `None`) by stage:
+/// each column's count and value from the report sums, and up to
+/// `per_column` of its newest cards.
 ///
-/// Fails when the store cannot be read or a record does not decode.
-pub fn board(tx: &dyn Tx, ctx: &Context, owner: Option<&str>) -> Result<Vec<Column>, CommandError> {
-    let prefix = match owner {
-        Some(o) => keys::index(Kind::Opportunity, "open", o),
-        None => keys::state_base(Kind::Opportunity, "open"),
-    };
+/// Fails when the store cannot be read, a record does not decode, or the
+/// report sums are not current.
+pub fn board(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    owner: Option<&str>,
+    per_column: usize,
+) -> Result<Vec<Column>, CommandError> {
+    let per_column = per_column.min(MOST_CARDS_PER_COLUMN);
     let mut columns: Vec<Column> = STAGES
         .iter()
         .map(|s| Column {
@@ -64,72 +75,118 @@ pub fn board(tx: &dyn Tx, ctx: &Context, owner: Option<&str>) -> Result<Vec<Colu
             value: Decimal::ZERO,
         })
         .collect();
-    let today = ctx.today();
-    for (key, _) in tx.scan(&prefix, None, true, usize::MAX)? {
-        let Some(number) = key
-            .rsplit(|b| *b == b'/')
-            .next()
-            .and_then(|n| std::str::from_utf8(n).ok())
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        let Some(o) = load::<Opportunity>(tx, number, None)? else {
-            continue;
-        };
-        let stage = super::facts::stage(tx, &o)?;
-        let Some(column) = columns.iter_mut().find(|c| c.stage == stage) else {
-            continue;
-        };
-        let value = o
-            .estimated_revenue
-            .unwrap_or_else(|| o.pricing.totals().pre_freight_amount);
-        column.count += 1;
-        column.value += value;
-        if column.cards.len() >= CARDS_PER_COLUMN {
-            continue;
+    // Counts and values: the pipeline's sums, not a scan.
+    let pipeline = super::apply(
+        &Command::Pipeline {
+            owner: owner.map(str::to_string),
+            by: super::report::By::Stage,
+        },
+        "/pipeline by:stage",
+        tx,
+        ctx,
+    )?;
+    if let Some(super::report::Done::Pipeline { rows, .. }) = pipeline.report() {
+        for row in rows {
+            if let Some(c) = columns
+                .iter_mut()
+                .find(|c| c.stage.split_once(' ').is_some_and(|(_, name)| name == row.group))
+            {
+                c.count = row.count;
+                c.value = row.amount;
+            }
         }
-        let account = match o.account {
-            Some(a) => load::<Account>(tx, a, None)?.map(|a| a.name),
-            None => None,
-        };
-        let id = RecordId::new(Kind::Opportunity, o.number);
-        let mut next: Option<(Activity, Option<chrono::DateTime<chrono::Utc>>)> = None;
-        for n in super::activities::views::timeline_numbers(tx, id)? {
-            let Some(a) = load::<Activity>(tx, n, None)? else {
+    }
+    let prefix = match owner {
+        Some(o) => keys::index(Kind::Opportunity, "open", o),
+        None => keys::state_base(Kind::Opportunity, "open"),
+    };
+    let today = ctx.today();
+    let wanted = |columns: &[Column]| {
+        columns
+            .iter()
+            .any(|c| c.cards.len() < c.count.min(per_column))
+    };
+    // Newest first, in batches, until every column has what it shows.
+    let mut from: Option<Vec<u8>> = None;
+    'scan: while wanted(&columns) {
+        let batch = tx.scan(&prefix, from.as_deref(), true, 256)?;
+        if batch.is_empty() {
+            break;
+        }
+        from = batch.last().map(|(k, _)| k.clone());
+        for (key, _) in batch {
+            if !wanted(&columns) {
+                break 'scan;
+            }
+            let Some(number) = key
+                .rsplit(|b| *b == b'/')
+                .next()
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
                 continue;
             };
-            if !matches!(a.state, ActivityState::Open) || a.due.is_none() {
+            let Some(o) = load::<Opportunity>(tx, number, None)? else {
+                continue;
+            };
+            let stage = super::facts::stage(tx, &o)?;
+            let Some(column) = columns.iter_mut().find(|c| c.stage == stage) else {
+                continue;
+            };
+            if column.cards.len() >= per_column {
                 continue;
             }
-            let at = a.due.map(|d| d.overdue_at(ctx.team.timezone));
-            if next.as_ref().is_none_or(|(_, t)| at < *t) {
-                next = Some((a, at));
-            }
+            column.cards.push(card(tx, ctx, o, today)?);
         }
-        column.cards.push(Card {
-            id: ctx.rules.show(Kind::Opportunity, o.number),
-            number: o.number,
-            account,
-            owner: o.owner.clone(),
-            value,
-            currency: o.pricing.currency.code().to_string(),
-            probability: o.probability,
-            follow_up: o.follow_up,
-            follow_up_overdue: o.follow_up.is_some_and(|d| d < today),
-            next_activity: next.map(|(a, at)| {
-                (
-                    ctx.rules.show(Kind::Activity, a.number),
-                    a.subject,
-                    at.map(|t| {
-                        (t - chrono::Duration::seconds(1))
-                            .with_timezone(&ctx.team.timezone)
-                            .date_naive()
-                    }),
-                )
-            }),
-            name: o.name,
-        });
     }
     Ok(columns)
+}
+
+/// One opportunity's card.
+fn card(tx: &dyn Tx, ctx: &Context, o: Opportunity, today: NaiveDate) -> Result<Card, CommandError> {
+    let value = o
+        .estimated_revenue
+        .unwrap_or_else(|| o.pricing.totals().pre_freight_amount);
+    let account = match o.account {
+        Some(a) => load::<Account>(tx, a, None)?.map(|a| a.name),
+        None => None,
+    };
+    let id = RecordId::new(Kind::Opportunity, o.number);
+    let mut next: Option<(Activity, chrono::DateTime<chrono::Utc>)> = None;
+    for n in super::activities::views::timeline_numbers(tx, id)? {
+        let Some(a) = load::<Activity>(tx, n, None)? else {
+            continue;
+        };
+        let Some(due) = a.due.filter(|_| matches!(a.state, ActivityState::Open)) else {
+            continue;
+        };
+        let at = due.overdue_at(ctx.team.timezone);
+        if next.as_ref().is_none_or(|(_, t)| at < *t) {
+            next = Some((a, at));
+        }
+    }
+    Ok(Card {
+        id: ctx.rules.show(Kind::Opportunity, o.number),
+        number: o.number,
+        account,
+        owner: o.owner.clone(),
+        value,
+        currency: o.pricing.currency.code().to_string(),
+        probability: o.probability,
+        follow_up: o.follow_up,
+        follow_up_overdue: o.follow_up.is_some_and(|d| d < today),
+        next_activity: next.map(|(a, at)| {
+            (
+                ctx.rules.show(Kind::Activity, a.number),
+                a.subject,
+                // The day it is due: the last moment before it is overdue.
+                Some(
+                    (at - chrono::Duration::seconds(1))
+                        .with_timezone(&ctx.team.timezone)
+                        .date_naive(),
+                ),
+            )
+        }),
+        name: o.name,
+    })
 }

@@ -70,6 +70,10 @@ pub struct Web {
     /// Sessions by the digest of their id.
     sessions: Mutex<HashMap<String, Session>>,
     templates: minijinja::Environment<'static>,
+    /// Report pages as last made (text and chart), by command and member,
+    /// with the store's generation they were read at: served again until
+    /// any commit changes it.
+    reports: Mutex<HashMap<String, (u64, String, Option<String>)>>,
 }
 
 /// Serves the web view on `listener` until `stop` turns true.
@@ -125,7 +129,24 @@ fn router(web: Arc<Web>) -> axum::Router {
         .route("/api/v1/records/{id}", get(api::record))
         .route("/api/v1/lists/{kind}", get(api::list))
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(server_timing))
         .with_state(web)
+}
+
+/// Says how long the server took over each answer (`Server-Timing: app;
+/// dur=MS`), which browsers' developer tools and `leadline`'s web
+/// benchmark read.
+async fn server_timing(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        response.headers_mut().insert("server-timing", v);
+    }
+    response
 }
 
 impl Web {
@@ -157,6 +178,7 @@ impl Web {
             confirmations: Chat::default(),
             sessions: Mutex::new(HashMap::new()),
             templates: env,
+            reports: Mutex::new(HashMap::new()),
         }
     }
 
@@ -291,6 +313,46 @@ impl Web {
             Decision::Refuse(text) => refused(text),
             Decision::Confirm { .. } => refused("that confirmation is not valid"),
         }
+    }
+
+    /// Report `line` for `member`: its text and chart (SVG), made again
+    /// only when a commit has changed the store since it was last made.
+    fn report(&self, member: &str, line: &str) -> (String, Option<String>) {
+        let key = format!("{member}\n{line}");
+        let generation = self.core.generation();
+        let cached = |reports: &HashMap<String, (u64, String, Option<String>)>| {
+            reports
+                .get(&key)
+                .filter(|(g, _, _)| *g == generation)
+                .map(|(_, text, chart)| (text.clone(), chart.clone()))
+        };
+        if let Some(hit) = cached(&self.reports.lock().unwrap_or_else(|e| e.into_inner())) {
+            return hit;
+        }
+        let now = Utc::now();
+        let made = match self
+            .core
+            .parse(line, member, "web", now)
+            .and_then(|r| self.core.run(r))
+        {
+            Ok(outcome) => {
+                let reply = self.core.render(&outcome, member, now, false);
+                let currency = self.core.config().process.currency.code().to_string();
+                let chart = outcome
+                    .report()
+                    .and_then(|done| crate::charts::Chart::of(done, &currency))
+                    .and_then(|c| c.svg().ok());
+                (reply.text, chart)
+            }
+            // A refusal is not kept: it says something about now.
+            Err(e) => return (e.to_string(), None),
+        };
+        let mut reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        if reports.len() > 256 {
+            reports.clear();
+        }
+        reports.insert(key, (generation, made.0.clone(), made.1.clone()));
+        made
     }
 
     /// Renders template `name` with `values` (and the page's common ones).

@@ -338,10 +338,14 @@ pub(super) async fn board(
                 );
             }
         }
+        let per_column = q
+            .get("cards")
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(command::board::CARDS_PER_COLUMN);
         let ctx = config.context(&s.member, Utc::now(), "web");
         let columns = match web
             .core
-            .read(|tx| command::board::board(tx, &ctx, owner.as_deref()))
+            .read(|tx| command::board::board(tx, &ctx, owner.as_deref(), per_column))
         {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => return plain(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -352,7 +356,11 @@ pub(super) async fn board(
         let base = common(&web, &key, &s, &here("/board", &q), title);
         web.page(
             "board.html",
-            context! { ..base, ..context! { columns => columns, owner => owner } },
+            context! { ..base, ..context! {
+                columns => columns,
+                owner => owner,
+                more_cards => (per_column * 5).min(command::board::MOST_CARDS_PER_COLUMN),
+            } },
         )
     })
     .await
@@ -852,23 +860,7 @@ pub(super) async fn report(
                 line.push_str(&format!(" {opt}:{}", quoted(v)));
             }
         }
-        let now = Utc::now();
-        let (text, chart) = match web
-            .core
-            .parse(&line, &s.member, "web", now)
-            .and_then(|r| web.core.run(r))
-        {
-            Ok(outcome) => {
-                let reply = web.core.render(&outcome, &s.member, now, false);
-                let currency = web.core.config().process.currency.code().to_string();
-                let chart = outcome
-                    .report()
-                    .and_then(|done| crate::charts::Chart::of(done, &currency))
-                    .and_then(|c| c.svg().ok());
-                (reply.text, chart)
-            }
-            Err(e) => (e.to_string(), None),
-        };
+        let (text, chart) = web.report(&s.member, &line);
         let path = here(&format!("/reports/{name}"), &q);
         let base = common(&web, &key, &s, &path, &name);
         web.page(

@@ -161,8 +161,8 @@ fn in_chromium_a_member_signs_in_by_link_moves_a_card_and_runs_commands_from_the
     b.screenshot(&shots().join("board.png"));
 
     // Moving the card to "propose" makes the quote.
-    b.run("document.querySelector('#to-O-1001').value = '3 propose'");
-    b.submit("#card-O-1001 form.move button");
+    b.click("#card-O-1001 summary");
+    b.submit("#card-O-1001 button[value='3 propose']");
     b.find("#flash");
     assert!(
         b.text("#flash").contains("Created draft Q-1001"),
@@ -173,8 +173,8 @@ fn in_chromium_a_member_signs_in_by_link_moves_a_card_and_runs_commands_from_the
     assert!(!b.text("section[data-stage='2 develop']").contains("O-1001"));
 
     // Losing from the board asks for the reason in the command box.
-    b.run("document.querySelector('#to-O-1002').value = 'lost'");
-    b.submit("#card-O-1002 form.move button");
+    b.click("#card-O-1002 summary");
+    b.submit("#card-O-1002 button[value='lost']");
     assert!(
         b.text("#flash").contains("needs a reason"),
         "{}",
@@ -506,6 +506,26 @@ fn strangers_forged_forms_and_expired_links_are_refused_and_change_nothing() {
     assert_eq!(r.headers()["location"], "/board");
     let show = s.leadline(&["--json", "cmd", "/show O-1001"]);
     assert!(show.contains("\"probability\":10"), "{show}");
+
+    // A report page is made again after any change (it is kept between
+    // changes).
+    let report = |c: &reqwest::blocking::Client| {
+        c.get(format!("{}/reports/pipeline?by=stage", s.base))
+            .header("cookie", &cookie)
+            .send()
+            .expect("report")
+            .text()
+            .expect("html")
+            .split_once("<figure")
+            .map(|(_, chart_and_numbers)| chart_and_numbers.to_string())
+            .expect("a chart")
+    };
+    let before = report(&c);
+    assert!(before.contains("develop") && !before.contains("on hold"), "{before}");
+    assert_eq!(report(&c), before);
+    s.leadline(&["cmd", "/opp edit O-1001 status:on_hold"]);
+    let after = report(&c);
+    assert!(after.contains("on hold") && !after.contains("develop"), "{after}");
 
     // An expired link: made 20 minutes ago.
     let past = (chrono::Utc::now() - chrono::Duration::minutes(20)).to_rfc3339();
