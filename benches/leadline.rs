@@ -1072,6 +1072,9 @@ impl fmt::Display for WebReport {
     }
 }
 
+/// The address of a page for the n-th request.
+type PagePath<'a> = Box<dyn Fn(usize) -> String + Sync + 'a>;
+
 /// Serves the web view of a seeded store in this process and loads its
 /// pages from `clients` threads at once.
 fn web(
@@ -1137,16 +1140,40 @@ fn web(
             r.numbering.format(Kind::Opportunity).first + (i % opportunities.max(1)) as u64,
         )
     };
-    let pages: Vec<(&str, Box<dyn Fn(usize) -> String + Sync>)> = vec![
+    let pages: Vec<(&str, PagePath)> = vec![
         ("baseline: /healthz", Box::new(|_| "/healthz".to_string())),
-        ("board (team, 40 cards a column)", Box::new(|_| "/board".to_string())),
-        ("board (one owner)", Box::new(|i| format!("/board?owner=rep{:02}", i % 20))),
-        ("record page of an opportunity", Box::new(move |i| format!("/record/{}", opp(i * 7919)))),
-        ("list: open opportunities", Box::new(|_| "/list/opportunity?state=open".to_string())),
-        ("list: leads of one owner", Box::new(|i| format!("/list/lead?owner=rep{:02}", i % 20))),
-        ("report: pipeline by stage (SVG)", Box::new(|_| "/reports/pipeline?by=stage".to_string())),
-        ("report: revenue by account (SVG)", Box::new(|_| "/reports/revenue?by=account".to_string())),
-        ("report: won/lost by reason (SVG)", Box::new(|_| "/reports/wonlost".to_string())),
+        (
+            "board (team, 40 cards a column)",
+            Box::new(|_| "/board".to_string()),
+        ),
+        (
+            "board (one owner)",
+            Box::new(|i| format!("/board?owner=rep{:02}", i % 20)),
+        ),
+        (
+            "record page of an opportunity",
+            Box::new(move |i| format!("/record/{}", opp(i * 7919))),
+        ),
+        (
+            "list: open opportunities",
+            Box::new(|_| "/list/opportunity?state=open".to_string()),
+        ),
+        (
+            "list: leads of one owner",
+            Box::new(|i| format!("/list/lead?owner=rep{:02}", i % 20)),
+        ),
+        (
+            "report: pipeline by stage (SVG)",
+            Box::new(|_| "/reports/pipeline?by=stage".to_string()),
+        ),
+        (
+            "report: revenue by account (SVG)",
+            Box::new(|_| "/reports/revenue?by=account".to_string()),
+        ),
+        (
+            "report: won/lost by reason (SVG)",
+            Box::new(|_| "/reports/wonlost".to_string()),
+        ),
     ];
     let mut out = Vec::new();
     for (name, path) in &pages {
@@ -1175,10 +1202,9 @@ fn web(
                                 r.bytes().map(|_| (ok, server))
                             });
                         match answer {
-                            Ok((true, Some(server))) => mine.push((
-                                Duration::from_secs_f64(server / 1000.0),
-                                t.elapsed(),
-                            )),
+                            Ok((true, Some(server))) => {
+                                mine.push((Duration::from_secs_f64(server / 1000.0), t.elapsed()))
+                            }
                             other => panic!("{name}: {other:?}"),
                         }
                         i += clients;

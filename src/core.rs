@@ -188,7 +188,10 @@ impl Leadline {
             Durability::Flush,
         )?;
         self.inner.backend.make_durable(ticket)?;
-        self.inner.counters.generation.fetch_add(1, Ordering::SeqCst);
+        self.inner
+            .counters
+            .generation
+            .fetch_add(1, Ordering::SeqCst);
         let n = result.map_err(|e| TxError(e.to_string()))?;
         tracing::info!("store: built the report sums from {n} records");
         Ok(Some(n))
@@ -499,7 +502,10 @@ impl Leadline {
         if durability == Durability::Flush {
             backend.make_durable(ticket)?;
         }
-        self.inner.counters.generation.fetch_add(1, Ordering::SeqCst);
+        self.inner
+            .counters
+            .generation
+            .fetch_add(1, Ordering::SeqCst);
         for (r, a) in requests.iter().zip(&answers) {
             count(&self.inner.metrics, &r.command, a);
         }

@@ -87,10 +87,11 @@ pub fn board(
     )?;
     if let Some(super::report::Done::Pipeline { rows, .. }) = pipeline.report() {
         for row in rows {
-            if let Some(c) = columns
-                .iter_mut()
-                .find(|c| c.stage.split_once(' ').is_some_and(|(_, name)| name == row.group))
-            {
+            if let Some(c) = columns.iter_mut().find(|c| {
+                c.stage
+                    .split_once(' ')
+                    .is_some_and(|(_, name)| name == row.group)
+            }) {
                 c.count = row.count;
                 c.value = row.amount;
             }
@@ -143,7 +144,12 @@ pub fn board(
 }
 
 /// One opportunity's card.
-fn card(tx: &dyn Tx, ctx: &Context, o: Opportunity, today: NaiveDate) -> Result<Card, CommandError> {
+fn card(
+    tx: &dyn Tx,
+    ctx: &Context,
+    o: Opportunity,
+    today: NaiveDate,
+) -> Result<Card, CommandError> {
     let value = o
         .estimated_revenue
         .unwrap_or_else(|| o.pricing.totals().pre_freight_amount);

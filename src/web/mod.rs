@@ -62,6 +62,10 @@ pub struct Flash {
     confirm: Option<String>,
 }
 
+/// A report page's text and chart (SVG), and the store's generation they
+/// were read at.
+type MadeReport = (u64, String, Option<String>);
+
 /// The web front end's state.
 pub struct Web {
     core: Leadline,
@@ -73,7 +77,10 @@ pub struct Web {
     /// Report pages as last made (text and chart), by command and member,
     /// with the store's generation they were read at: served again until
     /// any commit changes it.
-    reports: Mutex<HashMap<String, (u64, String, Option<String>)>>,
+    reports: Mutex<HashMap<String, MadeReport>>,
+    /// Held while a report page is made, so that many members opening it
+    /// at once make it once and the rest wait for it.
+    making_report: Mutex<()>,
 }
 
 /// Serves the web view on `listener` until `stop` turns true.
@@ -136,10 +143,7 @@ fn router(web: Arc<Web>) -> axum::Router {
 /// Says how long the server took over each answer (`Server-Timing: app;
 /// dur=MS`), which browsers' developer tools and `leadline`'s web
 /// benchmark read.
-async fn server_timing(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+async fn server_timing(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -179,6 +183,7 @@ impl Web {
             sessions: Mutex::new(HashMap::new()),
             templates: env,
             reports: Mutex::new(HashMap::new()),
+            making_report: Mutex::new(()),
         }
     }
 
@@ -320,12 +325,16 @@ impl Web {
     fn report(&self, member: &str, line: &str) -> (String, Option<String>) {
         let key = format!("{member}\n{line}");
         let generation = self.core.generation();
-        let cached = |reports: &HashMap<String, (u64, String, Option<String>)>| {
+        let cached = |reports: &HashMap<String, MadeReport>| {
             reports
                 .get(&key)
                 .filter(|(g, _, _)| *g == generation)
                 .map(|(_, text, chart)| (text.clone(), chart.clone()))
         };
+        if let Some(hit) = cached(&self.reports.lock().unwrap_or_else(|e| e.into_inner())) {
+            return hit;
+        }
+        let _making = self.making_report.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(hit) = cached(&self.reports.lock().unwrap_or_else(|e| e.into_inner())) {
             return hit;
         }

@@ -173,11 +173,7 @@ pub(super) async fn signin(State(web): State<Arc<Web>>, Form(f): Form<Params>) -
 
 /// The signed-in session and a checked CSRF token, or the response that
 /// refuses the POST.
-fn posted(
-    web: &Web,
-    headers: &HeaderMap,
-    f: &Params,
-) -> Result<(String, Session), Box<Response>> {
+fn posted(web: &Web, headers: &HeaderMap, f: &Params) -> Result<(String, Session), Box<Response>> {
     let Some((key, s)) = web.session(headers) else {
         return Err(Box::new(sign_in_required(web, None, None)));
     };

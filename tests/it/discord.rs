@@ -481,3 +481,68 @@ fn a_report_in_chat_comes_as_a_table_with_its_chart() {
     );
     assert!(call.files.is_empty());
 }
+
+#[test]
+fn web_in_chat_answers_only_the_member_with_a_link_that_signs_them_in_once() {
+    let port = crate::browser::free_port();
+    let bot = start_with(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let f = &bot.fake;
+    let registered = f.wait_call("/guilds/1/commands").body.to_string();
+    assert!(registered.contains("\"web\""), "/web is not registered");
+    f.slash(501, "111", "web", json!([]));
+    let call = f.wait_call("/interactions/501/token-501/callback");
+    let body = &call.body;
+    assert_eq!(body["data"]["flags"], 64, "only maria sees it: {body}");
+    let text = body["data"]["content"]
+        .as_str()
+        .expect("a text")
+        .to_string();
+    let prefix = format!("http://127.0.0.1:{port}/signin/");
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no link: {text}"));
+    let token = &link[prefix.len()..];
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let signin = |token: &str| {
+        http.post(format!("http://127.0.0.1:{port}/signin"))
+            .form(&[("token", token)])
+            .send()
+            .expect("sign in")
+    };
+    let first = signin(token);
+    assert_eq!(first.status(), 303);
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let cookie = cookie.split(';').next().expect("pair");
+    let board = http
+        .get(format!("http://127.0.0.1:{port}/board"))
+        .header("cookie", cookie)
+        .send()
+        .expect("board")
+        .text()
+        .expect("html");
+    assert!(board.contains("<strong id=\"member\">maria</strong>"));
+    assert_eq!(signin(token).status(), 403, "a link works once");
+    // Someone not on the team gets no link.
+    f.slash(502, "999", "web", json!([]));
+    let call = f.wait_call("/interactions/502/token-502/callback");
+    let text = call.body["data"]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        text.contains("only give sign-in links to members") && !text.contains("/signin/"),
+        "{text}"
+    );
+    // Typed in a channel, the link goes to a direct message, not the channel.
+    f.say(503, "500", "222", "/web");
+    let dm = f.wait_call("/channels/7222/messages");
+    let body = dm.body.to_string();
+    assert!(body.contains("/signin/"), "{body}");
+}

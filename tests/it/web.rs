@@ -521,11 +521,17 @@ fn strangers_forged_forms_and_expired_links_are_refused_and_change_nothing() {
             .expect("a chart")
     };
     let before = report(&c);
-    assert!(before.contains("develop") && !before.contains("on hold"), "{before}");
+    assert!(
+        before.contains("develop") && !before.contains("on hold"),
+        "{before}"
+    );
     assert_eq!(report(&c), before);
     s.leadline(&["cmd", "/opp edit O-1001 status:on_hold"]);
     let after = report(&c);
-    assert!(after.contains("on hold") && !after.contains("develop"), "{after}");
+    assert!(
+        after.contains("on hold") && !after.contains("develop"),
+        "{after}"
+    );
 
     // An expired link: made 20 minutes ago.
     let past = (chrono::Utc::now() - chrono::Duration::minutes(20)).to_rfc3339();
