@@ -248,6 +248,13 @@ impl Web {
         }
     }
 
+    /// Keeps `flash` (and `prefill`) for the next page, and goes back to
+    /// `back` (a path of this site, see [`back_to`]).
+    fn back_to(&self, key: &str, flash: Flash, prefill: Option<String>, back: &str) -> Response {
+        self.set_flash(key, flash, prefill);
+        axum::response::Redirect::to(back).into_response()
+    }
+
     /// Takes the flash to show on this page.
     fn take_flash(&self, key: &str) -> (Option<Flash>, Option<String>) {
         match self.sessions().get_mut(key) {
@@ -378,6 +385,64 @@ impl Web {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the page could not be made",
                 )
+            }
+        }
+    }
+}
+
+/// A signed-in member's request: its session, and the session's key.
+/// Anyone else gets the sign-in page, whatever they asked for.
+pub(super) struct Signed {
+    key: String,
+    session: Session,
+}
+
+impl axum::extract::FromRequestParts<Arc<Web>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        web: &Arc<Web>,
+    ) -> Result<Self, Response> {
+        web.session(&parts.headers)
+            .map(|(key, session)| Signed { key, session })
+            .ok_or_else(|| pages::sign_in_required(web, None, None))
+    }
+}
+
+/// A form posted by a signed-in member, with the session's CSRF token:
+/// a missing or wrong one is refused before anything runs.
+pub(super) struct Posted {
+    key: String,
+    session: Session,
+    form: HashMap<String, String>,
+}
+
+impl axum::extract::FromRequest<Arc<Web>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        web: &Arc<Web>,
+    ) -> Result<Self, Response> {
+        let Some((key, session)) = web.session(request.headers()) else {
+            return Err(pages::sign_in_required(web, None, None));
+        };
+        let axum::extract::Form(form) =
+            axum::extract::Form::<HashMap<String, String>>::from_request(request, web)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        match form.get("csrf") {
+            Some(t) if same(t, &session.csrf) => Ok(Posted { key, session, form }),
+            _ => {
+                tracing::warn!(
+                    "web: a form from {} without a valid CSRF token was refused",
+                    session.member
+                );
+                Err(plain(
+                    StatusCode::FORBIDDEN,
+                    "this form is missing its security token; reload the page and try again",
+                ))
             }
         }
     }

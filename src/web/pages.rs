@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use minijinja::{context, Value};
 
-use super::{back_to, language, plain, refused, same, text, Session, Web};
+use super::{back_to, language, plain, refused, text, Posted, Session, Signed, Web};
 use crate::command::{self, access, Command, ListQuery};
 use crate::core::Request;
 use crate::domain::{Kind, RecordId};
@@ -29,7 +29,11 @@ async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
 }
 
 /// What anyone not signed in gets, whatever they asked for.
-fn sign_in_required(web: &Web, error: Option<String>, token: Option<String>) -> Response {
+pub(super) fn sign_in_required(
+    web: &Web,
+    error: Option<String>,
+    token: Option<String>,
+) -> Response {
     let config = web.core.config();
     let lang = language(&config, None);
     let mut r = web.page(
@@ -171,36 +175,7 @@ pub(super) async fn signin(State(web): State<Arc<Web>>, Form(f): Form<Params>) -
     }
 }
 
-/// The signed-in session and a checked CSRF token, or the response that
-/// refuses the POST.
-fn posted(web: &Web, headers: &HeaderMap, f: &Params) -> Result<(String, Session), Box<Response>> {
-    let Some((key, s)) = web.session(headers) else {
-        return Err(Box::new(sign_in_required(web, None, None)));
-    };
-    match f.get("csrf") {
-        Some(t) if same(t, &s.csrf) => Ok((key, s)),
-        _ => {
-            tracing::warn!(
-                "web: a form from {} without a valid CSRF token was refused",
-                s.member
-            );
-            Err(Box::new(plain(
-                StatusCode::FORBIDDEN,
-                "this form is missing its security token; reload the page and try again",
-            )))
-        }
-    }
-}
-
-pub(super) async fn signout(
-    State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Form(f): Form<Params>,
-) -> Response {
-    let (key, _) = match posted(&web, &headers, &f) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+pub(super) async fn signout(State(web): State<Arc<Web>>, Posted { key, .. }: Posted) -> Response {
     web.end_session(&key);
     let mut r = Redirect::to("/signin").into_response();
     r.headers_mut().insert(
@@ -213,13 +188,12 @@ pub(super) async fn signout(
 /// Runs the command box's line and goes back to the page it was on.
 pub(super) async fn command(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Form(f): Form<Params>,
+    Posted {
+        key,
+        session: s,
+        form: f,
+    }: Posted,
 ) -> Response {
-    let (key, s) = match posted(&web, &headers, &f) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let line = f
         .get("line")
         .map(|l| l.trim().to_string())
@@ -231,27 +205,24 @@ pub(super) async fn command(
         }
         let flash = web.run_line(&s.member, &line);
         let prefill = (flash.kind == "refused" && flash.confirm.is_none()).then(|| line.clone());
-        web.set_flash(&key, flash, prefill);
-        Redirect::to(&back).into_response()
+        web.back_to(&key, flash, prefill, &back)
     })
     .await
 }
 
 pub(super) async fn confirm(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Form(f): Form<Params>,
+    Posted {
+        key,
+        session: s,
+        form: f,
+    }: Posted,
 ) -> Response {
-    let (key, s) = match posted(&web, &headers, &f) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let token = f.get("token").cloned().unwrap_or_default();
     let back = back_to(f.get("back"));
     blocking(move || {
         let flash = web.confirm(&s.member, &token);
-        web.set_flash(&key, flash, None);
-        Redirect::to(&back).into_response()
+        web.back_to(&key, flash, None, &back)
     })
     .await
 }
@@ -259,13 +230,12 @@ pub(super) async fn confirm(
 /// Moving a card on the board: the command the move stands for.
 pub(super) async fn move_card(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Form(f): Form<Params>,
+    Posted {
+        key,
+        session: s,
+        form: f,
+    }: Posted,
 ) -> Response {
-    let (key, s) = match posted(&web, &headers, &f) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let back = back_to(f.get("back"));
     let opp = f.get("opp").cloned().unwrap_or_default();
     let to = f.get("to").cloned().unwrap_or_default();
@@ -276,12 +246,8 @@ pub(super) async fn move_card(
                 config.process.numbering.show(id.kind, id.number)
             }
             _ => {
-                web.set_flash(
-                    &key,
-                    refused(format!("'{opp}' is not an opportunity")),
-                    None,
-                );
-                return Redirect::to(&back).into_response();
+                let flash = refused(format!("'{opp}' is not an opportunity"));
+                return web.back_to(&key, flash, None, &back);
             }
         };
         let line = match to.as_str() {
@@ -296,33 +262,24 @@ pub(super) async fn move_card(
                 // command box is filled in to add one.
                 let flash = web.run_line(&s.member, &format!("/opp lose {opp}"));
                 let prefill = (flash.kind == "refused").then(|| format!("/opp lose {opp} reason:"));
-                web.set_flash(&key, flash, prefill);
-                return Redirect::to(&back).into_response();
+                return web.back_to(&key, flash, prefill, &back);
             }
             other => {
-                web.set_flash(
-                    &key,
-                    refused(format!("'{other}' is not a column of the board")),
-                    None,
-                );
-                return Redirect::to(&back).into_response();
+                let flash = refused(format!("'{other}' is not a column of the board"));
+                return web.back_to(&key, flash, None, &back);
             }
         };
         let flash = web.run_line(&s.member, &line);
-        web.set_flash(&key, flash, None);
-        Redirect::to(&back).into_response()
+        web.back_to(&key, flash, None, &back)
     })
     .await
 }
 
 pub(super) async fn board(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    Signed { key, session: s }: Signed,
     Query(q): Query<Params>,
 ) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
     blocking(move || {
         let config = web.core.config();
         let owner = q.get("owner").filter(|o| !o.is_empty()).cloned();
@@ -369,13 +326,10 @@ fn list_kind(word: &str) -> Option<Kind> {
 
 pub(super) async fn list(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    Signed { key, session: s }: Signed,
     Path(kind): Path<String>,
     Query(q): Query<Params>,
 ) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
     blocking(move || {
         let Some(kind) = list_kind(&kind) else {
             return plain(StatusCode::NOT_FOUND, &format!("there is no list of '{kind}'"));
@@ -571,12 +525,9 @@ fn export(web: &Web, member: &str, line: &str, format: &str) -> Response {
 
 pub(super) async fn find(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    Signed { key, session: s }: Signed,
     Query(q): Query<Params>,
 ) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
     blocking(move || {
         let query = q.get("q").cloned().unwrap_or_default();
         let text = if query.trim().is_empty() {
@@ -597,12 +548,9 @@ pub(super) async fn find(
 
 pub(super) async fn record(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    Signed { key, session: s }: Signed,
     Path(id): Path<String>,
 ) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
     blocking(move || {
         let config = web.core.config();
         let Ok(rid) = config.process.numbering.parse(&id) else {
@@ -692,12 +640,9 @@ fn fields(config: &crate::config::Config, data: &serde_json::Value) -> Vec<(Stri
 
 pub(super) async fn document(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    _: Signed,
     Path(id): Path<String>,
 ) -> Response {
-    if web.session(&headers).is_none() {
-        return sign_in_required(&web, None, None);
-    }
     blocking(move || {
         let config = web.core.config();
         let Ok(rid) = config.process.numbering.parse(&id) else {
@@ -724,10 +669,10 @@ pub(super) async fn document(
     .await
 }
 
-pub(super) async fn agenda(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
+pub(super) async fn agenda(
+    State(web): State<Arc<Web>>,
+    Signed { key, session: s }: Signed,
+) -> Response {
     blocking(move || {
         let config = web.core.config();
         let lang = language(&config, config.team.member(&s.member));
@@ -750,10 +695,10 @@ pub(super) async fn agenda(State(web): State<Arc<Web>>, headers: HeaderMap) -> R
     .await
 }
 
-pub(super) async fn inbox(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
+pub(super) async fn inbox(
+    State(web): State<Arc<Web>>,
+    Signed { key, session: s }: Signed,
+) -> Response {
     blocking(move || {
         let config = web.core.config();
         let lang = language(&config, config.team.member(&s.member));
@@ -790,13 +735,12 @@ pub(super) async fn inbox(State(web): State<Arc<Web>>, headers: HeaderMap) -> Re
 /// The inbox's link button: `/inbox link N ID`.
 pub(super) async fn inbox_link(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Form(f): Form<Params>,
+    Posted {
+        key,
+        session: s,
+        form: f,
+    }: Posted,
 ) -> Response {
-    let (key, s) = match posted(&web, &headers, &f) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
     let mail = f.get("mail").cloned().unwrap_or_default();
     let target = f.get("target").cloned().unwrap_or_default();
     blocking(move || {
@@ -808,8 +752,7 @@ pub(super) async fn inbox_link(
         } else {
             refused(format!("'{mail}' is not a mail of the inbox"))
         };
-        web.set_flash(&key, flash, None);
-        Redirect::to("/inbox").into_response()
+        web.back_to(&key, flash, None, "/inbox")
     })
     .await
 }
@@ -817,13 +760,10 @@ pub(super) async fn inbox_link(
 /// The reports, with their chart (SVG) and numbers.
 pub(super) async fn report(
     State(web): State<Arc<Web>>,
-    headers: HeaderMap,
+    Signed { key, session: s }: Signed,
     Path(name): Path<String>,
     Query(q): Query<Params>,
 ) -> Response {
-    let Some((key, s)) = web.session(&headers) else {
-        return sign_in_required(&web, None, None);
-    };
     blocking(move || {
         let (base_line, bys, dated): (&str, &[&str], bool) = match name.as_str() {
             "pipeline" => ("/pipeline", &["stage", "month", "owner"], false),
