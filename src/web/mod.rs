@@ -157,6 +157,7 @@ impl Web {
     fn new(core: Leadline) -> Web {
         let mut env = minijinja::Environment::new();
         for (name, source) in [
+            ("macros.html", include_str!("templates/macros.html")),
             ("base.html", include_str!("templates/base.html")),
             ("signin.html", include_str!("templates/signin.html")),
             ("board.html", include_str!("templates/board.html")),

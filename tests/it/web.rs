@@ -206,6 +206,14 @@ fn in_chromium_a_member_signs_in_by_link_moves_a_card_and_runs_commands_from_the
     );
     assert!(b.url().ends_with("/record/Q-1001"));
     assert_eq!(s.state("Q-1001"), "active");
+    // The next steps are buttons that carry the session's token.
+    let token = b.run("return document.querySelector('#flash .next input[name=csrf]').value");
+    let page_token = b.run("return document.querySelector('#command-box input[name=csrf]').value");
+    assert!(
+        token.as_str().is_some_and(|t| t.len() > 20) && token == page_token,
+        "{token}"
+    );
+    assert!(b.text("#flash .next").contains("/quote win Q-1001"));
     let history = s.leadline(&["cmd", "/history Q-1001"]);
     assert!(
         history.contains("maria via web: /quote activate Q-1001"),
