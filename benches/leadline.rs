@@ -1102,7 +1102,7 @@ fn web(
             .expect("runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            leadline::web::serve(served, listener, stopped).await;
+            leadline::web::serve(served, listener, None, stopped).await;
         });
     });
     // A session for rep00, signed in as a member is.

@@ -2,6 +2,7 @@
 //! `listen` is set).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -19,6 +20,10 @@ pub struct WebConfig {
     pub session_hours: u32,
     /// The pages' language for members who set none: `de` or `en`.
     pub language: String,
+    /// Serve HTTPS (rustls) with this certificate chain (PEM)...
+    pub tls_cert_file: Option<PathBuf>,
+    /// ...and this private key (PEM, a file only its owner reads).
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -28,6 +33,8 @@ impl Default for WebConfig {
             base_url: None,
             session_hours: 12,
             language: "de".to_string(),
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -56,6 +63,12 @@ impl WebConfig {
                 self.session_hours
             ));
         }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(
+                "web.tls_cert_file: give both tls_cert_file and tls_key_file, or neither"
+                    .to_string(),
+            );
+        }
         if !LANGUAGES.contains(&self.language.as_str()) {
             return Err(format!(
                 "web.language: '{}' is not one of {}",
@@ -66,19 +79,23 @@ impl WebConfig {
         Ok(())
     }
 
+    /// Whether leadline serves HTTPS itself.
+    pub fn tls(&self) -> bool {
+        self.tls_cert_file.is_some()
+    }
+
     /// The address links start with, without a trailing `/`.
     pub fn base(&self) -> Option<String> {
+        let scheme = if self.tls() { "https" } else { "http" };
         match (&self.base_url, self.listen) {
             (Some(u), _) => Some(u.trim_end_matches('/').to_string()),
-            (None, Some(addr)) => Some(format!("http://{addr}")),
+            (None, Some(addr)) => Some(format!("{scheme}://{addr}")),
             (None, None) => None,
         }
     }
 
     /// Whether people reach it over HTTPS (the cookie is then `Secure`).
     pub fn secure(&self) -> bool {
-        self.base_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://"))
+        self.base().is_some_and(|u| u.starts_with("https://"))
     }
 }

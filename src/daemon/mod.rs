@@ -227,15 +227,23 @@ pub fn run_until(
                 None
             }
             Some(addr) => {
+                let tls = match (&cfg.web.tls_cert_file, &cfg.web.tls_key_file) {
+                    (Some(cert), Some(key)) => Some(
+                        crate::web::tls::acceptor(cert, key)
+                            .map_err(|e| anyhow::anyhow!("web: {e}"))?,
+                    ),
+                    _ => None,
+                };
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("web: cannot listen on {addr}"))?;
                 parts.push(format!(
-                    "web: on, {} (listening on {})",
+                    "web: on, {} (listening on {}{})",
                     cfg.web.base().unwrap_or_default(),
-                    listener.local_addr().map(|a| a.to_string()).unwrap_or_default()
+                    listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+                    if tls.is_some() { ", TLS" } else { "" }
                 ));
-                Some(listener)
+                Some((listener, tls))
             }
         };
         for p in &parts {
@@ -317,10 +325,11 @@ pub fn run_until(
                 shared.discord.clone(),
             )));
         }
-        if let Some(listener) = web {
+        if let Some((listener, tls)) = web {
             tasks.push(tokio::spawn(crate::web::serve(
                 core.clone(),
                 listener,
+                tls,
                 stop_rx.clone(),
             )));
         }

@@ -22,6 +22,7 @@
 mod api;
 mod pages;
 mod text;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -83,10 +84,12 @@ pub struct Web {
     making_report: Mutex<()>,
 }
 
-/// Serves the web view on `listener` until `stop` turns true.
+/// Serves the web view on `listener` (over TLS with `tls`) until `stop`
+/// turns true.
 pub async fn serve(
     core: Leadline,
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let web = Arc::new(Web::new(core));
@@ -98,10 +101,18 @@ pub async fn serve(
             }
         }
     };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    let served = match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(acceptor) => match tls::TlsListener::new(listener, acceptor) {
+            Ok(l) => axum::serve(l, app).with_graceful_shutdown(shutdown).await,
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = served {
         tracing::error!("web: the server stopped: {e}");
     }
 }

@@ -764,3 +764,131 @@ fn the_api_runs_commands_with_a_token_reads_records_and_lists_and_says_what_it_d
     assert!(metrics.contains("leadline_outbox_depth 0"), "{metrics}");
     drop(s.daemon);
 }
+
+/// A self-signed certificate for 127.0.0.1 (not a CA, as rustls wants of
+/// a server's certificate), made by openssl: (cert, key) files.
+fn self_signed(bin: &Bin) -> (PathBuf, PathBuf) {
+    let cnf = bin.file(
+        "cert.cnf",
+        "[req]\ndistinguished_name = dn\nx509_extensions = ext\nprompt = no\n[dn]\nCN = leadline test\n\
+         [ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = digitalSignature,keyEncipherment\n\
+         extendedKeyUsage = serverAuth\nsubjectAltName = IP:127.0.0.1\n",
+    );
+    let (cert, key) = (
+        bin.dir.path().join("cert.pem"),
+        bin.dir.path().join("key.pem"),
+    );
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .arg("-config")
+        .arg(&cnf)
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    (cert, key)
+}
+
+#[test]
+fn with_a_certificate_it_serves_https_itself_and_the_cookie_is_secure() {
+    let bin = Bin::new();
+    let (cert, key) = self_signed(&bin);
+    let port = free_port();
+    let cfg = bin.file(
+        "leadline.toml",
+        &format!(
+            "{TEAM}\n[web]\nlisten = \"127.0.0.1:{port}\"\ntls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let daemon = Daemon::start_with(bin.configured(&cfg));
+    assert!(
+        daemon.started.iter().any(
+            |l| l.contains(&format!("web: on, https://127.0.0.1:{port}")) && l.contains("TLS")
+        ),
+        "{:?}",
+        daemon.started
+    );
+    let s = Served {
+        bin,
+        cfg,
+        base: format!("https://127.0.0.1:{port}"),
+        daemon,
+    };
+    let pem = std::fs::read(&cert).expect("cert");
+    let https = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = https
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .expect("https");
+    assert_eq!(r.status(), 200);
+    let link = s.link("maria");
+    let token = link.rsplit('/').next().expect("token");
+    let r = https
+        .post(format!("{}/signin", s.base))
+        .form(&[("token", token)])
+        .send()
+        .expect("sign in");
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    // Plain HTTP on the same port gets no page.
+    let plain = http()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send();
+    assert!(plain.map(|r| r.status() != 200).unwrap_or(true));
+    drop(s.daemon);
+
+    // A key that is not one stops the start with one line.
+    let b = Bin::new();
+    let bad = b.file("key.pem", "not a key\n");
+    let cfg = b.file(
+        "leadline.toml",
+        &format!(
+            "{TEAM}\n[web]\nlisten = \"127.0.0.1:{}\"\ntls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n",
+            free_port(),
+            cert.display(),
+            bad.display()
+        ),
+    );
+    let out = b
+        .configured(&cfg)
+        .arg("run")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no PEM private key") && err.trim().lines().count() == 1,
+        "{err}"
+    );
+}
