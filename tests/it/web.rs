@@ -580,6 +580,59 @@ fn strangers_forged_forms_and_expired_links_are_refused_and_change_nothing() {
         "{err}"
     );
 
+    // Hostile requests get an error and leave the server serving.
+    let raw = |bytes: &[u8]| -> String {
+        use std::io::{Read, Write};
+        let mut c =
+            std::net::TcpStream::connect(s.base.trim_start_matches("http://")).expect("connect");
+        c.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = c.write_all(bytes);
+        let mut answer = Vec::new();
+        let _ = c.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(raw(b"GARBAGE\r\n\r\n").contains("400"));
+    assert!(raw(b"GET /record/%ZZ%00 HTTP/1.1\r\nHost: x\r\n\r\n").starts_with("HTTP/1.1 4"));
+    let huge_header = format!(
+        "GET /board HTTP/1.1\r\nHost: x\r\nX-A: {}\r\n\r\n",
+        "a".repeat(1 << 20)
+    );
+    let answer = raw(huge_header.as_bytes());
+    assert!(
+        answer.starts_with("HTTP/1.1 431") || answer.is_empty(),
+        "{answer}"
+    );
+    let token = csrf(&s, &cookie);
+    for body in [
+        vec![0xff, 0xfe, b'=', 0x80],
+        format!("csrf={token}&line={}", "x".repeat(3 << 20)).into_bytes(),
+        format!("csrf={token}&line=%2Fqualify%20L-1002%00%0A%2Fdisqualify").into_bytes(),
+    ] {
+        let r = c
+            .post(format!("{}/command", s.base))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .expect("post");
+        assert!(
+            r.status().is_client_error() || r.status() == 303,
+            "{}",
+            r.status()
+        );
+    }
+    assert_eq!(s.state("L-1002"), "qualified", "nothing ran twice or oddly");
+    let r = c
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .expect("healthz");
+    assert_eq!(r.status(), 200);
+
     // Signing out ends the session on the server.
     let token = csrf(&s, &cookie);
     let r = c
