@@ -82,6 +82,8 @@ struct Parts {
     /// With `oauth2_account`: the sender's sign-in state.
     outbox_sign_in: Option<String>,
     discord: String,
+    /// The web view: off, or on and where.
+    web: String,
     /// The last scheduled backup: when, its file, or why it failed.
     last_backup: Option<DateTime<Utc>>,
     last_backup_file: Option<PathBuf>,
@@ -221,9 +223,10 @@ pub fn run_until(
         parts.push(format!("discord: {discord}"));
         // The web view: a port that cannot be had stops the start, as the
         // control socket does, rather than running without it.
+        let mut web_state = "off, no [web] listen configured".to_string();
         let web = match cfg.web.listen {
             None => {
-                parts.push("web: off, no [web] listen configured".to_string());
+                parts.push(format!("web: {web_state}"));
                 None
             }
             Some(addr) => {
@@ -237,12 +240,13 @@ pub fn run_until(
                 let listener = tokio::net::TcpListener::bind(addr)
                     .await
                     .with_context(|| format!("web: cannot listen on {addr}"))?;
-                parts.push(format!(
-                    "web: on, {} (listening on {}{})",
+                web_state = format!(
+                    "on, {} (listening on {}{})",
                     cfg.web.base().unwrap_or_default(),
                     listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
                     if tls.is_some() { ", TLS" } else { "" }
-                ));
+                );
+                parts.push(format!("web: {web_state}"));
                 Some((listener, tls))
             }
         };
@@ -254,6 +258,7 @@ pub fn run_until(
             p.scheduler = "on".into();
             p.outbox_sender = sender_state.into();
             p.discord = discord.clone();
+            p.web = web_state.clone();
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();

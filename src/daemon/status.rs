@@ -98,6 +98,7 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
                 "state": parts.discord,
                 "connection": shared.discord.lock().map(|d| d.clone()).unwrap_or_default(),
             },
+            "web": parts.web,
         }
     })
 }

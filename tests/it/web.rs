@@ -815,6 +815,9 @@ fn the_api_runs_commands_with_a_token_reads_records_and_lists_and_says_what_it_d
         "{metrics}"
     );
     assert!(metrics.contains("leadline_outbox_depth 0"), "{metrics}");
+    let status: Value = serde_json::from_str(&s.leadline(&["status"])).expect("status json");
+    let web = status["web"].as_str().unwrap_or("");
+    assert!(web.starts_with(&format!("on, {}", s.base)), "{status}");
     drop(s.daemon);
 }
 
