@@ -56,11 +56,11 @@ struct Session {
 #[derive(Debug, Clone, Serialize)]
 pub struct Flash {
     /// `ok` or `refused`.
-    kind: &'static str,
-    text: String,
-    next: Vec<String>,
+    pub(super) kind: &'static str,
+    pub(super) text: String,
+    pub(super) next: Vec<String>,
     /// A confirmation token, when the step asks for one.
-    confirm: Option<String>,
+    pub(super) confirm: Option<String>,
 }
 
 /// A report page's text and chart (SVG), and the store's generation they

@@ -203,6 +203,17 @@ pub(super) async fn command(
         if line.is_empty() {
             return Redirect::to(&back).into_response();
         }
+        // A next step that needs a value (`/quote close Q-1001 reason:`)
+        // goes to the command box to be completed, not run as it is.
+        if line.ends_with(':') {
+            let flash = super::Flash {
+                kind: "ok",
+                text: format!("complete the command below: {line}..."),
+                next: Vec::new(),
+                confirm: None,
+            };
+            return web.back_to(&key, flash, Some(line), &back);
+        }
         let flash = web.run_line(&s.member, &line);
         let prefill = (flash.kind == "refused" && flash.confirm.is_none()).then(|| line.clone());
         web.back_to(&key, flash, prefill, &back)

@@ -214,6 +214,11 @@ fn in_chromium_a_member_signs_in_by_link_moves_a_card_and_runs_commands_from_the
         "{token}"
     );
     assert!(b.text("#flash .next").contains("/quote win Q-1001"));
+    // A next step that needs a value is put in the command box, not run.
+    b.submit("#flash .next input[value='/quote close Q-1001 reason:'] + button");
+    let prefill = b.run("return document.querySelector('#line').value");
+    assert_eq!(prefill, "/quote close Q-1001 reason:");
+    assert_eq!(s.state("Q-1001"), "active");
     let history = s.leadline(&["cmd", "/history Q-1001"]);
     assert!(
         history.contains("maria via web: /quote activate Q-1001"),
