@@ -209,8 +209,10 @@ impl Web {
         let key = access::digest(&id);
         let mut sessions = self.sessions();
         let now = Utc::now();
+        // A member taken off the team (SIGHUP) is signed out at once.
+        let on_team = |s: &Session| self.core.config().team.member(&s.member).is_some();
         match sessions.get(&key) {
-            Some(s) if s.expires > now => Some((key, s.clone())),
+            Some(s) if s.expires > now && on_team(s) => Some((key, s.clone())),
             Some(_) => {
                 sessions.remove(&key);
                 None

@@ -638,6 +638,36 @@ fn strangers_forged_forms_and_expired_links_are_refused_and_change_nothing() {
         .expect("healthz");
     assert_eq!(r.status(), 200);
 
+    // A member taken off the team (the configuration read again on
+    // SIGHUP) is signed out at once, and their links no longer work.
+    let toms = sign_in(&s, "tom");
+    let tom_link = s.link("tom");
+    let board = |cookie: &str| {
+        c.get(format!("{}/board", s.base))
+            .header("cookie", cookie)
+            .send()
+            .expect("board")
+            .status()
+    };
+    assert_eq!(board(&toms), 200);
+    let without_tom = std::fs::read_to_string(&s.cfg).expect("config").replace(
+        "[[team.members]]\nname = \"tom\"\nrole = \"rep\"\nlanguage = \"en\"\n",
+        "",
+    );
+    assert!(!without_tom.contains("tom"));
+    std::fs::write(&s.cfg, without_tom).expect("write config");
+    s.daemon.signal("-HUP");
+    s.daemon.wait_for("configuration reloaded");
+    assert_eq!(board(&toms), 401);
+    assert_eq!(board(&cookie), 200, "maria stays signed in");
+    let token = tom_link.rsplit('/').next().expect("token");
+    let r = c
+        .post(format!("{}/signin", s.base))
+        .form(&[("token", token)])
+        .send()
+        .expect("sign in");
+    assert_eq!(r.status(), 403);
+
     // Signing out ends the session on the server.
     let token = csrf(&s, &cookie);
     let r = c
