@@ -314,6 +314,27 @@ fn in_chromium_a_member_signs_in_by_link_moves_a_card_and_runs_commands_from_the
         "{}",
         b.text("body")
     );
+    // So is one made 20 minutes ago.
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(20)).to_rfc3339();
+    let old_link = s.leadline(&["--now", &past, "web-link", "maria"]);
+    b.goto(old_link.lines().last().expect("a link"));
+    b.submit("#signin");
+    assert!(b.text("#error").contains("expired"), "{}", b.text("body"));
+    assert_eq!(b.count("#member"), 0);
+
+    // A form without its CSRF token is refused, and nothing runs.
+    b.goto(&s.link("maria"));
+    b.submit("#signin");
+    b.run("document.querySelector('#command-box input[name=csrf]').remove()");
+    b.type_into("#line", "/opp edit O-1002 probability:90");
+    b.submit("#run");
+    assert!(
+        b.text("body").contains("security token"),
+        "{}",
+        b.text("body")
+    );
+    let o = s.leadline(&["--json", "cmd", "/show O-1002"]);
+    assert!(!o.contains("\"probability\":90"), "{o}");
     drop(s.daemon);
 }
 
