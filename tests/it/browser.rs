@@ -130,19 +130,24 @@ impl Browser {
             .to_string()
     }
 
+    /// The element `css` selects now, if there is one.
+    fn try_find(&self, css: &str) -> Option<String> {
+        let v = self
+            .http
+            .post(format!("{}/element", self.session))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .and_then(|r| r.json::<Value>())
+            .expect("find element");
+        v["value"][ELEMENT].as_str().map(str::to_string)
+    }
+
     /// The element `css` selects, waiting up to 5 s for it.
     pub fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let v = self
-                .http
-                .post(format!("{}/element", self.session))
-                .json(&json!({"using": "css selector", "value": css}))
-                .send()
-                .and_then(|r| r.json::<Value>())
-                .expect("find element");
-            if let Some(id) = v["value"][ELEMENT].as_str() {
-                return id.to_string();
+            if let Some(id) = self.try_find(css) {
+                return id;
             }
             assert!(
                 Instant::now() < deadline,
@@ -205,16 +210,9 @@ impl Browser {
         );
     }
 
-    /// The visible text of the element `css` selects.
+    /// The visible text of the element `css` selects (empty when none).
     pub fn text(&self, css: &str) -> String {
-        let v = self
-            .http
-            .post(format!("{}/element", self.session))
-            .json(&json!({"using": "css selector", "value": css}))
-            .send()
-            .and_then(|r| r.json::<Value>())
-            .expect("find element");
-        let Some(id) = v["value"][ELEMENT].as_str() else {
+        let Some(id) = self.try_find(css) else {
             return String::new();
         };
         self.call("GET", &format!("/element/{id}/text"), None)

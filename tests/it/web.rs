@@ -37,6 +37,13 @@ impl Served {
     /// `setup` runs on the store (as maria, through the binary) before the
     /// daemon starts; `extra` is added to the configuration.
     fn start(setup: &[&str], extra: &str) -> Served {
+        let (bin, cfg, port) = Served::prepare(setup, extra);
+        Served::run(bin, cfg, &format!("http://127.0.0.1:{port}"))
+    }
+
+    /// A store with `setup` run on it and a configuration with the web
+    /// view on a free port (and `extra`); the daemon not started yet.
+    fn prepare(setup: &[&str], extra: &str) -> (Bin, PathBuf, u16) {
         let bin = Bin::new();
         let port = free_port();
         let cfg = bin.file(
@@ -55,19 +62,24 @@ impl Served {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        (bin, cfg, port)
+    }
+
+    /// Starts the daemon, which must say it serves the web view at `base`.
+    fn run(bin: Bin, cfg: PathBuf, base: &str) -> Served {
         let daemon = Daemon::start_with(bin.configured(&cfg));
         assert!(
             daemon
                 .started
                 .iter()
-                .any(|l| l.contains(&format!("web: on, http://127.0.0.1:{port}"))),
+                .any(|l| l.contains(&format!("web: on, {base}"))),
             "{:?}",
             daemon.started
         );
         Served {
             bin,
             cfg,
-            base: format!("http://127.0.0.1:{port}"),
+            base: base.to_string(),
             daemon,
         }
     }
@@ -340,20 +352,7 @@ fn in_chromium_a_member_signs_in_by_link_moves_a_card_and_runs_commands_from_the
 
 #[test]
 fn in_chromium_the_inbox_buttons_link_a_mail_and_make_a_lead_and_english_pages_for_tom() {
-    let bin = Bin::new();
-    let port = free_port();
-    let cfg = bin.file(
-        "leadline.toml",
-        &format!("{TEAM}\n[web]\nlisten = \"127.0.0.1:{port}\"\n"),
-    );
-    for line in JOURNEY {
-        let out = bin
-            .configured(&cfg)
-            .args(["cmd", line])
-            .output()
-            .expect("run");
-        assert!(out.status.success());
-    }
+    let (bin, cfg, port) = Served::prepare(JOURNEY, "");
     // Two unmatched mails, ingested as the IMAP adapter does.
     {
         let store = Store::open(&StoreOptions::new(bin.data())).expect("store");
@@ -386,13 +385,7 @@ fn in_chromium_the_inbox_buttons_link_a_mail_and_make_a_lead_and_english_pages_f
                 .expect("ingest");
         }
     }
-    let daemon = Daemon::start_with(bin.configured(&cfg));
-    let s = Served {
-        bin,
-        cfg,
-        base: format!("http://127.0.0.1:{port}"),
-        daemon,
-    };
+    let s = Served::run(bin, cfg, &format!("http://127.0.0.1:{port}"));
     let b = Browser::start();
     b.goto(&s.link("tom"));
     b.submit("#signin");
@@ -931,20 +924,12 @@ fn with_a_certificate_it_serves_https_itself_and_the_cookie_is_secure() {
             key.display()
         ),
     );
-    let daemon = Daemon::start_with(bin.configured(&cfg));
+    let s = Served::run(bin, cfg, &format!("https://127.0.0.1:{port}"));
     assert!(
-        daemon.started.iter().any(
-            |l| l.contains(&format!("web: on, https://127.0.0.1:{port}")) && l.contains("TLS")
-        ),
+        s.daemon.started.iter().any(|l| l.contains("TLS")),
         "{:?}",
-        daemon.started
+        s.daemon.started
     );
-    let s = Served {
-        bin,
-        cfg,
-        base: format!("https://127.0.0.1:{port}"),
-        daemon,
-    };
     let pem = std::fs::read(&cert).expect("cert");
     let https = reqwest::blocking::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("pem"))
