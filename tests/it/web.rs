@@ -723,13 +723,9 @@ fn the_api_runs_commands_with_a_token_reads_records_and_lists_and_says_what_it_d
         (r.status().as_u16(), r.json().unwrap_or(Value::Null))
     };
 
+    let run = |body: Value| api("POST", "/api/v1/commands", Some(body), &token);
     // Commands as tom, recorded `via api`.
-    let (status, v) = api(
-        "POST",
-        "/api/v1/commands",
-        Some(json!({"command": "/quote new O-1001"})),
-        &token,
-    );
+    let (status, v) = run(json!({"command": "/quote new O-1001"}));
     assert_eq!((status, v["ok"].clone()), (200, json!(true)), "{v}");
     assert!(v["reply"].as_str().unwrap_or("").contains("Q-1001"), "{v}");
     let history = s.leadline(&["cmd", "/history Q-1001"]);
@@ -738,44 +734,20 @@ fn the_api_runs_commands_with_a_token_reads_records_and_lists_and_says_what_it_d
         "{history}"
     );
     // Errors keep their kind.
-    let (status, v) = api(
-        "POST",
-        "/api/v1/commands",
-        Some(json!({"command": "/quote win Q-1001"})),
-        &token,
-    );
+    let (status, v) = run(json!({"command": "/quote win Q-1001"}));
     assert_eq!((status, v["error"].clone()), (409, json!("refused")), "{v}");
-    let (status, v) = api(
-        "POST",
-        "/api/v1/commands",
-        Some(json!({"command": "/frobnicate"})),
-        &token,
-    );
+    let (status, v) = run(json!({"command": "/frobnicate"}));
     assert_eq!((status, v["error"].clone()), (400, json!("invalid")), "{v}");
-    let (status, _) = api(
-        "POST",
-        "/api/v1/commands",
-        Some(json!({"cmd": "/help"})),
-        &token,
-    );
+    let (status, _) = run(json!({"cmd": "/help"}));
     assert_eq!(status, 400);
     // A step that cannot be undone needs "confirm": true.
-    let (status, v) = api(
-        "POST",
-        "/api/v1/commands",
-        Some(json!({"command": "/disqualify L-1001 reason:lost"})),
-        &token,
-    );
+    let (status, v) = run(json!({"command": "/disqualify L-1001 reason:lost"}));
     assert_eq!((status, v["error"].clone()), (409, json!("confirm")), "{v}");
     // Roles hold for the API as everywhere: tom is a rep.
     s.leadline(&["cmd", "/quote activate Q-1001"]);
     s.leadline(&["cmd", "/quote win Q-1001"]);
-    let (status, v) = api(
-        "POST",
-        "/api/v1/commands",
-        Some(json!({"command": "/order cancel SO-1001 reason:canceled", "confirm": true})),
-        &token,
-    );
+    let (status, v) =
+        run(json!({"command": "/order cancel SO-1001 reason:canceled", "confirm": true}));
     assert_eq!((status, v["error"].clone()), (409, json!("refused")), "{v}");
     assert!(
         v["message"].as_str().unwrap_or("").contains("manager"),
