@@ -150,9 +150,7 @@ fn card(
     o: Opportunity,
     today: NaiveDate,
 ) -> Result<Card, CommandError> {
-    let value = o
-        .estimated_revenue
-        .unwrap_or_else(|| o.pricing.totals().pre_freight_amount);
+    let value = super::facts::estimate(&o);
     let account = match o.account {
         Some(a) => load::<Account>(tx, a, None)?.map(|a| a.name),
         None => None,

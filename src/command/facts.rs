@@ -141,7 +141,7 @@ pub(super) fn stage(tx: &dyn Tx, o: &Opportunity) -> Result<&'static str, Comman
 }
 
 /// An opportunity's estimated revenue: the one given, else its lines'.
-fn estimate(o: &Opportunity) -> Decimal {
+pub(super) fn estimate(o: &Opportunity) -> Decimal {
     o.estimated_revenue
         .unwrap_or_else(|| o.pricing.totals().pre_freight_amount)
 }

@@ -186,9 +186,12 @@ impl Web {
         env.add_filter("ids", move |text: &str| {
             minijinja::Value::from_safe_string(link_ids(text, &numbering))
         });
-        env.add_filter("money", |v: minijinja::Value, language: &str| {
-            money(&v.to_string(), language)
-        });
+        env.add_filter(
+            "money",
+            |v: minijinja::Value, language: &str, currency: &str| {
+                money(&v.to_string(), language, currency)
+            },
+        );
         Web {
             core,
             confirmations: Chat::default(),
@@ -592,31 +595,17 @@ fn link_ids(text: &str, numbering: &crate::domain::ids::Numbering) -> String {
     out
 }
 
-/// A decimal amount, rounded to cents, as the page's language writes it:
-/// `1.234.567,50` in German, `1,234,567.50` in English.
-fn money(text: &str, language: &str) -> String {
-    let Ok(d) = text.trim().parse::<rust_decimal::Decimal>() else {
+/// An amount in `currency` as the page's language writes it (`1.234,56 €`,
+/// `€1,234.56`): documents' [`crate::domain::language::Lang::money`].
+/// Text that is not an amount (or an unknown currency) stays as it is.
+fn money(text: &str, language: &str, currency: &str) -> String {
+    let (Ok(amount), Ok(currency)) = (
+        text.trim().parse::<rust_decimal::Decimal>(),
+        crate::domain::money::Currency::parse(currency),
+    ) else {
         return text.to_string();
     };
-    let fixed = format!("{:.2}", d.round_dp(2));
-    let (sign, digits) = match fixed.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", fixed.as_str()),
-    };
-    let (whole, cents) = digits.split_once('.').unwrap_or((digits, "00"));
-    let (group, point) = if language == "en" {
-        (',', '.')
-    } else {
-        ('.', ',')
-    };
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(group);
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}{point}{cents}")
+    crate::domain::language::Lang::parse(Some(language), "de").money(amount, &currency)
 }
 
 #[cfg(test)]
@@ -651,13 +640,14 @@ mod tests {
     }
 
     #[test]
-    fn amounts_are_rounded_and_written_as_the_language_does() {
-        assert_eq!(money("1234567.5", "en"), "1,234,567.50");
-        assert_eq!(money("1234567.5", "de"), "1.234.567,50");
-        assert_eq!(money("-12", "de"), "-12,00");
-        assert_eq!(money("999.995", "en"), "1,000.00");
-        assert_eq!(money("0.125", "en"), "0.12");
-        assert_eq!(money("n/a", "de"), "n/a");
+    fn amounts_are_written_as_documents_write_them_in_the_language() {
+        assert_eq!(money("1234567.5", "en", "EUR"), "€1,234,567.50");
+        assert_eq!(money("1234567.5", "de", "EUR"), "1.234.567,50 €");
+        assert_eq!(money("-12", "de", "EUR"), "-12,00 €");
+        assert_eq!(money("999.995", "en", "EUR"), "€1,000.00");
+        // Commercial rounding, as on the documents: half a cent up.
+        assert_eq!(money("0.125", "en", "EUR"), "€0.13");
+        assert_eq!(money("n/a", "de", "EUR"), "n/a");
     }
 
     #[test]

@@ -323,6 +323,7 @@ pub(super) async fn board(
             context! { ..base, ..context! {
                 columns => columns,
                 owner => owner,
+                currency => config.process.currency.code(),
                 more_cards => (per_column * 5).min(command::board::MOST_CARDS_PER_COLUMN),
             } },
         )
@@ -444,12 +445,18 @@ fn rows(
                 }
                 _ => title,
             };
+            let currency = r
+                .get("pricing")
+                .and_then(|p| p.get("currency"))
+                .or_else(|| r.get("currency"))
+                .and_then(|c| c.as_str())
+                .unwrap_or(config.process.currency.code());
             let amount = r
                 .get("totals")
                 .and_then(|t| t.get("total_amount"))
                 .or_else(|| r.get("estimated_revenue"))
                 .and_then(|a| a.as_str())
-                .map(|a| super::money(a, lang))
+                .map(|a| super::money(a, lang, currency))
                 .unwrap_or_default();
             let created = s(r, "created_at").chars().take(10).collect();
             (id, title, s(r, "state"), s(r, "owner"), amount, created)
