@@ -13,7 +13,8 @@
 //!   configuration; a typed request in, a typed reply out; the one write
 //!   path (group commit).
 //! - [`store`]: the [`store::Backend`] trait and its implementations (the
-//!   embedded sled store); the key layout is [`command::keys`].
+//!   embedded sled store, PostgreSQL); the key layout is
+//!   [`command::keys`].
 //! - [`config`]: the TOML configuration (embedded default or a file),
 //!   every adapter's settings included, so no adapter is imported by it.
 //! - [`import`]: CSV import of leads (P-2); [`export`]: every record to
@@ -23,6 +24,7 @@
 //!   XRechnung).
 //! - [`redact`]: every secret read is remembered and taken out of every
 //!   text that leaves the process.
+//! - [`tls`]: the TLS settings of leadline's clients (rustls with ring).
 //! - [`mail`]: IMAP ingest of flagged mail and the SMTP outbox sender.
 //! - [`scheduler`]: the overdue sweep and daily digests, on cron schedules.
 //! - [`chat`]: the chat front end's rules: members, roles, confirmations,
@@ -47,4 +49,5 @@ pub mod metrics;
 pub mod redact;
 pub mod scheduler;
 pub mod store;
+pub mod tls;
 pub mod web;

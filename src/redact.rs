@@ -11,6 +11,8 @@
 //! `\0user\0password`.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::RwLock;
 
 use base64::Engine as _;
@@ -86,6 +88,63 @@ impl<W: std::io::Write> std::io::Write for Redacting<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
+    }
+}
+
+/// A secret that could not be read: which setting, never the secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SecretError(pub String);
+
+/// A password, never printed.
+#[derive(Clone)]
+pub struct Secret(pub(crate) String);
+
+impl Secret {
+    /// Reads a secret from an environment variable or a file, and
+    /// remembers it so that no text leadline shows ever contains it
+    /// ([`crate::redact`]).
+    ///
+    /// Fails naming the variable or file (never the secret).
+    pub fn load(
+        what: &str,
+        env: &Option<String>,
+        file: &Option<PathBuf>,
+    ) -> Result<Secret, SecretError> {
+        let secret = Secret::read(what, env, file)?;
+        remember(&secret.0);
+        Ok(secret)
+    }
+
+    fn read(
+        what: &str,
+        env: &Option<String>,
+        file: &Option<PathBuf>,
+    ) -> Result<Secret, SecretError> {
+        if let Some(var) = env {
+            return std::env::var(var).map(Secret).map_err(|_| {
+                SecretError(format!("{what}: the environment variable {var} is not set"))
+            });
+        }
+        if let Some(path) = file {
+            return std::fs::read_to_string(path)
+                .map(|s| Secret(s.trim_end_matches(['\n', '\r']).to_string()))
+                .map_err(|e| SecretError(format!("{what}: cannot read {}: {e}", path.display())));
+        }
+        Err(SecretError(format!(
+            "{what}: no password_env or password_file"
+        )))
+    }
+
+    /// The secret itself, for the login only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
     }
 }
 

@@ -82,17 +82,83 @@ pub struct SecretsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
+    /// `sled` (the embedded default) or `postgres`.
+    pub backend: StoreBackend,
+    /// The data folder: the embedded store, the control socket, the OAuth
+    /// sign-ins (with PostgreSQL: the socket and sign-ins only).
     pub path: PathBuf,
-    /// Background fsync interval in milliseconds; 0 turns it off.
+    /// Background fsync interval in milliseconds; 0 turns it off (sled).
     pub fsync_every_ms: u64,
+    /// Refused: a connection string may hold a password. See `url_env`.
+    pub url: Option<toml::Value>,
+    /// The environment variable with the PostgreSQL connection string
+    /// (default `LEADLINE_DATABASE_URL`).
+    pub url_env: Option<String>,
+    /// A file holding the connection string instead.
+    pub url_file: Option<PathBuf>,
+    /// Certificates to trust for the database's TLS besides the public
+    /// roots (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Connections to the database at most.
+    pub pool: usize,
+    /// How long work held by a daemon (an IMAP account, the Discord
+    /// gateway, the scheduler, a mail being sent) stays its own after its
+    /// last renewal: another daemon takes it over after this.
+    pub lease_seconds: u64,
+}
+
+/// Which backend keeps the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    Sled,
+    Postgres,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            backend: StoreBackend::Sled,
             path: PathBuf::from("leadline-data"),
             fsync_every_ms: 500,
+            url: None,
+            url_env: None,
+            url_file: None,
+            ca_file: None,
+            pool: 16,
+            lease_seconds: 15,
         }
+    }
+}
+
+impl StoreConfig {
+    /// The environment variable read when neither `url_env` nor
+    /// `url_file` is given.
+    pub const URL_ENV: &'static str = "LEADLINE_DATABASE_URL";
+
+    /// Checks the store settings.
+    ///
+    /// Fails naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.url.is_some() {
+            return Err("store.url: the connection string never goes in the config file (it may hold a password); set LEADLINE_DATABASE_URL, or name a variable (url_env) or a file (url_file)".to_string());
+        }
+        if self.url_env.is_some() && self.url_file.is_some() {
+            return Err("store.url_file: both url_env and url_file are given; keep one, so it is clear which is used".to_string());
+        }
+        if self.pool < 2 {
+            return Err(format!(
+                "store.pool: {} is too few; give 2 or more",
+                self.pool
+            ));
+        }
+        if !(2..=3600).contains(&self.lease_seconds) {
+            return Err(format!(
+                "store.lease_seconds: {} is out of range; give 2 to 3600",
+                self.lease_seconds
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -200,6 +266,7 @@ impl Config {
             .process
             .validate()
             .map_err(|r| invalid(format!("process.{r}")))?;
+        config.store.validate().map_err(invalid)?;
         config.mail.validate().map_err(invalid)?;
         config.chat.validate().map_err(invalid)?;
         config.backup.validate().map_err(invalid)?;

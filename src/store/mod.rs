@@ -32,6 +32,8 @@
 
 #[doc(hidden)]
 pub mod backup;
+pub mod overlay;
+pub mod postgres;
 pub mod sled;
 
 /// The embedded sled store (leadline's default), by its product name.
@@ -176,6 +178,13 @@ pub enum StoreError {
 /// Fails as [`embedded::SledStore::open`] does.
 pub fn open(options: &embedded::StoreOptions) -> Result<Arc<dyn Backend>, StoreError> {
     Ok(Arc::new(embedded::SledStore::open(options)?))
+}
+
+/// Opens (and sets up or upgrades) the PostgreSQL store.
+///
+/// Fails as [`postgres::PgStore::open`] does.
+pub fn open_postgres(options: &postgres::PgOptions) -> Result<Arc<dyn Backend>, StoreError> {
+    Ok(Arc::new(postgres::PgStore::open(options)?))
 }
 
 /// A throwaway embedded store (tests), removed when dropped.

@@ -21,8 +21,22 @@ pub struct Store {
 }
 
 impl Store {
-    /// A throwaway store whose commands run under `config`.
+    /// A throwaway store whose commands run under `config`: embedded, or
+    /// a fresh schema on the suite's PostgreSQL cluster when
+    /// `LEADLINE_TEST_BACKEND=postgres` (the command suite runs on both).
     pub fn temporary(config: Config) -> Store {
+        if crate::pg::selected() {
+            let url = crate::pg::shared().fresh();
+            let backend =
+                leadline::store::open_postgres(&leadline::store::postgres::PgOptions::new(url))
+                    .expect("a PostgreSQL store");
+            let secrets =
+                std::env::temp_dir().join(format!("leadline-secrets-{}", std::process::id()));
+            return Store {
+                core: Leadline::open(backend, std::sync::Arc::new(config), secrets)
+                    .expect("open the core"),
+            };
+        }
         Store {
             core: Leadline::temporary(config).expect("temporary store"),
         }

@@ -29,6 +29,8 @@ mod mailserver;
 mod oauth;
 mod outcomes;
 mod package;
+mod pg;
+mod postgres;
 mod process;
 mod properties;
 mod readme;

@@ -605,12 +605,32 @@ fn open_core(
     options: &StoreOptions,
     secrets: &Path,
 ) -> anyhow::Result<leadline::core::Leadline> {
-    let backend = leadline::store::open(options)?;
+    let backend = open_backend(config, options)?;
     Ok(leadline::core::Leadline::open(
         backend,
         std::sync::Arc::new(config.clone()),
         secrets.to_path_buf(),
     )?)
+}
+
+/// Opens the configured backend: the embedded store in the data folder,
+/// or PostgreSQL (`[store] backend = "postgres"`).
+///
+/// Fails when the store cannot be opened or the connection string is
+/// missing.
+fn open_backend(
+    config: &Config,
+    options: &StoreOptions,
+) -> anyhow::Result<std::sync::Arc<dyn leadline::store::Backend>> {
+    Ok(match config.store.backend {
+        leadline::config::StoreBackend::Sled => leadline::store::open(options)?,
+        leadline::config::StoreBackend::Postgres => {
+            let mut pg = leadline::store::postgres::PgOptions::from_config(&config.store)
+                .map_err(leadline::store::StoreError::Failed)?;
+            pg.restoring = options.restoring;
+            leadline::store::open_postgres(&pg)?
+        }
+    })
 }
 
 /// The subcommands that run the same through the daemon or in-process.

@@ -1,0 +1,1 @@
+//! Leases: work that must happen once among several daemons.

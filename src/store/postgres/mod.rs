@@ -1,0 +1,690 @@
+//! The PostgreSQL store: for a team that wants its data on a database it
+//! already runs and backs up, and several daemons sharing it.
+//!
+//! The data is the same key-value layout as the embedded store
+//! ([`crate::command::keys`]) in one table, `leadline_kv (k bytea, v
+//! bytea)`, values the same JSON; [`schema`] creates and upgrades it
+//! (versioned migrations) and keeps one view per record kind with typed
+//! columns for plain SQL.
+//!
+//! How the contract of [`crate::store::Backend`] is met:
+//! - **One group, one transaction.** A group's units run inside one
+//!   `SERIALIZABLE` transaction: each reads the database through its own
+//!   overlay of pending writes ([`tx`]); what the kept units wrote goes out
+//!   in two statements at the end (an upsert and a delete, each one round
+//!   trip), then `COMMIT`. Several daemons writing at once are kept apart
+//!   by the database; the sequence keys make numbers gap-free, also
+//!   across daemons and after a rolled-back transaction.
+//! - **Retries.** A serialization failure, a deadlock, a lost connection or
+//!   a read-only server (a standby not yet promoted) before `COMMIT` rolls
+//!   the group back and runs all of it again, on a fresh connection, for
+//!   up to [`PgOptions::retry_for`]; the user never sees it.
+//! - **A commit whose answer was lost** (the connection broke during
+//!   `COMMIT`): every group also writes its number under this process's
+//!   id in `leadline_writers`, so after reconnecting the store reads it
+//!   and knows whether the group is in: then it is answered, else it is
+//!   run again. Nothing is applied twice and nothing acknowledged is lost.
+//! - **Durable when answered.** `COMMIT` returns once the database made
+//!   it durable (with a synchronous standby, on both), so a ticket never
+//!   waits and every read started afterwards, on any daemon, sees it.
+//!
+//! The driver is tokio-postgres (prepared statements; pooled by
+//! deadpool-postgres) on a runtime of the store's own: the core's threads
+//! wait for its answers without ever blocking the daemon's runtime.
+
+pub mod lease;
+pub mod schema;
+mod tx;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+
+use crate::command::keys;
+use crate::store::overlay::Writes;
+use crate::store::{Backend, Durability, Durable, StoreError, Ticket, Tx, TxError, Unit};
+use tx::{PgTx, Reads};
+
+/// How to reach the database.
+#[derive(Clone)]
+pub struct PgOptions {
+    /// The connection string (`postgres://...` or `host=... dbname=...`,
+    /// several hosts allowed); never logged.
+    pub url: String,
+    /// Certificates to trust besides the public roots, for a server with
+    /// a company CA (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Connections at most.
+    pub pool: usize,
+    /// How long a group is retried through conflicts and a failover
+    /// before the command fails.
+    pub retry_for: Duration,
+    /// Open a store whose restore was cut short (`leadline restore
+    /// --force` does, to replace it).
+    pub restoring: bool,
+}
+
+impl std::fmt::Debug for PgOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgOptions")
+            .field("url", &"(secret)")
+            .field("ca_file", &self.ca_file)
+            .field("pool", &self.pool)
+            .field("retry_for", &self.retry_for)
+            .finish()
+    }
+}
+
+impl PgOptions {
+    /// The settings of `[store]`, with the connection string from the
+    /// environment (`url_env`, default `LEADLINE_DATABASE_URL`) or
+    /// `url_file`.
+    ///
+    /// Fails naming the variable or file (never the string).
+    pub fn from_config(config: &crate::config::StoreConfig) -> Result<PgOptions, String> {
+        let env = Some(
+            config
+                .url_env
+                .clone()
+                .unwrap_or_else(|| crate::config::StoreConfig::URL_ENV.to_string()),
+        )
+        .filter(|_| config.url_file.is_none());
+        let url = crate::redact::Secret::load("store", &env, &config.url_file)
+            .map_err(|e| format!("{e}; the PostgreSQL store needs its connection string there"))?;
+        let mut options = PgOptions::new(url.expose());
+        options.ca_file = config.ca_file.clone();
+        options.pool = config.pool;
+        Ok(options)
+    }
+
+    /// Defaults for `url`: 16 connections, retries for 30 s.
+    pub fn new(url: impl Into<String>) -> PgOptions {
+        PgOptions {
+            url: url.into(),
+            ca_file: None,
+            pool: 16,
+            retry_for: Duration::from_secs(30),
+            restoring: false,
+        }
+    }
+}
+
+/// Why a statement failed, as far as a retry is concerned.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    /// The database refused this transaction but would take it again:
+    /// serialization failure, deadlock.
+    Conflict(String),
+    /// The connection is gone or the server cannot write now (shutting
+    /// down, a standby): another connection may do.
+    Connection(String),
+    /// Anything else (a full disk, a bug): said to the user.
+    Other(String),
+}
+
+impl Failure {
+    pub(crate) fn of(e: &tokio_postgres::Error) -> Failure {
+        let words = words(e);
+        match e.code() {
+            Some(c)
+                if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                Failure::Conflict(words)
+            }
+            Some(c)
+                if *c == SqlState::READ_ONLY_SQL_TRANSACTION
+                    || *c == SqlState::ADMIN_SHUTDOWN
+                    || *c == SqlState::CRASH_SHUTDOWN
+                    || *c == SqlState::CANNOT_CONNECT_NOW
+                    || c.code().starts_with("08") =>
+            {
+                Failure::Connection(words)
+            }
+            Some(_) => Failure::Other(words),
+            None => Failure::Connection(words),
+        }
+    }
+
+    pub(crate) fn words(&self) -> String {
+        match self {
+            Failure::Conflict(w) | Failure::Connection(w) | Failure::Other(w) => w.clone(),
+        }
+    }
+}
+
+/// A driver error in words: the server's message, or what broke.
+pub(crate) fn words(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("the database says: {}", db.message()),
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                s = format!("{s}: {inner}");
+                source = inner.source();
+            }
+            format!("the database: {s}")
+        }
+    }
+}
+
+/// Runs `f` to its end on this thread. The driver's futures only talk to
+/// the connection tasks (which run on the store's runtime), so this works
+/// from any thread, a tokio one included, and never needs that runtime.
+pub(crate) fn wait<F: Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
+
+/// The open PostgreSQL store.
+pub struct PgStore {
+    /// Drives the connections; shut down in the background when dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    pool: Pool,
+    location: String,
+    retry_for: Duration,
+    /// This process's last group number (its row in `leadline_writers`
+    /// has the id `id`); held while a group commits, so groups of this process go
+    /// one after another.
+    writer: Mutex<u64>,
+    id: String,
+    /// The last failure to reach the database, for `status`.
+    problem: Mutex<Option<String>>,
+}
+
+/// How one attempt at a group ended, when not committed.
+enum Attempt {
+    /// Rolled back: run it again.
+    Again(Failure),
+    /// `COMMIT` was sent and no answer came.
+    Uncertain(Failure),
+    /// Nothing applied; answer with this.
+    Failed(TxError),
+}
+
+impl PgStore {
+    /// Connects, creates or upgrades the schema ([`schema::migrate`]) and
+    /// checks the data's layout version.
+    ///
+    /// Fails when the connection string is not valid, the database cannot
+    /// be reached, or it was set up by a newer leadline.
+    pub fn open(options: &PgOptions) -> Result<PgStore, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(&options.url).map_err(|e| {
+            StoreError::Failed(format!(
+                "the PostgreSQL connection string is not valid: {}",
+                words(&e)
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.application_name("leadline");
+        config.keepalives_idle(Duration::from_secs(30));
+        let location = describe(&config);
+        let tls = tls(options.ca_file.as_deref()).map_err(StoreError::Failed)?;
+        let manager = Manager::from_config(
+            config,
+            tls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("leadline-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Failed(format!("cannot start the database driver: {e}")))?;
+        let pool = {
+            let _in = runtime.enter();
+            Pool::builder(manager)
+                .max_size(options.pool.max(2))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(Duration::from_secs(30)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .build()
+                .map_err(|e| StoreError::Failed(format!("cannot set up the database pool: {e}")))?
+        };
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id)
+            .map_err(|e| StoreError::Failed(format!("no randomness for the writer id: {e}")))?;
+        let store = PgStore {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+            pool,
+            location: location.clone(),
+            retry_for: options.retry_for,
+            writer: Mutex::new(0),
+            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            problem: Mutex::new(None),
+        };
+        let open_failed = |reason: String| StoreError::Open {
+            path: PathBuf::from(&location),
+            reason,
+        };
+        let client = store.client().map_err(|e| open_failed(e.0))?;
+        schema::migrate(&client, &location)?;
+        drop(client);
+        store.check_layout(options.restoring)?;
+        Ok(store)
+    }
+
+    /// This process's id among the daemons sharing the database.
+    pub fn writer_id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs `f` on the store's runtime and waits for it.
+    pub(crate) fn on_runtime<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, TxError> {
+        wait(self.handle.spawn(f)).map_err(|_| TxError("the database driver stopped".to_string()))
+    }
+
+    /// A pooled connection, retried for [`PgOptions::retry_for`] while the
+    /// database cannot be reached (a restart, a failover).
+    pub(crate) fn client(&self) -> Result<Object, TxError> {
+        let deadline = Instant::now() + self.retry_for;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let pool = self.pool.clone();
+            let got = self.on_runtime(async move { pool.get().await })?;
+            match got {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    let why = format!("cannot reach the database at {}: {e}", self.location);
+                    *self.problem.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+                    if Instant::now() >= deadline {
+                        return Err(TxError(why));
+                    }
+                    tracing::warn!("store: {why}; trying again");
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// The statements a view reads with, prepared on `client` (once per
+    /// connection: deadpool keeps them).
+    fn reads(client: &Object) -> Result<Reads, tokio_postgres::Error> {
+        wait(async {
+            Ok(Reads {
+                get: client.prepare_cached(Reads::GET).await?,
+                asc: client.prepare_cached(Reads::ASC).await?,
+                desc: client.prepare_cached(Reads::DESC).await?,
+                asc_open: client.prepare_cached(Reads::ASC_OPEN).await?,
+                desc_open: client.prepare_cached(Reads::DESC_OPEN).await?,
+            })
+        })
+    }
+
+    /// Refuses data of a layout this build does not read; writes the
+    /// current one into an empty store.
+    fn check_layout(&self, restoring: bool) -> Result<(), StoreError> {
+        let current = crate::store::embedded::SCHEMA;
+        let mut found = None;
+        let mut unfinished = false;
+        self.commit(
+            1,
+            &mut |_, tx| {
+                unfinished = matches!(tx.get(keys::RESTORING), Ok(Some(_)));
+                found = Some(tx.get(keys::SCHEMA));
+                if let Some(Ok(None)) = found {
+                    tx.put(keys::SCHEMA.to_vec(), current.to_string().into_bytes());
+                    return true;
+                }
+                false
+            },
+            Durability::Flush,
+        )
+        .map_err(|e| StoreError::Failed(e.0))?;
+        let path = PathBuf::from(&self.location);
+        if unfinished && !restoring {
+            return Err(StoreError::Open {
+                path,
+                reason: "a restore into it did not finish, so it is not whole; run the restore again with --force".to_string(),
+            });
+        }
+        match found {
+            Some(Ok(Some(v))) => {
+                let found = std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
+                if found > current {
+                    return Err(StoreError::TooNew {
+                        path,
+                        found,
+                        readable: current,
+                    });
+                }
+                if found < current {
+                    return Err(StoreError::Open {
+                        path,
+                        reason: format!("its data has layout {found}, older than this build's {current}; copy it through an embedded store (leadline store copy), which upgrades it"),
+                    });
+                }
+                Ok(())
+            }
+            Some(Ok(None)) => Ok(()),
+            Some(Err(e)) => Err(StoreError::Failed(e.0)),
+            None => Err(StoreError::Failed("the store gave no view".to_string())),
+        }
+    }
+
+    /// One attempt at a group: run the units in one transaction, write what
+    /// they kept and this process's group number, commit.
+    fn attempt(&self, count: usize, unit: Unit<'_>, group: u64) -> Result<(), Attempt> {
+        let client = self.client().map_err(Attempt::Failed)?;
+        let again = |e: tokio_postgres::Error| match Failure::of(&e) {
+            Failure::Other(w) => Attempt::Failed(TxError(w)),
+            f => Attempt::Again(f),
+        };
+        let reads = Self::reads(&client).map_err(again)?;
+        let (upsert, delete) = wait(async {
+            Ok((
+                client.prepare_cached(UPSERT).await?,
+                client.prepare_cached(DELETE).await?,
+            ))
+        })
+        .map_err(again)?;
+        wait(client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")).map_err(again)?;
+        let failed = RefCell::new(None);
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut kept = Writes::new();
+            for i in 0..count {
+                let mut tx = PgTx {
+                    client: &client,
+                    reads: &reads,
+                    below: Some(&kept),
+                    writes: Writes::new(),
+                    failed: &failed,
+                };
+                let keep = unit(i, &mut tx);
+                let writes = std::mem::take(&mut tx.writes);
+                drop(tx);
+                if failed.borrow().is_some() {
+                    break;
+                }
+                if keep {
+                    kept.extend(writes);
+                }
+            }
+            kept
+        }));
+        let rollback = |client: &Object| {
+            let _ = wait(client.batch_execute("ROLLBACK"));
+        };
+        let Ok(kept) = ran else {
+            rollback(&client);
+            return Err(Attempt::Failed(TxError(
+                "an internal error stopped this command; nothing of it was written".to_string(),
+            )));
+        };
+        if let Some(f) = failed.into_inner() {
+            rollback(&client);
+            return Err(match f {
+                Failure::Other(w) => Attempt::Failed(TxError(w)),
+                f => Attempt::Again(f),
+            });
+        }
+        if kept.is_empty() {
+            // Nothing to write: the reads were of committed data.
+            rollback(&client);
+            return Ok(());
+        }
+        let (mut put_k, mut put_v, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, v) in kept {
+            match v {
+                Some(v) => {
+                    put_k.push(k);
+                    put_v.push(v);
+                }
+                None => gone.push(k),
+            }
+        }
+        let group = i64::try_from(group).unwrap_or(i64::MAX);
+        // Both in one pipeline: one round trip.
+        let written = wait(futures_util::future::try_join(
+            client.execute(&upsert, &[&put_k, &put_v, &self.id, &group]),
+            client.execute(&delete, &[&gone]),
+        ));
+        if let Err(e) = written {
+            rollback(&client);
+            return Err(again(e));
+        }
+        match wait(client.batch_execute("COMMIT")) {
+            Ok(()) => Ok(()),
+            Err(e) => match Failure::of(&e) {
+                // The server answered: it did not commit.
+                Failure::Conflict(w) => Err(Attempt::Again(Failure::Conflict(w))),
+                Failure::Other(w) if e.as_db_error().is_some() => Err(Attempt::Failed(TxError(w))),
+                f => Err(Attempt::Uncertain(f)),
+            },
+        }
+    }
+
+    /// Whether this process's group `group` is in the database (after a
+    /// `COMMIT` whose answer was lost), asked again until the database
+    /// answers or `deadline` passes.
+    fn landed(&self, group: u64, deadline: Instant) -> Result<bool, TxError> {
+        loop {
+            let asked = self.client().and_then(|client| {
+                wait(client.query_opt(
+                    "SELECT grp FROM leadline_writers WHERE id = $1",
+                    &[&self.id],
+                ))
+                .map_err(|e| TxError(words(&e)))
+            });
+            match asked {
+                Ok(row) => {
+                    let landed: Option<i64> = row.map(|r| r.get(0));
+                    return Ok(landed.and_then(|g| u64::try_from(g).ok()) == Some(group));
+                }
+                Err(e) if Instant::now() >= deadline => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+/// Writes a group's values (any number of keys) and the writer's group
+/// number.
+const UPSERT: &str = "WITH w AS (INSERT INTO leadline_writers (id, grp) VALUES ($3, $4) \
+     ON CONFLICT (id) DO UPDATE SET grp = excluded.grp) \
+     INSERT INTO leadline_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+     ON CONFLICT (k) DO UPDATE SET v = excluded.v";
+/// Removes a group's removed keys.
+const DELETE: &str = "DELETE FROM leadline_kv WHERE k = ANY($1::bytea[])";
+
+/// `postgres host:port[,host:port]/dbname as user`: where, never a password.
+fn describe(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            match h {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(path) => format!("{}:{port}", path.display()),
+            }
+        })
+        .collect();
+    format!(
+        "postgres {}/{} as {}",
+        hosts.join(","),
+        config.get_dbname().unwrap_or("(default database)"),
+        config.get_user().unwrap_or("(default user)")
+    )
+}
+
+/// TLS for the connections: rustls with ring, the public roots and
+/// `ca_file`. Used when the server offers it (`sslmode=prefer`, the
+/// default) or demanded (`sslmode=require`).
+fn tls(
+    ca_file: Option<&std::path::Path>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let config = crate::tls::client_config(ca_file).map_err(|e| e.to_string())?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        self.pool.close();
+        // Not a blocking shutdown: the store may be dropped on a thread of
+        // another runtime.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Backend for PgStore {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn export(&self, sink: crate::store::ExportSink<'_>) -> Result<(), TxError> {
+        use futures_util::StreamExt;
+        let client = self.client()?;
+        let failed = |e: tokio_postgres::Error| TxError(words(&e));
+        wait(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            .map_err(failed)?;
+        let read = wait(async {
+            let rows = client
+                .query_raw(
+                    "SELECT k, v FROM leadline_kv ORDER BY k",
+                    std::iter::empty::<&str>(),
+                )
+                .await
+                .map_err(failed)?;
+            let mut rows = std::pin::pin!(rows);
+            while let Some(row) = rows.next().await {
+                let row = row.map_err(failed)?;
+                let (k, v): (Vec<u8>, Vec<u8>) = (row.get(0), row.get(1));
+                sink(&k, Some(&v)).map_err(TxError)?;
+            }
+            Ok(())
+        });
+        let _ = wait(client.batch_execute("ROLLBACK"));
+        read
+    }
+
+    fn read(&self, read: &mut dyn FnMut(&mut dyn Tx)) -> Result<(), TxError> {
+        let client = self.client()?;
+        let failed = |e: tokio_postgres::Error| TxError(words(&e));
+        let reads = Self::reads(&client).map_err(failed)?;
+        wait(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            .map_err(failed)?;
+        let failure = RefCell::new(None);
+        let empty = Writes::new();
+        let mut tx = PgTx {
+            client: &client,
+            reads: &reads,
+            below: Some(&empty),
+            writes: Writes::new(),
+            failed: &failure,
+        };
+        read(&mut tx);
+        drop(tx);
+        let _ = wait(client.batch_execute("ROLLBACK"));
+        if let Some(f) = failure.into_inner() {
+            // The reader saw the error itself; a broken connection is not
+            // handed out again.
+            if !matches!(f, Failure::Other(_)) {
+                let _ = Object::take(client);
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(
+        &self,
+        count: usize,
+        unit: Unit<'_>,
+        _durability: Durability,
+    ) -> Result<Ticket, TxError> {
+        let mut last = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        *last += 1;
+        let group = *last;
+        let deadline = Instant::now() + self.retry_for;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let failure = match self.attempt(count, &mut *unit, group) {
+                Ok(()) => {
+                    self.problem
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take();
+                    return Ok(Ticket::NONE);
+                }
+                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Again(f)) => f,
+                Err(Attempt::Uncertain(f)) => {
+                    if self.landed(group, deadline)? {
+                        return Ok(Ticket::NONE);
+                    }
+                    f
+                }
+            };
+            if Instant::now() >= deadline {
+                return Err(TxError(format!(
+                    "the database did not take the change in {} s; nothing of it was written ({})",
+                    self.retry_for.as_secs(),
+                    failure.words()
+                )));
+            }
+            if matches!(failure, Failure::Connection(_)) {
+                tracing::warn!("store: {}; trying again", failure.words());
+                pause = pause.max(Duration::from_millis(50));
+            }
+            std::thread::sleep(pause + jitter(pause));
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    fn when_durable(&self, _ticket: Ticket, done: Durable) {
+        // Every commit is durable when it returns.
+        done(Ok(()));
+    }
+
+    fn make_durable(&self, _ticket: Ticket) -> Result<(), TxError> {
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), TxError> {
+        Ok(())
+    }
+}
+
+/// Up to `pause` more, so daemons that collided do not collide again.
+fn jitter(pause: Duration) -> Duration {
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    pause.mul_f64(f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX))
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<PgStore>();
+}

@@ -1,0 +1,1 @@
+-- views: filled in below

@@ -1,0 +1,1 @@
+//! The PostgreSQL store, against real clusters.
