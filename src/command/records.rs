@@ -474,6 +474,29 @@ pub fn save_product(
     write(tx, keys::product(&new.sku), &new_json)
 }
 
+/// Writes every record with lines again, so each carries its totals
+/// (data layout 4); returns how many. Run by the store's upgrade.
+///
+/// Fails when the store cannot be read or a record does not decode.
+pub fn store_totals(tx: &mut dyn Tx) -> Result<usize, CommandError> {
+    let mut n = 0;
+    for kind in [Kind::Opportunity, Kind::Quote, Kind::Order, Kind::Invoice] {
+        for (key, value) in tx.scan(&keys::records(kind), None, false, usize::MAX)? {
+            let mut record: serde_json::Value =
+                serde_json::from_slice(&value).map_err(store_err)?;
+            let Some(pricing) = record.get_mut("pricing") else {
+                continue;
+            };
+            let typed: crate::domain::lines::Pricing =
+                serde_json::from_value(pricing.clone()).map_err(store_err)?;
+            *pricing = serde_json::to_value(typed).map_err(store_err)?;
+            tx.put(key, serde_json::to_vec(&record).map_err(store_err)?);
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Field-by-field differences between two JSON values: `path: old -> new`.
 fn diff(path: &str, old: &serde_json::Value, new: &serde_json::Value, out: &mut Vec<String>) {
     use serde_json::Value;
@@ -493,11 +516,17 @@ fn diff(path: &str, old: &serde_json::Value, new: &serde_json::Value, out: &mut 
             diff(path, &Value::Object(a.clone()), &Value::Object(empty), out)
         }
         (Value::Object(a), Value::Object(b)) => {
+            // A record's totals follow from its lines: the lines' changes
+            // are the history, not the sums.
+            let computed = |k: &str| path == "pricing" && k == "totals";
             for (k, va) in a {
+                if computed(k) {
+                    continue;
+                }
                 diff(&join(k), va, b.get(k).unwrap_or(&Value::Null), out);
             }
             for (k, vb) in b {
-                if !a.contains_key(k) {
+                if !a.contains_key(k) && !computed(k) {
                     diff(&join(k), &Value::Null, vb, out);
                 }
             }

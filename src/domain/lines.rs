@@ -122,8 +122,12 @@ pub struct LineInput {
     pub tax_rate: Option<Decimal>,
 }
 
-/// Lines plus record-level discount and freight, in one currency.
+/// Lines plus record-level discount and freight, in one currency. Stored
+/// with its [`Totals`] beside it (`totals`, computed, never read back):
+/// so the record's amounts can be read without leadline (the PostgreSQL
+/// views, an export).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredPricing")]
 pub struct Pricing {
     pub currency: Currency,
     #[serde(default)]
@@ -136,6 +140,33 @@ pub struct Pricing {
     /// their nets are (freight follows the goods, as German practice has it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freight_tax: Option<Decimal>,
+}
+
+/// [`Pricing`] as it is written: the same fields and its totals.
+#[derive(Serialize)]
+struct StoredPricing {
+    currency: Currency,
+    lines: Vec<Line>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    discount: Option<Discount>,
+    freight: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    freight_tax: Option<Decimal>,
+    totals: Totals,
+}
+
+impl From<Pricing> for StoredPricing {
+    fn from(p: Pricing) -> Self {
+        let totals = p.totals();
+        StoredPricing {
+            currency: p.currency,
+            lines: p.lines,
+            discount: p.discount,
+            freight: p.freight,
+            freight_tax: p.freight_tax,
+            totals,
+        }
+    }
 }
 
 /// One tax rate's part of a record: what it is charged on, and the tax.

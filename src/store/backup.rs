@@ -483,6 +483,61 @@ pub fn restore(
     Ok(summary)
 }
 
+/// Copies every key of `from` into `to` (just opened, and empty; `name`
+/// says where it is): records, history, timelines, outbox, inbox,
+/// counters and report sums, as they are at one moment of `from`, then
+/// counts both.
+///
+/// Fails before writing when `to` is not empty; when a store fails; and
+/// when the counts of the copy differ from the source's. A copy cut short
+/// leaves `to` marked unfinished: it does not open until copied again.
+pub fn copy(
+    from: &dyn Backend,
+    to: &dyn Backend,
+    name: &Path,
+) -> Result<BTreeMap<String, u64>, BackupError> {
+    if !is_empty(to)? {
+        return Err(BackupError::Store(format!(
+            "{} is not empty (or holds a copy cut short); copy into a new, empty store",
+            name.display()
+        )));
+    }
+    write_group(
+        to,
+        vec![
+            (keys::RESTORING.to_vec(), Some(b"1".to_vec())),
+            (keys::FACTS_BUILT.to_vec(), None),
+        ],
+    )?;
+    let mut group = Vec::with_capacity(RESTORE_GROUP);
+    let mut failed = None;
+    from.export(&mut |key, value| {
+        if key == keys::JOURNAL || key == keys::RESTORING {
+            return Ok(());
+        }
+        group.push((key.to_vec(), value.map(<[u8]>::to_vec)));
+        if group.len() == RESTORE_GROUP {
+            if let Err(e) = write_group(to, std::mem::take(&mut group)) {
+                let words = e.to_string();
+                failed = Some(e);
+                return Err(words);
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| failed.take().unwrap_or(BackupError::Store(e.0)))?;
+    group.push((keys::RESTORING.to_vec(), None));
+    write_group(to, group)?;
+    to.flush().map_err(|e| BackupError::Store(e.0))?;
+    let (source, copied) = (counts(from)?, counts(to)?);
+    if source != copied {
+        return Err(BackupError::Store(format!(
+            "the copy holds {copied:?}, the source {source:?}"
+        )));
+    }
+    Ok(copied)
+}
+
 /// Writes one group of raw changes and waits until it is durable.
 fn write_group(
     backend: &dyn Backend,

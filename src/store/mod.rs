@@ -173,6 +173,35 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// The data layout's upgrades from layout `from` to
+/// [`embedded::SCHEMA`], as writes in `tx` (every backend runs them as one
+/// commit); the caller writes the new layout number.
+///
+/// Fails when the store cannot be read or a record does not decode.
+pub fn upgrade(tx: &mut dyn Tx, from: u64) -> Result<(), TxError> {
+    use crate::command::keys;
+    let failed = |e: crate::command::CommandError| TxError(e.to_string());
+    if from < 2 {
+        for prefix in crate::domain::Kind::ALL
+            .into_iter()
+            .flat_map(keys::schema1_indexes)
+        {
+            for (key, _) in tx.scan(&prefix, None, false, usize::MAX)? {
+                tx.remove(key);
+            }
+        }
+    }
+    if from < 3 {
+        let n = crate::command::search::reindex(tx).map_err(failed)?;
+        tracing::info!("store: indexed {n} records for /find and the account view");
+    }
+    if from < 4 {
+        let n = crate::command::records::store_totals(tx).map_err(failed)?;
+        tracing::info!("store: wrote the totals of {n} records with lines");
+    }
+    Ok(())
+}
+
 /// Opens the embedded store with `options`.
 ///
 /// Fails as [`embedded::SledStore::open`] does.

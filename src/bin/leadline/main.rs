@@ -262,6 +262,17 @@ enum StoreAction {
     /// beside it (DATA.damaged-TIME) and every key that can still be read
     /// is copied into a fresh store.
     Repair,
+    /// Copy every record, history, timeline, outbox and inbox entry and
+    /// counter from one store into another, empty one: `sled:DIR` (an
+    /// embedded store) or `postgres` (the database of [store], its
+    /// connection string from LEADLINE_DATABASE_URL, url_env or
+    /// url_file). Stop the daemons first.
+    Copy {
+        #[arg(long, value_name = "sled:DIR|postgres")]
+        from: String,
+        #[arg(long, value_name = "sled:DIR|postgres")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +382,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut options = StoreOptions::new(path.clone());
     options.fsync_every_ms = Some(config.store.fsync_every_ms);
     if let Action::Store { action } = &cli.command {
+        if let StoreAction::Copy { from, to } = action {
+            return store_copy(&config, &options, from, to, cli.json);
+        }
+        if config.store.backend == leadline::config::StoreBackend::Postgres {
+            anyhow::bail!("store check and repair are for the embedded store; PostgreSQL has its own tools (pg_amcheck, backups of the database)");
+        }
         return store_action(action, &options, now(), cli.json);
     }
     // One dispatch: the request is built once, then sent to the running
@@ -851,6 +868,60 @@ fn dispatch(
     }
 }
 
+/// `leadline store copy --from SPEC --to SPEC`.
+///
+/// Fails when a store cannot be opened, the target is not empty, or the
+/// copy's counts differ from the source's.
+fn store_copy(
+    config: &Config,
+    options: &StoreOptions,
+    from: &str,
+    to: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    // Only the target may be an unfinished copy (it is made again).
+    let open = |spec: &str,
+                target: bool|
+     -> anyhow::Result<(std::sync::Arc<dyn leadline::store::Backend>, PathBuf)> {
+        if spec == "postgres" {
+            let mut pg = leadline::store::postgres::PgOptions::from_config(&config.store)
+                .map_err(leadline::store::StoreError::Failed)?;
+            pg.restoring = target;
+            let backend = leadline::store::open_postgres(&pg)?;
+            let name = PathBuf::from(backend.location());
+            return Ok((backend, name));
+        }
+        let Some(dir) = spec.strip_prefix("sled:").filter(|d| !d.is_empty()) else {
+            return Err(InvalidInput(format!(
+                "{spec}: give sled:DIR (an embedded store's folder) or postgres"
+            ))
+            .into());
+        };
+        let mut sled = options.clone();
+        sled.path = PathBuf::from(dir);
+        sled.restoring = target;
+        Ok((leadline::store::open(&sled)?, sled.path))
+    };
+    if from == to {
+        return Err(InvalidInput("--from and --to name the same store".to_string()).into());
+    }
+    let (source, source_name) = open(from, false)?;
+    let (target, target_name) = open(to, true)?;
+    let counts = leadline::store::backup::copy(source.as_ref(), target.as_ref(), &target_name)?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&counts)?);
+    } else {
+        let what: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        outln!(
+            "copied {} into {}: {} (the same counts as the source)",
+            source_name.display(),
+            target_name.display(),
+            what.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `leadline store check|repair`.
 fn store_action(
     action: &StoreAction,
@@ -860,6 +931,7 @@ fn store_action(
 ) -> anyhow::Result<ExitCode> {
     use leadline::store::embedded::repair;
     let (value, text, problems) = match action {
+        StoreAction::Copy { .. } => anyhow::bail!("store copy runs on its own"),
         StoreAction::Check => {
             let report = repair::check(options)?;
             (

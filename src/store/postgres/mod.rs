@@ -368,10 +368,7 @@ impl PgStore {
                     });
                 }
                 if found < current {
-                    return Err(StoreError::Open {
-                        path,
-                        reason: format!("its data has layout {found}, older than this build's {current}; copy it through an embedded store (leadline store copy), which upgrades it"),
-                    });
+                    self.upgrade(found)?;
                 }
                 Ok(())
             }
@@ -379,6 +376,38 @@ impl PgStore {
             Some(Err(e)) => Err(StoreError::Failed(e.0)),
             None => Err(StoreError::Failed("the store gave no view".to_string())),
         }
+    }
+
+    /// Brings data of layout `from` to the current one, as one commit.
+    ///
+    /// Fails when the upgrade cannot be read or written.
+    fn upgrade(&self, from: u64) -> Result<(), StoreError> {
+        let current = crate::store::embedded::SCHEMA;
+        let mut result = Ok(());
+        self.commit(
+            1,
+            &mut |_, tx| {
+                // Another daemon may have upgraded it meanwhile.
+                let layout = tx.get(keys::SCHEMA).ok().flatten();
+                if layout.as_deref() == Some(current.to_string().as_bytes()) {
+                    return false;
+                }
+                result = crate::store::upgrade(tx, from);
+                tx.put(keys::SCHEMA.to_vec(), current.to_string().into_bytes());
+                result.is_ok()
+            },
+            Durability::Flush,
+        )
+        .and(result)
+        .map_err(|e| StoreError::Open {
+            path: PathBuf::from(&self.location),
+            reason: format!("upgrading its data from layout {from} to {current} failed: {e}"),
+        })?;
+        tracing::info!(
+            "store: upgraded {} from layout {from} to {current}",
+            self.location
+        );
+        Ok(())
     }
 
     /// One attempt at a group: run the units in one transaction, write what

@@ -16,7 +16,9 @@ use crate::store::{Durability, StoreError, Tx, TxError};
 ///   state's or an owner's records are found in its ranges of that one.
 /// - 3: the search words of every record and product (`s/`, for `/find`)
 ///   and the records of an account (`u/acct_*`, for `/show A-..`).
-pub const SCHEMA: u64 = 3;
+/// - 4: records with lines carry their totals (`pricing.totals`), so
+///   amounts are read without leadline (the PostgreSQL views).
+pub const SCHEMA: u64 = 4;
 
 /// The schema of the store in `db`, writing the current one into an empty
 /// store.
@@ -60,21 +62,7 @@ impl SledStore {
             reason: format!("upgrading it from schema {from} to {SCHEMA} failed: {e}"),
         };
         let mut tx = SledTx::new(&self.db);
-        if from < 2 {
-            for prefix in crate::domain::Kind::ALL
-                .into_iter()
-                .flat_map(keys::schema1_indexes)
-            {
-                for (key, _) in tx.scan(&prefix, None, false, usize::MAX).map_err(failed)? {
-                    tx.remove(key);
-                }
-            }
-        }
-        if from < 3 {
-            let n = crate::command::search::reindex(&mut tx)
-                .map_err(|e| failed(TxError(e.to_string())))?;
-            tracing::info!("store: indexed {n} records for /find and the account view");
-        }
+        crate::store::upgrade(&mut tx, from).map_err(failed)?;
         tx.put(keys::SCHEMA.to_vec(), SCHEMA.to_string().into_bytes());
         let writes = std::mem::take(&mut tx.writes);
         self.apply_journaled(writes, Durability::Deferred)
