@@ -645,6 +645,11 @@ fn open_backend(
             let mut pg = leadline::store::postgres::PgOptions::from_config(&config.store)
                 .map_err(leadline::store::StoreError::Failed)?;
             pg.restoring = options.restoring;
+            // The data folder still holds the control socket and the
+            // OAuth sign-ins.
+            std::fs::create_dir_all(&options.path).with_context(|| {
+                format!("cannot make the data folder {}", options.path.display())
+            })?;
             leadline::store::open_postgres(&pg)?
         }
     })

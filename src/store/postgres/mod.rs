@@ -269,7 +269,11 @@ impl PgStore {
             path: PathBuf::from(&location),
             reason,
         };
-        let client = store.client().map_err(|e| open_failed(e.0))?;
+        // Not the long retry of a commit: a database that cannot be
+        // reached now is said at once (a daemon is restarted by systemd).
+        let client = store
+            .client_within(Duration::from_secs(2))
+            .map_err(|e| open_failed(e.0))?;
         schema::migrate(&client, &location)?;
         drop(client);
         store.check_layout(options.restoring)?;
@@ -292,7 +296,12 @@ impl PgStore {
     /// A pooled connection, retried for [`PgOptions::retry_for`] while the
     /// database cannot be reached (a restart, a failover).
     pub(crate) fn client(&self) -> Result<Object, TxError> {
-        let deadline = Instant::now() + self.retry_for;
+        self.client_within(self.retry_for)
+    }
+
+    /// A pooled connection, asked for until `wait` has passed.
+    fn client_within(&self, wait: Duration) -> Result<Object, TxError> {
+        let deadline = Instant::now() + wait;
         let mut pause = Duration::from_millis(20);
         loop {
             let pool = self.pool.clone();
