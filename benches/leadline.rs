@@ -313,6 +313,10 @@ fn seed_leads(store: &Leadline, n: usize) -> anyhow::Result<()> {
 /// The daemon benchmark's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct DaemonReport {
+    pub backend: String,
+    /// pgbench's TPC-B-like transactions per second on the same cluster
+    /// in the same run (PostgreSQL only).
+    pub pgbench_tps: Option<f64>,
     pub leads: usize,
     pub clients: usize,
     pub seconds: f64,
@@ -339,9 +343,17 @@ impl fmt::Display for DaemonReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "daemon on a store of {} leads, {} concurrent clients for {:.1} s",
-            self.leads, self.clients, self.seconds
+            "daemon ({}) on a store of {} leads, {} concurrent clients for {:.1} s",
+            self.backend, self.leads, self.clients, self.seconds
         )?;
+        if let Some(tps) = self.pgbench_tps {
+            writeln!(
+                f,
+                "pgbench -c {} -j 2 -T 10 on the same cluster: {tps:.0} tps; leadline does {:.2} times that (target >= 0.5)",
+                self.clients,
+                self.commands_per_sec / tps
+            )?;
+        }
         writeln!(
             f,
             "writes through the control socket: {} ({} refused), {:.0} commands/s",
@@ -419,11 +431,19 @@ pub fn daemon(
     leads: usize,
     clients: usize,
     seconds: f64,
+    on: &Backend,
 ) -> anyhow::Result<DaemonReport> {
     use leadline::daemon::{client::Client, Request};
     let sequential;
     {
-        let store = open(config, dir)?;
+        let store = match on {
+            Backend::Sled => open(config, dir)?,
+            Backend::Postgres { url, .. } => Leadline::open(
+                leadline::store::open_postgres(&leadline::store::postgres::PgOptions::new(url))?,
+                Arc::new(config.clone()),
+                dir.join("oauth"),
+            )?,
+        };
         let seeded = store
             .read(|tx| tx.get(&leadline::command::keys::sequence("lead")))?
             .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -443,36 +463,59 @@ pub fn daemon(
         }
         sequential = i as f64 / start.elapsed().as_secs_f64();
     }
+    // One daemon on the folder (sled), or several on one database, each
+    // with a data folder of its own for its socket.
     let exe = env!("CARGO_BIN_EXE_leadline");
-    let mut child = std::process::Command::new(exe)
-        .arg("--data")
-        .arg(dir)
-        .arg("run")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Client::connect(dir).is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            anyhow::bail!("the daemon did not open its control socket within 30 s");
+    let folders: Vec<std::path::PathBuf> = match on {
+        Backend::Sled => vec![dir.to_path_buf()],
+        Backend::Postgres { daemons, .. } => (0..*daemons)
+            .map(|d| dir.join(format!("daemon{d}")))
+            .collect(),
+    };
+    let mut children = Vec::new();
+    for folder in &folders {
+        let mut cmd = std::process::Command::new(exe);
+        if let Backend::Postgres {
+            url, config_file, ..
+        } = on
+        {
+            cmd.arg("--config")
+                .arg(config_file)
+                .env("LEADLINE_DATABASE_URL", url);
         }
-        std::thread::sleep(Duration::from_millis(50));
+        let child = cmd
+            .arg("--data")
+            .arg(folder)
+            .arg("run")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        children.push(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Client::connect(folder).is_none() {
+            if Instant::now() > deadline {
+                for c in &mut children {
+                    let _ = c.kill();
+                }
+                anyhow::bail!("the daemon did not open its control socket within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     // 50 concurrent clients, each its own connection, all driven by one
     // thread: the machine's cores go to the daemon, not to switching between
     // 50 client threads.
     let stop_at = Instant::now() + Duration::from_secs_f64(seconds);
     let start = Instant::now();
-    let cpu_before = cpu_seconds_of(child.id());
+    let cpu_before: f64 = children.iter().map(|c| cpu_seconds_of(c.id())).sum();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let results: Vec<(Vec<Duration>, usize)> = rt.block_on(async {
         let tasks = (0..clients).map(|c| {
             let rules = config.process.clone();
-            let path = leadline::daemon::socket_path(dir);
+            let path = leadline::daemon::socket_path(&folders[c % folders.len()]);
             async move {
                 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
                 let mut samples = Vec::new();
@@ -511,25 +554,36 @@ pub fn daemon(
         refused += r;
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let status = Client::connect(dir)
-        .map(|mut c| {
-            c.request(&Request {
-                status: true,
-                ..Default::default()
+    let (mut commits, mut written) = (0, 0);
+    for folder in &folders {
+        let status = Client::connect(folder)
+            .map(|mut c| {
+                c.request(&Request {
+                    status: true,
+                    ..Default::default()
+                })
             })
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let commits = status["status"]["commits"].as_u64().unwrap_or(0);
-    let written = status["status"]["commands_written"].as_u64().unwrap_or(0);
-    let rss = rss_of(child.id());
-    let cpu = (cpu_seconds_of(child.id()) - cpu_before) / elapsed;
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+            .transpose()?
+            .unwrap_or_default();
+        commits += status["status"]["commits"].as_u64().unwrap_or(0);
+        written += status["status"]["commands_written"].as_u64().unwrap_or(0);
+    }
+    let rss = children.iter().map(|c| rss_of(c.id())).fold(0.0, f64::max);
+    let cpu_after: f64 = children.iter().map(|c| cpu_seconds_of(c.id())).sum();
+    let cpu = (cpu_after - cpu_before) / elapsed;
+    for child in &mut children {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
     let commands = all.len();
     Ok(DaemonReport {
+        backend: match on {
+            Backend::Sled => "sled".to_string(),
+            Backend::Postgres { daemons, .. } => format!("postgres, {daemons} daemon(s)"),
+        },
+        pgbench_tps: None,
         leads,
         clients,
         seconds: elapsed,
@@ -549,6 +603,93 @@ pub fn daemon(
         times_sequential: commands as f64 / elapsed / sequential,
     })
 }
+
+/// Where the daemon benchmark keeps its store.
+pub enum Backend {
+    Sled,
+    /// A throwaway cluster's database, `daemons` daemons on it.
+    Postgres {
+        url: String,
+        config_file: std::path::PathBuf,
+        daemons: usize,
+    },
+}
+
+/// The daemon benchmark on PostgreSQL: a throwaway cluster (default
+/// settings: fsync and synchronous commit on), pgbench's TPC-B-like run
+/// on it first, then leadline's daemons on a fresh database of it.
+///
+/// Fails when the cluster or a daemon cannot be started.
+pub fn daemon_postgres(
+    config: &Config,
+    leads: usize,
+    clients: usize,
+    seconds: f64,
+    daemons: usize,
+) -> anyhow::Result<DaemonReport> {
+    let cluster = pg::Cluster::start(&[]);
+    let port = cluster.port.to_string();
+    let mut create = pg::pg_command("createdb");
+    create.args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "pgbench"]);
+    anyhow::ensure!(create.status()?.success(), "createdb pgbench failed");
+    let mut init = pg::pg_command("pgbench");
+    init.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "postgres",
+        "-i",
+        "-q",
+        "-s",
+        "10",
+        "pgbench",
+    ]);
+    anyhow::ensure!(init.output()?.status.success(), "pgbench -i failed");
+    let mut bench = pg::pg_command("pgbench");
+    bench.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "postgres",
+        "-c",
+        &clients.to_string(),
+        "-j",
+        "2",
+        "-T",
+        "10",
+        "pgbench",
+    ]);
+    let out = bench.output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let tps = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .ok_or_else(|| anyhow::anyhow!("no tps in pgbench's output: {text}"))?;
+    let dir = TempDir::new()?;
+    let config_file = dir.0.join("postgres.toml");
+    std::fs::write(
+        &config_file,
+        leadline::config::DEFAULT.replacen("[store]\n", "[store]\nbackend = \"postgres\"\n", 1),
+    )?;
+    let on = Backend::Postgres {
+        url: cluster.url("leadline", None),
+        config_file,
+        daemons,
+    };
+    let mut report = daemon(config, &dir.0, leads, clients, seconds, &on)?;
+    report.pgbench_tps = Some(tps);
+    Ok(report)
+}
+
+/// The test suite's throwaway PostgreSQL clusters.
+#[path = "../tests/it/pg.rs"]
+mod pg;
 
 /// The benchmark's writes: half new leads, half edits of random leads.
 fn mix_line(rules: &leadline::domain::Rules, client: usize, i: u64, leads: usize) -> String {
@@ -884,8 +1025,15 @@ enum Which {
         leads: usize,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+        /// The sled store's folder (not with --backend postgres).
+        #[arg(long, required_unless_present = "backend")]
+        dir: Option<std::path::PathBuf>,
+        /// `postgres`: a throwaway cluster, pgbench on it in the same run.
         #[arg(long)]
-        dir: std::path::PathBuf,
+        backend: Option<String>,
+        /// Daemons sharing the database (PostgreSQL).
+        #[arg(long, default_value_t = 1)]
+        daemons: usize,
     },
     /// Documents: invoices (with --lines lines each) rendered to PDF/A-3
     /// with their Factur-X XML, one after the other in one process.
@@ -966,7 +1114,19 @@ fn main() -> anyhow::Result<()> {
             leads,
             seconds,
             dir,
-        } => print(&daemon(&config, &dir, leads, clients, seconds)?, cli.json),
+            backend,
+            daemons,
+        } => match (backend.as_deref(), dir) {
+            (Some("postgres"), _) => print(
+                &daemon_postgres(&config, leads, clients, seconds, daemons)?,
+                cli.json,
+            ),
+            (None | Some("sled"), Some(dir)) => print(
+                &daemon(&config, &dir, leads, clients, seconds, &Backend::Sled)?,
+                cli.json,
+            ),
+            (other, _) => anyhow::bail!("--backend {other:?}: give postgres, or sled with --dir"),
+        },
         Which::Scheduler {
             activities,
             owners,

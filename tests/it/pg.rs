@@ -3,7 +3,7 @@
 //! folder, on a free port on 127.0.0.1, as the `postgres` user when the
 //! tests run as root (PostgreSQL refuses root). Stopped when dropped; the
 //! suite's shared cluster ([`shared`]) is stopped by a watchdog when the
-//! test process ends.
+//! test process ends. The benchmarks use it too (`--backend postgres`).
 
 #![allow(dead_code)]
 
@@ -118,7 +118,10 @@ impl Cluster {
             "--no-locale",
         ]);
         checked(init, "initdb");
-        let port = crate::browser::free_port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
         let cluster = Cluster {
             dir,
             port,
@@ -255,22 +258,24 @@ pub fn shared() -> &'static Cluster {
             "synchronous_commit=off",
             "full_page_writes=off",
         ]);
+        let stop = format!(
+            "{runas}{bin}/pg_ctl -D {data} -m immediate stop >/dev/null 2>&1",
+            runas = if is_root() {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            bin = cluster.bin.display(),
+            data = cluster.data().display()
+        );
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf {dir}",
             pid = std::process::id(),
-            stop = format!(
-                "{runas}{bin}/pg_ctl -D {data} -m immediate stop >/dev/null 2>&1",
-                runas = if is_root() {
-                    "runuser -u postgres -- "
-                } else {
-                    ""
-                },
-                bin = cluster.bin.display(),
-                data = cluster.data().display()
-            ),
             dir = cluster.path().display()
         );
-        Command::new("setsid")
+        // Detached on purpose: it outlives this process to clean up after it.
+        #[allow(clippy::zombie_processes)]
+        let _watchdog = Command::new("setsid")
             .args(["sh", "-c", &script])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

@@ -8,14 +8,20 @@
 //! columns for plain SQL.
 //!
 //! How the contract of [`crate::store::Backend`] is met:
-//! - **One group, one transaction.** A group's units run inside one
-//!   `SERIALIZABLE` transaction: each reads the database through its own
-//!   overlay of pending writes ([`tx`]); what the kept units wrote goes out
-//!   in two statements at the end (an upsert and a delete, each one round
-//!   trip), then `COMMIT`. Several daemons writing at once are kept apart
-//!   by the database; the sequence keys make numbers gap-free, also
-//!   across daemons and after a rolled-back transaction.
-//! - **Retries.** A serialization failure, a deadlock, a lost connection or
+//! - **One group, one transaction, one at a time.** A group's units run
+//!   inside one transaction that first takes the turn row
+//!   (`leadline_writers`, id `(turn)`) `FOR UPDATE`: the groups of all
+//!   daemons go one after another, each reading (`READ COMMITTED`, a
+//!   fresh snapshot per statement, taken after its turn began) everything
+//!   the ones before it committed, so each runs as if alone: serial
+//!   execution, with the database queueing the waiters instead of
+//!   aborting them. Each unit reads through its own overlay of pending
+//!   writes ([`tx`]); what the kept units wrote goes out in one pipeline
+//!   at the end (an upsert, a delete, `COMMIT`: one round trip). The
+//!   sequence keys make numbers gap-free, also across daemons and after a
+//!   rolled-back transaction.
+//! - **Retries.** A serialization failure, a deadlock, a turn not had in
+//!   10 s, a lost connection or
 //!   a read-only server (a standby not yet promoted) before `COMMIT` rolls
 //!   the group back and runs all of it again, on a fresh connection, for
 //!   up to [`PgOptions::retry_for`]; the user never sees it.
@@ -435,8 +441,14 @@ impl PgStore {
             ))
         })
         .map_err(again)?;
-        wait(client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")).map_err(again)?;
+        // One group at a time among all daemons: each waits its turn on
+        // the turn row (the database queues the waiters), then reads what
+        // the groups before it committed. Nothing else writes meanwhile, so
+        // the group runs as if alone; conflicts are not waited out by
+        // aborting and retrying (which let one daemon starve another).
+        wait(client.batch_execute(TURN)).map_err(again)?;
         let failed = RefCell::new(None);
+        let seen = RefCell::new(tx::Seen::new());
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut kept = Writes::new();
             for i in 0..count {
@@ -446,6 +458,7 @@ impl PgStore {
                     below: Some(&kept),
                     writes: Writes::new(),
                     failed: &failed,
+                    seen: &seen,
                 };
                 let keep = unit(i, &mut tx);
                 let writes = std::mem::take(&mut tx.writes);
@@ -491,24 +504,25 @@ impl PgStore {
             }
         }
         let group = i64::try_from(group).unwrap_or(i64::MAX);
-        // Both in one pipeline: one round trip.
-        let written = wait(futures_util::future::try_join(
+        // The writes and COMMIT in one pipeline: one round trip. A
+        // failed write aborts the transaction, and the COMMIT after it
+        // then rolls back (it answers without an error), so the writes'
+        // answers are looked at first.
+        let (up, del, commit) = wait(futures_util::future::join3(
             client.execute(&upsert, &[&put_k, &put_v, &self.id, &group]),
             client.execute(&delete, &[&gone]),
+            client.batch_execute("COMMIT"),
         ));
-        if let Err(e) = written {
-            rollback(&client);
-            return Err(again(e));
+        let settled = |e: &tokio_postgres::Error| match Failure::of(e) {
+            // The server answered: it did not commit.
+            Failure::Conflict(w) => Attempt::Again(Failure::Conflict(w)),
+            Failure::Other(w) if e.as_db_error().is_some() => Attempt::Failed(TxError(w)),
+            f => Attempt::Uncertain(f),
+        };
+        if let Some(e) = up.err().or(del.err()) {
+            return Err(settled(&e));
         }
-        match wait(client.batch_execute("COMMIT")) {
-            Ok(()) => Ok(()),
-            Err(e) => match Failure::of(&e) {
-                // The server answered: it did not commit.
-                Failure::Conflict(w) => Err(Attempt::Again(Failure::Conflict(w))),
-                Failure::Other(w) if e.as_db_error().is_some() => Err(Attempt::Failed(TxError(w))),
-                f => Err(Attempt::Uncertain(f)),
-            },
-        }
+        commit.map_err(|e| settled(&e))
     }
 
     /// Whether this process's group `group` is in the database (after a
@@ -541,6 +555,11 @@ const UPSERT: &str = "WITH w AS (INSERT INTO leadline_writers (id, grp) VALUES (
      ON CONFLICT (id) DO UPDATE SET grp = excluded.grp) \
      INSERT INTO leadline_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
      ON CONFLICT (k) DO UPDATE SET v = excluded.v";
+/// Begins a group: its turn among the daemons' groups (see
+/// [`PgStore::attempt`]), waited for at most 10 s before the group is
+/// tried again.
+const TURN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; \
+     SELECT 1 FROM leadline_writers WHERE id = '(turn)' FOR UPDATE";
 /// Removes a group's removed keys.
 const DELETE: &str = "DELETE FROM leadline_kv WHERE k = ANY($1::bytea[])";
 
@@ -634,6 +653,7 @@ impl Backend for PgStore {
         wait(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             .map_err(failed)?;
         let failure = RefCell::new(None);
+        let seen = RefCell::new(tx::Seen::new());
         let empty = Writes::new();
         let mut tx = PgTx {
             client: &client,
@@ -641,6 +661,7 @@ impl Backend for PgStore {
             below: Some(&empty),
             writes: Writes::new(),
             failed: &failure,
+            seen: &seen,
         };
         read(&mut tx);
         drop(tx);
@@ -665,7 +686,7 @@ impl Backend for PgStore {
         *last += 1;
         let group = *last;
         let deadline = Instant::now() + self.retry_for;
-        let mut pause = Duration::from_millis(1);
+        let mut pause = Duration::from_millis(25);
         loop {
             let failure = match self.attempt(count, &mut *unit, group) {
                 Ok(()) => {
@@ -692,11 +713,16 @@ impl Backend for PgStore {
                 )));
             }
             if matches!(failure, Failure::Connection(_)) {
+                // The database is away (a restart, a failover): wait longer
+                // each time.
                 tracing::warn!("store: {}; trying again", failure.words());
-                pause = pause.max(Duration::from_millis(50));
+                pause = (pause * 2).clamp(Duration::from_millis(50), Duration::from_millis(500));
+                std::thread::sleep(pause + jitter(pause));
+            } else {
+                // A conflict: again at once, after a moment's jitter (a
+                // growing pause would let the other daemon win every time).
+                std::thread::sleep(jitter(Duration::from_millis(2)));
             }
-            std::thread::sleep(pause + jitter(pause));
-            pause = (pause * 2).min(Duration::from_millis(500));
         }
     }
 

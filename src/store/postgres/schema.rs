@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: "
 CREATE TABLE leadline_kv (k bytea PRIMARY KEY, v bytea NOT NULL);
 CREATE TABLE leadline_writers (id text PRIMARY KEY, grp bigint NOT NULL);
+INSERT INTO leadline_writers (id, grp) VALUES ('(turn)', 0);
 CREATE TABLE leadline_leases (
     name text PRIMARY KEY,
     holder text NOT NULL,

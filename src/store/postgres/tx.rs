@@ -46,7 +46,13 @@ pub(super) struct PgTx<'a> {
     pub(super) writes: Writes,
     /// The first read that failed: the group cannot be trusted after it.
     pub(super) failed: &'a RefCell<Option<Failure>>,
+    /// Values this transaction has read: they stay as read until it ends
+    /// (its snapshot), so the units of a group share them.
+    pub(super) seen: &'a RefCell<Seen>,
 }
+
+/// Values read in one transaction, by key (`None`: not there).
+pub(super) type Seen = std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>;
 
 impl PgTx<'_> {
     fn layers(&self) -> Layers<'_> {
@@ -84,9 +90,14 @@ impl Tx for PgTx<'_> {
         if let Some(v) = self.layers().get(key) {
             return Ok(v.clone());
         }
+        if let Some(v) = self.seen.borrow().get(key) {
+            return Ok(v.clone());
+        }
         let row =
             wait(self.client.query_opt(&self.reads.get, &[&key])).map_err(|e| self.fail(e))?;
-        Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        let value = row.map(|r| r.get::<_, Vec<u8>>(0));
+        self.seen.borrow_mut().insert(key.to_vec(), value.clone());
+        Ok(value)
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
