@@ -628,41 +628,15 @@ pub fn daemon_postgres(
     daemons: usize,
 ) -> anyhow::Result<DaemonReport> {
     let cluster = pg::Cluster::start(&[]);
-    let port = cluster.port.to_string();
-    let mut create = pg::pg_command("createdb");
-    create.args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "pgbench"]);
+    let mut create = cluster.client("createdb");
+    create.arg("pgbench");
     anyhow::ensure!(create.status()?.success(), "createdb pgbench failed");
-    let mut init = pg::pg_command("pgbench");
-    init.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-U",
-        "postgres",
-        "-i",
-        "-q",
-        "-s",
-        "10",
-        "pgbench",
-    ]);
+    let mut init = cluster.client("pgbench");
+    init.args(["-i", "-q", "-s", "10", "pgbench"]);
     anyhow::ensure!(init.output()?.status.success(), "pgbench -i failed");
-    let mut bench = pg::pg_command("pgbench");
-    bench.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-U",
-        "postgres",
-        "-c",
-        &clients.to_string(),
-        "-j",
-        "2",
-        "-T",
-        "10",
-        "pgbench",
-    ]);
+    let mut bench = cluster.client("pgbench");
+    let clients_arg = clients.to_string();
+    bench.args(["-c", &clients_arg, "-j", "2", "-T", "10", "pgbench"]);
     let out = bench.output()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let tps = text

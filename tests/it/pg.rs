@@ -129,22 +129,29 @@ impl Cluster {
             stopped: false.into(),
         };
         cluster.start_again(settings);
-        let mut create = pg_command("createdb");
-        create.args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "postgres",
-            "leadline",
-        ]);
+        let mut create = cluster.client("createdb");
+        create.arg("leadline");
         checked(create, "createdb");
         cluster
     }
 
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// A client `program` (`psql`, `createdb`, `pgbench`) pointed at this
+    /// cluster as the `postgres` user.
+    pub fn client(&self, program: &str) -> Command {
+        let mut c = pg_command(program);
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]);
+        c
     }
 
     /// Starts the (stopped) cluster again.
@@ -192,7 +199,7 @@ impl Cluster {
 
     /// Runs `sql` with psql on database `db` and returns its unaligned output.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        let mut c = pg_command("psql");
+        let mut c = self.client("psql");
         c.args([
             "-X",
             "-q",
@@ -200,12 +207,6 @@ impl Cluster {
             "-t",
             "-v",
             "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &self.port.to_string(),
-            "-U",
-            "postgres",
             "-d",
             db,
             "-c",

@@ -125,6 +125,46 @@ fn a_copy_to_postgres_and_back_is_identical_and_the_views_read_typed_amounts() {
     );
     drop(pg);
     assert_eq!(sled_pairs(&back), original, "the copy of the copy differs");
+    // A backup of the database restores the same store.
+    let file = b.dir.path().join("pg.backup");
+    let out = on(&b, &cfg, &url)
+        .arg("backup")
+        .arg(&file)
+        .output()
+        .expect("backup");
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = b.dir.path().join("restored");
+    let out = Command::new(env!("CARGO_BIN_EXE_leadline"))
+        .arg("--data")
+        .arg(&restored)
+        .arg("restore")
+        .arg(&file)
+        .env_remove("LEADLINE_CONFIG")
+        .output()
+        .expect("restore");
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        sled_pairs(&restored),
+        original,
+        "the restored backup differs"
+    );
+    // And into an empty database.
+    cluster.psql("postgres", "CREATE DATABASE restored");
+    let into = cluster.url("restored", None);
+    let out = on(&b, &cfg, &into)
+        .arg("restore")
+        .arg(&file)
+        .output()
+        .expect("restore");
+    assert!(out.status.success(), "{}", text(&out));
+    let pg = leadline::store::open_postgres(&leadline::store::postgres::PgOptions::new(&into))
+        .expect("open the restored database");
+    assert_eq!(
+        pairs(pg.as_ref()),
+        original,
+        "the backup restored into PostgreSQL differs"
+    );
+    drop(pg);
     assert!(
         original.len() > 100,
         "a real store was copied: {}",
@@ -395,20 +435,8 @@ fn primary_and_standby() -> (Cluster, Cluster) {
     let standby = Cluster::start(&[]);
     standby.stop("fast");
     std::fs::remove_dir_all(standby.data()).expect("empty the standby");
-    let mut base = pg_command("pg_basebackup");
-    base.args([
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &primary.port.to_string(),
-        "-U",
-        "postgres",
-        "-R",
-        "-c",
-        "fast",
-        "-D",
-    ])
-    .arg(standby.data());
+    let mut base = primary.client("pg_basebackup");
+    base.args(["-R", "-c", "fast", "-D"]).arg(standby.data());
     let out = base.output().expect("pg_basebackup");
     assert!(out.status.success(), "{}", text(&out));
     let auto = standby.data().join("postgresql.auto.conf");
