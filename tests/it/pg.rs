@@ -80,22 +80,17 @@ fn owned_dir() -> tempfile::TempDir {
         .tempdir()
         .expect("temp dir");
     if is_root() {
-        let out = Command::new("id")
-            .args(["-u", "postgres"])
-            .output()
-            .expect("id postgres");
-        let uid: u32 = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("the postgres user exists (the test command installs postgresql)");
-        let out = Command::new("id")
-            .args(["-g", "postgres"])
-            .output()
-            .expect("id postgres");
-        let gid: u32 = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("gid");
+        let id = |flag: &str| -> u32 {
+            let out = Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .expect("id postgres");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("the postgres user exists (the test command installs postgresql)")
+        };
+        let (uid, gid) = (id("-u"), id("-g"));
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
     }
     dir

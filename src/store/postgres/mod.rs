@@ -699,7 +699,14 @@ impl Backend for PgStore {
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Again(f)) => f,
                 Err(Attempt::Uncertain(f)) => {
-                    if self.landed(group, deadline)? {
+                    // Unknown until the database answers again: never
+                    // said to have failed while it may be saved.
+                    let landed = self.landed(group, deadline).map_err(|e| {
+                        TxError(format!(
+                            "the change went to the database but its answer was lost, and the database cannot be asked now ({e}); it may be saved: look before running it again"
+                        ))
+                    })?;
+                    if landed {
                         return Ok(Ticket::NONE);
                     }
                     f
