@@ -101,10 +101,6 @@ pub struct StoreConfig {
     pub ca_file: Option<PathBuf>,
     /// Connections to the database at most.
     pub pool: usize,
-    /// How long work held by a daemon (an IMAP account, the Discord
-    /// gateway, the scheduler, a mail being sent) stays its own after its
-    /// last renewal: another daemon takes it over after this.
-    pub lease_seconds: u64,
 }
 
 /// Which backend keeps the data.
@@ -126,7 +122,6 @@ impl Default for StoreConfig {
             url_file: None,
             ca_file: None,
             pool: 16,
-            lease_seconds: 15,
         }
     }
 }
@@ -150,12 +145,6 @@ impl StoreConfig {
             return Err(format!(
                 "store.pool: {} is too few; give 2 or more",
                 self.pool
-            ));
-        }
-        if !(2..=3600).contains(&self.lease_seconds) {
-            return Err(format!(
-                "store.lease_seconds: {} is out of range; give 2 to 3600",
-                self.lease_seconds
             ));
         }
         Ok(())

@@ -20,13 +20,7 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
-/// A free port on 127.0.0.1 (bound, then let go).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+pub use crate::pg::free_port;
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.

@@ -6,28 +6,16 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::chown;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+use crate::pg::free_port;
 
 fn id(flag: &str) -> u32 {
-    let out = Command::new("id")
-        .args([flag, "vmail"])
-        .output()
-        .expect("id vmail");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("the vmail user exists (the test command creates it)")
+    crate::pg::system_id(flag, "vmail")
 }
 
 fn wait_for_port(port: u16, what: &str) {

@@ -46,6 +46,27 @@ fn bin_dir() -> PathBuf {
     found.pop().unwrap_or_default()
 }
 
+/// A free port on 127.0.0.1 (bound, then let go).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The user or group id (`flag`: `-u`, `-g`) of the system user `user`,
+/// which the test command creates or installs.
+pub fn system_id(flag: &str, user: &str) -> u32 {
+    let out = Command::new("id")
+        .args([flag, user])
+        .output()
+        .unwrap_or_else(|e| panic!("id {user}: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("the {user} user exists (the test command makes it)"))
+}
+
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
@@ -80,17 +101,7 @@ fn owned_dir() -> tempfile::TempDir {
         .tempdir()
         .expect("temp dir");
     if is_root() {
-        let id = |flag: &str| -> u32 {
-            let out = Command::new("id")
-                .args([flag, "postgres"])
-                .output()
-                .expect("id postgres");
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .expect("the postgres user exists (the test command installs postgresql)")
-        };
-        let (uid, gid) = (id("-u"), id("-g"));
+        let (uid, gid) = (system_id("-u", "postgres"), system_id("-g", "postgres"));
         std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown");
     }
     dir
@@ -113,10 +124,7 @@ impl Cluster {
             "--no-locale",
         ]);
         checked(init, "initdb");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let cluster = Cluster {
             dir,
             port,

@@ -423,20 +423,26 @@ fn http() -> reqwest::blocking::Client {
         .expect("client")
 }
 
-/// Signs in with a link over plain HTTP: the session cookie's `name=value`.
-fn sign_in(s: &Served, member: &str) -> String {
+/// Signs `member` in with a fresh link through `client`: the whole
+/// `Set-Cookie` header of the session.
+fn session_cookie(client: &reqwest::blocking::Client, s: &Served, member: &str) -> String {
     let link = s.link(member);
     let token = link.rsplit('/').next().expect("token");
-    let r = http()
+    let r = client
         .post(format!("{}/signin", s.base))
         .form(&[("token", token)])
         .send()
         .expect("sign in");
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
+    r.headers()["set-cookie"]
         .to_str()
         .expect("cookie")
-        .to_string();
+        .to_string()
+}
+
+/// Signs in with a link over plain HTTP: the session cookie's `name=value`.
+fn sign_in(s: &Served, member: &str) -> String {
+    let cookie = session_cookie(&http(), s, member);
     assert!(
         cookie.contains("HttpOnly")
             && cookie.contains("SameSite=Strict")
@@ -913,18 +919,7 @@ fn with_a_certificate_it_serves_https_itself_and_the_cookie_is_secure() {
         .send()
         .expect("https");
     assert_eq!(r.status(), 200);
-    let link = s.link("maria");
-    let token = link.rsplit('/').next().expect("token");
-    let r = https
-        .post(format!("{}/signin", s.base))
-        .form(&[("token", token)])
-        .send()
-        .expect("sign in");
-    assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_string();
+    let cookie = session_cookie(&https, &s, "maria");
     assert!(
         cookie.contains("; Secure") && cookie.contains("HttpOnly"),
         "{cookie}"

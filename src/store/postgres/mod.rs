@@ -38,7 +38,6 @@
 //! deadpool-postgres) on a runtime of the store's own: the core's threads
 //! wait for its answers without ever blocking the daemon's runtime.
 
-pub mod lease;
 pub mod schema;
 mod tx;
 
@@ -284,11 +283,6 @@ impl PgStore {
         drop(client);
         store.check_layout(options.restoring)?;
         Ok(store)
-    }
-
-    /// This process's id among the daemons sharing the database.
-    pub fn writer_id(&self) -> &str {
-        &self.id
     }
 
     /// Runs `f` on the store's runtime and waits for it.

@@ -25,17 +25,11 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
-        name: "the key-value table, writers, leases",
+        name: "the key-value table and the writers",
         sql: "
 CREATE TABLE leadline_kv (k bytea PRIMARY KEY, v bytea NOT NULL);
 CREATE TABLE leadline_writers (id text PRIMARY KEY, grp bigint NOT NULL);
-INSERT INTO leadline_writers (id, grp) VALUES ('(turn)', 0);
-CREATE TABLE leadline_leases (
-    name text PRIMARY KEY,
-    holder text NOT NULL,
-    fence bigint NOT NULL,
-    expires timestamptz NOT NULL
-);",
+INSERT INTO leadline_writers (id, grp) VALUES ('(turn)', 0);",
     },
     Migration {
         version: 2,

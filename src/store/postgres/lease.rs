@@ -1,1 +1,0 @@
-//! Leases: work that must happen once among several daemons.
