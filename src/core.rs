@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::command::{self, Command, CommandError, Outcome, Reply, Tx, TxError};
 use crate::config::Config;
 pub use crate::store::backup::{BackupError, Summary as BackupSummary};
+use crate::store::lease::Lease;
 use crate::store::{Backend, Durability, Ticket};
 
 /// One request to the core: a typed command (from text, or built by an
@@ -44,6 +45,12 @@ pub struct Request {
     pub via: String,
     /// The moment it runs; the core never reads a clock.
     pub now: DateTime<Utc>,
+    /// Work done under a lease (the scheduler, the outbox, an IMAP
+    /// account): the write is made only while the lease is still held,
+    /// checked in its transaction, so a daemon that lost the lease (paused,
+    /// cut off) and wakes up writes nothing. Set by a fenced core
+    /// ([`Leadline::fenced`]).
+    pub fence: Option<Lease>,
 }
 
 impl Request {
@@ -61,6 +68,7 @@ impl Request {
             actor: actor.to_string(),
             via: via.to_string(),
             now,
+            fence: None,
         }
     }
 }
@@ -107,6 +115,8 @@ struct Inner {
 #[derive(Clone)]
 pub struct Leadline {
     inner: Arc<Inner>,
+    /// The lease this handle's writes are made under ([`Leadline::fenced`]).
+    fence: Option<Arc<Lease>>,
 }
 
 impl Leadline {
@@ -121,7 +131,56 @@ impl Leadline {
                 counters: Arc::default(),
                 metrics: Arc::default(),
             }),
+            fence: None,
         }
+    }
+
+    /// This core, with every write it makes fenced by `lease`: refused
+    /// ("this daemon no longer holds ...") once the lease was lost.
+    pub fn fenced(&self, lease: Lease) -> Leadline {
+        Leadline {
+            inner: self.inner.clone(),
+            fence: Some(Arc::new(lease)),
+        }
+    }
+
+    /// The lease this core's writes are made under.
+    pub fn fence(&self) -> Option<&Lease> {
+        self.fence.as_deref()
+    }
+
+    /// `request`, fenced by this core's lease unless it has one.
+    fn stamped(&self, mut request: Request) -> Request {
+        if request.fence.is_none() {
+            request.fence = self.fence.as_deref().cloned();
+        }
+        request
+    }
+
+    /// Takes or renews a lease for `holder` ([`crate::store::lease`]).
+    ///
+    /// Fails when the store cannot be reached.
+    pub fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>, TxError> {
+        self.inner.backend.take_lease(name, holder, ttl)
+    }
+
+    /// Ends `holder`'s lease `name` now.
+    ///
+    /// Fails when the store cannot be reached.
+    pub fn end_lease(&self, name: &str, holder: &str) -> Result<(), TxError> {
+        self.inner.backend.end_lease(name, holder)
+    }
+
+    /// Every lease and its holder.
+    ///
+    /// Fails when the store cannot be read.
+    pub fn leases(&self) -> Result<Vec<Lease>, TxError> {
+        self.inner.backend.leases()
     }
 
     /// A core on `backend`, its report sums built when they are not
@@ -291,6 +350,7 @@ impl Leadline {
             actor: actor.to_string(),
             via: via.to_string(),
             now,
+            fence: None,
         })
     }
 
@@ -327,6 +387,7 @@ impl Leadline {
     /// Must not be called on an async task's thread while a writer runs
     /// (it waits for the writer): use [`Leadline::call`] there.
     pub fn run(&self, request: Request) -> Answer {
+        let request = self.stamped(request);
         if request.command.is_read_only() {
             return self.read_command(&request);
         }
@@ -356,6 +417,7 @@ impl Leadline {
         requests: Vec<Request>,
         durability: Durability,
     ) -> Result<Vec<Answer>, TxError> {
+        let requests: Vec<Request> = requests.into_iter().map(|r| self.stamped(r)).collect();
         if let Some(sender) = self.writer() {
             // Each request gets its own answer: one the writer never took
             // (leadline stopping) says so, the ones before it stand.
@@ -385,6 +447,7 @@ impl Leadline {
     /// awaits the writer's answer (or, with no writer, runs on a blocking
     /// thread); a read runs on a blocking thread.
     pub async fn call(&self, request: Request) -> Answer {
+        let request = self.stamped(request);
         if !request.command.is_read_only() {
             if let Some(sender) = self.writer() {
                 let (answer, answered) = oneshot::channel();
@@ -564,6 +627,10 @@ fn commit(
         requests.len(),
         &mut |i, tx| {
             let r = &requests[i];
+            if let Some(refused) = r.fence.as_ref().and_then(|l| not_held(tx, l)) {
+                answers[i] = Some(Err(refused));
+                return false;
+            }
             let answer = command::apply(&r.command, &r.text, tx, &contexts[i]);
             let keep = answer.is_ok();
             answers[i] = Some(answer);
@@ -576,6 +643,18 @@ fn commit(
         .map(|a| a.unwrap_or_else(|| Err(internal())))
         .collect();
     Ok((answers, ticket))
+}
+
+/// Why a write fenced by `lease` may not be made now, if it may not.
+fn not_held(tx: &dyn Tx, lease: &Lease) -> Option<CommandError> {
+    match tx.holds(&lease.name, &lease.holder, lease.fence) {
+        Ok(true) => None,
+        Ok(false) => Some(CommandError::Store(TxError(format!(
+            "this daemon ({}) no longer holds the {} lease; another daemon does that work now, and nothing was written",
+            lease.holder, lease.name
+        )))),
+        Err(e) => Some(CommandError::Store(e)),
+    }
 }
 
 /// The writer thread: takes every write that has arrived (up to 512),

@@ -24,6 +24,8 @@ pub struct Metrics {
     latency: [AtomicU64; 12],
     latency_sum_micros: AtomicU64,
     mail_ingested: AtomicU64,
+    /// Lease name -> whether this daemon holds it now.
+    leases: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Metrics {
@@ -48,6 +50,20 @@ impl Metrics {
     /// `n` mails were ingested.
     pub fn ingested(&self, n: usize) {
         self.mail_ingested.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Whether this daemon holds lease `name` now (`None`: it no longer
+    /// wants it).
+    pub fn lease(&self, name: &str, held: Option<bool>) {
+        let mut l = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        match held {
+            Some(h) => {
+                l.insert(name.to_string(), h);
+            }
+            None => {
+                l.remove(name);
+            }
+        }
     }
 
     /// The counters in Prometheus' text exposition format, with `gauges`
@@ -97,6 +113,22 @@ impl Metrics {
             "leadline_mail_ingested_total {}",
             self.mail_ingested.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP leadline_lease_held Whether this daemon holds the lease of work done once (1) or another daemon does (0).\n",
+        );
+        out.push_str("# TYPE leadline_lease_held gauge\n");
+        let leases = self
+            .leases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (name, held) in leases {
+            let _ = writeln!(
+                out,
+                "leadline_lease_held{{lease=\"{name}\"}} {}",
+                u8::from(held)
+            );
+        }
         for (name, help, value) in gauges {
             let _ = writeln!(
                 out,
@@ -119,7 +151,14 @@ mod tests {
         m.command("quote activate", "refused");
         m.commit(Duration::from_millis(3));
         m.commit(Duration::from_secs(9));
+        m.lease("imap:sales", Some(true));
+        m.lease("scheduler", Some(false));
+        m.lease("outbox", Some(true));
+        m.lease("outbox", None);
         let text = m.render(&[("leadline_outbox_depth", "Mail waiting.", 2.0)]);
+        assert!(text.contains("leadline_lease_held{lease=\"imap:sales\"} 1"));
+        assert!(text.contains("leadline_lease_held{lease=\"scheduler\"} 0"));
+        assert!(!text.contains("lease=\"outbox\""));
         assert!(text.contains("leadline_commands_total{step=\"qualify\",outcome=\"ok\"} 2"));
         assert!(text.contains("{step=\"quote activate\",outcome=\"refused\"} 1"));
         assert!(text.contains("leadline_commit_seconds_bucket{le=\"0.0025\"} 0"));

@@ -42,6 +42,14 @@ pub trait Tx {
         reverse: bool,
         limit: usize,
     ) -> Result<Rows, TxError>;
+    /// Whether `holder` holds the lease `name` with fence `fence` at this
+    /// point of the transaction ([`crate::store::lease`]): work done under
+    /// a lease writes only while it does. A view that cannot tell says no.
+    ///
+    /// Fails when the store cannot be read.
+    fn holds(&self, _name: &str, _holder: &str, _fence: u64) -> Result<bool, TxError> {
+        Ok(false)
+    }
 }
 
 pub use super::keys;

@@ -101,6 +101,10 @@ pub struct StoreConfig {
     pub ca_file: Option<PathBuf>,
     /// Connections to the database at most.
     pub pool: usize,
+    /// How long a daemon's lease on work done once (an IMAP account, the
+    /// Discord gateway, the scheduler, the outbox) lasts unless renewed:
+    /// after a daemon dies, another takes its work over this long later.
+    pub lease_seconds: u64,
 }
 
 /// Which backend keeps the data.
@@ -122,6 +126,7 @@ impl Default for StoreConfig {
             url_file: None,
             ca_file: None,
             pool: 16,
+            lease_seconds: 15,
         }
     }
 }
@@ -140,6 +145,12 @@ impl StoreConfig {
         }
         if self.url_env.is_some() && self.url_file.is_some() {
             return Err("store.url_file: both url_env and url_file are given; keep one, so it is clear which is used".to_string());
+        }
+        if !(1..=3600).contains(&self.lease_seconds) {
+            return Err(format!(
+                "store.lease_seconds: {} is out of range; give 1 to 3600 (default 15)",
+                self.lease_seconds
+            ));
         }
         if self.pool < 2 {
             return Err(format!(

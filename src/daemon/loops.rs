@@ -9,11 +9,16 @@ use tokio::sync::watch;
 
 use super::*;
 
-pub(super) async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// The scheduler, on `core` (fenced by the scheduler lease).
+pub(super) async fn scheduler_loop(
+    shared: Arc<Shared>,
+    core: Leadline,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        let core = shared.core.clone();
+        let ticking = core.clone();
         let result = tokio::task::spawn_blocking(move || {
-            crate::scheduler::tick(&core, Utc::now()).map_err(|e| e.to_string())
+            crate::scheduler::tick(&ticking, Utc::now()).map_err(|e| e.to_string())
         })
         .await;
         match &result {
@@ -24,7 +29,7 @@ pub(super) async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receive
             Err(e) => tracing::warn!("scheduler: {e}"),
             _ => {}
         }
-        scheduled_backup(&shared).await;
+        scheduled_backup(&shared, &core).await;
         if let Ok(mut p) = shared.status.lock() {
             p.last_tick = Some(Utc::now());
             p.last_tick_error = match result {
@@ -44,8 +49,8 @@ pub(super) async fn scheduler_loop(shared: Arc<Shared>, mut stop: watch::Receive
 /// `[backup] dir`, the oldest beyond `keep` removed. A failure shows in
 /// `status` and is a notice to the admins; either way the job counts as
 /// run, so the next try is at the next scheduled time, not every minute.
-async fn scheduled_backup(shared: &Arc<Shared>) {
-    let core = shared.core.clone();
+async fn scheduled_backup(shared: &Arc<Shared>, core: &Leadline) {
+    let core = core.clone();
     let config = core.config();
     let (Some(schedule), Some(dir)) = (&config.backup.schedule, &config.backup.dir) else {
         return;
@@ -147,9 +152,14 @@ fn write_and_prune(
     Ok((file, summary))
 }
 
-pub(super) async fn outbox_loop(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// The outbox sender, on `core` (fenced by the outbox lease).
+pub(super) async fn outbox_loop(
+    shared: Arc<Shared>,
+    core: Leadline,
+    mut stop: watch::Receiver<bool>,
+) {
     use crate::mail::alert::{alert_change, until_signed_in_again, Alert};
-    let core = &shared.core;
+    let core = &core;
     let oauth = core
         .config()
         .mail

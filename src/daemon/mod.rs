@@ -18,6 +18,7 @@
 //!   it consistent either way.
 
 mod connections;
+mod leases;
 mod loops;
 mod reload;
 mod requests;
@@ -67,6 +68,8 @@ struct Shared {
     outbox_wake: tokio::sync::Notify,
     /// The control socket's open connections.
     connections: Arc<connections::Connections>,
+    /// The leases of the work done once among the daemons on one store.
+    leases: Arc<leases::Leases>,
 }
 
 /// What each part is doing, for `leadline status`.
@@ -92,6 +95,25 @@ struct Parts {
     /// was refused (the old configuration then stays).
     config_loaded: Option<DateTime<Utc>>,
     config_reload_error: Option<String>,
+}
+
+/// What `status` says of a leased part: `on` while this daemon holds
+/// its lease, `standby` (naming the lease) while another daemon does.
+fn part_state(
+    shared: &Arc<Shared>,
+    field: fn(&mut Parts) -> &mut String,
+    on: &'static str,
+    lease: &'static str,
+) -> impl Fn(Option<&crate::store::lease::Lease>) {
+    let shared = shared.clone();
+    move |held| {
+        if let Ok(mut p) = shared.status.lock() {
+            *field(&mut p) = match held {
+                Some(_) => on.to_string(),
+                None => format!("standby: another daemon holds the {lease} lease"),
+            };
+        }
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -144,6 +166,7 @@ pub fn run_until(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let writer = core.start_writer()?;
+    let core_lease_seconds = core.config().store.lease_seconds;
     let shared = Arc::new(Shared {
         config_file,
         core,
@@ -152,6 +175,10 @@ pub fn run_until(
         discord: Arc::new(Mutex::new(String::new())),
         outbox_wake: tokio::sync::Notify::new(),
         connections: connections::Connections::new(connections::limit()),
+        leases: leases::Leases::new(
+            crate::store::lease::holder_id(),
+            Duration::from_secs(core_lease_seconds),
+        ),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -262,12 +289,37 @@ pub fn run_until(
         }
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(scheduler_loop(
-            shared.clone(),
+        // Work done once among the daemons on one store runs while this
+        // one holds its lease.
+        let (keep_tx, keep_rx) = watch::channel(false);
+        let keeper = tokio::spawn(leases::keep(
+            shared.leases.clone(),
+            core.clone(),
+            keep_rx,
+        ));
+        tasks.push(tokio::spawn(leases::while_held(
+            shared.leases.clone(),
+            "scheduler".to_string(),
+            core.clone(),
             stop_rx.clone(),
+            part_state(&shared, |p| &mut p.scheduler, "on", "scheduler"),
+            {
+                let s = shared.clone();
+                move |core, stop| scheduler_loop(s.clone(), core, stop)
+            },
         )));
         if cfg.mail.smtp.is_some() {
-            tasks.push(tokio::spawn(outbox_loop(shared.clone(), stop_rx.clone())));
+            tasks.push(tokio::spawn(leases::while_held(
+                shared.leases.clone(),
+                "outbox".to_string(),
+                core.clone(),
+                stop_rx.clone(),
+                part_state(&shared, |p| &mut p.outbox_sender, "on", "outbox"),
+                {
+                    let s = shared.clone();
+                    move |core, stop| outbox_loop(s.clone(), core, stop)
+                },
+            )));
         }
         // The IMAP watchers have a stop of their own: a reload that
         // changes the accounts replaces them.
@@ -321,13 +373,26 @@ pub fn run_until(
                 token: token.expose().to_string(),
                 api_base: cfg.chat.api_base.clone(),
             };
-            tasks.push(tokio::spawn(crate::chat::discord::serve(
-                conn,
+            let chat = Arc::new(crate::chat::Chat::default());
+            let state = shared.discord.clone();
+            let chat_core = core.clone();
+            tasks.push(tokio::spawn(leases::while_held(
+                shared.leases.clone(),
+                "discord".to_string(),
                 core.clone(),
-                Arc::new(crate::chat::Chat::default()),
-                run,
                 stop_rx.clone(),
-                shared.discord.clone(),
+                part_state(&shared, |p| &mut p.discord, "on", "discord"),
+                // Chat commands are the team's own: not fenced.
+                move |_, stop| {
+                    crate::chat::discord::serve(
+                        conn.clone(),
+                        chat_core.clone(),
+                        chat.clone(),
+                        run.clone(),
+                        stop,
+                        state.clone(),
+                    )
+                },
             )));
         }
         if let Some((listener, tls)) = web {
@@ -420,6 +485,10 @@ pub fn run_until(
         )
         .await;
         mail.stop().await;
+        // The work is done: the leases go, so another daemon takes it over
+        // at once.
+        let _ = keep_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), keeper).await;
         anyhow::Ok(())
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

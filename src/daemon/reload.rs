@@ -33,10 +33,21 @@ impl MailWatchers {
             .map(|account| {
                 let s = shared.clone();
                 let stop = stopped.clone();
-                tokio::spawn(async move {
-                    crate::mail::imap::watch_account(&s.core, &account, stop, Some(&s.health))
-                        .await;
-                })
+                // One daemon reads an account at a time.
+                tokio::spawn(super::leases::while_held(
+                    shared.leases.clone(),
+                    format!("imap:{}", account.name),
+                    shared.core.clone(),
+                    stop,
+                    |_| {},
+                    move |core, stop| {
+                        let (s, account) = (s.clone(), account.clone());
+                        async move {
+                            crate::mail::imap::watch_account(&core, &account, stop, Some(&s.health))
+                                .await;
+                        }
+                    },
+                ))
             })
             .collect();
         MailWatchers { stop, tasks }

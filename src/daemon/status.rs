@@ -46,6 +46,27 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
         .map(|h| serde_json::to_value(&*h).unwrap_or_default())
         .unwrap_or_default();
     let (commits, written) = core.commits();
+    // Who holds which lease: every daemon's, from the store.
+    let reading = core.clone();
+    let all = match tokio::task::spawn_blocking(move || reading.leases()).await {
+        Ok(Ok(all)) => serde_json::json!(all
+            .into_iter()
+            .map(|l| {
+                let mine = l.holder == shared.leases.holder;
+                let live = l.expires > now;
+                serde_json::json!({
+                    "name": l.name,
+                    "holder": if live { Some(l.holder) } else { None },
+                    "fence": l.fence,
+                    "expires": l.expires,
+                    "mine": mine && live,
+                })
+            })
+            .collect::<Vec<_>>()),
+        Ok(Err(e)) => serde_json::json!(format!("cannot read the leases: {e}")),
+        Err(_) => serde_json::json!("cannot read the leases"),
+    };
+    let held: Vec<String> = shared.leases.held().into_iter().map(|l| l.name).collect();
     serde_json::json!({
         "ok": true,
         "status": {
@@ -99,6 +120,12 @@ pub(super) async fn status(shared: &Shared) -> serde_json::Value {
                 "connection": shared.discord.lock().map(|d| d.clone()).unwrap_or_default(),
             },
             "web": parts.web,
+            "leases": {
+                "daemon": shared.leases.holder,
+                "lease_seconds": shared.leases.ttl.as_secs(),
+                "held": held,
+                "all": all,
+            },
         }
     })
 }

@@ -32,6 +32,7 @@
 
 #[doc(hidden)]
 pub mod backup;
+pub mod lease;
 pub mod overlay;
 pub mod postgres;
 pub mod sled;
@@ -129,6 +130,29 @@ pub trait Backend: Send + Sync + 'static {
     ///
     /// Fails when the disk write fails.
     fn flush(&self) -> Result<(), TxError>;
+
+    /// Takes the lease `name` for `holder` for `ttl`, or renews it when it
+    /// is already `holder`'s ([`lease`]); `None` while another holder's
+    /// lease runs.
+    ///
+    /// Fails when the store cannot be reached.
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<lease::Lease>, TxError>;
+
+    /// Ends `holder`'s lease `name` now, so another daemon can take it at
+    /// once (a daemon that stops).
+    ///
+    /// Fails when the store cannot be reached.
+    fn end_lease(&self, name: &str, holder: &str) -> Result<(), TxError>;
+
+    /// Every lease and its holder, for `leadline status`.
+    ///
+    /// Fails when the store cannot be read.
+    fn leases(&self) -> Result<Vec<lease::Lease>, TxError>;
 }
 
 impl dyn Backend {

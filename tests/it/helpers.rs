@@ -89,6 +89,7 @@ impl Store {
             actor: ctx.actor.clone(),
             via: ctx.via.to_string(),
             now: ctx.now,
+            fence: None,
         };
         let outcome = if durability == Durability::Flush {
             self.core.run(request)

@@ -34,6 +34,7 @@ mod postgres;
 mod process;
 mod properties;
 mod readme;
+mod replicas;
 mod reports;
 mod scheduler;
 mod secrets;

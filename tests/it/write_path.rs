@@ -59,6 +59,23 @@ impl Backend for Slow {
     fn export(&self, sink: leadline::store::ExportSink<'_>) -> Result<(), TxError> {
         self.inner.export(sink)
     }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<leadline::store::lease::Lease>, TxError> {
+        self.inner.take_lease(name, holder, ttl)
+    }
+
+    fn end_lease(&self, name: &str, holder: &str) -> Result<(), TxError> {
+        self.inner.end_lease(name, holder)
+    }
+
+    fn leases(&self) -> Result<Vec<leadline::store::lease::Lease>, TxError> {
+        self.inner.leases()
+    }
 }
 
 /// One control-socket connection.

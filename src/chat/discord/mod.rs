@@ -37,6 +37,7 @@ pub struct Ran {
 }
 
 /// Where the bot talks to: Discord, or (tests) a fake at `api_base`.
+#[derive(Clone)]
 pub struct Connection {
     pub token: String,
     pub api_base: Option<String>,

@@ -52,6 +52,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
 
 use crate::command::keys;
+use crate::store::lease::Lease;
 use crate::store::overlay::Writes;
 use crate::store::{Backend, Durability, Durable, StoreError, Ticket, Tx, TxError, Unit};
 use tx::{PgTx, Reads};
@@ -554,6 +555,27 @@ const UPSERT: &str = "WITH w AS (INSERT INTO leadline_writers (id, grp) VALUES (
 /// tried again.
 const TURN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10s'; \
      SELECT 1 FROM leadline_writers WHERE id = '(turn)' FOR UPDATE";
+/// Takes lease `$1` for holder `$2` for `$3` ms, or renews it: when it
+/// is free, expired, or the holder's already; its fence goes up when it
+/// changes hands. No row back: another holder's lease runs. Timed by the
+/// database's clock, so daemons whose clocks differ agree.
+const TAKE_LEASE: &str = "INSERT INTO leadline_leases AS l \
+     (name, holder, fence, expires_at, renewed_at) \
+     VALUES ($1, $2, 1, clock_timestamp() + $3::bigint * interval '1 millisecond', clock_timestamp()) \
+     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+     fence = CASE WHEN l.holder = excluded.holder THEN l.fence ELSE l.fence + 1 END, \
+     expires_at = excluded.expires_at, renewed_at = excluded.renewed_at \
+     WHERE l.holder = excluded.holder OR l.expires_at <= clock_timestamp() \
+     RETURNING fence, (extract(epoch FROM expires_at) * 1000)::bigint";
+/// How long a lease's statements wait for a connection: a renewal that
+/// cannot be made soon is tried again at the next one.
+const LEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// Milliseconds since 1970 as a moment.
+fn moment(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 /// Removes a group's removed keys.
 const DELETE: &str = "DELETE FROM leadline_kv WHERE k = ANY($1::bytea[])";
 
@@ -605,6 +627,54 @@ impl Drop for PgStore {
 impl Backend for PgStore {
     fn location(&self) -> String {
         self.location.clone()
+    }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, TxError> {
+        let client = self.client_within(LEASE_WAIT)?;
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = wait(client.query_opt(TAKE_LEASE, &[&name, &holder, &ms]))
+            .map_err(|e| TxError(words(&e)))?;
+        Ok(row.map(|r| Lease {
+            name: name.to_string(),
+            holder: holder.to_string(),
+            fence: u64::try_from(r.get::<_, i64>(0)).unwrap_or(0),
+            expires: moment(r.get(1)),
+        }))
+    }
+
+    fn end_lease(&self, name: &str, holder: &str) -> Result<(), TxError> {
+        let client = self.client_within(LEASE_WAIT)?;
+        wait(client.execute(
+            "UPDATE leadline_leases SET expires_at = clock_timestamp() \
+             WHERE name = $1 AND holder = $2 AND expires_at > clock_timestamp()",
+            &[&name, &holder],
+        ))
+        .map_err(|e| TxError(words(&e)))?;
+        Ok(())
+    }
+
+    fn leases(&self) -> Result<Vec<Lease>, TxError> {
+        let client = self.client_within(LEASE_WAIT)?;
+        let rows = wait(client.query(
+            "SELECT name, holder, fence, (extract(epoch FROM expires_at) * 1000)::bigint \
+             FROM leadline_leases ORDER BY name",
+            &[],
+        ))
+        .map_err(|e| TxError(words(&e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Lease {
+                name: r.get(0),
+                holder: r.get(1),
+                fence: u64::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+                expires: moment(r.get(3)),
+            })
+            .collect())
     }
 
     fn problem(&self) -> Option<String> {

@@ -36,10 +36,22 @@ INSERT INTO leadline_writers (id, grp) VALUES ('(turn)', 0);",
         name: "a view per record kind",
         sql: include_str!("views.sql"),
     },
+    Migration {
+        version: 3,
+        name: "the leases of work done once among the daemons",
+        sql: "
+CREATE TABLE leadline_leases (
+    name text PRIMARY KEY,
+    holder text NOT NULL,
+    fence bigint NOT NULL,
+    expires_at timestamptz NOT NULL,
+    renewed_at timestamptz NOT NULL
+);",
+    },
 ];
 
 /// The newest schema this build knows.
-pub const VERSION: i32 = 2;
+pub const VERSION: i32 = 3;
 
 /// Brings the database to [`VERSION`].
 ///

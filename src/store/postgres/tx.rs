@@ -36,6 +36,12 @@ impl Reads {
         "SELECT k, v FROM leadline_kv WHERE k >= $1 ORDER BY k LIMIT $2";
     pub(super) const DESC_OPEN: &'static str =
         "SELECT k, v FROM leadline_kv WHERE k >= $1 ORDER BY k DESC LIMIT $2";
+    /// Whether a lease is held now: by the database's clock at this
+    /// statement, inside the group's turn (no other group writes until it
+    /// commits, so a checked write comes before any write of a daemon
+    /// that takes the lease over).
+    const HOLDS: &'static str = "SELECT 1 FROM leadline_leases WHERE name = $1 AND holder = $2 \
+         AND fence = $3 AND expires_at > clock_timestamp()";
 }
 
 /// One unit's view inside an open transaction on `client`.
@@ -140,5 +146,12 @@ impl Tx for PgTx<'_> {
             .into_iter()
             .map(|r| Ok((r.get::<_, Vec<u8>>(0), r.get::<_, Vec<u8>>(1))));
         overlay::merge(pending, &mut base, reverse, limit)
+    }
+
+    fn holds(&self, name: &str, holder: &str, fence: u64) -> Result<bool, TxError> {
+        let fence = i64::try_from(fence).unwrap_or(i64::MAX);
+        let row = wait(self.client.query_opt(Reads::HOLDS, &[&name, &holder, &fence]))
+            .map_err(|e| self.fail(e))?;
+        Ok(row.is_some())
     }
 }

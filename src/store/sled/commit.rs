@@ -46,6 +46,7 @@ impl SledStore {
                     tree: &self.db,
                     below: Some(&group),
                     writes: Writes::new(),
+                    leases: Some(&self.leases),
                 };
                 let keep = unit(i, &mut tx);
                 let writes = std::mem::take(&mut tx.writes);

@@ -85,6 +85,8 @@ pub struct SledStore {
     capture: Mutex<Option<Vec<overlay::Writes>>>,
     /// One export at a time.
     exporting: Mutex<()>,
+    /// Work only one daemon does: this one's (sled locks its folder).
+    leases: crate::store::lease::Local,
 }
 
 impl SledStore {
@@ -152,6 +154,7 @@ impl SledStore {
             space,
             capture: Mutex::new(None),
             exporting: Mutex::new(()),
+            leases: crate::store::lease::Local::default(),
         })
     }
 
@@ -190,6 +193,24 @@ impl SledStore {
 impl Backend for SledStore {
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<crate::store::lease::Lease>, TxError> {
+        Ok(self.leases.take(name, holder, ttl))
+    }
+
+    fn end_lease(&self, name: &str, holder: &str) -> Result<(), TxError> {
+        self.leases.end(name, holder);
+        Ok(())
+    }
+
+    fn leases(&self) -> Result<Vec<crate::store::lease::Lease>, TxError> {
+        Ok(self.leases.all())
     }
 
     fn export(&self, sink: crate::store::ExportSink<'_>) -> Result<(), TxError> {

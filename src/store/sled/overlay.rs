@@ -13,6 +13,8 @@ pub(super) struct SledTx<'a> {
     pub(super) tree: &'a ::sled::Tree,
     pub(super) below: Option<&'a Writes>,
     pub(super) writes: Writes,
+    /// The store's leases, in a group (a read-only view has none).
+    pub(super) leases: Option<&'a crate::store::lease::Local>,
 }
 
 impl<'a> SledTx<'a> {
@@ -21,6 +23,7 @@ impl<'a> SledTx<'a> {
             tree,
             below: None,
             writes: Writes::new(),
+            leases: None,
         }
     }
 
@@ -72,6 +75,10 @@ impl Tx for SledTx<'_> {
                 .map_err(|e| TxError(sled_words(&e)))
         });
         overlay::merge(pending, &mut base, reverse, limit)
+    }
+
+    fn holds(&self, name: &str, holder: &str, fence: u64) -> Result<bool, TxError> {
+        Ok(self.leases.is_some_and(|l| l.holds(name, holder, fence)))
     }
 }
 
