@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::command::{self, Command, CommandError, Outcome, Reply, Tx, TxError};
 use crate::config::Config;
 pub use crate::store::backup::{BackupError, Summary as BackupSummary};
-use crate::store::lease::Lease;
+pub use crate::store::lease::{holder_id, Lease};
 use crate::store::{Backend, Durability, Ticket};
 
 /// One request to the core: a typed command (from text, or built by an

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::core::Leadline;
-use crate::store::lease::Lease;
+use crate::core::Lease;
 
 /// This daemon's leases: what it wants, and what it holds now.
 pub(super) struct Leases {
@@ -91,7 +91,12 @@ pub(super) async fn keep(leases: Arc<Leases>, core: Leadline, mut stop: watch::R
         seen.clone_from(&names);
         for name in names {
             let started = Instant::now();
-            let (c, n, h, ttl) = (core.clone(), name.clone(), leases.holder.clone(), leases.ttl);
+            let (c, n, h, ttl) = (
+                core.clone(),
+                name.clone(),
+                leases.holder.clone(),
+                leases.ttl,
+            );
             let taken = tokio::task::spawn_blocking(move || c.take_lease(&n, &h, ttl))
                 .await
                 .unwrap_or_else(|_| Err(crate::command::TxError("stopped".to_string())));

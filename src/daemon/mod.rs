@@ -104,7 +104,7 @@ fn part_state(
     field: fn(&mut Parts) -> &mut String,
     on: &'static str,
     lease: &'static str,
-) -> impl Fn(Option<&crate::store::lease::Lease>) {
+) -> impl Fn(Option<&crate::core::Lease>) {
     let shared = shared.clone();
     move |held| {
         if let Ok(mut p) = shared.status.lock() {
@@ -176,7 +176,7 @@ pub fn run_until(
         outbox_wake: tokio::sync::Notify::new(),
         connections: connections::Connections::new(connections::limit()),
         leases: leases::Leases::new(
-            crate::store::lease::holder_id(),
+            crate::core::holder_id(),
             Duration::from_secs(core_lease_seconds),
         ),
     });

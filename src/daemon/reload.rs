@@ -43,8 +43,13 @@ impl MailWatchers {
                     move |core, stop| {
                         let (s, account) = (s.clone(), account.clone());
                         async move {
-                            crate::mail::imap::watch_account(&core, &account, stop, Some(&s.health))
-                                .await;
+                            crate::mail::imap::watch_account(
+                                &core,
+                                &account,
+                                stop,
+                                Some(&s.health),
+                            )
+                            .await;
                         }
                     },
                 ))

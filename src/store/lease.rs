@@ -46,12 +46,7 @@ pub fn holder_id() -> String {
         .unwrap_or_else(|| "localhost".to_string());
     let mut r = [0u8; 2];
     let _ = getrandom::fill(&mut r);
-    format!(
-        "{host}:{}:{:02x}{:02x}",
-        std::process::id(),
-        r[0],
-        r[1]
-    )
+    format!("{host}:{}:{:02x}{:02x}", std::process::id(), r[0], r[1])
 }
 
 /// The leases of a store only one process opens: in memory, granted to
@@ -125,7 +120,9 @@ mod tests {
             .take("scheduler", "a", Duration::from_millis(50))
             .expect("free");
         assert_eq!(a.fence, 1);
-        assert!(local.take("scheduler", "b", Duration::from_secs(1)).is_none());
+        assert!(local
+            .take("scheduler", "b", Duration::from_secs(1))
+            .is_none());
         let renewed = local
             .take("scheduler", "a", Duration::from_millis(50))
             .expect("a renews");
@@ -142,7 +139,9 @@ mod tests {
         assert!(local.holds("scheduler", "b", 2), "only the holder ends it");
         local.end("scheduler", "b");
         assert_eq!(
-            local.take("scheduler", "a", Duration::from_secs(1)).map(|l| l.fence),
+            local
+                .take("scheduler", "a", Duration::from_secs(1))
+                .map(|l| l.fence),
             Some(3)
         );
         assert!(holder_id().split(':').count() >= 3);

@@ -73,6 +73,8 @@ pub struct FakeDiscord {
     pub ws_port: u16,
     pub calls: Arc<Mutex<Vec<Call>>>,
     pub identified: Arc<Mutex<bool>>,
+    /// Gateway connections: (open now, most open at once, accepted in all).
+    pub gateways: Arc<Mutex<(usize, usize, usize)>>,
     events: mpsc::UnboundedSender<Value>,
     _runtime: std::thread::JoinHandle<()>,
 }
@@ -225,6 +227,8 @@ impl FakeDiscord {
         let ws_port = port();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let identified = Arc::new(Mutex::new(false));
+        let gateways = Arc::new(Mutex::new((0, 0, 0)));
+        let counted = gateways.clone();
         let (events, rx) = mpsc::unbounded_channel::<Value>();
         let (c, idf) = (calls.clone(), identified.clone());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -249,7 +253,24 @@ impl FakeDiscord {
                     let Ok(mut socket) = tokio_tungstenite::accept_async(s).await else { continue };
                     let rx = rx.clone();
                     let idf = idf.clone();
+                    let counted = counted.clone();
+                    {
+                        let mut g = counted.lock().expect("lock");
+                        g.0 += 1;
+                        g.1 = g.1.max(g.0);
+                        g.2 += 1;
+                    }
                     tokio::spawn(async move {
+                        /// Counts the connection closed however its task ends.
+                        struct Closed(Arc<Mutex<(usize, usize, usize)>>);
+                        impl Drop for Closed {
+                            fn drop(&mut self) {
+                                if let Ok(mut g) = self.0.lock() {
+                                    g.0 -= 1;
+                                }
+                            }
+                        }
+                        let _closed = Closed(counted);
                         let mut rx = rx.lock().await;
                         let _ = socket.send(WsMessage::text(json!({"op": 10, "d": {"heartbeat_interval": 41250}}).to_string())).await;
                         let mut s = 1u64;
@@ -293,6 +314,7 @@ impl FakeDiscord {
             ws_port,
             calls,
             identified,
+            gateways,
             events,
             _runtime: runtime,
         }

@@ -69,6 +69,11 @@ impl Store {
         })
     }
 
+    /// The core it runs on.
+    pub fn core(&self) -> &Leadline {
+        &self.core
+    }
+
     /// Parses and runs one line in `ctx`.
     pub fn execute(&self, line: &str, ctx: &Context) -> Result<Reply, CommandError> {
         let cmd = leadline::command::parse(line, ctx)?;

@@ -24,6 +24,7 @@ mod fakeoauth;
 mod helpers;
 mod import;
 mod layering;
+mod leases;
 mod mail;
 mod mailserver;
 mod oauth;

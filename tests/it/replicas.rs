@@ -175,7 +175,11 @@ fn writer(
         acked.lock().expect("acked").leads.push(topic.clone());
         if i % 10 == 0 {
             let subject = format!("Offer {topic}");
-            if send(format!("/email {lead} subject:\"{subject}\" body:\"Hello.\"")).is_some() {
+            if send(format!(
+                "/email {lead} subject:\"{subject}\" body:\"Hello.\""
+            ))
+            .is_some()
+            {
                 acked.lock().expect("acked").mails.push(subject);
             } else {
                 client = None;
@@ -246,7 +250,11 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
             ])
             .output()
             .expect("run");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut delivered = 0;
     let mut deliver_wave = |n: usize| {
@@ -273,10 +281,7 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
         .as_array()
         .expect("the leases in status");
     assert!(
-        all.iter()
-            .filter(|l| l["holder"].is_string())
-            .count()
-            >= 3,
+        all.iter().filter(|l| l["holder"].is_string()).count() >= 3,
         "{all:?}"
     );
 
@@ -287,7 +292,10 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
     let due = {
         use chrono::{DurationRound, TimeDelta};
         let ahead = chrono::Utc::now() + TimeDelta::seconds(30);
-        ahead.duration_trunc(TimeDelta::minutes(1)).expect("a minute") + TimeDelta::minutes(1)
+        ahead
+            .duration_trunc(TimeDelta::minutes(1))
+            .expect("a minute")
+            + TimeDelta::minutes(1)
     };
     let writers: Vec<_> = (0..8)
         .map(|w| {
@@ -336,7 +344,8 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
         for a in setup.values("r/activity/") {
             if let Some(id) = a["details"]["message_id"].as_str() {
                 if id.starts_with('q') || id.starts_with("<q") {
-                    *ids.entry(id.trim_matches(['<', '>']).to_string()).or_default() += 1;
+                    *ids.entry(id.trim_matches(['<', '>']).to_string())
+                        .or_default() += 1;
                 }
             }
         }
@@ -351,7 +360,10 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
     };
     assert_eq!(ids.len(), MAILS, "mails missing from the timelines");
     let twice: Vec<_> = ids.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(twice.is_empty(), "mails on a timeline more than once: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "mails on a timeline more than once: {twice:?}"
+    );
 
     // Every acknowledged lead is there once, numbered without a gap.
     let leads = setup.values("r/lead/");
@@ -379,7 +391,11 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
         .args(["tick"])
         .output()
         .expect("tick");
-    assert!(tick.status.success(), "{}", String::from_utf8_lossy(&tick.stderr));
+    assert!(
+        tick.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tick.stderr)
+    );
     let deadline = Instant::now() + Duration::from_secs(120);
     let outbox = loop {
         let outbox = setup.values("q/outbox/");
@@ -423,7 +439,10 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
             "uncertain" => assert!(got <= 1, "{subject}"),
             other => panic!("outbox mail {subject} left {other}: {m}"),
         }
-        assert!(subjects.insert(format!("{to} {subject}")), "queued twice: {subject}");
+        assert!(
+            subjects.insert(format!("{to} {subject}")),
+            "queued twice: {subject}"
+        );
         *states.entry(state).or_default() += 1;
     }
     for s in &acked.mails {
@@ -434,10 +453,13 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
     }
     // One digest per member and day, one overdue notice per task.
     let notices = setup.values("q/notice/");
-    let digests: Vec<&serde_json::Value> = notices.iter().filter(|n| n["kind"] == "digest").collect();
+    let digests: Vec<&serde_json::Value> =
+        notices.iter().filter(|n| n["kind"] == "digest").collect();
     let mut per_member: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &digests {
-        *per_member.entry(d["to"].as_str().unwrap_or("")).or_default() += 1;
+        *per_member
+            .entry(d["to"].as_str().unwrap_or(""))
+            .or_default() += 1;
     }
     assert_eq!(
         per_member.keys().copied().collect::<Vec<_>>(),
@@ -476,4 +498,81 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
         digests.len(),
         takeovers
     );
+}
+
+#[test]
+fn one_daemon_at_a_time_connects_the_discord_gateway_and_another_takes_over_when_it_dies() {
+    use crate::fakediscord::FakeDiscord;
+    let cluster = Cluster::start(&[]);
+    let url = cluster.url("leadline", None);
+    let fake = FakeDiscord::start();
+    let config = format!(
+        "[store]\nbackend = \"postgres\"\nlease_seconds = 2\n\
+         [team]\ndefault_user = \"maria\"\n\
+         [[team.members]]\nname = \"maria\"\nrole = \"manager\"\ndiscord_id = \"111\"\n\
+         [chat]\ntoken_env = \"LEADLINE_DISCORD_TOKEN\"\nguild = \"1\"\napi_base = \"{}\"\n",
+        fake.base()
+    );
+    let start = |b: &Bin| {
+        let cfg = b.file("chat.toml", &config);
+        let mut c = b.configured(&cfg);
+        c.env("LEADLINE_DATABASE_URL", &url)
+            .env("LEADLINE_DISCORD_TOKEN", "fake-token");
+        Daemon::start_with(c)
+    };
+    let (a, b) = (Bin::new(), Bin::new());
+    let mut daemons = vec![start(&a), start(&b)];
+    let gateways = || *fake.gateways.lock().expect("lock");
+    let until = |what: &str, f: &dyn Fn((usize, usize, usize)) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !f(gateways()) {
+            assert!(Instant::now() < deadline, "{what}: {:?}", gateways());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until("a gateway connection", &|g| g.0 == 1);
+    // Longer than a lease: the other daemon stays off the gateway.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(gateways(), (1, 1, 1), "(open, most at once, in all)");
+    let cluster_holder = |not: Option<&str>| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let h = cluster.psql(
+                "leadline",
+                "SELECT holder FROM leadline_leases WHERE name = 'discord' \
+                 AND expires_at > clock_timestamp()",
+            );
+            if !h.is_empty() && Some(h.as_str()) != not {
+                return h;
+            }
+            assert!(Instant::now() < deadline, "no new discord holder");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let holder = cluster_holder(None);
+    let pid: u32 = holder
+        .split(':')
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("host:pid:random");
+    let at = daemons
+        .iter()
+        .position(|d| d.pid() == pid)
+        .expect("one of the two holds it");
+    let mut killed = daemons.remove(at);
+    killed.signal("-KILL");
+    killed.wait(10);
+    // The other one takes the lease over and connects.
+    until("the other daemon's gateway", &|g| g.2 == 2 && g.0 == 1);
+    assert_ne!(cluster_holder(Some(&holder)), holder);
+    assert_eq!(gateways().1, 1, "never two gateways at once");
+    // And answers the team.
+    fake.slash(
+        7,
+        "111",
+        "lead",
+        serde_json::json!([{"name": "new", "type": 1, "options": [{"name": "fields", "type": 3, "value": "topic:Chairs last:Schmidt"}]}]),
+    );
+    let r = fake.wait_call("/interactions/7/token-7/callback").body;
+    assert!(r.to_string().contains("Created L-1001 Chairs"), "{r}");
 }

@@ -150,8 +150,11 @@ impl Tx for PgTx<'_> {
 
     fn holds(&self, name: &str, holder: &str, fence: u64) -> Result<bool, TxError> {
         let fence = i64::try_from(fence).unwrap_or(i64::MAX);
-        let row = wait(self.client.query_opt(Reads::HOLDS, &[&name, &holder, &fence]))
-            .map_err(|e| self.fail(e))?;
+        let row = wait(
+            self.client
+                .query_opt(Reads::HOLDS, &[&name, &holder, &fence]),
+        )
+        .map_err(|e| self.fail(e))?;
         Ok(row.is_some())
     }
 }
