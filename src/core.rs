@@ -503,11 +503,17 @@ impl Leadline {
         self.inner.counters.queued.load(Ordering::SeqCst)
     }
 
-    /// A number that changes after every commit that may have changed the
-    /// store (read it before a read; a cached result of that read stays
-    /// valid while it is the same).
-    pub fn generation(&self) -> u64 {
-        self.inner.counters.generation.load(Ordering::SeqCst)
+    /// A value that changes after every commit that may have changed the
+    /// store, this process's or (on a store several daemons share)
+    /// another's: read it before a read; a cached result of that read
+    /// stays valid while it is the same. `None` when the store cannot say
+    /// (then nothing is valid).
+    pub fn generation(&self) -> Option<(u64, u64)> {
+        let here = self.inner.counters.generation.load(Ordering::SeqCst);
+        match self.inner.backend.changes() {
+            Ok(elsewhere) => Some((here, elsewhere.unwrap_or(0))),
+            Err(_) => None,
+        }
     }
 
     /// Groups committed and commands written by the writer.

@@ -149,6 +149,16 @@ pub trait Backend: Send + Sync + 'static {
     /// Fails when the store cannot be reached.
     fn end_lease(&self, name: &str, holder: &str) -> Result<(), TxError>;
 
+    /// On a store several processes write: a number that changes with
+    /// every commit of any of them (caches of reads check it). `None` for
+    /// a store only this process writes (its own commits are counted by
+    /// the core).
+    ///
+    /// Fails when the store cannot be read.
+    fn changes(&self) -> Result<Option<u64>, TxError> {
+        Ok(None)
+    }
+
     /// Every lease and its holder, for `leadline status`.
     ///
     /// Fails when the store cannot be read.

@@ -65,7 +65,7 @@ pub struct Flash {
 
 /// A report page's text and chart (SVG), and the store's generation they
 /// were read at.
-type MadeReport = (u64, String, Option<String>);
+type MadeReport = (Option<(u64, u64)>, String, Option<String>);
 
 /// The web front end's state.
 pub struct Web {
@@ -352,7 +352,7 @@ impl Web {
         let cached = |reports: &HashMap<String, MadeReport>| {
             reports
                 .get(&key)
-                .filter(|(g, _, _)| *g == generation)
+                .filter(|(g, _, _)| g.is_some() && *g == generation)
                 .map(|(_, text, chart)| (text.clone(), chart.clone()))
         };
         if let Some(hit) = cached(&self.reports.lock().unwrap_or_else(|e| e.into_inner())) {

@@ -135,8 +135,8 @@ fn a_broken_config_is_refused_in_one_line_naming_the_setting() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2") && err.contains("timezon"), "{err}");
     let out = b
-        .command()
-        .args(["--config", "/nonexistent/x.toml", "cmd", "/help"])
+        .configured("/nonexistent/x.toml")
+        .args(["cmd", "/help"])
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);

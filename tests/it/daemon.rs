@@ -7,13 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::helpers::Store;
 use crate::helpers::{all, check_invariants, Bin};
 use leadline::daemon::client::Client;
 use leadline::daemon::Request;
 use leadline::domain::lead::Lead;
 use leadline::domain::Kind;
-use leadline::store::embedded::StoreOptions;
 
 pub struct Daemon {
     child: Child,
@@ -242,7 +240,7 @@ fn stream(
 }
 
 fn check_acked(b: &Bin, acked: &[String]) {
-    let store = Store::open(&StoreOptions::new(b.data())).expect("reopen");
+    let store = b.store();
     check_invariants(&store, &leadline::config::Config::embedded().process);
     let leads: Vec<Lead> = all(&store, Kind::Lead);
     let topics: std::collections::BTreeSet<&str> = leads.iter().map(|l| l.topic.as_str()).collect();

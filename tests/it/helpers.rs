@@ -279,12 +279,17 @@ impl Lib {
 /// The real `leadline` binary on a data folder of its own.
 pub struct Bin {
     pub dir: tempfile::TempDir,
+    /// With `LEADLINE_TEST_BACKEND=postgres`: this test's fresh schema on
+    /// the suite's cluster, which every run of the binary uses (its
+    /// configuration gets `backend = "postgres"`).
+    pg: Option<String>,
 }
 
 impl Bin {
     pub fn new() -> Bin {
         Bin {
             dir: tempfile::tempdir().expect("temp dir"),
+            pg: crate::pg::selected().then(|| crate::pg::shared().fresh()),
         }
     }
 
@@ -292,13 +297,92 @@ impl Bin {
         self.dir.path().join("data")
     }
 
-    pub fn command(&self) -> Command {
+    /// The store the binary uses (no daemon running on it): its data
+    /// folder, or on PostgreSQL runs its schema.
+    pub fn store(&self) -> Store {
+        let Some(url) = &self.pg else {
+            return Store::open(&StoreOptions::new(self.data())).expect("open the store");
+        };
+        let backend =
+            leadline::store::open_postgres(&leadline::store::postgres::PgOptions::new(url))
+                .expect("a PostgreSQL store");
+        Store {
+            core: Leadline::open(
+                backend,
+                std::sync::Arc::new(Config::embedded()),
+                self.data().join("oauth"),
+            )
+            .expect("open the core"),
+        }
+    }
+
+    /// The binary on this test's data folder (and database), without a
+    /// configuration.
+    fn base(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_leadline"));
         c.arg("--data").arg(self.data());
         c.env_remove("LEADLINE_CONFIG")
             .env_remove("LEADLINE_USER")
             .env_remove("LEADLINE_DATA");
+        if let Some(url) = &self.pg {
+            c.env("LEADLINE_DATABASE_URL", url);
+        }
         c
+    }
+
+    /// The binary on its embedded configuration (on PostgreSQL runs, the
+    /// same with `backend = "postgres"`).
+    pub fn command(&self) -> Command {
+        let mut c = self.base();
+        if self.pg.is_some() {
+            c.arg("--config").arg(self.embedded_on_postgres());
+        }
+        c
+    }
+
+    /// The embedded configuration with `backend = "postgres"`, written
+    /// once (runs from several threads read it meanwhile).
+    fn embedded_on_postgres(&self) -> PathBuf {
+        let cfg = self.dir.path().join("embedded.postgres.toml");
+        if !cfg.exists() {
+            let text = leadline::config::DEFAULT.replacen(
+                "[store]\n",
+                "[store]\nbackend = \"postgres\"\n",
+                1,
+            );
+            replace_file(&cfg, &text);
+        }
+        cfg
+    }
+
+    /// `cfg` as the run's configuration: itself, or on PostgreSQL runs
+    /// with `backend = "postgres"` (unless it names a backend): written
+    /// into it when it is this test's (so a SIGHUP after the test changed
+    /// it reads the change), else into a copy.
+    fn on_backend(&self, cfg: &std::path::Path) -> PathBuf {
+        let Some(text) = self
+            .pg
+            .as_ref()
+            .and_then(|_| std::fs::read_to_string(cfg).ok())
+            // A file that does not load stays as it is (its error is the test).
+            .filter(|t| {
+                t.parse::<toml::Table>()
+                    .is_ok_and(|cfg| cfg.get("store").and_then(|s| s.get("backend")).is_none())
+            })
+        else {
+            return cfg.to_path_buf();
+        };
+        let text = if text.contains("[store]\n") {
+            text.replacen("[store]\n", "[store]\nbackend = \"postgres\"\n", 1)
+        } else {
+            format!("{text}\n[store]\nbackend = \"postgres\"\n")
+        };
+        if cfg.starts_with(self.dir.path()) {
+            replace_file(cfg, &text);
+            return cfg.to_path_buf();
+        }
+        let name = cfg.file_name().and_then(|n| n.to_str()).unwrap_or("config");
+        self.file(&format!("{name}.postgres.toml"), &text)
     }
 
     /// [`Bin::command`] run by `sh -c '<prefix> exec leadline ...'`: the
@@ -316,13 +400,19 @@ impl Bin {
         .env_remove("LEADLINE_CONFIG")
         .env_remove("LEADLINE_USER")
         .env_remove("LEADLINE_DATA");
+        if let Some(url) = &self.pg {
+            c.env("LEADLINE_DATABASE_URL", url)
+                .arg("--config")
+                .arg(self.embedded_on_postgres());
+        }
         c
     }
 
     /// `leadline --config <cfg>`, to add arguments to.
     pub fn configured(&self, cfg: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut c = self.command();
-        c.arg("--config").arg(cfg);
+        let mut c = self.base();
+        c.arg("--config")
+            .arg(self.on_backend(std::path::Path::new(cfg.as_ref())));
         c
     }
 
@@ -381,6 +471,16 @@ impl Bin {
             .output()
             .expect("run leadline")
     }
+}
+
+/// Writes `text` as `path` at once (a reader sees the old file or the
+/// new one, never half of it).
+fn replace_file(path: &std::path::Path, text: &str) {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{n}"));
+    std::fs::write(&tmp, text).expect("write a test file");
+    std::fs::rename(&tmp, path).expect("put a test file in place");
 }
 
 /// The standard output of a `leadline` run that must succeed; `what` names

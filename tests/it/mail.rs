@@ -551,17 +551,15 @@ fn smtp_auth_uses_the_secret_from_the_environment() {
 
 #[test]
 fn a_send_interrupted_by_a_crash_is_never_repeated_by_itself() {
-    use crate::helpers::Store;
     use leadline::command::mailbox::OutboxStep;
     use leadline::command::Command;
-    use leadline::store::embedded::StoreOptions;
     use leadline::store::Durability;
     let m = Mail::new(Some(&[]));
     m.cmd("/lead new topic:Chairs last:Schmidt email:anna@contoso.example");
     m.cmd("/email L-1001 subject:Hi body:there");
     {
         // A run that marked the mail "sending" and died before the answer.
-        let store = Store::open(&StoreOptions::new(m.b.data())).expect("open");
+        let store = m.b.store();
         let config = leadline::config::Config::load(Some(&m.cfg)).expect("config");
         let ctx = config.context("maria", chrono::Utc::now(), "test");
         store
@@ -899,10 +897,8 @@ fn mail_goes_out_over_starttls_to_a_server_with_a_private_ca() {
 
 #[test]
 fn a_mail_given_up_then_retried_and_sent_shows_as_sent_with_its_date_and_sender() {
-    use crate::helpers::Store;
     use leadline::command::mailbox::OutboxStep;
     use leadline::command::Command;
-    use leadline::store::embedded::StoreOptions;
     use leadline::store::Durability;
     let m = Mail::new(Some(&["--tempfail", "later@"]));
     m.cmd("/lead new topic:Chairs last:Schmidt email:anna@contoso.example");
@@ -927,7 +923,7 @@ fn a_mail_given_up_then_retried_and_sent_shows_as_sent_with_its_date_and_sender(
     // A mail to Anna that failed (forced here), retried by hand, then sent.
     m.cmd("/email L-1001 subject:Offer body:\"Here it is\"");
     {
-        let store = Store::open(&StoreOptions::new(m.b.data())).expect("open");
+        let store = m.b.store();
         let config = leadline::config::Config::load(Some(&m.cfg)).expect("config");
         let ctx = config.context("maria", chrono::Utc::now(), "test");
         for step in [

@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 
 use crate::browser::{free_port, Browser};
 use crate::daemon::Daemon;
-use crate::helpers::{Bin, Store};
-use leadline::store::embedded::StoreOptions;
+use crate::helpers::Bin;
 
 const TEAM: &str = r#"
 [team]
@@ -355,7 +354,7 @@ fn in_chromium_the_inbox_buttons_link_a_mail_and_make_a_lead_and_english_pages_f
     let (bin, cfg, port) = Served::prepare(JOURNEY, "");
     // Two unmatched mails, ingested as the IMAP adapter does.
     {
-        let store = Store::open(&StoreOptions::new(bin.data())).expect("store");
+        let store = bin.store();
         let config = leadline::config::Config::load(Some(&cfg)).expect("config");
         let ctx = config.context("maria", chrono::Utc::now(), "test");
         for (uid, from, subject) in [
@@ -954,5 +953,51 @@ fn with_a_certificate_it_serves_https_itself_and_the_cookie_is_secure() {
     assert!(
         err.contains("no PEM private key") && err.trim().lines().count() == 1,
         "{err}"
+    );
+}
+
+#[test]
+fn a_report_page_shows_a_change_made_through_another_daemon_on_the_same_database() {
+    let cluster = crate::pg::Cluster::start(&[]);
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let url_file = secrets.path().join("database-url");
+    std::fs::write(&url_file, cluster.url("leadline", None)).expect("url file");
+    let store = format!(
+        "[store]\nbackend = \"postgres\"\nurl_file = \"{}\"\n",
+        url_file.display()
+    );
+    let s = Served::start(JOURNEY, &store);
+    let other = Bin::new();
+    let other_cfg = other.file("other.toml", &format!("{TEAM}\n{store}"));
+    let _other = Daemon::start_with(other.configured(&other_cfg));
+    let cookie = sign_in(&s, "maria");
+    let report = || {
+        http()
+            .get(format!("{}/reports/pipeline?by=stage", s.base))
+            .header("cookie", &cookie)
+            .send()
+            .expect("report")
+            .text()
+            .expect("html")
+    };
+    let before = report();
+    assert!(
+        before.contains("develop") && !before.contains("on hold"),
+        "{before}"
+    );
+    let out = other
+        .configured(&other_cfg)
+        .args(["cmd", "/opp edit O-1001 status:on_hold"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = report();
+    assert!(
+        after.contains("on hold") && !after.contains("develop"),
+        "the page kept what it made before the other daemon's change: {after}"
     );
 }

@@ -658,6 +658,18 @@ impl Backend for PgStore {
         Ok(())
     }
 
+    fn changes(&self) -> Result<Option<u64>, TxError> {
+        // Every group adds one to its writer's number, so the sum grows
+        // with every commit of every daemon.
+        let client = self.client_within(LEASE_WAIT)?;
+        let row = wait(client.query_one(
+            "SELECT coalesce(sum(grp), 0)::bigint FROM leadline_writers",
+            &[],
+        ))
+        .map_err(|e| TxError(words(&e)))?;
+        Ok(Some(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0)))
+    }
+
     fn leases(&self) -> Result<Vec<Lease>, TxError> {
         let client = self.client_within(LEASE_WAIT)?;
         let rows = wait(client.query(
