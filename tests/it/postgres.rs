@@ -540,3 +540,47 @@ fn a_failover_to_the_synchronous_standby_loses_no_acknowledged_command() {
     check_leads(&leads(&standby, "leadline"), &acked);
     drop(d);
 }
+
+/// Adds one to the counter under `key` in one group of `store`; the value
+/// the group read.
+fn add_one(store: &dyn leadline::store::Backend, key: &[u8]) -> u64 {
+    let mut read = 0;
+    store
+        .commit(
+            1,
+            &mut |_, tx| {
+                read = tx
+                    .get(key)
+                    .expect("read")
+                    .map(|v| String::from_utf8_lossy(&v).parse().expect("a number"))
+                    .unwrap_or(0);
+                tx.put(key.to_vec(), (read + 1).to_string().into_bytes());
+                true
+            },
+            leadline::store::Durability::Flush,
+        )
+        .expect("commit");
+    read
+}
+
+#[test]
+fn a_group_reads_what_another_process_committed_since_its_own_last_one() {
+    // Two stores on one schema are two processes (each its own writer id).
+    let url = crate::pg::shared().fresh();
+    let open = || {
+        leadline::store::open_postgres(&leadline::store::postgres::PgOptions::new(&url))
+            .expect("a PostgreSQL store")
+    };
+    let (a, b) = (open(), open());
+    let key = b"test/counter";
+    // Runs of one process, then alternating, then the other: every group
+    // reads the count the one before it left, whoever made it.
+    let mut turns = vec![true; 20];
+    turns.extend((0..100).map(|i| i % 2 == 0));
+    turns.extend([false; 20]);
+    turns.extend((0..100).map(|i| i % 3 == 0));
+    for (n, on_a) in turns.iter().enumerate() {
+        let store = if *on_a { &a } else { &b };
+        assert_eq!(add_one(store.as_ref(), key), n as u64, "group {n}");
+    }
+}

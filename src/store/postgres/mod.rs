@@ -30,6 +30,11 @@
 //!   id in `leadline_writers`, so after reconnecting the store reads it
 //!   and knows whether the group is in: then it is answered, else it is
 //!   run again. Nothing is applied twice and nothing acknowledged is lost.
+//! - **Fewer round trips.** What a group read and wrote stays known to
+//!   this process ([`Known`]) and serves its next group's reads, as long
+//!   as no other process committed in between: the group learns that in
+//!   the same round trip as its turn (the sum of the writers' group
+//!   numbers grows with every commit of anyone).
 //! - **Durable when answered.** `COMMIT` returns once the database made
 //!   it durable (with a synchronous standby, on both), so a ticket never
 //!   waits and every read started afterwards, on any daemon, sees it.
@@ -203,6 +208,40 @@ pub struct PgStore {
     id: String,
     /// The last failure to reach the database, for `status`.
     problem: Mutex<Option<String>>,
+    /// What this process's groups read and wrote, kept for its next group
+    /// while no other process commits in between ([`Known`]).
+    known: Mutex<Known>,
+}
+
+/// Values as they are in the database after this process's last group:
+/// what it read and what it wrote. They are still the database's while
+/// no other process has committed since, which the next group checks at
+/// its start at no cost (the sum of every writer's group number, read in
+/// the same round trip as its turn, grows with every commit of anyone):
+/// then its reads of them need no round trip. Dropped after a failure,
+/// and when they grow past [`KNOWN_MOST`].
+#[derive(Default)]
+struct Known {
+    /// The sum of the group numbers right after this process's last
+    /// commit; `None`: nothing known.
+    after: Option<i64>,
+    values: tx::Seen,
+}
+
+/// Values kept in [`Known`] at most (about a record each).
+const KNOWN_MOST: usize = 20_000;
+
+impl Known {
+    /// The database after a group: `seen` as it was read, with `written`
+    /// on top; the group numbers summing to `after`.
+    fn remember(&mut self, after: i64, mut seen: tx::Seen, written: Writes) {
+        seen.extend(written);
+        if seen.len() > KNOWN_MOST {
+            seen.clear();
+        }
+        self.values = seen;
+        self.after = Some(after);
+    }
 }
 
 /// How one attempt at a group ended, when not committed.
@@ -270,6 +309,7 @@ impl PgStore {
             writer: Mutex::new(0),
             id: id.iter().map(|b| format!("{b:02x}")).collect(),
             problem: Mutex::new(None),
+            known: Mutex::new(Known::default()),
         };
         let open_failed = |reason: String| StoreError::Open {
             path: PathBuf::from(&location),
@@ -429,10 +469,11 @@ impl PgStore {
             f => Attempt::Again(f),
         };
         let reads = Self::reads(&client).map_err(again)?;
-        let (upsert, delete) = wait(async {
+        let (upsert, delete, groups) = wait(async {
             Ok((
                 client.prepare_cached(UPSERT).await?,
                 client.prepare_cached(DELETE).await?,
+                client.prepare_cached(GROUPS).await?,
             ))
         })
         .map_err(again)?;
@@ -441,9 +482,25 @@ impl PgStore {
         // the groups before it committed. Nothing else writes meanwhile, so
         // the group runs as if alone; conflicts are not waited out by
         // aborting and retrying (which let one daemon starve another).
-        wait(client.batch_execute(TURN)).map_err(again)?;
+        // In the same round trip: whether anyone else committed since this
+        // process's last group.
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        // Until this group is in, nothing is known (a failure keeps it so).
+        let after = known.after.take();
+        let values = std::mem::take(&mut known.values);
+        let (turn, sums) = wait(futures_util::future::join(
+            client.batch_execute(TURN),
+            client.query_one(&groups, &[&self.id]),
+        ));
+        turn.map_err(again)?;
+        let (sum, mine): (i64, i64) = sums.map(|r| (r.get(0), r.get(1))).map_err(again)?;
+        let seen = if after == Some(sum) {
+            values
+        } else {
+            tx::Seen::new()
+        };
         let failed = RefCell::new(None);
-        let seen = RefCell::new(tx::Seen::new());
+        let seen = RefCell::new(seen);
         let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut kept = Writes::new();
             for i in 0..count {
@@ -486,10 +543,11 @@ impl PgStore {
         if kept.is_empty() {
             // Nothing to write: the reads were of committed data.
             rollback(&client);
+            known.remember(sum, seen.into_inner(), Writes::new());
             return Ok(());
         }
         let (mut put_k, mut put_v, mut gone) = (Vec::new(), Vec::new(), Vec::new());
-        for (k, v) in kept {
+        for (k, v) in kept.iter().map(|(k, v)| (k.clone(), v.clone())) {
             match v {
                 Some(v) => {
                     put_k.push(k);
@@ -517,7 +575,10 @@ impl PgStore {
         if let Some(e) = up.err().or(del.err()) {
             return Err(settled(&e));
         }
-        commit.map_err(|e| settled(&e))
+        commit.map_err(|e| settled(&e))?;
+        // This group's number replaced this process's last one.
+        known.remember(sum - mine + group, seen.into_inner(), kept);
+        Ok(())
     }
 
     /// Whether this process's group `group` is in the database (after a
@@ -575,6 +636,11 @@ const LEASE_WAIT: Duration = Duration::from_secs(2);
 fn moment(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
+
+/// The sum of every writer's group number (it grows with every commit of
+/// any process) and this process's own (`$1`), read at a group's start.
+const GROUPS: &str = "SELECT coalesce(sum(grp), 0)::bigint, \
+     coalesce(max(grp) FILTER (WHERE id = $1), 0)::bigint FROM leadline_writers";
 
 /// Removes a group's removed keys.
 const DELETE: &str = "DELETE FROM leadline_kv WHERE k = ANY($1::bytea[])";
