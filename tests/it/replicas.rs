@@ -55,32 +55,8 @@ impl Setup {
         r.daemon = Some(Daemon::start_with(self.command(r)));
     }
 
-    /// The live holder of lease `name`, if any.
-    fn holder(&self, name: &str) -> Option<String> {
-        let h = self.cluster.psql(
-            "leadline",
-            &format!(
-                "SELECT holder FROM leadline_leases WHERE name = '{name}' \
-                 AND expires_at > clock_timestamp()"
-            ),
-        );
-        (!h.is_empty()).then_some(h)
-    }
-
-    /// Waits (up to 30 s) until `name` is held by someone other than
-    /// `not`; returns the holder.
     fn held_by_other(&self, name: &str, not: Option<&str>) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(h) = self.holder(name).filter(|h| Some(h.as_str()) != not) {
-                return h;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nobody took the {name} lease over from {not:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        held_by_other(&self.cluster, name, not)
     }
 
     /// The values under `prefix` in the database, as JSON.
@@ -98,6 +74,38 @@ impl Setup {
             .map(|l| serde_json::from_str(l).expect("json value"))
             .collect()
     }
+}
+
+/// Waits (up to 30 s) until lease `name` is held by someone other than
+/// `not`; returns the holder.
+fn held_by_other(cluster: &Cluster, name: &str, not: Option<&str>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let h = cluster.psql(
+            "leadline",
+            &format!(
+                "SELECT holder FROM leadline_leases WHERE name = '{name}' \
+                 AND expires_at > clock_timestamp()"
+            ),
+        );
+        if !h.is_empty() && Some(h.as_str()) != not {
+            return h;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody took the {name} lease over from {not:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The process id in a holder's name (`host:pid:random`).
+fn pid_of(holder: &str) -> u32 {
+    holder
+        .split(':')
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("host:pid:random")
 }
 
 fn raw_mail(k: usize) -> Vec<u8> {
@@ -250,11 +258,7 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
             ])
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::helpers::stdout_of(out, "a sender's lead");
     }
     let mut delivered = 0;
     let mut deliver_wave = |n: usize| {
@@ -310,11 +314,7 @@ fn three_daemons_share_leased_work_and_twenty_kills_lose_nothing_and_do_nothing_
         }
         let name = ["imap:sales", "outbox", "scheduler"][k % 3];
         let holder = setup.held_by_other(name, None);
-        let pid: u32 = holder
-            .split(':')
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .expect("host:pid:random");
+        let pid = pid_of(&holder);
         let r = replicas
             .iter_mut()
             .find(|r| r.daemon.as_ref().is_some_and(|d| d.pid() == pid))
@@ -534,27 +534,8 @@ fn one_daemon_at_a_time_connects_the_discord_gateway_and_another_takes_over_when
     // Longer than a lease: the other daemon stays off the gateway.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(gateways(), (1, 1, 1), "(open, most at once, in all)");
-    let cluster_holder = |not: Option<&str>| {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let h = cluster.psql(
-                "leadline",
-                "SELECT holder FROM leadline_leases WHERE name = 'discord' \
-                 AND expires_at > clock_timestamp()",
-            );
-            if !h.is_empty() && Some(h.as_str()) != not {
-                return h;
-            }
-            assert!(Instant::now() < deadline, "no new discord holder");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
-    let holder = cluster_holder(None);
-    let pid: u32 = holder
-        .split(':')
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("host:pid:random");
+    let holder = held_by_other(&cluster, "discord", None);
+    let pid = pid_of(&holder);
     let at = daemons
         .iter()
         .position(|d| d.pid() == pid)
@@ -564,7 +545,7 @@ fn one_daemon_at_a_time_connects_the_discord_gateway_and_another_takes_over_when
     killed.wait(10);
     // The other one takes the lease over and connects.
     until("the other daemon's gateway", &|g| g.2 == 2 && g.0 == 1);
-    assert_ne!(cluster_holder(Some(&holder)), holder);
+    assert_ne!(held_by_other(&cluster, "discord", Some(&holder)), holder);
     assert_eq!(gateways().1, 1, "never two gateways at once");
     // And answers the team.
     fake.slash(

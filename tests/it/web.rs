@@ -990,11 +990,7 @@ fn a_report_page_shows_a_change_made_through_another_daemon_on_the_same_database
         .args(["cmd", "/opp edit O-1001 status:on_hold"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::helpers::stdout_of(out, "the change through the other daemon");
     let after = report();
     assert!(
         after.contains("on hold") && !after.contains("develop"),
