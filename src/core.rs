@@ -144,11 +144,6 @@ impl Leadline {
         }
     }
 
-    /// The lease this core's writes are made under.
-    pub fn fence(&self) -> Option<&Lease> {
-        self.fence.as_deref()
-    }
-
     /// `request`, fenced by this core's lease unless it has one.
     fn stamped(&self, mut request: Request) -> Request {
         if request.fence.is_none() {

@@ -102,14 +102,13 @@ struct Parts {
 fn part_state(
     shared: &Arc<Shared>,
     field: fn(&mut Parts) -> &mut String,
-    on: &'static str,
     lease: &'static str,
 ) -> impl Fn(Option<&crate::core::Lease>) {
     let shared = shared.clone();
     move |held| {
         if let Ok(mut p) = shared.status.lock() {
             *field(&mut p) = match held {
-                Some(_) => on.to_string(),
+                Some(_) => "on".to_string(),
                 None => format!("standby: another daemon holds the {lease} lease"),
             };
         }
@@ -302,7 +301,7 @@ pub fn run_until(
             "scheduler".to_string(),
             core.clone(),
             stop_rx.clone(),
-            part_state(&shared, |p| &mut p.scheduler, "on", "scheduler"),
+            part_state(&shared, |p| &mut p.scheduler, "scheduler"),
             {
                 let s = shared.clone();
                 move |core, stop| scheduler_loop(s.clone(), core, stop)
@@ -314,7 +313,7 @@ pub fn run_until(
                 "outbox".to_string(),
                 core.clone(),
                 stop_rx.clone(),
-                part_state(&shared, |p| &mut p.outbox_sender, "on", "outbox"),
+                part_state(&shared, |p| &mut p.outbox_sender, "outbox"),
                 {
                     let s = shared.clone();
                     move |core, stop| outbox_loop(s.clone(), core, stop)
@@ -381,7 +380,7 @@ pub fn run_until(
                 "discord".to_string(),
                 core.clone(),
                 stop_rx.clone(),
-                part_state(&shared, |p| &mut p.discord, "on", "discord"),
+                part_state(&shared, |p| &mut p.discord, "discord"),
                 // Chat commands are the team's own: not fenced.
                 move |_, stop| {
                     crate::chat::discord::serve(
