@@ -637,13 +637,23 @@ fn strangers_forged_forms_and_expired_links_are_refused_and_change_nothing() {
         format!("csrf={token}&line={}", "x".repeat(3 << 20)).into_bytes(),
         format!("csrf={token}&line=%2Fqualify%20L-1002%00%0A%2Fdisqualify").into_bytes(),
     ] {
-        let r = c
+        let oversized = body.len() > 1 << 20;
+        // A client of its own each: a connection the server closed after a
+        // refusal is not reused for the next body.
+        let sent = http()
             .post(format!("{}/command", s.base))
             .header("cookie", &cookie)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
-            .send()
-            .expect("post");
+            .send();
+        let r = match sent {
+            Ok(r) => r,
+            // The server answers 413 without reading 3 MB and closes the
+            // connection; a client still sending may see the reset
+            // before the answer. Either way nothing ran (checked below).
+            Err(e) if oversized && e.is_request() => continue,
+            Err(e) => panic!("post: {e:?}"),
+        };
         assert!(
             r.status().is_client_error() || r.status() == 303,
             "{}",
