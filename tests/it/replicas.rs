@@ -540,6 +540,27 @@ fn one_daemon_at_a_time_connects_the_discord_gateway_and_another_takes_over_when
         .iter()
         .position(|d| d.pid() == pid)
         .expect("one of the two holds it");
+    // `status` on each says which one connects and that the other waits.
+    let bins = [&a, &b];
+    let discord_state = |i: usize| {
+        let out = bins[i]
+            .configured(bins[i].dir.path().join("chat.toml"))
+            .env("LEADLINE_DATABASE_URL", &url)
+            .args(["--json", "status"])
+            .output()
+            .expect("status");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+        assert_eq!(
+            v["leases"]["daemon"].as_str().map(pid_of),
+            Some(daemons[i].pid())
+        );
+        v["discord"]["state"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(discord_state(at), "on");
+    assert_eq!(
+        discord_state(1 - at),
+        "standby: another daemon holds the discord lease"
+    );
     let mut killed = daemons.remove(at);
     killed.signal("-KILL");
     killed.wait(10);

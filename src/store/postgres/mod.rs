@@ -546,8 +546,11 @@ impl PgStore {
             known.remember(sum, seen.into_inner(), Writes::new());
             return Ok(());
         }
-        let (mut put_k, mut put_v, mut gone) = (Vec::new(), Vec::new(), Vec::new());
-        for (k, v) in kept.iter().map(|(k, v)| (k.clone(), v.clone())) {
+        // Borrowed: the values stay in `kept` for what this process knows.
+        let mut put_k: Vec<&[u8]> = Vec::new();
+        let mut put_v: Vec<&[u8]> = Vec::new();
+        let mut gone: Vec<&[u8]> = Vec::new();
+        for (k, v) in &kept {
             match v {
                 Some(v) => {
                     put_k.push(k);
